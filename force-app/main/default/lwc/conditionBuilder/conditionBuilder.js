@@ -1,0 +1,181 @@
+import { LightningElement, api } from 'lwc';
+import {
+    buildDefinition,
+    conditionError,
+    parseDefinition,
+    validateLogic,
+    LOGIC_ALL,
+    LOGIC_ANY,
+    LOGIC_CUSTOM,
+    MAX_CONDITIONS
+} from 'c/conditionDefinition';
+
+const LOGIC_OPTIONS = [
+    { label: 'All conditions are met (AND)', value: LOGIC_ALL },
+    { label: 'Any condition is met (OR)', value: LOGIC_ANY },
+    { label: 'Custom logic', value: LOGIC_CUSTOM }
+];
+
+/**
+ * The condition builder: rows of conditions, Add Condition / remove, and AND / OR / custom logic
+ * validated as the admin types. The editor asks validate() before saving, reads definition(), and hands
+ * back the server's errors with setErrors() so they appear on the condition they concern.
+ */
+export default class ConditionBuilder extends LightningElement {
+    /** The User fields offered: [{ path, label, type, picklistValues }] */
+    @api fields = [];
+
+    rows = [];
+    rowErrors = {};
+    generalErrors = [];
+    logicType = LOGIC_ALL;
+    customLogic = '';
+    logicError;
+    validated = false;
+    nextKey = 0;
+
+    logicOptions = LOGIC_OPTIONS;
+
+    /** The stored definition (JSON) to start from; empty starts with one blank condition. */
+    @api
+    get definition() {
+        return JSON.stringify(buildDefinition(this.rows, this.logicType, this.customLogic));
+    }
+    set definition(definitionJson) {
+        const parsed = parseDefinition(definitionJson);
+        const conditions = parsed.conditions.length ? parsed.conditions : [{}];
+        this.rows = conditions.map((condition) => this.newRow(condition));
+        this.logicType = parsed.logicType;
+        this.customLogic = parsed.customLogic;
+        this.rowErrors = {};
+        this.logicError = undefined;
+        this.validated = false;
+    }
+
+    connectedCallback() {
+        if (this.rows.length === 0) {
+            this.rows = [this.newRow({})];
+        }
+    }
+
+    /** Checks every condition and the logic; shows the problems inline. True when all is valid. */
+    @api
+    validate() {
+        this.validated = true;
+        const errors = {};
+        this.rows.forEach((row) => {
+            const error = conditionError(row, this.findField(row.field));
+            if (error) {
+                errors[row.key] = error;
+            }
+        });
+        this.rowErrors = errors;
+        this.generalErrors = [];
+        if (!this.rows.length) {
+            this.generalErrors = ['Add at least one condition.'];
+        } else if (this.rows.length > MAX_CONDITIONS) {
+            this.generalErrors = [
+                `Use at most ${MAX_CONDITIONS} conditions; split the set into several sets.`
+            ];
+        }
+        this.logicError = this.computeLogicError();
+        return Object.keys(errors).length === 0 && !this.logicError && this.generalErrors.length === 0;
+    }
+
+    /** Errors from Apex: [{ conditionIndex (1-based or null), message }]. */
+    @api
+    setErrors(errors) {
+        const rowErrors = {};
+        const general = [];
+        (errors || []).forEach(({ conditionIndex, message }) => {
+            const row = conditionIndex ? this.rows[conditionIndex - 1] : undefined;
+            if (row) {
+                rowErrors[row.key] = message;
+            } else {
+                general.push(message);
+            }
+        });
+        this.rowErrors = rowErrors;
+        this.generalErrors = general;
+    }
+
+    newRow({ field, operator, value }) {
+        this.nextKey += 1;
+        return { key: `condition-${this.nextKey}`, field, operator, value };
+    }
+
+    findField(path) {
+        return (this.fields || []).find((field) => field.path === path);
+    }
+
+    computeLogicError() {
+        if (this.logicType !== LOGIC_CUSTOM) {
+            return undefined;
+        }
+        return validateLogic(this.customLogic, this.rows.length) || undefined;
+    }
+
+    get rowViews() {
+        return this.rows.map((row, index) => ({
+            key: row.key,
+            index,
+            condition: row,
+            error: this.rowErrors[row.key]
+        }));
+    }
+
+    get isCustomLogic() {
+        return this.logicType === LOGIC_CUSTOM;
+    }
+
+    get hasGeneralErrors() {
+        return this.generalErrors.length > 0;
+    }
+
+    get generalErrorItems() {
+        return this.generalErrors.map((message, index) => ({ key: `${index}`, message }));
+    }
+
+    get logicPlaceholder() {
+        return this.rows.length > 1 ? `1 AND (2 OR ${this.rows.length})` : '1';
+    }
+
+    handleConditionChange(event) {
+        const { index, condition } = event.detail;
+        this.rows = this.rows.map((row, position) => {
+            return position === index ? { ...condition, key: row.key } : row;
+        });
+        if (this.validated || this.rowErrors[condition.key]) {
+            const error = conditionError(condition, this.findField(condition.field));
+            this.rowErrors = { ...this.rowErrors, [condition.key]: error || undefined };
+        }
+    }
+
+    handleRemove(event) {
+        const { index } = event.detail;
+        this.rows = this.rows.filter((row, position) => position !== index);
+        if (this.isCustomLogic && (this.customLogic || this.validated)) {
+            this.logicError = this.computeLogicError();
+        }
+    }
+
+    handleAddCondition() {
+        this.rows = [...this.rows, this.newRow({})];
+        if (this.isCustomLogic && (this.customLogic || this.validated)) {
+            this.logicError = this.computeLogicError();
+        }
+    }
+
+    handleLogicTypeChange(event) {
+        this.logicType = event.detail.value;
+        if (this.logicType === LOGIC_CUSTOM && !this.customLogic) {
+            this.customLogic = this.rows.map((row, index) => index + 1).join(' AND ');
+        }
+        this.logicError = this.computeLogicError();
+    }
+
+    handleCustomLogicChange(event) {
+        this.customLogic = event.detail.value;
+        this.logicError = this.computeLogicError();
+    }
+}

@@ -1,0 +1,228 @@
+import { createElement } from 'lwc';
+import ConditionSetEditor from 'c/conditionSetEditor';
+import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorOptions';
+import getConditionSet from '@salesforce/apex/ConditionSetController.getConditionSet';
+import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
+import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
+
+const mockEditorOptions = require('./data/editorOptions.json');
+const mockConditionSet = require('./data/conditionSet.json');
+
+jest.mock(
+    '@salesforce/apex/ConditionSetController.getEditorOptions',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
+jest.mock('@salesforce/apex/ConditionSetController.getConditionSet', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ConditionSetController.validateDefinition', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ConditionSetController.saveConditionSet', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+
+const SHOW_TOAST_EVENT = 'lightning__showtoast';
+const APEX_ERROR = { body: { message: 'The condition set could not be saved: duplicate name' }, status: 500 };
+
+async function flushPromises() {
+    for (let i = 0; i < 5; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+async function createEditor(recordId) {
+    const element = createElement('c-condition-set-editor', { is: ConditionSetEditor });
+    element.recordId = recordId;
+    document.body.appendChild(element);
+    getEditorOptions.emit(mockEditorOptions);
+    await flushPromises();
+    return element;
+}
+
+function query(element, selector) {
+    return element.shadowRoot.querySelector(selector);
+}
+
+function change(element, selector, detail) {
+    query(element, selector).dispatchEvent(new CustomEvent('change', { detail }));
+    return flushPromises();
+}
+
+async function fillDetails(element) {
+    await change(element, 'lightning-input.name', { value: '  Support agents ' });
+    await change(element, 'lightning-textarea.description', { value: 'Everyone in Support' });
+    await change(element, 'lightning-dual-listbox.products', { value: ['Instant Booker'] });
+    await change(element, 'lightning-checkbox-group.statuses', { value: ['Not Invited', 'Expired'] });
+}
+
+async function fillOneCondition(element) {
+    const row = query(query(element, 'c-condition-builder'), 'c-condition-row');
+    row.dispatchEvent(
+        new CustomEvent('conditionchange', {
+            detail: {
+                index: 0,
+                condition: { ...row.condition, field: 'Department', operator: 'equals', value: 'Support' }
+            }
+        })
+    );
+    await flushPromises();
+}
+
+describe('c-condition-set-editor', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('step 1 offers the products and statuses and refuses Next until they are filled', async () => {
+        const element = await createEditor();
+        expect(query(element, 'lightning-card').title).toBe('New Condition Set');
+        expect(query(element, 'lightning-dual-listbox.products').options).toHaveLength(3);
+        expect(query(element, 'lightning-checkbox-group.statuses').options).toHaveLength(5);
+
+        await change(element, 'lightning-checkbox-group.statuses', { value: [] });
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        const errors = [...element.shadowRoot.querySelectorAll('.field-error')].map((e) => e.textContent);
+        expect(errors).toEqual([
+            'Enter a name.',
+            'Choose at least one product.',
+            'Choose at least one status.'
+        ]);
+        expect(query(element, 'c-condition-builder')).toBeNull();
+
+        await fillDetails(element);
+        expect(element.shadowRoot.querySelectorAll('.field-error')).toHaveLength(0);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        expect(query(element, 'c-condition-builder')).not.toBeNull();
+        expect(query(element, 'lightning-progress-indicator').currentStep).toBe('conditions');
+    });
+
+    it('saves a new set after Apex validates the definition, then toasts and fires saved', async () => {
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        const element = await createEditor();
+        const saved = jest.fn();
+        const toast = jest.fn();
+        element.addEventListener('saved', saved);
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+
+        const definition = JSON.stringify({
+            version: 1,
+            conditions: [{ field: 'Department', operator: 'equals', value: 'Support' }]
+        });
+        expect(validateDefinition).toHaveBeenCalledWith({ definition });
+        expect(saveConditionSet).toHaveBeenCalledWith({
+            conditionSet: {
+                id: undefined,
+                name: 'Support agents',
+                description: 'Everyone in Support',
+                active: true,
+                products: ['Instant Booker'],
+                eligibleStatuses: ['Not Invited', 'Expired'],
+                definition
+            }
+        });
+        expect(saved.mock.calls[0][0].detail).toEqual({ id: 'a00000000000009AAA' });
+        expect(toast.mock.calls[0][0].detail.variant).toBe('success');
+    });
+
+    it('does not call Apex while a condition is incomplete', async () => {
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        expect(validateDefinition).not.toHaveBeenCalled();
+        expect(query(query(element, 'c-condition-builder'), 'c-condition-row').error).toBe('Choose a field.');
+    });
+
+    it('puts the errors Apex finds on the conditions and does not save', async () => {
+        validateDefinition.mockResolvedValue({
+            valid: false,
+            errors: [{ conditionIndex: 1, message: 'Choose a User field ("Department" is not one).' }]
+        });
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        expect(saveConditionSet).not.toHaveBeenCalled();
+        expect(query(query(element, 'c-condition-builder'), 'c-condition-row').error).toContain('is not one');
+    });
+
+    it('loads a set to edit, keeps the conditions across Back and Next, and shows a save error', async () => {
+        getConditionSet.mockResolvedValue(mockConditionSet);
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        saveConditionSet.mockRejectedValue(APEX_ERROR);
+        const element = await createEditor(mockConditionSet.id);
+        expect(getConditionSet).toHaveBeenCalledWith({ conditionSetId: mockConditionSet.id });
+        expect(query(element, 'lightning-card').title).toBe('Edit EMEA sales managers');
+        expect(query(element, 'lightning-input.name').value).toBe('EMEA sales managers');
+        expect(query(element, 'lightning-dual-listbox.products').value).toEqual([
+            'Round Robin',
+            'Meeting Links'
+        ]);
+
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        expect(query(element, 'c-condition-builder').definition).toBe(mockConditionSet.definition);
+        query(element, 'lightning-button.back').click();
+        await flushPromises();
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+
+        expect(saveConditionSet.mock.calls[0][0].conditionSet.id).toBe(mockConditionSet.id);
+        const panel = query(element, 'c-error-panel');
+        expect(panel.errors).toEqual(APEX_ERROR);
+    });
+
+    it('shows an error when the set cannot be loaded, and Cancel fires cancel', async () => {
+        getConditionSet.mockRejectedValue({ body: { message: 'The condition set no longer exists.' } });
+        const element = await createEditor('a00000000000404AAA');
+        expect(query(element, 'c-error-panel')).not.toBeNull();
+        const cancel = jest.fn();
+        element.addEventListener('cancel', cancel);
+        query(element, 'lightning-button.cancel').click();
+        expect(cancel).toHaveBeenCalled();
+    });
+
+    it('shows an error when the editor options cannot be loaded', async () => {
+        const element = createElement('c-condition-set-editor', { is: ConditionSetEditor });
+        document.body.appendChild(element);
+        getEditorOptions.error({ body: { message: 'You need the Rollcall Admin permission set.' } });
+        await flushPromises();
+        expect(query(element, 'c-error-panel')).not.toBeNull();
+        expect(query(element, 'lightning-spinner')).toBeNull();
+    });
+
+    it('is accessible on both steps', async () => {
+        const element = await createEditor();
+        await expect(element).toBeAccessible();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await expect(element).toBeAccessible();
+    });
+});

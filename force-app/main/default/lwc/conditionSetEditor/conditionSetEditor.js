@@ -1,0 +1,207 @@
+import { LightningElement, api, wire } from 'lwc';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorOptions';
+import getConditionSet from '@salesforce/apex/ConditionSetController.getConditionSet';
+import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
+import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
+
+const STEP_DETAILS = 'details';
+const STEP_CONDITIONS = 'conditions';
+const NAME_MAX_LENGTH = 80;
+
+/**
+ * Create or edit a condition set in two steps: (1) name, description, products, eligible statuses;
+ * (2) the conditions. Saving validates on the client, then in Apex, then saves.
+ */
+export default class ConditionSetEditor extends LightningElement {
+    /** The condition set to edit; empty to create one. */
+    @api recordId;
+
+    step = STEP_DETAILS;
+    name = '';
+    description = '';
+    active = true;
+    products = [];
+    eligibleStatuses = ['Not Invited'];
+    definition;
+    detailErrors = {};
+
+    fields = [];
+    productOptions = [];
+    statusOptions = [];
+    optionsLoaded = false;
+    recordLoaded = false;
+    isSaving = false;
+    error;
+
+    nameMaxLength = NAME_MAX_LENGTH;
+    steps = [
+        { label: 'Details', value: STEP_DETAILS },
+        { label: 'Conditions', value: STEP_CONDITIONS }
+    ];
+
+    @wire(getEditorOptions)
+    wiredOptions({ data, error }) {
+        if (data) {
+            this.fields = data.fields;
+            this.productOptions = data.products;
+            this.statusOptions = data.statuses;
+            this.optionsLoaded = true;
+        } else if (error) {
+            this.error = error;
+        }
+    }
+
+    connectedCallback() {
+        if (this.recordId) {
+            this.loadRecord();
+        } else {
+            this.recordLoaded = true;
+        }
+    }
+
+    async loadRecord() {
+        try {
+            const record = await getConditionSet({ conditionSetId: this.recordId });
+            this.name = record.name;
+            this.description = record.description || '';
+            this.active = record.active;
+            this.products = record.products || [];
+            this.eligibleStatuses = record.eligibleStatuses || [];
+            this.definition = record.definition;
+            this.recordLoaded = true;
+        } catch (error) {
+            this.error = error;
+        }
+    }
+
+    get title() {
+        return this.recordId ? `Edit ${this.name || 'Condition Set'}` : 'New Condition Set';
+    }
+
+    get isLoading() {
+        return !this.error && (!this.optionsLoaded || !this.recordLoaded);
+    }
+
+    get isDetailsStep() {
+        return this.step === STEP_DETAILS;
+    }
+
+    get isConditionsStep() {
+        return this.step === STEP_CONDITIONS;
+    }
+
+    get nameError() {
+        return this.detailErrors.name;
+    }
+
+    get productsError() {
+        return this.detailErrors.products;
+    }
+
+    get statusesError() {
+        return this.detailErrors.statuses;
+    }
+
+    handleNameChange(event) {
+        this.name = event.detail.value;
+        this.revalidateDetails();
+    }
+
+    handleDescriptionChange(event) {
+        this.description = event.detail.value;
+    }
+
+    handleActiveChange(event) {
+        this.active = event.detail.checked;
+    }
+
+    handleProductsChange(event) {
+        this.products = [...event.detail.value];
+        this.revalidateDetails();
+    }
+
+    handleStatusesChange(event) {
+        this.eligibleStatuses = [...event.detail.value];
+        this.revalidateDetails();
+    }
+
+    revalidateDetails() {
+        if (Object.keys(this.detailErrors).length) {
+            this.detailErrors = this.computeDetailErrors();
+        }
+    }
+
+    computeDetailErrors() {
+        const errors = {};
+        if (!this.name || !this.name.trim()) {
+            errors.name = 'Enter a name.';
+        }
+        if (!this.products.length) {
+            errors.products = 'Choose at least one product.';
+        }
+        if (!this.eligibleStatuses.length) {
+            errors.statuses = 'Choose at least one status.';
+        }
+        return errors;
+    }
+
+    handleNext() {
+        this.detailErrors = this.computeDetailErrors();
+        if (Object.keys(this.detailErrors).length === 0) {
+            this.step = STEP_CONDITIONS;
+        }
+    }
+
+    handleBack() {
+        const builder = this.template.querySelector('c-condition-builder');
+        if (builder) {
+            this.definition = builder.definition;
+        }
+        this.step = STEP_DETAILS;
+    }
+
+    handleCancel() {
+        this.dispatchEvent(new CustomEvent('cancel'));
+    }
+
+    async handleSave() {
+        const builder = this.template.querySelector('c-condition-builder');
+        if (!builder.validate()) {
+            return;
+        }
+        const definition = builder.definition;
+        this.isSaving = true;
+        this.error = undefined;
+        try {
+            const validation = await validateDefinition({ definition });
+            if (!validation.valid) {
+                builder.setErrors(validation.errors);
+                return;
+            }
+            const id = await saveConditionSet({
+                conditionSet: {
+                    id: this.recordId,
+                    name: this.name.trim(),
+                    description: this.description,
+                    active: this.active,
+                    products: this.products,
+                    eligibleStatuses: this.eligibleStatuses,
+                    definition
+                }
+            });
+            this.dispatchEvent(
+                new ShowToastEvent({
+                    title: 'Condition set saved',
+                    message: `${this.name.trim()} was saved${this.active ? ' and is active' : ' (inactive)'}.`,
+                    variant: 'success'
+                })
+            );
+            this.dispatchEvent(new CustomEvent('saved', { detail: { id } }));
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.isSaving = false;
+        }
+    }
+}

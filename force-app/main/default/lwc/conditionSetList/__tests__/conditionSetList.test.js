@@ -1,0 +1,206 @@
+import { createElement } from 'lwc';
+import ConditionSetList from 'c/conditionSetList';
+import LightningConfirm from 'lightning/confirm';
+import { refreshApex } from '@salesforce/apex';
+import getConditionSets from '@salesforce/apex/ConditionSetController.getConditionSets';
+import duplicateConditionSet from '@salesforce/apex/ConditionSetController.duplicateConditionSet';
+import deleteConditionSet from '@salesforce/apex/ConditionSetController.deleteConditionSet';
+
+const mockConditionSets = require('./data/conditionSets.json');
+
+jest.mock(
+    '@salesforce/apex/ConditionSetController.getConditionSets',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
+jest.mock('@salesforce/apex/ConditionSetController.duplicateConditionSet', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ConditionSetController.deleteConditionSet', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+// The editor is opened in place; its own Apex is not under test here.
+jest.mock(
+    '@salesforce/apex/ConditionSetController.getEditorOptions',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ConditionSetController.getConditionSet',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    { virtual: true }
+);
+jest.mock('@salesforce/apex/ConditionSetController.validateDefinition', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ConditionSetController.saveConditionSet', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex', () => ({ refreshApex: jest.fn(() => Promise.resolve()) }), { virtual: true });
+jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+
+const SHOW_TOAST_EVENT = 'lightning__showtoast';
+
+async function flushPromises() {
+    for (let i = 0; i < 5; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+function createList() {
+    const element = createElement('c-condition-set-list', { is: ConditionSetList });
+    document.body.appendChild(element);
+    return element;
+}
+
+function rowAction(element, actionName, row) {
+    element.shadowRoot
+        .querySelector('lightning-datatable')
+        .dispatchEvent(new CustomEvent('rowaction', { detail: { action: { name: actionName }, row } }));
+    return flushPromises();
+}
+
+describe('c-condition-set-list', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('shows a spinner, then the condition sets with readable products and statuses', async () => {
+        const element = createList();
+        expect(element.shadowRoot.querySelector('lightning-spinner')).not.toBeNull();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        expect(table.data).toHaveLength(2);
+        expect(table.data[0].productList).toBe('Round Robin, Meeting Links');
+        expect(table.data[1].statusList).toBe('Not Invited');
+        const labels = table.columns.map((column) => column.label);
+        expect(labels).toEqual([
+            'Name',
+            'Products',
+            'Eligible Statuses',
+            'Active',
+            'Conditions',
+            'Last Modified',
+            undefined
+        ]);
+        const actions = table.columns[6].typeAttributes.rowActions.map((action) => action.label);
+        expect(actions).toEqual(['Edit', 'Duplicate', 'Delete']);
+    });
+
+    it('shows an empty state when there is no condition set', async () => {
+        const element = createList();
+        getConditionSets.emit([]);
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('.empty-state')).not.toBeNull();
+        expect(element.shadowRoot.querySelector('lightning-datatable')).toBeNull();
+    });
+
+    it('shows the error panel when the list cannot be loaded', async () => {
+        const element = createList();
+        getConditionSets.error({ message: 'You need the Rollcall Admin permission set to use Rollcall.' });
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
+    });
+
+    it('Create and Edit open the editor in place; cancel comes back to the list', async () => {
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+
+        element.shadowRoot.querySelector('lightning-button.create').click();
+        await flushPromises();
+        let editor = element.shadowRoot.querySelector('c-condition-set-editor');
+        expect(editor).not.toBeNull();
+        expect(editor.recordId).toBeNull();
+        editor.dispatchEvent(new CustomEvent('cancel'));
+        await flushPromises();
+
+        await rowAction(element, 'edit', mockConditionSets[1]);
+        editor = element.shadowRoot.querySelector('c-condition-set-editor');
+        expect(editor.recordId).toBe('a00000000000002AAA');
+        editor.dispatchEvent(new CustomEvent('saved', { detail: { id: 'a00000000000002AAA' } }));
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-condition-set-editor')).toBeNull();
+        expect(refreshApex).toHaveBeenCalled();
+    });
+
+    it('Duplicate saves an inactive copy, refreshes and opens it', async () => {
+        duplicateConditionSet.mockResolvedValue('a00000000000003AAA');
+        const element = createList();
+        const toast = jest.fn();
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+
+        await rowAction(element, 'duplicate', mockConditionSets[0]);
+        expect(duplicateConditionSet).toHaveBeenCalledWith({ conditionSetId: 'a00000000000001AAA' });
+        expect(toast.mock.calls[0][0].detail.message).toBe(
+            'Copy of EMEA sales managers is inactive until you save it.'
+        );
+        expect(element.shadowRoot.querySelector('c-condition-set-editor').recordId).toBe(
+            'a00000000000003AAA'
+        );
+    });
+
+    it('Delete asks for confirmation and deletes only when confirmed', async () => {
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+
+        LightningConfirm.open.mockResolvedValue(false);
+        await rowAction(element, 'delete', mockConditionSets[0]);
+        expect(LightningConfirm.open.mock.calls[0][0].message).toContain('"EMEA sales managers"');
+        expect(deleteConditionSet).not.toHaveBeenCalled();
+
+        LightningConfirm.open.mockResolvedValue(true);
+        deleteConditionSet.mockResolvedValue();
+        await rowAction(element, 'delete', mockConditionSets[0]);
+        expect(deleteConditionSet).toHaveBeenCalledWith({ conditionSetId: 'a00000000000001AAA' });
+        expect(refreshApex).toHaveBeenCalled();
+    });
+
+    it('shows the Apex error when a delete fails', async () => {
+        LightningConfirm.open.mockResolvedValue(true);
+        deleteConditionSet.mockRejectedValue({
+            body: { message: 'insufficient access rights on object id' }
+        });
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+        await rowAction(element, 'delete', mockConditionSets[0]);
+        const panel = element.shadowRoot.querySelector('c-error-panel');
+        expect(panel.errors.body.message).toContain('insufficient access');
+    });
+
+    it('shows the Apex error when a duplicate fails', async () => {
+        duplicateConditionSet.mockRejectedValue({ body: { message: 'The condition set no longer exists.' } });
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+        await rowAction(element, 'duplicate', mockConditionSets[0]);
+        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
+        expect(element.shadowRoot.querySelector('c-condition-set-editor')).toBeNull();
+    });
+
+    it('is accessible with data and when empty', async () => {
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+        await expect(element).toBeAccessible();
+        getConditionSets.emit([]);
+        await flushPromises();
+        await expect(element).toBeAccessible();
+    });
+});

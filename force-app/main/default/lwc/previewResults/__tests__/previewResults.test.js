@@ -1,0 +1,83 @@
+import { createElement } from 'lwc';
+import PreviewResults from 'c/previewResults';
+
+const mockRunDetail = require('./data/runDetail.json');
+
+function createResults(props) {
+    const element = createElement('c-preview-results', { is: PreviewResults });
+    Object.assign(element, props);
+    document.body.appendChild(element);
+    return element;
+}
+
+function texts(element, selector) {
+    return [...element.shadowRoot.querySelectorAll(selector)].map((node) => node.textContent);
+}
+
+describe('c-preview-results', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+    });
+
+    it('shows the totals, the overlaps and the eligible users', () => {
+        const element = createResults({ detail: mockRunDetail });
+        expect(element.shadowRoot.querySelector('.total-users').textContent).toBe('3');
+        expect(element.shadowRoot.querySelector('.overlaps').textContent).toBe('1');
+        expect(texts(element, '.product-totals li')).toEqual(['Meeting Links: 1', 'Round Robin: 3']);
+        expect(texts(element, '.set-totals li')).toEqual(['EMEA sales managers: 3', 'Support agents: 1']);
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        expect(table.data).toHaveLength(2);
+        expect(table.columns.map((column) => column.label)).toEqual([
+            'Name',
+            'Email',
+            'Products',
+            'Matched Sets',
+            'Current Status'
+        ]);
+        expect(element.shadowRoot.querySelector('.truncated').textContent).toBe(
+            'Showing the first 2 of 3 users.'
+        );
+        expect(element.shadowRoot.querySelector('.status-totals')).toBeNull();
+    });
+
+    it('names the condition sets the run skipped and why', () => {
+        const element = createResults({ detail: mockRunDetail });
+        const skipped = texts(element, '.skipped-sets li');
+        expect(skipped).toHaveLength(1);
+        expect(skipped[0]).toContain('Legacy contractors');
+        expect(skipped[0]).toContain('is not a User field');
+    });
+
+    it('adds the outcome and reason columns and the outcome totals for a run', () => {
+        const element = createResults({ detail: mockRunDetail, showOutcome: true });
+        const labels = element.shadowRoot.querySelector('lightning-datatable').columns.map((c) => c.label);
+        expect(labels).toContain('Outcome');
+        expect(labels).toContain('Reason');
+        expect(texts(element, '.status-totals li')).toEqual(['Pending: 3']);
+    });
+
+    it('shows an empty state when no user is eligible', () => {
+        const element = createResults({
+            detail: {
+                ...mockRunDetail,
+                items: [],
+                totalItems: 0,
+                overlapCount: 0,
+                productTotals: [],
+                setTotals: [],
+                skippedSets: []
+            }
+        });
+        expect(element.shadowRoot.querySelector('.empty-state')).not.toBeNull();
+        expect(element.shadowRoot.querySelector('lightning-datatable')).toBeNull();
+        expect(element.shadowRoot.querySelector('.total-users').textContent).toBe('0');
+        expect(element.shadowRoot.querySelector('.skipped-sets')).toBeNull();
+    });
+
+    it('is accessible', async () => {
+        const element = createResults({ detail: mockRunDetail, showOutcome: true });
+        await expect(element).toBeAccessible();
+    });
+});

@@ -1,0 +1,247 @@
+import { createElement } from 'lwc';
+import ProvisionUsers, { POLL_INTERVAL_MS } from 'c/provisionUsers';
+import LightningConfirm from 'lightning/confirm';
+import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInProgress';
+import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+import provisionUsers from '@salesforce/apex/ProvisioningController.provisionUsers';
+import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
+
+const mockPreview = require('./data/previewDetail.json');
+const mockRunning = require('./data/runningRun.json');
+const mockFinished = require('./data/finishedRun.json');
+
+jest.mock('@salesforce/apex/ProvisioningController.getRunInProgress', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.previewUsers', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.provisionUsers', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.getRunStatus', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+
+const SHOW_TOAST_EVENT = 'lightning__showtoast';
+const RUN_IN_PROGRESS_ERROR = {
+    body: { message: 'A provisioning run is already in progress. Wait for it to finish, then try again.' }
+};
+
+async function flushPromises() {
+    for (let i = 0; i < 6; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+async function createScreen() {
+    const element = createElement('c-provision-users', { is: ProvisionUsers });
+    document.body.appendChild(element);
+    await flushPromises();
+    return element;
+}
+
+function button(element, name) {
+    return element.shadowRoot.querySelector(`lightning-button.${name}`);
+}
+
+function setRecipients(element, detail) {
+    element.shadowRoot.querySelector('c-recipients-input').dispatchEvent(
+        new CustomEvent('change', {
+            detail: { notifyAdmins: false, recipients: [], valid: true, ...detail }
+        })
+    );
+    return flushPromises();
+}
+
+async function preview(element) {
+    button(element, 'preview').click();
+    await flushPromises();
+}
+
+describe('c-provision-users', () => {
+    beforeEach(() => {
+        getRunInProgress.mockResolvedValue(null);
+    });
+
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+        jest.useRealTimers();
+    });
+
+    it('keeps Provision Users disabled until there is a fresh preview', async () => {
+        const element = await createScreen();
+        expect(getRunInProgress).toHaveBeenCalled();
+        expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain(
+            'Preview the users first'
+        );
+    });
+
+    it('previews and shows the eligible users, then enables Provision Users', async () => {
+        previewUsers.mockResolvedValue(mockPreview);
+        const element = await createScreen();
+        await setRecipients(element, { notifyAdmins: true, recipients: ['ops@example.com'] });
+        await preview(element);
+
+        expect(previewUsers).toHaveBeenCalledWith();
+        expect(element.shadowRoot.querySelector('c-preview-results').detail).toEqual(mockPreview);
+        expect(button(element, 'provision').disabled).toBe(false);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'Sends invitations to 3 users.'
+        );
+    });
+
+    it('does not provision while an email is invalid', async () => {
+        previewUsers.mockResolvedValue(mockPreview);
+        const element = await createScreen();
+        await preview(element);
+        await setRecipients(element, { valid: false, recipients: [] });
+        expect(button(element, 'provision').disabled).toBe(true);
+        element.shadowRoot.querySelector('c-recipients-input').validate = jest.fn(() => false);
+        button(element, 'provision').click();
+        await flushPromises();
+        expect(LightningConfirm.open).not.toHaveBeenCalled();
+        expect(provisionUsers).not.toHaveBeenCalled();
+    });
+
+    it('treats an expired preview as stale', async () => {
+        previewUsers.mockResolvedValue({
+            ...mockPreview,
+            run: { ...mockPreview.run, expiresAt: '2000-01-01T00:00:00Z' }
+        });
+        const element = await createScreen();
+        await preview(element);
+        expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain('expired');
+    });
+
+    it('keeps Provision Users disabled when nobody is eligible', async () => {
+        previewUsers.mockResolvedValue({ ...mockPreview, items: [], totalItems: 0 });
+        const element = await createScreen();
+        await preview(element);
+        expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain('nothing to send');
+    });
+
+    it('provisions after confirmation, follows the run until it finishes and shows the final counts', async () => {
+        jest.useFakeTimers();
+        previewUsers.mockResolvedValue(mockPreview);
+        provisionUsers.mockResolvedValue(mockRunning);
+        getRunStatus.mockResolvedValueOnce(mockRunning).mockResolvedValueOnce(mockFinished);
+        LightningConfirm.open.mockResolvedValue(true);
+        const element = await createScreen();
+        const toast = jest.fn();
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+        await setRecipients(element, { notifyAdmins: true, recipients: ['ops@example.com'] });
+        await preview(element);
+
+        button(element, 'provision').click();
+        await flushPromises();
+        expect(LightningConfirm.open.mock.calls[0][0].message).toContain('3 users');
+        expect(provisionUsers).toHaveBeenCalledWith({
+            previewRunId: 'a01000000000001AAA',
+            notifyAdmins: true,
+            recipients: ['ops@example.com']
+        });
+        expect(element.shadowRoot.querySelector('.progress-label').textContent).toBe(
+            '1 of 3 users processed'
+        );
+        expect(element.shadowRoot.querySelector('lightning-progress-bar').value).toBe(33);
+        expect(button(element, 'provision').disabled).toBe(true);
+
+        jest.advanceTimersByTime(POLL_INTERVAL_MS);
+        await flushPromises();
+        expect(getRunStatus).toHaveBeenCalledWith({ runId: 'a01000000000002AAA' });
+        jest.advanceTimersByTime(POLL_INTERVAL_MS);
+        await flushPromises();
+
+        expect(element.shadowRoot.querySelector('.invited').textContent).toBe('2');
+        expect(element.shadowRoot.querySelector('.failed').textContent).toBe('1');
+        expect(element.shadowRoot.querySelector('.run-error').textContent).toContain('mailbox unavailable');
+        expect(toast.mock.calls[0][0].detail).toMatchObject({
+            title: 'Provisioning completed with errors',
+            variant: 'warning'
+        });
+        jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
+        await flushPromises();
+        expect(getRunStatus).toHaveBeenCalledTimes(2);
+    });
+
+    it('does nothing when the admin does not confirm', async () => {
+        previewUsers.mockResolvedValue(mockPreview);
+        LightningConfirm.open.mockResolvedValue(false);
+        const element = await createScreen();
+        await preview(element);
+        button(element, 'provision').click();
+        await flushPromises();
+        expect(provisionUsers).not.toHaveBeenCalled();
+    });
+
+    it('shows a run already in progress on load and blocks provisioning', async () => {
+        jest.useFakeTimers();
+        getRunInProgress.mockResolvedValue(mockRunning);
+        getRunStatus.mockResolvedValue(mockRunning);
+        const element = await createScreen();
+        expect(element.shadowRoot.querySelector('.progress')).not.toBeNull();
+        expect(button(element, 'preview').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain('in progress');
+        jest.advanceTimersByTime(POLL_INTERVAL_MS);
+        await flushPromises();
+        expect(getRunStatus).toHaveBeenCalledTimes(1);
+    });
+
+    it('shows the 409 message and the run in progress when the service refuses', async () => {
+        jest.useFakeTimers();
+        previewUsers.mockResolvedValue(mockPreview);
+        provisionUsers.mockRejectedValue(RUN_IN_PROGRESS_ERROR);
+        LightningConfirm.open.mockResolvedValue(true);
+        const element = await createScreen();
+        await preview(element);
+        getRunInProgress.mockResolvedValue(mockRunning);
+        button(element, 'provision').click();
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-error-panel').errors).toEqual(RUN_IN_PROGRESS_ERROR);
+        expect(element.shadowRoot.querySelector('.progress')).not.toBeNull();
+    });
+
+    it('shows a preview error and stops polling on a status error', async () => {
+        jest.useFakeTimers();
+        previewUsers.mockRejectedValue({ body: { message: 'Could not reach the Rollcall service.' } });
+        const element = await createScreen();
+        await preview(element);
+        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
+        expect(element.shadowRoot.querySelector('c-preview-results')).toBeNull();
+
+        getRunInProgress.mockResolvedValue(mockRunning);
+        getRunStatus.mockRejectedValue({ body: { message: 'The provisioning run was not found.' } });
+        const second = await createScreen();
+        jest.advanceTimersByTime(POLL_INTERVAL_MS);
+        await flushPromises();
+        expect(second.shadowRoot.querySelector('c-error-panel').errors.body.message).toContain('not found');
+        jest.advanceTimersByTime(POLL_INTERVAL_MS * 2);
+        await flushPromises();
+        expect(getRunStatus).toHaveBeenCalledTimes(1);
+    });
+
+    it('shows an error when the run in progress cannot be read', async () => {
+        getRunInProgress.mockRejectedValue({
+            body: { message: 'You need the Rollcall Admin permission set.' }
+        });
+        const element = await createScreen();
+        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
+    });
+
+    it('is accessible before and after a preview', async () => {
+        previewUsers.mockResolvedValue(mockPreview);
+        const element = await createScreen();
+        await expect(element).toBeAccessible();
+        await preview(element);
+        await expect(element).toBeAccessible();
+    });
+});

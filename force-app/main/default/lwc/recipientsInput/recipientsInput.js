@@ -1,0 +1,91 @@
+import { LightningElement, api } from 'lwc';
+
+const SEPARATOR = /[\s,;]+/;
+const EMAIL_PATTERN = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
+export const MAX_RECIPIENTS = 25;
+
+/** Splits typed addresses and tells which are not valid: { recipients, invalid }. */
+export function parseRecipients(text) {
+    const seen = new Set();
+    const recipients = [];
+    const invalid = [];
+    String(text || '')
+        .split(SEPARATOR)
+        .map((address) => address.trim())
+        .filter((address) => address)
+        .forEach((address) => {
+            if (seen.has(address.toLowerCase())) {
+                return;
+            }
+            seen.add(address.toLowerCase());
+            (EMAIL_PATTERN.test(address) ? recipients : invalid).push(address);
+        });
+    return { recipients, invalid };
+}
+
+/**
+ * Who receives the audit email: "Notify Rollcall admins" and additional addresses, checked as typed.
+ * Fires change with { notifyAdmins, recipients, valid }.
+ */
+export default class RecipientsInput extends LightningElement {
+    error;
+    text = '';
+    _notifyAdmins = false;
+
+    @api
+    get notifyAdmins() {
+        return this._notifyAdmins;
+    }
+    set notifyAdmins(value) {
+        this._notifyAdmins = value === true;
+    }
+
+    @api
+    get recipients() {
+        return parseRecipients(this.text).recipients;
+    }
+    set recipients(value) {
+        this.text = (value || []).join(', ');
+    }
+
+    /** True when every address is valid; otherwise shows why. */
+    @api
+    validate() {
+        this.error = this.computeError();
+        return !this.error;
+    }
+
+    computeError() {
+        const { recipients, invalid } = parseRecipients(this.text);
+        if (invalid.length) {
+            return `Not valid email ${invalid.length === 1 ? 'address' : 'addresses'}: ${invalid.join(', ')}.`;
+        }
+        if (recipients.length > MAX_RECIPIENTS) {
+            return `Enter at most ${MAX_RECIPIENTS} addresses.`;
+        }
+        return undefined;
+    }
+
+    handleNotifyChange(event) {
+        this._notifyAdmins = event.detail.checked === true;
+        this.notify();
+    }
+
+    handleTextChange(event) {
+        this.text = event.detail.value;
+        this.error = this.computeError();
+        this.notify();
+    }
+
+    notify() {
+        this.dispatchEvent(
+            new CustomEvent('change', {
+                detail: {
+                    notifyAdmins: this._notifyAdmins,
+                    recipients: this.recipients,
+                    valid: !this.computeError()
+                }
+            })
+        );
+    }
+}

@@ -1,0 +1,100 @@
+import { createElement } from 'lwc';
+import RunDetail from 'c/runDetail';
+import getRunDetail from '@salesforce/apex/RunHistoryController.getRunDetail';
+
+const mockRunDetail = require('./data/runDetail.json');
+
+jest.mock('@salesforce/apex/RunHistoryController.getRunDetail', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+
+async function flushPromises() {
+    for (let i = 0; i < 4; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+async function createDetail(runId = 'a01000000000001AAA') {
+    const element = createElement('c-run-detail', { is: RunDetail });
+    element.runId = runId;
+    document.body.appendChild(element);
+    await flushPromises();
+    return element;
+}
+
+describe('c-run-detail', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('loads the run and shows its facts, errors, notifications and items with their outcome', async () => {
+        getRunDetail.mockResolvedValue(mockRunDetail);
+        const element = await createDetail();
+        expect(getRunDetail).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
+        expect(element.shadowRoot.querySelector('lightning-card').title).toBe(
+            'RUN-000042: Completed with Errors'
+        );
+        expect(element.shadowRoot.querySelector('.initiated-by').textContent).toBe('Ada Admin');
+        expect(element.shadowRoot.querySelector('.run-error').textContent).toBe('1 invitation failed.');
+        expect(element.shadowRoot.querySelector('.problem-count').textContent).toContain('1 users');
+        expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toContain('Slack');
+        const results = element.shadowRoot.querySelector('c-preview-results');
+        expect(results.showOutcome).toBe(true);
+        expect(results.detail.items).toHaveLength(2);
+    });
+
+    it('filters to the skipped and failed users', async () => {
+        getRunDetail.mockResolvedValue(mockRunDetail);
+        const element = await createDetail();
+        element.shadowRoot
+            .querySelector('lightning-input.only-problems')
+            .dispatchEvent(new CustomEvent('change', { detail: { checked: true } }));
+        await flushPromises();
+        const results = element.shadowRoot.querySelector('c-preview-results');
+        expect(results.detail.items.map((item) => item.userName)).toEqual(['Alan Turing']);
+        expect(results.detail.totalItems).toBe(1);
+    });
+
+    it('names the schedule as initiator of a scheduled run and hides the errors box when all went well', async () => {
+        getRunDetail.mockResolvedValue({
+            ...mockRunDetail,
+            run: { ...mockRunDetail.run, initiatedBy: null, triggerType: 'Scheduled', error: null },
+            items: [mockRunDetail.items[0]]
+        });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.initiated-by').textContent).toBe('Schedule');
+        expect(element.shadowRoot.querySelector('.problems')).toBeNull();
+    });
+
+    it('shows the errors box when a condition set was skipped', async () => {
+        getRunDetail.mockResolvedValue({
+            ...mockRunDetail,
+            run: { ...mockRunDetail.run, error: null },
+            items: [mockRunDetail.items[0]],
+            skippedSets: [{ name: 'Legacy contractors', reasons: 'Condition 1: not a User field.' }]
+        });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.problems')).not.toBeNull();
+        expect(element.shadowRoot.querySelector('c-preview-results').detail.skippedSets).toHaveLength(1);
+    });
+
+    it('shows the Apex error and goes back', async () => {
+        getRunDetail.mockRejectedValue({ body: { message: 'The provisioning run was not found.' } });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
+        const back = jest.fn();
+        element.addEventListener('back', back);
+        element.shadowRoot.querySelector('lightning-button.back').click();
+        expect(back).toHaveBeenCalled();
+    });
+
+    it('is accessible', async () => {
+        getRunDetail.mockResolvedValue(mockRunDetail);
+        const element = await createDetail();
+        await expect(element).toBeAccessible();
+    });
+});

@@ -1,0 +1,85 @@
+import { LightningElement, api } from 'lwc';
+import getRunDetail from '@salesforce/apex/RunHistoryController.getRunDetail';
+
+const PROBLEM_STATUSES = ['Skipped', 'Failed'];
+
+/**
+ * One run: what it was (status, trigger, who, when, counts), what went wrong (the run's error, the
+ * notification outcome, skipped and failed users with their reasons) and every item.
+ */
+export default class RunDetail extends LightningElement {
+    detail;
+    error;
+    isLoading = true;
+    onlyProblems = false;
+    _runId;
+
+    @api
+    get runId() {
+        return this._runId;
+    }
+    set runId(value) {
+        this._runId = value;
+        if (value) {
+            this.load();
+        }
+    }
+
+    async load() {
+        this.isLoading = true;
+        this.error = undefined;
+        try {
+            this.detail = await getRunDetail({ runId: this._runId });
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.isLoading = false;
+        }
+    }
+
+    get run() {
+        return this.detail ? this.detail.run : undefined;
+    }
+
+    get title() {
+        return this.run ? `${this.run.name}: ${this.run.status}` : 'Run';
+    }
+
+    get initiatedBy() {
+        if (!this.run) {
+            return '';
+        }
+        return this.run.initiatedBy || (this.run.triggerType === 'Scheduled' ? 'Schedule' : '—');
+    }
+
+    get problemCount() {
+        return this.detail
+            ? this.detail.items.filter((item) => PROBLEM_STATUSES.includes(item.status)).length
+            : 0;
+    }
+
+    get hasProblemItems() {
+        return this.problemCount > 0;
+    }
+
+    get hasProblems() {
+        const skipped = (this.detail && this.detail.skippedSets) || [];
+        return Boolean(this.run && (this.run.error || this.problemCount > 0 || skipped.length > 0));
+    }
+
+    get shownDetail() {
+        if (!this.detail || !this.onlyProblems) {
+            return this.detail;
+        }
+        const items = this.detail.items.filter((item) => PROBLEM_STATUSES.includes(item.status));
+        return { ...this.detail, items, totalItems: items.length };
+    }
+
+    handleOnlyProblemsChange(event) {
+        this.onlyProblems = event.detail.checked;
+    }
+
+    handleBack() {
+        this.dispatchEvent(new CustomEvent('back'));
+    }
+}

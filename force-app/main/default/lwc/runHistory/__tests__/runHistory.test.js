@@ -1,0 +1,103 @@
+import { createElement } from 'lwc';
+import RunHistory, { MAX_RUNS } from 'c/runHistory';
+import getRuns from '@salesforce/apex/RunHistoryController.getRuns';
+
+const mockRuns = require('./data/runs.json');
+
+jest.mock('@salesforce/apex/RunHistoryController.getRuns', () => ({ default: jest.fn() }), { virtual: true });
+jest.mock(
+    '@salesforce/apex/RunHistoryController.getRunDetail',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    { virtual: true }
+);
+
+async function flushPromises() {
+    for (let i = 0; i < 4; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+async function createHistory() {
+    const element = createElement('c-run-history', { is: RunHistory });
+    document.body.appendChild(element);
+    await flushPromises();
+    return element;
+}
+
+describe('c-run-history', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('lists the latest runs with status, trigger, initiator, counts and times', async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        const element = await createHistory();
+        expect(getRuns).toHaveBeenCalledWith({ maxRuns: MAX_RUNS });
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        expect(table.data).toHaveLength(2);
+        expect(table.data.map((run) => run.initiatedByLabel)).toEqual(['Ada Admin', 'Schedule']);
+        expect(table.columns.map((column) => column.label)).toEqual([
+            'Run',
+            'Status',
+            'Trigger',
+            'Initiated By',
+            'Started',
+            'Finished',
+            'Eligible',
+            'Invited',
+            'Skipped',
+            'Failed'
+        ]);
+    });
+
+    it('opens a run and comes back to a refreshed list', async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        const element = await createHistory();
+        element.shadowRoot
+            .querySelector('lightning-datatable')
+            .dispatchEvent(
+                new CustomEvent('rowaction', { detail: { action: { name: 'open' }, row: mockRuns[1] } })
+            );
+        await flushPromises();
+        const detail = element.shadowRoot.querySelector('c-run-detail');
+        expect(detail.runId).toBe('a01000000000003AAA');
+
+        detail.dispatchEvent(new CustomEvent('back'));
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-run-detail')).toBeNull();
+        expect(getRuns).toHaveBeenCalledTimes(2);
+    });
+
+    it('refreshes on demand', async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        const element = await createHistory();
+        element.shadowRoot.querySelector('lightning-button-icon.refresh').click();
+        await flushPromises();
+        expect(getRuns).toHaveBeenCalledTimes(2);
+    });
+
+    it('shows an empty state when there is no run', async () => {
+        getRuns.mockResolvedValue([]);
+        const element = await createHistory();
+        expect(element.shadowRoot.querySelector('.empty-state')).not.toBeNull();
+    });
+
+    it('shows the Apex error', async () => {
+        getRuns.mockRejectedValue({ body: { message: 'You need the Rollcall Admin permission set.' } });
+        const element = await createHistory();
+        expect(element.shadowRoot.querySelector('c-error-panel').errors.body.message).toContain(
+            'Rollcall Admin'
+        );
+        expect(element.shadowRoot.querySelector('.empty-state')).toBeNull();
+    });
+
+    it('is accessible', async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        const element = await createHistory();
+        await expect(element).toBeAccessible();
+    });
+});

@@ -1,0 +1,194 @@
+import { createElement } from 'lwc';
+import ScheduledProvisioning, { toInputTime, toSettingTime } from 'c/scheduledProvisioning';
+import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
+import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
+import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+
+const mockSettings = require('./data/settings.json');
+const mockPreview = require('./data/previewDetail.json');
+
+jest.mock('@salesforce/apex/ScheduledProvisioningController.getSettings', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ScheduledProvisioningController.saveSettings', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.previewUsers', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+
+const SHOW_TOAST_EVENT = 'lightning__showtoast';
+
+async function flushPromises() {
+    for (let i = 0; i < 5; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+async function createScreen() {
+    const element = createElement('c-scheduled-provisioning', { is: ScheduledProvisioning });
+    document.body.appendChild(element);
+    await flushPromises();
+    return element;
+}
+
+function query(element, selector) {
+    return element.shadowRoot.querySelector(selector);
+}
+
+function change(element, selector, detail) {
+    query(element, selector).dispatchEvent(new CustomEvent('change', { detail }));
+    return flushPromises();
+}
+
+describe('c-scheduled-provisioning', () => {
+    beforeEach(() => {
+        getSettings.mockResolvedValue(mockSettings);
+    });
+
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('converts between the time input and the stored HH:MM', () => {
+        expect(toSettingTime('07:30:00.000')).toBe('07:30');
+        expect(toInputTime('07:30')).toBe('07:30:00.000');
+        expect(toSettingTime('')).toBeUndefined();
+        expect(toInputTime(undefined)).toBeUndefined();
+    });
+
+    it('shows the saved schedule in the org time zone with the next run', async () => {
+        const element = await createScreen();
+        expect(query(element, 'lightning-input.enabled').checked).toBe(true);
+        expect(query(element, 'lightning-radio-group.frequency').value).toBe('Weekly');
+        expect(query(element, 'lightning-combobox.day').value).toBe('TUE');
+        expect(query(element, 'lightning-input.time').value).toBe('07:30:00.000');
+        expect(query(element, 'lightning-input.time').label).toBe('Time (Europe/Paris)');
+        expect(query(element, 'lightning-input.slack').value).toBe('#rollcall');
+        expect(query(element, 'c-recipients-input').recipients).toEqual(['ops@example.com']);
+        expect(query(element, '.schedule-summary').textContent).toContain(
+            'Runs every Tuesday at 07:30 (Europe/Paris).'
+        );
+        expect(query(element, 'lightning-formatted-date-time').value).toBe(mockSettings.nextRunAt);
+    });
+
+    it('hides the day for daily and the time for hourly', async () => {
+        const element = await createScreen();
+        await change(element, 'lightning-radio-group.frequency', { value: 'Daily' });
+        expect(query(element, 'lightning-combobox.day')).toBeNull();
+        expect(query(element, 'lightning-input.time')).not.toBeNull();
+        expect(query(element, '.schedule-summary').textContent).toContain('Runs every day at 07:30');
+        await change(element, 'lightning-radio-group.frequency', { value: 'Hourly' });
+        expect(query(element, 'lightning-input.time')).toBeNull();
+        expect(query(element, '.schedule-summary').textContent).toContain('every hour');
+    });
+
+    it('saves the changes and shows what was scheduled', async () => {
+        saveSettings.mockImplementation(({ settings }) =>
+            Promise.resolve({ ...settings, timeZone: 'Europe/Paris', nextRunAt: '2026-11-23T17:45:00.000Z' })
+        );
+        const element = await createScreen();
+        const toast = jest.fn();
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+        await change(element, 'lightning-radio-group.frequency', { value: 'Daily' });
+        await change(element, 'lightning-input.time', { value: '18:45:00.000' });
+        await change(element, 'lightning-input.slack', { value: ' #provisioning ' });
+        await change(element, 'c-recipients-input', {
+            notifyAdmins: false,
+            recipients: ['ops@example.com', 'it@example.com'],
+            valid: true
+        });
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+
+        expect(saveSettings).toHaveBeenCalledWith({
+            settings: {
+                frequency: 'Daily',
+                scheduleTime: '18:45',
+                day: null,
+                recipients: ['ops@example.com', 'it@example.com'],
+                slackChannel: '#provisioning',
+                notifyAdmins: false,
+                enabled: true
+            }
+        });
+        expect(toast.mock.calls[0][0].detail).toMatchObject({
+            title: 'Scheduled provisioning saved',
+            message: 'Runs every day at 18:45 (Europe/Paris).',
+            variant: 'success'
+        });
+    });
+
+    it('turning it off saves enabled false and says the job was removed', async () => {
+        saveSettings.mockImplementation(({ settings }) => Promise.resolve({ ...settings, nextRunAt: null }));
+        const element = await createScreen();
+        const toast = jest.fn();
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+        await change(element, 'lightning-input.enabled', { checked: false });
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        expect(saveSettings.mock.calls[0][0].settings.enabled).toBe(false);
+        expect(toast.mock.calls[0][0].detail.title).toBe('Scheduled provisioning is off');
+        expect(query(element, '.schedule-summary').textContent).toContain('off');
+    });
+
+    it('refuses a Slack channel that is not one, as typed and on save', async () => {
+        const element = await createScreen();
+        await change(element, 'lightning-input.slack', { value: 'Rollcall Alerts' });
+        expect(query(element, '.slack-error').textContent).toContain('#channel-name');
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        expect(saveSettings).not.toHaveBeenCalled();
+        await change(element, 'lightning-input.slack', { value: 'C0123456789' });
+        expect(query(element, '.slack-error')).toBeNull();
+    });
+
+    it('asks for a time for daily and weekly runs', async () => {
+        const element = await createScreen();
+        await change(element, 'lightning-input.time', { value: '' });
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        expect(query(element, '.time-error').textContent).toBe('Enter the time of day.');
+        expect(saveSettings).not.toHaveBeenCalled();
+    });
+
+    it('shows the Apex error when saving fails', async () => {
+        saveSettings.mockRejectedValue({ body: { message: 'The schedule could not be set: no access.' } });
+        const element = await createScreen();
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        expect(query(element, 'c-error-panel').errors.body.message).toContain('could not be set');
+    });
+
+    it('shows the Apex error when the settings cannot be loaded', async () => {
+        getSettings.mockRejectedValue({ body: { message: 'You need the Rollcall Admin permission set.' } });
+        const element = await createScreen();
+        expect(query(element, 'c-error-panel')).not.toBeNull();
+    });
+
+    it('Preview Users shows who the next run would invite', async () => {
+        previewUsers.mockResolvedValue(mockPreview);
+        const element = await createScreen();
+        query(element, 'lightning-button.preview').click();
+        await flushPromises();
+        expect(previewUsers).toHaveBeenCalledWith();
+        expect(query(element, 'c-preview-results').detail).toEqual(mockPreview);
+    });
+
+    it('shows the Apex error when the preview fails', async () => {
+        previewUsers.mockRejectedValue({ body: { message: 'Could not reach the Rollcall service.' } });
+        const element = await createScreen();
+        query(element, 'lightning-button.preview').click();
+        await flushPromises();
+        expect(query(element, 'c-error-panel')).not.toBeNull();
+    });
+
+    it('is accessible', async () => {
+        const element = await createScreen();
+        await expect(element).toBeAccessible();
+    });
+});

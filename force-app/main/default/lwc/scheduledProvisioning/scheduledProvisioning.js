@@ -1,0 +1,225 @@
+import { LightningElement } from 'lwc';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
+import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
+import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+
+export const HOURLY = 'Hourly';
+export const DAILY = 'Daily';
+export const WEEKLY = 'Weekly';
+const DEFAULT_TIME = '07:00';
+const SLACK_CHANNEL_PATTERN = /^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$/;
+
+const FREQUENCY_OPTIONS = [
+    { label: 'Hourly', value: HOURLY },
+    { label: 'Daily', value: DAILY },
+    { label: 'Weekly', value: WEEKLY }
+];
+
+const DAY_OPTIONS = [
+    { label: 'Monday', value: 'MON' },
+    { label: 'Tuesday', value: 'TUE' },
+    { label: 'Wednesday', value: 'WED' },
+    { label: 'Thursday', value: 'THU' },
+    { label: 'Friday', value: 'FRI' },
+    { label: 'Saturday', value: 'SAT' },
+    { label: 'Sunday', value: 'SUN' }
+];
+
+/** lightning-input type="time" speaks HH:mm:ss.SSS; the setting stores HH:MM. */
+export function toSettingTime(inputValue) {
+    return inputValue ? String(inputValue).slice(0, 5) : undefined;
+}
+
+export function toInputTime(settingTime) {
+    return settingTime ? `${settingTime}:00.000` : undefined;
+}
+
+/**
+ * Scheduled Provisioning: how often (hourly, daily at a time, weekly on a day at a time, in the org's
+ * time zone), who gets the audit email, the Slack channel, and the enable toggle. Save Changes stores
+ * the settings and (re)schedules the job; turning it off aborts the job. Preview Users shows who the
+ * next run would invite.
+ */
+export default class ScheduledProvisioning extends LightningElement {
+    frequency = DAILY;
+    scheduleTime = DEFAULT_TIME;
+    day = 'MON';
+    recipients = [];
+    notifyAdmins = false;
+    slackChannel = '';
+    enabled = false;
+    timeZone;
+    nextRunAt;
+
+    isLoading = true;
+    isSaving = false;
+    isPreviewing = false;
+    preview;
+    error;
+    formErrors = {};
+
+    frequencyOptions = FREQUENCY_OPTIONS;
+    dayOptions = DAY_OPTIONS;
+
+    connectedCallback() {
+        this.load();
+    }
+
+    async load() {
+        try {
+            this.apply(await getSettings());
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.isLoading = false;
+        }
+    }
+
+    apply(settings) {
+        this.frequency = settings.frequency || DAILY;
+        this.scheduleTime = settings.scheduleTime || DEFAULT_TIME;
+        this.day = settings.day || 'MON';
+        this.recipients = settings.recipients || [];
+        this.notifyAdmins = settings.notifyAdmins === true;
+        this.slackChannel = settings.slackChannel || '';
+        this.enabled = settings.enabled === true;
+        this.timeZone = settings.timeZone;
+        this.nextRunAt = settings.nextRunAt;
+    }
+
+    get showTime() {
+        return this.frequency !== HOURLY;
+    }
+
+    get showDay() {
+        return this.frequency === WEEKLY;
+    }
+
+    get timeInputValue() {
+        return toInputTime(this.scheduleTime);
+    }
+
+    get timeLabel() {
+        return this.timeZone ? `Time (${this.timeZone})` : 'Time';
+    }
+
+    get scheduleSummary() {
+        if (!this.enabled) {
+            return 'Scheduled provisioning is off.';
+        }
+        const zone = this.timeZone ? ` (${this.timeZone})` : '';
+        if (this.frequency === HOURLY) {
+            return 'Runs every hour, on the hour.';
+        }
+        if (this.frequency === DAILY) {
+            return `Runs every day at ${this.scheduleTime}${zone}.`;
+        }
+        const dayLabel = (DAY_OPTIONS.find((option) => option.value === this.day) || {}).label;
+        return `Runs every ${dayLabel} at ${this.scheduleTime}${zone}.`;
+    }
+
+    get hasNextRun() {
+        return this.enabled && Boolean(this.nextRunAt);
+    }
+
+    get slackError() {
+        return this.formErrors.slack;
+    }
+
+    get timeError() {
+        return this.formErrors.time;
+    }
+
+    get busy() {
+        return this.isSaving || this.isPreviewing || this.isLoading;
+    }
+
+    handleFrequencyChange(event) {
+        this.frequency = event.detail.value;
+    }
+
+    handleTimeChange(event) {
+        this.scheduleTime = toSettingTime(event.detail.value);
+        this.formErrors = { ...this.formErrors, time: undefined };
+    }
+
+    handleDayChange(event) {
+        this.day = event.detail.value;
+    }
+
+    handleRecipientsChange(event) {
+        this.notifyAdmins = event.detail.notifyAdmins;
+        this.recipients = event.detail.recipients;
+    }
+
+    handleSlackChange(event) {
+        this.slackChannel = event.detail.value;
+        this.formErrors = { ...this.formErrors, slack: this.computeSlackError() };
+    }
+
+    handleEnabledChange(event) {
+        this.enabled = event.detail.checked;
+    }
+
+    computeSlackError() {
+        const channel = (this.slackChannel || '').trim();
+        return channel && !SLACK_CHANNEL_PATTERN.test(channel)
+            ? 'Enter #channel-name (lowercase, no spaces) or a channel ID such as C0123456789.'
+            : undefined;
+    }
+
+    validate() {
+        const recipientsValid = this.template.querySelector('c-recipients-input').validate();
+        this.formErrors = {
+            slack: this.computeSlackError(),
+            time: this.showTime && !this.scheduleTime ? 'Enter the time of day.' : undefined
+        };
+        return recipientsValid && !this.formErrors.slack && !this.formErrors.time;
+    }
+
+    async handleSave() {
+        if (!this.validate()) {
+            return;
+        }
+        this.isSaving = true;
+        this.error = undefined;
+        try {
+            const saved = await saveSettings({
+                settings: {
+                    frequency: this.frequency,
+                    scheduleTime: this.showTime ? this.scheduleTime : null,
+                    day: this.showDay ? this.day : null,
+                    recipients: this.recipients,
+                    slackChannel: (this.slackChannel || '').trim(),
+                    notifyAdmins: this.notifyAdmins,
+                    enabled: this.enabled
+                }
+            });
+            this.apply(saved);
+            this.dispatchEvent(
+                new ShowToastEvent({
+                    title: saved.enabled ? 'Scheduled provisioning saved' : 'Scheduled provisioning is off',
+                    message: saved.enabled ? this.scheduleSummary : 'The scheduled job was removed.',
+                    variant: 'success'
+                })
+            );
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.isSaving = false;
+        }
+    }
+
+    async handlePreview() {
+        this.isPreviewing = true;
+        this.error = undefined;
+        try {
+            this.preview = await previewUsers();
+        } catch (error) {
+            this.error = error;
+        } finally {
+            this.isPreviewing = false;
+        }
+    }
+}
