@@ -1,0 +1,257 @@
+/**
+ * The local org: a Salesforce REST API emulator on localhost that jsforce talks to exactly as to a
+ * real org (see docs/local-org.md). `startLocalOrg()` seeds or loads the demo org and serves it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generate } from 'selfsigned';
+import { loadSchema } from './schema';
+import { Store, readState, writeStateAtomically, STATE_FILE } from './store';
+import { generateUsers, seedRecords, ORG_TIME_ZONE, type DemoIds } from './demo';
+import { createApp, type Faults, type Runtime, type Session } from './server';
+
+export interface LocalOrgOptions {
+    /** 0 = a free port (default). */
+    port?: number;
+    /** Persistence folder; default: a fresh temporary folder. */
+    dataDir?: string;
+    /** Demo org size (default 5000). */
+    users?: number;
+    /** Seed of the demo data (default 42). */
+    seed?: number;
+    /** Wipe dataDir and reseed. */
+    reset?: boolean;
+    sessionTtlSeconds?: number;
+    dailyApiLimit?: number;
+    clientId?: string;
+    clientSecret?: string;
+    log?: (line: string) => void;
+}
+
+export interface LocalOrgFaults {
+    expireAllSessions(): void;
+    failNext(n: number, status?: 500 | 503): void;
+    failFraction(p: number, status?: 500 | 503): void;
+    latency(ms: number): void;
+    dropNextConnections(n: number): void;
+    clear(): void;
+}
+
+export interface LocalOrg {
+    url: string;
+    clientId: string;
+    clientSecret: string;
+    jwt: { consumerKey: string; privateKeyPem: string; username: string };
+    apiUsage(): { used: number; limit: number };
+    resetApiCounter(): void;
+    faults: LocalOrgFaults;
+    ids: { integrationUserId: string; adminUserIds: string[]; orgId: string };
+    reset(): Promise<void>;
+    stop(): Promise<void>;
+}
+
+const PERSIST_COALESCE_MS = 200;
+
+export const DEFAULT_CLIENT_ID = 'rollcall-local-dev-client';
+export const DEFAULT_CLIENT_SECRET = 'rollcall-local-dev-secret';
+
+const REPO_ROOT = resolve(__dirname, '../../..');
+const FORCE_APP = join(REPO_ROOT, 'force-app', 'main', 'default');
+const SCHEMA_DIR = join(__dirname, 'schema');
+
+interface ConnectedApp {
+    consumerKey: string;
+    privateKeyPem: string;
+    certificatePem: string;
+}
+
+function writeFileAtomically(file: string, content: string): void {
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, content);
+    renameSync(temp, file);
+}
+
+/** The integration user's connected app: key pair and self-signed certificate, kept in the data folder. */
+async function connectedApp(dataDir: string): Promise<ConnectedApp> {
+    const file = join(dataDir, 'connected-app.json');
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ConnectedApp;
+    const pems = await generate([{ name: 'commonName', value: 'rollcall-integration' }], {
+        keySize: 2048,
+        notAfterDate: new Date(Date.now() + 10 * 365 * 86_400_000),
+        algorithm: 'sha256'
+    });
+    const app: ConnectedApp = {
+        consumerKey: `3MVG9${randomBytes(32).toString('base64url').replace(/[-_]/g, 'x')}`,
+        privateKeyPem: pems.private,
+        certificatePem: pems.cert
+    };
+    writeFileAtomically(file, JSON.stringify(app, null, 2));
+    return app;
+}
+
+export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOrg> {
+    const log = opts.log ?? (() => undefined);
+    const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'rollcall-local-org-'));
+    if (opts.reset && existsSync(dataDir)) {
+        rmSync(dataDir, { recursive: true, force: true });
+    }
+    mkdirSync(dataDir, { recursive: true });
+
+    const schema = loadSchema(FORCE_APP, SCHEMA_DIR);
+    const app = await connectedApp(dataDir);
+
+    let store!: Store;
+    let ids!: DemoIds;
+    let meta!: { seed: number; users: number; seededAt: number };
+
+    const seed = (fresh: boolean): void => {
+        const state = fresh ? undefined : readState(dataDir);
+        const wanted = { seed: opts.seed ?? state?.seed ?? 42, users: opts.users ?? state?.users ?? 5000 };
+        const reuse = state && state.seed === wanted.seed && state.users === wanted.users;
+        if (state && !reuse)
+            log(`local org: ${dataDir} holds another demo org (seed/users changed); reseeding`);
+        meta = { ...wanted, seededAt: reuse ? state.seededAt : Date.now() };
+        store = new Store(schema);
+        ids = generateUsers(store, meta);
+        if (reuse) {
+            store.restore(state);
+        } else {
+            seedRecords(store, ids, meta);
+            writeStateAtomically(dataDir, store.snapshot(meta));
+        }
+    };
+    const started = Date.now();
+    seed(false);
+    log(
+        `local org: ${store.table('User').rows.size} users ready in ${Date.now() - started} ms (data: ${dataDir})`
+    );
+
+    const faults: Faults = {
+        failNext: 0,
+        failNextStatus: 503,
+        failFraction: 0,
+        failFractionStatus: 503,
+        latencyMs: 0,
+        dropNext: 0
+    };
+    const sessions = new Map<string, Session>();
+    const api = { used: 0, limit: opts.dailyApiLimit ?? 100_000, day: new Date().toISOString().slice(0, 10) };
+    let url = '';
+    const clientId = opts.clientId ?? DEFAULT_CLIENT_ID;
+    const clientSecret = opts.clientSecret ?? DEFAULT_CLIENT_SECRET;
+
+    let stopped = false;
+    // Writes are coalesced: at most one state write per PERSIST_COALESCE_MS, and stop() flushes.
+    let flushTimer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+        if (flushTimer) clearTimeout(flushTimer);
+        flushTimer = undefined;
+        try {
+            writeStateAtomically(dataDir, store.snapshot(meta));
+        } catch (e) {
+            log(`local org: could not save ${dataDir}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+    };
+
+    const runtime: Runtime = {
+        url: () => url,
+        get store() {
+            return store;
+        },
+        get orgId() {
+            return ids.orgId;
+        },
+        get integrationUserId() {
+            return ids.integrationUserId;
+        },
+        get integrationUsername() {
+            return ids.integrationUsername;
+        },
+        clientId,
+        clientSecret,
+        consumerKey: app.consumerKey,
+        certificate: new X509Certificate(app.certificatePem),
+        sessionTtlMs: (opts.sessionTtlSeconds ?? 7200) * 1000,
+        sessions,
+        faults,
+        api,
+        timeZone: () => {
+            const org = store.table('Organization').rows.values().next().value;
+            return typeof org?.TimeZoneSidKey === 'string' ? org.TimeZoneSidKey : ORG_TIME_ZONE;
+        },
+        persist: () => {
+            if (!stopped) flushTimer ??= setTimeout(flush, PERSIST_COALESCE_MS);
+        },
+        log
+    };
+
+    const server: Server = createServer(createApp(runtime));
+    await new Promise<void>((ok, fail) => {
+        server.once('error', fail);
+        server.listen(opts.port ?? 0, '127.0.0.1', () => ok());
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    return {
+        url,
+        clientId,
+        clientSecret,
+        jwt: {
+            consumerKey: app.consumerKey,
+            privateKeyPem: app.privateKeyPem,
+            username: ids.integrationUsername
+        },
+        apiUsage: () => ({ used: api.used, limit: api.limit }),
+        resetApiCounter: () => {
+            api.used = 0;
+        },
+        faults: {
+            expireAllSessions: () => sessions.clear(),
+            failNext: (n, status = 503) => {
+                faults.failNext = n;
+                faults.failNextStatus = status;
+            },
+            failFraction: (p, status = 503) => {
+                faults.failFraction = p;
+                faults.failFractionStatus = status;
+            },
+            latency: (ms) => {
+                faults.latencyMs = ms;
+            },
+            dropNextConnections: (n) => {
+                faults.dropNext = n;
+            },
+            clear: () => {
+                Object.assign(faults, { failNext: 0, failFraction: 0, latencyMs: 0, dropNext: 0 });
+            }
+        },
+        get ids() {
+            return {
+                integrationUserId: ids.integrationUserId,
+                adminUserIds: [...ids.adminUserIds],
+                orgId: ids.orgId
+            };
+        },
+        reset: async () => {
+            if (flushTimer) clearTimeout(flushTimer);
+            flushTimer = undefined;
+            rmSync(join(dataDir, STATE_FILE), { force: true });
+            seed(true);
+        },
+        stop: async () => {
+            if (stopped) return;
+            stopped = true;
+            await new Promise<void>((ok) => {
+                server.close(() => ok());
+                server.closeAllConnections();
+            });
+            if (flushTimer) flush();
+            // A data folder the org made for itself (no dataDir given) goes with it.
+            if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        }
+    };
+}

@@ -1,0 +1,151 @@
+/**
+ * Persistence: the org keeps its records in its data folder across restarts, writes atomically
+ * (a crash mid-write leaves the last good state), and reset brings back the seeded demo org.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalOrg } from '../../service/src/local-org';
+import { clientCredentialsToken, rest, v } from './helpers';
+
+const ROOT = join(__dirname, '../..');
+
+describe('local org persistence', () => {
+    let dir: string;
+
+    beforeEach(() => {
+        dir = mkdtempSync(join(tmpdir(), 'rollcall-local-org-test-'));
+    });
+
+    afterEach(() => {
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('when the org restarts on the same folder, then records, users and keys are as they were', async () => {
+        const first = await startLocalOrg({ dataDir: dir, users: 100 });
+        const token = await clientCredentialsToken(first);
+        const created = await rest(first, token, v('/sobjects/Condition_Set__c'), {
+            method: 'POST',
+            body: { Name: 'Kept', Active__c: true }
+        });
+        const id = (created.body as { id: string }).id;
+        const userId = first.ids.adminUserIds[0];
+        await rest(first, token, v(`/sobjects/User/${userId}`), {
+            method: 'PATCH',
+            body: { Department: 'Moved' }
+        });
+        const key = first.jwt.privateKeyPem;
+        await first.stop();
+
+        const second = await startLocalOrg({ dataDir: dir });
+        try {
+            const t = await clientCredentialsToken(second);
+            const record = await rest(second, t, v(`/sobjects/Condition_Set__c/${id}`));
+            const user = await rest(second, t, v(`/sobjects/User/${userId}?fields=Department`));
+            const count = await rest(second, t, v('/query?q=SELECT+COUNT()+FROM+User'));
+
+            expect(record.body).toMatchObject({ Name: 'Kept', Active__c: true });
+            expect(user.body).toMatchObject({ Department: 'Moved' });
+            expect((count.body as { totalSize: number }).totalSize).toBe(100);
+            expect(second.jwt.privateKeyPem).toBe(key);
+        } finally {
+            await second.stop();
+        }
+    });
+
+    it('when a crash left a half-written temp file, then the org starts from the last good state', async () => {
+        const first = await startLocalOrg({ dataDir: dir, users: 50 });
+        const token = await clientCredentialsToken(first);
+        await rest(first, token, v('/sobjects/Condition_Set__c'), {
+            method: 'POST',
+            body: { Name: 'Before the crash' }
+        });
+        await first.stop();
+        writeFileSync(join(dir, 'org.json.99999.tmp'), '{"format":1,"tables":{"Condition_Set__c":[{"Id":');
+
+        const second = await startLocalOrg({ dataDir: dir });
+        try {
+            const t = await clientCredentialsToken(second);
+            const q = await rest(
+                second,
+                t,
+                v(
+                    `/query?q=${encodeURIComponent("SELECT Id FROM Condition_Set__c WHERE Name = 'Before the crash'")}`
+                )
+            );
+            expect((q.body as { totalSize: number }).totalSize).toBe(1);
+        } finally {
+            await second.stop();
+        }
+    });
+
+    it('when the process is killed while it writes, then the state file is always a whole, valid state', async () => {
+        // A child process writes the state in a tight loop; it is killed at a random moment.
+        const script = `
+            const { writeStateAtomically } = require(${JSON.stringify(join(ROOT, 'service/src/local-org/store.ts'))});
+            const big = Array.from({ length: 20000 }, (_, i) => ({ Id: 'a0B' + i, Name: 'x'.repeat(50) }));
+            let n = 0;
+            process.stdout.write('ready\\n');
+            for (;;) writeStateAtomically(${JSON.stringify(dir)}, { format: 1, seed: 1, users: 1, seededAt: 0, counters: { n: ++n }, tables: { Condition_Set__c: big } });
+        `;
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+            cwd: ROOT,
+            stdio: ['ignore', 'pipe', 'inherit']
+        });
+        await new Promise<void>((ok) => child.stdout.once('data', () => ok()));
+        await new Promise((r) => setTimeout(r, 300));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+
+        const state = JSON.parse(readFileSync(join(dir, 'org.json'), 'utf8')) as {
+            counters: { n: number };
+            tables: { Condition_Set__c: unknown[] };
+        };
+        expect(state.counters.n).toBeGreaterThan(0);
+        expect(state.tables.Condition_Set__c).toHaveLength(20000);
+    }, 20000);
+
+    it('when the org is reset, then the demo org comes back and changes are gone', async () => {
+        const org = await startLocalOrg({ dataDir: dir, users: 50 });
+        try {
+            const token = await clientCredentialsToken(org);
+            await rest(org, token, v('/sobjects/Condition_Set__c'), {
+                method: 'POST',
+                body: { Name: 'Temporary' }
+            });
+
+            await org.reset();
+
+            const t = await clientCredentialsToken(org);
+            const q = await rest(
+                org,
+                t,
+                v(`/query?q=${encodeURIComponent('SELECT Name FROM Condition_Set__c ORDER BY CreatedDate')}`)
+            );
+            expect((q.body as { records: Array<{ Name: string }> }).records.map((r) => r.Name)).toEqual([
+                'New AEs in EMEA',
+                'Sales managers',
+                'SDRs created in the last 90 days',
+                'Customer Success (draft)'
+            ]);
+        } finally {
+            await org.stop();
+        }
+    });
+
+    it('when started with reset, then the folder is wiped and reseeded', async () => {
+        const first = await startLocalOrg({ dataDir: dir, users: 30 });
+        await first.stop();
+        expect(existsSync(join(dir, 'org.json'))).toBe(true);
+
+        const second = await startLocalOrg({ dataDir: dir, users: 40, reset: true });
+        try {
+            const t = await clientCredentialsToken(second);
+            const q = await rest(second, t, v('/query?q=SELECT+COUNT()+FROM+User'));
+            expect((q.body as { totalSize: number }).totalSize).toBe(40);
+        } finally {
+            await second.stop();
+        }
+    });
+});
