@@ -1,0 +1,78 @@
+/**
+ * The condition engine: a pure core. It takes plain data (describes, condition set definitions,
+ * users, authorization statuses, a clock in `EvalContext`) and returns plain data. No I/O, no
+ * adapters, no reading of the system clock. See docs/engine.md.
+ */
+export {
+    FIELD_TYPES,
+    OPERATORS,
+    OPERATOR_INFO,
+    OPERATOR_TABLE,
+    exportOperatorTable,
+    isFieldType,
+    isOperator,
+    operatorsFor,
+    operatorsTaking
+} from './operators';
+export type { FieldType, Operator, OperatorInfo, OperatorTableExport, ValueKind } from './operators';
+export { AUTHORIZATION_STATUSES } from './types';
+export type {
+    AuthorizationStatus,
+    Condition,
+    ConditionScalar,
+    ConditionSetInput,
+    ConditionValue,
+    Definition,
+    EvalContext,
+    FieldDescribe,
+    PicklistEntry,
+    SObjectDescribe,
+    UserRecord,
+    ValidationError,
+    ValidationErrorCode
+} from './types';
+export {
+    BUILT_IN_PROFILE_DESCRIBE,
+    BUILT_IN_USER_ROLE_DESCRIBE,
+    IS_MANAGER,
+    PARENT_RELATIONSHIPS,
+    buildSchema,
+    builderFields
+} from './schema';
+export type { BuilderField, ParentRelationship, Schema, SchemaField } from './schema';
+export { parseLogic, defaultLogic } from './logic';
+export type { LogicNode, LogicResult } from './logic';
+export {
+    MAX_CONDITIONS,
+    MAX_LIST_VALUES,
+    MAX_VALUE_LENGTH,
+    toPlainDefinition,
+    validateDefinition
+} from './validate';
+export type { ResolvedCondition, ValidDefinition, ValidationResult } from './validate';
+export { soqlLike, soqlString } from './soql';
+export { MAX_SOQL_LENGTH, compileCandidateQueries, fieldsInUse, requiredManagerIds } from './compile';
+export type { CandidateQueryOptions, CompileContext } from './compile';
+export {
+    MAX_SET_WHERE_LENGTH,
+    compileWhere,
+    computeEligibility,
+    explain,
+    isActiveUser,
+    matchSets,
+    prepareSets
+} from './sets';
+export type {
+    ConditionExplanation,
+    EligibilityEntry,
+    EligibilityResult,
+    Explanation,
+    InvalidSet,
+    Overlap,
+    PreparedSet,
+    PreparedSets,
+    ProductExplanation,
+    SetExplanation,
+    StatusOf
+} from './sets';
+export { dayInZone, isValidTimeZone, parseDatetime, relativeWindow } from './dates';
