@@ -1,0 +1,319 @@
+/**
+ * The OrgGateway port over jsforce: the only module that imports jsforce.
+ *
+ * - Signs in with the OAuth 2.0 JWT bearer flow (assertion signed RS256 with node:crypto).
+ * - Queries page by page (query, then queryMore on nextRecordsUrl) so each page is retried on its own.
+ * - Writes through composite/sobjects, 200 records a call; upserts by external id.
+ * - Retries 5xx, REQUEST_LIMIT_EXCEEDED and connection errors a bounded number of times with jittered
+ *   exponential backoff; re-signs-in on INVALID_SESSION_ID (jsforce's refresh hook and our own retry).
+ * - Counts every REST call it makes (jsforce's own retries are switched off so the count is exact).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createSign } from 'node:crypto';
+import { Connection } from 'jsforce';
+import type { SalesforceConfig } from '../config';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { OrgGateway, SObjectRecord, WriteResult } from '../ports';
+
+const BATCH = 200;
+const RETRYABLE_CODES = new Set([
+    'REQUEST_LIMIT_EXCEEDED',
+    'SERVER_UNAVAILABLE',
+    'UNABLE_TO_LOCK_ROW',
+    'QUERY_TIMEOUT',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'UND_ERR_SOCKET'
+]);
+
+interface CallContext {
+    status?: number;
+}
+
+interface TokenResponse {
+    access_token: string;
+    instance_url: string;
+    id?: string;
+}
+
+interface JsforceError {
+    errorCode?: string;
+    name?: string;
+    code?: string;
+    message?: string;
+    type?: string;
+}
+
+interface QueryPage<T> {
+    records: T[];
+    done: boolean;
+    nextRecordsUrl?: string;
+}
+
+interface CompositeResult {
+    id?: string;
+    success: boolean;
+    errors?: { statusCode?: string; message?: string }[];
+}
+
+function base64url(input: string | Buffer): string {
+    return Buffer.from(input).toString('base64url');
+}
+
+/** A JWT bearer assertion (RFC 7523) for Salesforce, signed RS256. */
+export function signJwtAssertion(
+    config: Pick<SalesforceConfig, 'clientId' | 'username' | 'loginUrl' | 'privateKeyPem'>,
+    now: Date = new Date()
+): string {
+    const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
+    const claims = base64url(
+        JSON.stringify({
+            iss: config.clientId,
+            sub: config.username,
+            aud: config.loginUrl,
+            exp: Math.floor(now.getTime() / 1000) + 180
+        })
+    );
+    const signer = createSign('RSA-SHA256');
+    signer.update(`${header}.${claims}`);
+    return `${header}.${claims}.${signer.sign(config.privateKeyPem).toString('base64url')}`;
+}
+
+export interface SalesforceGatewayOptions {
+    config: SalesforceConfig;
+    logger: Logger;
+    metrics?: Metrics;
+}
+
+export class SalesforceGateway implements OrgGateway {
+    private connection?: Connection;
+    private loggingIn?: Promise<Connection>;
+    private calls = 0;
+    private readonly context = new AsyncLocalStorage<CallContext>();
+    private readonly config: SalesforceConfig;
+    private readonly logger: Logger;
+    private readonly metrics?: Metrics;
+
+    constructor(options: SalesforceGatewayOptions) {
+        this.config = options.config;
+        this.logger = options.logger.child({ component: 'salesforce' });
+        this.metrics = options.metrics;
+    }
+
+    apiCalls(): number {
+        return this.calls;
+    }
+
+    instanceUrl(): string {
+        return this.connection?.instanceUrl ?? this.config.loginUrl;
+    }
+
+    async close(): Promise<void> {
+        this.connection = undefined;
+    }
+
+    async query<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
+        const records: T[] = [];
+        let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false }));
+        for (;;) {
+            const result = page as unknown as QueryPage<T>;
+            for (const record of result.records) records.push(record);
+            if (result.done || !result.nextRecordsUrl) return records;
+            const next = result.nextRecordsUrl;
+            page = await this.call('queryMore', (conn) => conn.queryMore<never>(next));
+        }
+    }
+
+    async describe(sobject: string): Promise<unknown> {
+        if (!/^\w+$/.test(sobject)) throw new AppError('VALIDATION_FAILED', 'Invalid sObject name');
+        return this.call('describe', (conn) => conn.request(`/sobjects/${sobject}/describe`));
+    }
+
+    async create(sobject: string, records: SObjectRecord[]): Promise<WriteResult[]> {
+        const typed = records.map((record) => ({ ...record, attributes: { type: sobject } }));
+        return this.composite('POST', '/composite/sobjects', typed);
+    }
+
+    async update(records: SObjectRecord[]): Promise<WriteResult[]> {
+        for (const record of records) {
+            if (!record.Id || !record.attributes?.type) {
+                throw new AppError('VALIDATION_FAILED', 'Updated records need Id and attributes.type');
+            }
+        }
+        return this.composite('PATCH', '/composite/sobjects', records);
+    }
+
+    async upsert(sobject: string, externalIdField: string, records: SObjectRecord[]): Promise<WriteResult[]> {
+        const typed = records.map((record) => ({ ...record, attributes: { type: sobject } }));
+        return this.composite('PATCH', `/composite/sobjects/${sobject}/${externalIdField}`, typed);
+    }
+
+    private async composite(
+        method: 'POST' | 'PATCH',
+        url: string,
+        records: SObjectRecord[]
+    ): Promise<WriteResult[]> {
+        const results: WriteResult[] = [];
+        for (let i = 0; i < records.length; i += BATCH) {
+            const chunk = records.slice(i, i + BATCH);
+            const body = JSON.stringify({ allOrNone: false, records: chunk });
+            const response = (await this.call(`${method} ${url}`, (conn) =>
+                conn.request({ method, url, body, headers: { 'content-type': 'application/json' } })
+            )) as CompositeResult[];
+            for (const result of response) {
+                results.push({
+                    id: result.id,
+                    success: result.success,
+                    errors: (result.errors ?? []).map((e) => `${e.statusCode ?? 'ERROR'}: ${e.message ?? ''}`)
+                });
+            }
+        }
+        return results;
+    }
+
+    /** One REST call with bounded, jittered retries and re-login on an invalid session. */
+    private async call<R>(what: string, operation: (conn: Connection) => PromiseLike<R>): Promise<R> {
+        let attempt = 0;
+        for (;;) {
+            attempt++;
+            const context: CallContext = {};
+            try {
+                const conn = await this.ensureConnection();
+                return await this.context.run(context, () => operation(conn));
+            } catch (error) {
+                if (error instanceof AppError) throw error;
+                const e = (error ?? {}) as JsforceError;
+                const code = e.errorCode ?? e.code ?? '';
+                const invalidSession =
+                    code === 'INVALID_SESSION_ID' || /session.*(expired|invalid)/i.test(e.message ?? '');
+                const serverError = (context.status ?? 0) >= 500 || /^ERROR_HTTP_5\d\d$/.test(code);
+                const connectionError =
+                    e.name === 'FetchError' ||
+                    /ECONNREFUSED|ECONNRESET|socket hang up|premature close|Unexpected end of JSON|terminated/i.test(
+                        e.message ?? ''
+                    );
+                const retryable =
+                    invalidSession || serverError || connectionError || RETRYABLE_CODES.has(code);
+                if (!retryable || attempt > this.config.retryAttempts) {
+                    throw this.toAppError(what, code, e, context.status);
+                }
+                const reason = invalidSession
+                    ? 'session'
+                    : code || (serverError ? `http_${context.status}` : 'connection');
+                this.metrics?.salesforceRetries.inc({ reason });
+                this.logger.warn({ what, reason, attempt }, 'Salesforce call failed; retrying');
+                if (invalidSession) {
+                    this.connection = undefined;
+                } else {
+                    const backoff = this.config.retryBaseMs * 2 ** (attempt - 1);
+                    await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+                }
+            }
+        }
+    }
+
+    private toAppError(what: string, code: string, e: JsforceError, status?: number): AppError {
+        // Salesforce repeats the whole query in a malformed-query message; its last line says what is wrong.
+        const detail = (e.message ?? '').trim().split('\n').pop() ?? '';
+        const message = `Salesforce ${what} failed: ${code ? `${code}: ` : ''}${detail.slice(0, 300)}`;
+        if (code === 'REQUEST_LIMIT_EXCEEDED')
+            return new AppError('ORG_LIMIT_EXCEEDED', message, { cause: e });
+        if ((status ?? 0) >= 500 || e.name === 'FetchError' || RETRYABLE_CODES.has(code)) {
+            return new AppError('ORG_UNAVAILABLE', message, { cause: e });
+        }
+        return new AppError('ORG_REQUEST_FAILED', message, { cause: e });
+    }
+
+    private async ensureConnection(): Promise<Connection> {
+        if (this.connection) return this.connection;
+        if (!this.loggingIn) {
+            this.loggingIn = this.login().finally(() => {
+                this.loggingIn = undefined;
+            });
+        }
+        return this.loggingIn;
+    }
+
+    private async requestToken(): Promise<TokenResponse> {
+        const body = new URLSearchParams({
+            grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+            assertion: signJwtAssertion(this.config)
+        });
+        let lastError: unknown;
+        for (let attempt = 1; attempt <= this.config.retryAttempts + 1; attempt++) {
+            try {
+                const response = await fetch(`${this.config.loginUrl}/services/oauth2/token`, {
+                    method: 'POST',
+                    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                    body
+                });
+                const json = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & {
+                    error?: string;
+                    error_description?: string;
+                };
+                if (response.ok && json.access_token && json.instance_url) return json as TokenResponse;
+                if (response.status < 500) {
+                    throw new AppError(
+                        'ORG_AUTH_FAILED',
+                        `Salesforce sign-in refused: ${json.error ?? response.status} ${json.error_description ?? ''}`.trim()
+                    );
+                }
+                lastError = new Error(`token endpoint answered ${response.status}`);
+            } catch (error) {
+                if (error instanceof AppError) throw error;
+                lastError = error;
+            }
+            const backoff = this.config.retryBaseMs * 2 ** (attempt - 1);
+            await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+        }
+        throw new AppError('ORG_UNAVAILABLE', 'Salesforce sign-in failed: token endpoint unreachable', {
+            cause: lastError
+        });
+    }
+
+    private async login(): Promise<Connection> {
+        const token = await this.requestToken();
+        const conn = new Connection({
+            instanceUrl: token.instance_url,
+            accessToken: token.access_token,
+            version: this.config.apiVersion,
+            refreshFn: (_conn, callback) => {
+                this.requestToken().then(
+                    (fresh) => callback(null, fresh.access_token),
+                    (error: Error) => callback(error)
+                );
+            }
+        });
+        this.instrument(conn);
+        this.connection = conn;
+        this.logger.info({ instanceUrl: token.instance_url }, 'Signed in to Salesforce');
+        return conn;
+    }
+
+    /** Counts every REST call and switches off jsforce's own retries (we retry, with our own bounds). */
+    private instrument(conn: Connection): void {
+        const transport = (
+            conn as unknown as { _transport: { httpRequest: (req: unknown, opts?: object) => unknown } }
+        )._transport;
+        const original = transport.httpRequest.bind(transport);
+        transport.httpRequest = (req: unknown, opts: object = {}) => {
+            this.calls++;
+            this.metrics?.salesforceCalls.inc();
+            const pending = original(req, { ...opts, retry: { maxRetries: 0 } }) as Promise<{
+                statusCode: number;
+            }>;
+            const context = this.context.getStore();
+            pending.then(
+                (res) => {
+                    if (context) context.status = res.statusCode;
+                },
+                () => undefined
+            );
+            return pending;
+        };
+    }
+}

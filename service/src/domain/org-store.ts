@@ -1,0 +1,335 @@
+/**
+ * The org's records as the service reads and writes them (API names are the contract, DESIGN §3).
+ * Every SOQL text the service builds outside the engine is here, every literal through `soqlString`.
+ */
+import { soqlString } from '../engine/soql';
+import { AppError } from '../errors';
+import type { OrgGateway, SObjectRecord, WriteResult } from '../ports';
+
+export const RUN = 'Provisioning_Run__c';
+export const ITEM = 'Provisioning_Run_Item__c';
+export const AUTHORIZATION = 'Calendar_Authorization__c';
+export const CONDITION_SET = 'Condition_Set__c';
+export const SETTINGS = 'Rollcall_Settings__c';
+export const ADMIN_PERMISSION = 'Rollcall_Admin';
+
+export type RunStatus =
+    'Previewed' | 'Queued' | 'Running' | 'Completed' | 'Completed with Errors' | 'Failed' | 'Expired';
+export type RunTrigger = 'Manual' | 'Scheduled';
+export type ItemStatus = 'Pending' | 'Invited' | 'Skipped' | 'Failed';
+
+export interface RunRecord extends SObjectRecord {
+    Id: string;
+    Name?: string;
+    Status__c: RunStatus;
+    Trigger__c?: RunTrigger;
+    Initiated_By__c?: string | null;
+    Started_At__c?: string | null;
+    Finished_At__c?: string | null;
+    Heartbeat__c?: string | null;
+    Expires_At__c?: string | null;
+    Evaluated_Count__c?: number | null;
+    Eligible_Count__c?: number | null;
+    Invited_Count__c?: number | null;
+    Skipped_Count__c?: number | null;
+    Failed_Count__c?: number | null;
+    Api_Calls__c?: number | null;
+    Condition_Sets_Snapshot__c?: string | null;
+    Recipients__c?: string | null;
+    Notify_Admins__c?: boolean | null;
+    Notification_Outcome__c?: string | null;
+    Error__c?: string | null;
+    CreatedDate?: string;
+}
+
+export interface ItemRecord extends SObjectRecord {
+    Id: string;
+    Run__c: string;
+    User__c: string;
+    Email__c?: string | null;
+    Products__c?: string | null;
+    Matched_Sets__c?: string | null;
+    Product_Statuses__c?: string | null;
+    Status__c?: ItemStatus | null;
+    Reason__c?: string | null;
+    User__r?: { Name?: string | null } | null;
+}
+
+export interface AuthorizationRecord extends SObjectRecord {
+    User__c: string;
+    Product__c: string;
+    Status__c?: string | null;
+    Invite_Count__c?: number | null;
+    Last_Run__c?: string | null;
+}
+
+export interface SettingsRecord {
+    Schedule_Enabled__c?: boolean | null;
+    Schedule_Frequency__c?: string | null;
+    Schedule_Time__c?: string | null;
+    Schedule_Day__c?: string | null;
+    Recipients__c?: string | null;
+    Notify_Admins__c?: boolean | null;
+    Slack_Channel__c?: string | null;
+}
+
+export interface OrgUser {
+    Id: string;
+    Name?: string | null;
+    Email?: string | null;
+    Username?: string | null;
+    IsActive?: boolean | null;
+    [field: string]: unknown;
+}
+
+const RUN_FIELDS = [
+    'Id',
+    'Name',
+    'Status__c',
+    'Trigger__c',
+    'Initiated_By__c',
+    'Started_At__c',
+    'Finished_At__c',
+    'Heartbeat__c',
+    'Expires_At__c',
+    'Evaluated_Count__c',
+    'Eligible_Count__c',
+    'Invited_Count__c',
+    'Skipped_Count__c',
+    'Failed_Count__c',
+    'Api_Calls__c',
+    'Recipients__c',
+    'Notify_Admins__c',
+    'Notification_Outcome__c',
+    'Error__c',
+    'CreatedDate'
+].join(', ');
+
+const ITEM_FIELDS =
+    'Id, Run__c, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Product_Statuses__c, Status__c, Reason__c';
+
+const CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+
+/** The 3-character case-safe suffix Salesforce appends to a 15-character id. */
+export function idChecksum(id15: string): string {
+    let suffix = '';
+    for (let block = 0; block < 3; block++) {
+        let bits = 0;
+        for (let i = 0; i < 5; i++) {
+            const c = id15.charAt(block * 5 + i);
+            if (c >= 'A' && c <= 'Z') bits |= 1 << i;
+        }
+        suffix += CHECKSUM_ALPHABET.charAt(bits);
+    }
+    return suffix;
+}
+
+/** Ids go into SOQL only if they are well-formed Salesforce ids (and still through soqlString). */
+export function assertSalesforceId(id: unknown, what = 'id'): string {
+    if (
+        typeof id !== 'string' ||
+        !/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(id) ||
+        (id.length === 18 && idChecksum(id.slice(0, 15)) !== id.slice(15).toUpperCase())
+    ) {
+        throw new AppError('VALIDATION_FAILED', `${what} must be a Salesforce id`);
+    }
+    return id;
+}
+
+/** A Salesforce datetime literal for SOQL (no quotes). */
+export function soqlDateTime(date: Date): string {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function splitMulti(value: string | null | undefined): string[] {
+    return (value ?? '')
+        .split(';')
+        .map((v) => v.trim())
+        .filter(Boolean);
+}
+
+/** Chunks of ids small enough for a query URL (real orgs cap the request line near 16 KB). */
+export function chunk<T>(values: T[], size: number): T[][] {
+    const chunks: T[][] = [];
+    for (let i = 0; i < values.length; i += size) chunks.push(values.slice(i, i + size));
+    return chunks;
+}
+
+const ID_CHUNK = 300;
+
+export class OrgStore {
+    constructor(readonly org: OrgGateway) {}
+
+    async findRun(id: string): Promise<RunRecord | undefined> {
+        assertSalesforceId(id, 'run id');
+        const [run] = await this.org.query<RunRecord>(
+            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Id = ${soqlString(id)}`
+        );
+        return run;
+    }
+
+    async runSnapshot(id: string): Promise<string | undefined> {
+        const [run] = await this.org.query<RunRecord>(
+            `SELECT Id, Condition_Sets_Snapshot__c FROM ${RUN} WHERE Id = ${soqlString(assertSalesforceId(id))}`
+        );
+        return run?.Condition_Sets_Snapshot__c ?? undefined;
+    }
+
+    async listRuns(limit: number): Promise<RunRecord[]> {
+        return this.org.query<RunRecord>(
+            `SELECT ${RUN_FIELDS} FROM ${RUN} ORDER BY CreatedDate DESC LIMIT ${Math.max(1, Math.min(200, limit))}`
+        );
+    }
+
+    async activeRuns(): Promise<RunRecord[]> {
+        return this.org.query<RunRecord>(
+            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Status__c IN ('Queued', 'Running') ORDER BY CreatedDate`
+        );
+    }
+
+    /** One query for the sweep: runs in progress and previews past their expiry. */
+    async sweepCandidates(now: Date): Promise<RunRecord[]> {
+        return this.org.query<RunRecord>(
+            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Status__c IN ('Queued', 'Running') OR (Status__c = 'Previewed' AND Expires_At__c < ${soqlDateTime(now)}) ORDER BY CreatedDate`
+        );
+    }
+
+    async items(runId: string): Promise<ItemRecord[]> {
+        return this.org.query<ItemRecord>(
+            `SELECT ${ITEM_FIELDS} FROM ${ITEM} WHERE Run__c = ${soqlString(assertSalesforceId(runId))} ORDER BY Id`
+        );
+    }
+
+    async authorizationsOfRun(runId: string): Promise<AuthorizationRecord[]> {
+        return this.org.query<AuthorizationRecord>(
+            `SELECT User__c, Product__c, Status__c, Invite_Count__c, Last_Run__c FROM ${AUTHORIZATION} WHERE Last_Run__c = ${soqlString(assertSalesforceId(runId))}`
+        );
+    }
+
+    /** Authorization records of these users (or, with no ids, of every user) for these products. */
+    async authorizations(userIds: string[] | 'all', products: string[]): Promise<AuthorizationRecord[]> {
+        if (products.length === 0) return [];
+        const productFilter = `Product__c IN (${products.map(soqlString).join(', ')})`;
+        const select = `SELECT User__c, Product__c, Status__c, Invite_Count__c, Last_Run__c FROM ${AUTHORIZATION} WHERE ${productFilter}`;
+        if (userIds === 'all') return this.org.query<AuthorizationRecord>(select);
+        const results: AuthorizationRecord[] = [];
+        for (const ids of chunk(userIds, ID_CHUNK)) {
+            const rows = await this.org.query<AuthorizationRecord>(
+                `${select} AND User__c IN (${ids.map(soqlString).join(', ')})`
+            );
+            results.push(...rows);
+        }
+        return results;
+    }
+
+    async users(ids: string[], fields = 'Id, Name, Email, Username, IsActive'): Promise<OrgUser[]> {
+        const results: OrgUser[] = [];
+        for (const group of chunk(ids, ID_CHUNK)) {
+            results.push(
+                ...(await this.org.query<OrgUser>(
+                    `SELECT ${fields} FROM User WHERE Id IN (${group.map(soqlString).join(', ')})`
+                ))
+            );
+        }
+        return results;
+    }
+
+    /** A user by id, email or username (active or not). */
+    async findUser(key: string): Promise<OrgUser[]> {
+        const trimmed = key.trim();
+        const fields = 'Id, Name, Email, Username, IsActive';
+        if (/^005[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/.test(trimmed)) {
+            return this.org.query<OrgUser>(`SELECT ${fields} FROM User WHERE Id = ${soqlString(trimmed)}`);
+        }
+        const byUsername = await this.org.query<OrgUser>(
+            `SELECT ${fields} FROM User WHERE Username = ${soqlString(trimmed)}`
+        );
+        if (byUsername.length > 0) return byUsername;
+        return this.org.query<OrgUser>(
+            `SELECT ${fields} FROM User WHERE Email = ${soqlString(trimmed)} LIMIT 10`
+        );
+    }
+
+    async conditionSets(): Promise<SObjectRecord[]> {
+        return this.org.query(
+            `SELECT Id, Name, Products__c, Eligible_Statuses__c, Definition__c, CreatedDate FROM ${CONDITION_SET} WHERE Active__c = true ORDER BY CreatedDate, Id`
+        );
+    }
+
+    async managerIds(): Promise<Set<string>> {
+        const rows = await this.org.query<{ ManagerId?: string | null }>(
+            'SELECT ManagerId FROM User WHERE IsActive = true AND ManagerId != null'
+        );
+        return new Set(rows.map((row) => row.ManagerId).filter((id): id is string => typeof id === 'string'));
+    }
+
+    async orgTimeZone(): Promise<string> {
+        const [organization] = await this.org.query<{ TimeZoneSidKey?: string }>(
+            'SELECT Id, TimeZoneSidKey FROM Organization LIMIT 1'
+        );
+        return organization?.TimeZoneSidKey ?? 'UTC';
+    }
+
+    async settings(): Promise<SettingsRecord> {
+        const rows = await this.org.query<SettingsRecord & { SetupOwnerId?: string }>(
+            `SELECT SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, Recipients__c, Notify_Admins__c, Slack_Channel__c FROM ${SETTINGS}`
+        );
+        // The org default record's SetupOwnerId is the org id (00D…).
+        return rows.find((row) => String(row.SetupOwnerId ?? '').startsWith('00D')) ?? rows[0] ?? {};
+    }
+
+    /** True when the user is active and holds the Rollcall_Admin permission set or custom permission. */
+    async isRollcallAdmin(userId: string): Promise<boolean> {
+        const id = soqlString(assertSalesforceId(userId, 'initiatedBy'));
+        const assignments = await this.org.query(
+            `SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = ${id} AND Assignee.IsActive = true AND PermissionSet.Name = ${soqlString(ADMIN_PERMISSION)} LIMIT 1`
+        );
+        if (assignments.length > 0) return true;
+        try {
+            // The custom permission may also come from another permission set (or a permission set group).
+            const viaCustomPermission = await this.org.query(
+                `SELECT Id FROM SetupEntityAccess WHERE SetupEntityId IN (SELECT Id FROM CustomPermission WHERE DeveloperName = ${soqlString(ADMIN_PERMISSION)}) AND ParentId IN (SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${id} AND Assignee.IsActive = true) LIMIT 1`
+            );
+            return viaCustomPermission.length > 0;
+        } catch {
+            return false;
+        }
+    }
+
+    async adminEmails(cap: number): Promise<string[]> {
+        const rows = await this.org.query<{ Assignee?: { Email?: string | null } | null }>(
+            `SELECT AssigneeId, Assignee.Email FROM PermissionSetAssignment WHERE PermissionSet.Name = ${soqlString(ADMIN_PERMISSION)} AND Assignee.IsActive = true LIMIT ${cap}`
+        );
+        return rows.map((row) => row.Assignee?.Email).filter((email): email is string => Boolean(email));
+    }
+
+    async createRun(fields: Omit<SObjectRecord, 'Id'>): Promise<string> {
+        const [result] = await this.org.create(RUN, [fields]);
+        if (!result?.success || !result.id) throw writeError('create the run', result);
+        return result.id;
+    }
+
+    async updateRun(id: string, fields: Record<string, unknown>): Promise<void> {
+        const [result] = await this.org.update([{ attributes: { type: RUN }, Id: id, ...fields }]);
+        if (!result?.success) throw writeError('update the run', result);
+    }
+
+    async createItems(records: SObjectRecord[]): Promise<WriteResult[]> {
+        return this.org.create(ITEM, records);
+    }
+
+    async update(records: SObjectRecord[]): Promise<WriteResult[]> {
+        return this.org.update(records);
+    }
+
+    async upsertAuthorizations(records: SObjectRecord[]): Promise<WriteResult[]> {
+        return this.org.upsert(AUTHORIZATION, 'Key__c', records);
+    }
+}
+
+function writeError(what: string, result: WriteResult | undefined): AppError {
+    return new AppError(
+        'ORG_REQUEST_FAILED',
+        `Could not ${what}: ${result?.errors.join('; ') || 'no result'}`
+    );
+}

@@ -1,0 +1,179 @@
+/**
+ * The HTTP API (DESIGN §5). Routes stay thin: parse, call a use case, answer. Every /v1 route but the
+ * authorization webhook needs the deployment's bearer secret (compared in constant time); the webhook
+ * is signed by the scheduling product instead.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { z } from 'zod';
+import type { Config } from '../config';
+import { SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
+import { AppError, isAppError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { Clock } from '../ports';
+import { authorizationBody, type ProvisioningService } from '../use-cases/provisioning';
+
+export interface AppDeps {
+    config: Config;
+    provisioning: ProvisioningService;
+    metrics: Metrics;
+    logger: Logger;
+    clock: Clock;
+    /** Readiness: resolves when the org answers. */
+    ready: () => Promise<void>;
+}
+
+type RawBodyRequest = Request & { rawBody?: Buffer };
+
+const salesforceId = z.string().regex(/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/, 'must be a Salesforce id');
+const previewBody = z.strictObject({ initiatedBy: salesforceId.optional() });
+const runBody = z.union([
+    z.strictObject({
+        previewRunId: salesforceId,
+        initiatedBy: salesforceId.optional(),
+        notify: z
+            .strictObject({
+                admins: z.boolean().optional(),
+                recipients: z.array(z.string().max(254)).max(50).optional()
+            })
+            .optional()
+    }),
+    z.strictObject({ trigger: z.literal('scheduled') })
+]);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+    const result = schema.safeParse(value ?? {});
+    if (!result.success) {
+        const message = result.error.issues
+            .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+            .join('; ');
+        throw new AppError('VALIDATION_FAILED', message);
+    }
+    return result.data;
+}
+
+function digest(value: string): Buffer {
+    return createHash('sha256').update(value).digest();
+}
+
+export function bearerAuth(secret: string) {
+    const expected = digest(secret);
+    return (req: Request, _res: Response, next: NextFunction) => {
+        const header = req.get('authorization') ?? '';
+        const match = /^Bearer (.+)$/i.exec(header);
+        // Hashing both sides gives equal lengths, so the comparison time says nothing about the secret.
+        if (!match || !timingSafeEqual(digest(match[1].trim()), expected)) {
+            next(new AppError('UNAUTHORIZED', 'Missing or wrong bearer secret'));
+            return;
+        }
+        next();
+    };
+}
+
+export function createApp(deps: AppDeps): express.Express {
+    const { config, provisioning, metrics, logger, clock } = deps;
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', false);
+    app.use(helmet());
+    app.use((req, res, next) => {
+        const end = metrics.httpDuration.startTimer({ method: req.method });
+        res.on('finish', () => {
+            const route =
+                (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unknown' : req.path);
+            end({ route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+        });
+        next();
+    });
+    app.use(
+        express.json({
+            limit: config.requestBodyLimit,
+            verify: (req, _res, buf) => {
+                (req as RawBodyRequest).rawBody = buf;
+            }
+        })
+    );
+
+    app.get('/healthz', (_req, res) => {
+        res.json({ status: 'ok' });
+    });
+    app.get('/readyz', async (_req, res, next) => {
+        try {
+            await deps.ready();
+            res.json({ status: 'ready' });
+        } catch (error) {
+            next(new AppError('ORG_UNAVAILABLE', 'The org is not reachable', { cause: error }));
+        }
+    });
+    app.get('/metrics', async (_req, res) => {
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+
+    app.post('/v1/authorizations', async (req: RawBodyRequest, res) => {
+        if (!config.webhook.secret)
+            throw new AppError('FORBIDDEN', 'The authorization webhook is not configured');
+        verifyWebhook(
+            config.webhook.secret,
+            req.get(SIGNATURE_HEADER),
+            req.rawBody ?? Buffer.alloc(0),
+            clock.now(),
+            config.webhook.toleranceSeconds
+        );
+        const result = await provisioning.authorize(parse(authorizationBody, req.body));
+        res.status(200).json({ status: 'Authorized', ...result });
+    });
+
+    const v1 = express.Router();
+    v1.use(bearerAuth(config.apiSecret));
+    v1.post('/previews', async (req, res) => {
+        const body = parse(previewBody, req.body);
+        res.status(201).json(await provisioning.preview(body));
+    });
+    v1.post('/runs', async (req, res) => {
+        const body = parse(runBody, req.body);
+        const accepted =
+            'trigger' in body ? await provisioning.scheduled() : await provisioning.execute(body);
+        res.status(202).location(`/v1/runs/${accepted.runId}`).json(accepted);
+    });
+    v1.get('/runs', async (req, res) => {
+        const limit = parse(z.coerce.number().int().min(1).max(200).default(20), req.query.limit);
+        res.json({ runs: await provisioning.listRuns(limit) });
+    });
+    v1.get('/runs/:id', async (req, res) => {
+        res.json(await provisioning.getRun(parse(salesforceId, req.params.id)));
+    });
+    app.use('/v1', v1);
+
+    app.use((_req, _res, next) => next(new AppError('NOT_FOUND', 'No such route')));
+    app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+        let appError: AppError;
+        const bodyError = error as { type?: string; status?: number };
+        if (isAppError(error)) appError = error;
+        else if (bodyError?.type === 'entity.too.large') {
+            appError = new AppError(
+                'PAYLOAD_TOO_LARGE',
+                `Request body larger than ${config.requestBodyLimit}`
+            );
+        } else if (bodyError?.type === 'entity.parse.failed') {
+            appError = new AppError('VALIDATION_FAILED', 'Request body is not valid JSON');
+        } else {
+            appError = new AppError('INTERNAL', 'Internal error', { cause: error });
+        }
+        const log = appError.status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+        log(
+            {
+                code: appError.code,
+                method: req.method,
+                path: req.path,
+                err: appError.cause instanceof Error ? appError.cause.message : undefined
+            },
+            appError.message
+        );
+        res.status(appError.status).json({
+            error: { code: appError.code, message: appError.message, ...(appError.details ?? {}) }
+        });
+    });
+    return app;
+}

@@ -1,0 +1,247 @@
+/**
+ * The composition root: configuration → adapters → use cases → HTTP server and timers.
+ * `start()` / `stop()` are exported so tests own the lifecycle. Run directly (`npm start`), it starts
+ * the service; in local mode it also starts the local org with its demo data, runs one preview and
+ * sync, prints the summary and where the emails went, then keeps serving.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pino from 'pino';
+import { createMailer } from './adapters/mailer';
+import { SalesforceGateway } from './adapters/salesforce';
+import { SlackNotifier } from './adapters/slack';
+import { MailTemplates } from './adapters/templates';
+import { loadConfig, type Config, type Env, type SalesforceConfig } from './config';
+import { OrgStore } from './domain/org-store';
+import { describeError } from './errors';
+import { createApp } from './http/app';
+import { createLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
+import type { Clock, Mailer, Notifier, OrgGateway } from './ports';
+import { systemClock } from './ports';
+import { ServiceScheduler } from './scheduler';
+import { ProvisioningService } from './use-cases/provisioning';
+import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
+import { runDemo } from './cli/demo';
+
+export interface StartOptions {
+    /** Environment to configure from (default process.env). */
+    env?: Env;
+    /** Adjust the parsed configuration (tests). */
+    configure?: (config: Config) => void;
+    /** Extra options for the embedded local org (local mode). */
+    localOrg?: LocalOrgOptions;
+    /** Use this local org instead of starting one (tests share one between service restarts). */
+    useLocalOrg?: LocalOrg;
+    logDestination?: pino.DestinationStream;
+    clock?: Clock;
+    /** Replace adapters (tests). */
+    mailer?: Mailer;
+    notifier?: Notifier;
+    /** Decorate the org gateway (the benchmark counts rows read and records written). */
+    wrapOrg?: (org: OrgGateway) => OrgGateway;
+    /** Start the periodic sweep (resume + expiry) and the scheduler (default true). */
+    timers?: boolean;
+    /** Run the initial sweep before answering (default true). */
+    initialSweep?: boolean;
+}
+
+export interface RunningService {
+    url: string;
+    port: number;
+    config: Config;
+    logger: Logger;
+    localOrg?: LocalOrg;
+    org: OrgGateway;
+    mailer: Mailer;
+    provisioning: ProvisioningService;
+    scheduler?: ServiceScheduler;
+    metrics: Metrics;
+    stop(): Promise<void>;
+}
+
+let current: RunningService | undefined;
+
+export async function start(options: StartOptions = {}): Promise<RunningService> {
+    const config = loadConfig(options.env ?? process.env);
+    options.configure?.(config);
+    const logger = createLogger(config.logLevel, options.logDestination);
+    const clock = options.clock ?? systemClock;
+    const metrics = new Metrics();
+
+    let localOrg: LocalOrg | undefined = options.useLocalOrg;
+    let ownsLocalOrg = false;
+    let salesforce: SalesforceConfig | undefined = config.salesforce;
+    if (config.mode === 'local') {
+        if (!localOrg) {
+            localOrg = await startLocalOrg({
+                port: config.localOrg.port,
+                dataDir: config.localOrg.dataDir,
+                users: config.localOrg.users,
+                ...options.localOrg
+            });
+            ownsLocalOrg = true;
+        }
+        const local: LocalOrg = localOrg;
+        salesforce = {
+            loginUrl: local.url,
+            clientId: local.jwt.consumerKey,
+            username: local.jwt.username,
+            privateKeyPem: local.jwt.privateKeyPem,
+            apiVersion: config.localOrg.apiVersion,
+            retryAttempts: 4,
+            retryBaseMs: 100
+        };
+    }
+    if (!salesforce) throw new Error('No org configured');
+
+    const gateway: OrgGateway = new SalesforceGateway({ config: salesforce, logger, metrics });
+    const org = options.wrapOrg ? options.wrapOrg(gateway) : gateway;
+    const store = new OrgStore(org);
+    const mailer = options.mailer ?? createMailer(config.mail, logger);
+    const notifier = options.notifier ?? new SlackNotifier(config.slack, logger);
+    const templates = new MailTemplates(config.mail.templatesDir);
+    const provisioning = new ProvisioningService({
+        config,
+        store,
+        mailer,
+        notifier,
+        templates,
+        clock,
+        logger,
+        metrics
+    });
+
+    let lastReady = 0;
+    const app = createApp({
+        config,
+        provisioning,
+        metrics,
+        logger,
+        clock,
+        ready: async () => {
+            // Ready = signed in, User describe and org time zone loaded (cached; runs then do not pay for
+            // them). Probes come often; at most one check a minute reaches the org.
+            if (Date.now() - lastReady < 60_000) return;
+            await provisioning.evaluator.warm();
+            lastReady = Date.now();
+        }
+    });
+    const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.port, config.host, () => resolve(s));
+        s.once('error', reject);
+    });
+    server.requestTimeout = 120_000;
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://127.0.0.1:${port}`;
+
+    const timers: NodeJS.Timeout[] = [];
+    let scheduler: ServiceScheduler | undefined;
+    const sweep = async () => {
+        try {
+            await provisioning.sweep();
+            await scheduler?.refresh();
+        } catch (error) {
+            logger.warn({ err: describeError(error) }, 'Sweep failed; retried at the next one');
+        }
+    };
+    if (config.scheduler === 'service' && options.timers !== false) {
+        scheduler = new ServiceScheduler({
+            loadSettings: () => store.settings(),
+            timeZone: () => store.orgTimeZone(),
+            trigger: () => provisioning.scheduled(),
+            logger
+        });
+    }
+    if (options.initialSweep !== false) await sweep();
+    if (options.timers !== false) {
+        const timer = setInterval(() => void sweep(), config.runs.sweepSeconds * 1000);
+        timer.unref();
+        timers.push(timer);
+    }
+    logger.info(
+        { url, mode: config.mode, mail: mailer.describe(), scheduler: config.scheduler },
+        'Rollcall service started'
+    );
+
+    let stopping: Promise<void> | undefined;
+    const service: RunningService = {
+        url,
+        port,
+        config,
+        logger,
+        localOrg,
+        org,
+        mailer,
+        provisioning,
+        scheduler,
+        metrics,
+        stop: () => {
+            stopping ??= (async () => {
+                for (const timer of timers) clearInterval(timer);
+                scheduler?.stop();
+                await new Promise<void>((resolve) => {
+                    server.close(() => resolve());
+                    server.closeIdleConnections();
+                    setTimeout(() => {
+                        server.closeAllConnections();
+                        resolve();
+                    }, 2000).unref();
+                });
+                await provisioning.shutdown(config.shutdownTimeoutSeconds * 1000);
+                await mailer.close();
+                await org.close();
+                if (ownsLocalOrg) await localOrg?.stop();
+                if (current === service) current = undefined;
+                logger.info('Rollcall service stopped');
+            })();
+            return stopping;
+        }
+    };
+    current = service;
+    return service;
+}
+
+export async function stop(): Promise<void> {
+    await current?.stop();
+}
+
+/** `npm start`: serve; in local mode, also run the demo preview and sync once. */
+async function main(): Promise<void> {
+    let service: RunningService;
+    try {
+        service = await start();
+    } catch (error) {
+        console.error(describeError(error));
+        process.exit(1);
+    }
+    const { config } = service;
+    console.log(`Service: ${service.url}`);
+    if (service.localOrg) console.log(`Local org: ${service.localOrg.url}`);
+    if (config.mode === 'local' && config.apiSecretGenerated)
+        console.log(`API secret (local mode): ${config.apiSecret}`);
+    console.log(`Emails: ${service.mailer.describe()}`);
+
+    let shuttingDown = false;
+    const shutdown = (signal: string) => {
+        if (shuttingDown) return;
+        shuttingDown = true;
+        console.log(`${signal}: shutting down`);
+        const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutSeconds + 5) * 1000);
+        force.unref();
+        void service.stop().then(() => process.exit(0));
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+
+    if (config.demoOnStart) {
+        try {
+            await runDemo(service);
+        } catch (error) {
+            console.error(`Demo sync failed: ${describeError(error)}`);
+        }
+        console.log(`\nServing. Try: curl -H "Authorization: Bearer <secret>" ${service.url}/v1/runs`);
+    }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,170 @@
+/**
+ * What a finished run tells people: the audit email (HTML + text, capped table, full CSV attachment)
+ * and the Slack summary (Block Kit). Pure functions of a RunReport.
+ */
+import type { MailTemplates } from '../adapters/templates';
+import type { OutgoingMail, SlackMessage } from '../ports';
+
+export interface ReportRow {
+    name: string;
+    email: string;
+    products: string[];
+    status: string;
+    reason?: string;
+}
+
+export interface RunReport {
+    runId: string;
+    runName?: string;
+    runUrl: string;
+    trigger: string;
+    status: string;
+    initiatedBy?: { name: string; email?: string };
+    startedAt?: string;
+    finishedAt?: string;
+    timeZone?: string;
+    sets: { name: string; products: string[] }[];
+    invalidSets: { name: string; reasons: string[] }[];
+    totals: { evaluated: number; eligible: number; invited: number; skipped: number; failed: number };
+    rows: ReportRow[];
+    error?: string;
+}
+
+/** Spreadsheet-safe CSV: quoted, and cells that a spreadsheet would run as formulas are defused. */
+export function toCsv(rows: ReportRow[]): string {
+    const cell = (value: string) => {
+        const defused = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+        return `"${defused.replace(/"/g, '""')}"`;
+    };
+    const lines = [['Name', 'Email', 'Products', 'Status', 'Reason'].map(cell).join(',')];
+    for (const row of rows) {
+        lines.push(
+            [row.name, row.email, row.products.join('; '), row.status, row.reason ?? ''].map(cell).join(',')
+        );
+    }
+    return `${lines.join('\r\n')}\r\n`;
+}
+
+export function buildAuditMail(
+    report: RunReport,
+    templates: MailTemplates,
+    to: string[],
+    tableCap: number
+): OutgoingMail {
+    const invited = report.rows.filter((row) => row.status === 'Invited');
+    const failed = report.rows.filter((row) => row.status === 'Failed');
+    const skipped = report.rows.filter((row) => row.status === 'Skipped');
+    const capped = report.rows.length > tableCap;
+    const shownInvited = invited.slice(0, tableCap);
+    const shownFailed = failed.slice(0, tableCap);
+    const view = (row: ReportRow) => ({ ...row, productList: row.products.join(', ') });
+    const rendered = templates.render('audit', {
+        ...report,
+        initiator: report.initiatedBy
+            ? `${report.initiatedBy.name}${report.initiatedBy.email ? ` <${report.initiatedBy.email}>` : ''}`
+            : report.trigger === 'Scheduled'
+              ? 'the schedule'
+              : 'the integration user',
+        sets: report.sets.map((set) => ({ ...set, productList: set.products.join(', ') })),
+        invalidSets: report.invalidSets.map((set) => ({ ...set, reasonText: set.reasons.join(' ') })),
+        invited: shownInvited.map(view),
+        failed: shownFailed.map(view),
+        skipped: skipped.slice(0, tableCap).map(view),
+        hiddenInvited: invited.length - shownInvited.length,
+        hiddenFailed: failed.length - shownFailed.length,
+        capped,
+        csvName: `rollcall-run-${report.runId}.csv`
+    });
+    return {
+        to,
+        ...rendered,
+        attachments: capped
+            ? [
+                  {
+                      filename: `rollcall-run-${report.runId}.csv`,
+                      content: toCsv(report.rows),
+                      contentType: 'text/csv'
+                  }
+              ]
+            : undefined,
+        outboxPath: `${report.runId}/audit`
+    };
+}
+
+function slackEscape(value: string): string {
+    return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function buildSlackMessage(report: RunReport, channel?: string): SlackMessage {
+    const t = report.totals;
+    const failures = report.rows.filter((row) => row.status === 'Failed');
+    const headline = `Rollcall ${report.trigger.toLowerCase()} run ${report.status}: ${t.invited} invited, ${t.failed} failed, ${t.skipped} skipped`;
+    const blocks: unknown[] = [
+        { type: 'header', text: { type: 'plain_text', text: headline.slice(0, 150) } },
+        {
+            type: 'section',
+            fields: [
+                { type: 'mrkdwn', text: `*Evaluated*\n${t.evaluated}` },
+                { type: 'mrkdwn', text: `*Eligible*\n${t.eligible}` },
+                { type: 'mrkdwn', text: `*Invited*\n${t.invited}` },
+                { type: 'mrkdwn', text: `*Failed*\n${t.failed}` },
+                { type: 'mrkdwn', text: `*Skipped*\n${t.skipped}` },
+                {
+                    type: 'mrkdwn',
+                    text: `*Initiated by*\n${slackEscape(report.initiatedBy?.name ?? (report.trigger === 'Scheduled' ? 'Schedule' : 'Integration user'))}`
+                }
+            ]
+        },
+        {
+            type: 'section',
+            text: {
+                type: 'mrkdwn',
+                text: `*Condition sets*\n${
+                    report.sets
+                        .map((set) => `• ${slackEscape(set.name)} (${slackEscape(set.products.join(', '))})`)
+                        .join('\n') || '_none active_'
+                }${
+                    report.invalidSets.length > 0
+                        ? `\n*Skipped as invalid*\n${report.invalidSets
+                              .map(
+                                  (set) =>
+                                      `• ${slackEscape(set.name)}: ${slackEscape(set.reasons.join(' ').slice(0, 200))}`
+                              )
+                              .join('\n')}`
+                        : ''
+                }`.slice(0, 3000)
+            }
+        }
+    ];
+    if (failures.length > 0) {
+        const shown = failures.slice(0, 10);
+        blocks.push({
+            type: 'section',
+            text: {
+                type: 'mrkdwn',
+                text: `*Failures*\n${shown
+                    .map(
+                        (row) =>
+                            `• ${slackEscape(row.name)} (${slackEscape(row.email)}): ${slackEscape(row.reason ?? '')}`
+                    )
+                    .join(
+                        '\n'
+                    )}${failures.length > shown.length ? `\n…and ${failures.length - shown.length} more` : ''}`.slice(
+                    0,
+                    3000
+                )
+            }
+        });
+    }
+    if (report.error) {
+        blocks.push({
+            type: 'section',
+            text: { type: 'mrkdwn', text: `*Error*\n${slackEscape(report.error).slice(0, 2900)}` }
+        });
+    }
+    blocks.push({
+        type: 'actions',
+        elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the run' }, url: report.runUrl }]
+    });
+    return { channel, text: `${headline}. ${report.runUrl}`, blocks };
+}

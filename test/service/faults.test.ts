@@ -1,0 +1,400 @@
+/**
+ * Faults, each a test: a killed process, SMTP 4xx / 5xx / down, Salesforce 503s, session expiry,
+ * the API limit spent, Slack 500 and 429.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { LocalOrg } from '../../service/src/local-org';
+import type { RunningService } from '../../service/src/main';
+import type { OrgStore } from '../../service/src/domain/org-store';
+import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type SmtpSink } from './support/peers';
+import {
+    API_SECRET,
+    TOKEN_SECRET,
+    api,
+    orgStore,
+    removeDir,
+    serviceEnv,
+    startService,
+    startTestOrg
+} from './support/stack';
+
+jest.setTimeout(90_000);
+
+let org: LocalOrg;
+let dataDir: string;
+let smtp: SmtpSink;
+let slack: SlackEndpoint;
+let store: OrgStore;
+let service: RunningService | undefined;
+let cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+    ({ org, dataDir } = await startTestOrg({ users: 300, seed: 11 }));
+    smtp = await startSmtpSink();
+    slack = await startSlackEndpoint();
+    store = orgStore(org);
+    // Only the test's own sets are active here.
+    const sets = await store.org.query<{ Id: string }>(
+        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
+    );
+    await store.update(
+        sets.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
+    );
+});
+
+afterEach(async () => {
+    await service?.stop();
+    service = undefined;
+    for (const cleanup of cleanups) await cleanup();
+    cleanups = [];
+    org.faults.clear();
+    org.resetApiCounter();
+    smtp.messages.length = 0;
+    smtp.held = 0;
+    smtp.behaviour = {};
+    slack.calls.length = 0;
+    slack.respond.length = 0;
+});
+
+afterAll(async () => {
+    await smtp?.close();
+    await slack?.close();
+    await org?.stop();
+    removeDir(dataDir);
+});
+
+/** Activates a set granting Meeting Links to `count` users (whatever their status); returns them. */
+async function targetUsers(count: number, name = `Fault set ${Date.now()}`) {
+    const users = await store.org.query<{ Id: string; Email: string; Name: string }>(
+        `SELECT Id, Email, Name FROM User WHERE IsActive = true AND UserType = 'Standard' AND Email != null ORDER BY Id LIMIT ${count}`
+    );
+    const [created] = await store.org.create('Condition_Set__c', [
+        {
+            Name: name,
+            Active__c: true,
+            Products__c: 'Meeting Links',
+            Eligible_Statuses__c: 'Not Invited;Invited;Expired;Authorized',
+            Definition__c: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
+            })
+        }
+    ]);
+    cleanups.push(async () => {
+        await store.update([{ attributes: { type: 'Condition_Set__c' }, Id: created.id, Active__c: false }]);
+    });
+    return users;
+}
+
+async function scheduledRun(target: { url: string }): Promise<string> {
+    const response = await api(target, 'POST', '/v1/runs', { trigger: 'scheduled' });
+    expect(response.status).toBe(202);
+    return String(response.body.runId);
+}
+
+function invitationsTo(email: string) {
+    return smtp.to(email).filter((m) => !String(m.subject).startsWith('Rollcall'));
+}
+
+function startChild(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(__dirname, 'support', 'service-process.ts')],
+        {
+            env: { PATH: process.env.PATH, ...env },
+            stdio: ['ignore', 'pipe', 'pipe']
+        }
+    );
+    return new Promise((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            const match = /READY (\S+)/.exec(out);
+            if (match) resolve({ child, url: match[1] });
+        });
+        child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        child.once('exit', (code) => reject(new Error(`service process exited (${code}): ${err}`)));
+    });
+}
+
+describe('process killed mid-run', () => {
+    it('when the service is killed mid-run and another resumes it, then every eligible user is invited exactly once', async () => {
+        // Arrange: 30 users; the SMTP server accepts 10 mails, then stops answering
+        const users = await targetUsers(30);
+        smtp.behaviour.hold = (accepted) => accepted >= 10;
+        const { child, url } = await startChild({
+            ...serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1' }),
+            SF_LOGIN_URL: org.url,
+            SF_CLIENT_ID: org.jwt.consumerKey,
+            SF_USERNAME: org.jwt.username,
+            SF_PRIVATE_KEY: org.jwt.privateKeyPem
+        } as Record<string, string | undefined>);
+        const runId = await scheduledRun({ url });
+        await until(async () => smtp.held > 0, 'the 11th mail to be held');
+        await until(
+            async () =>
+                (await store.items(runId)).filter((item) => item.Status__c === 'Invited').length === 10,
+            'the first 10 outcomes to be written'
+        );
+
+        // Act: kill -9, then a new service whose clock says the heartbeat is stale
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+        smtp.behaviour.hold = undefined;
+        service = await startService(org, serviceEnv(smtp, slack), {
+            clock: { now: () => new Date(Date.now() + 3600_000) }
+        });
+        const swept = await service.provisioning.sweep();
+        await service.provisioning.waitForRun(runId);
+
+        // Assert
+        expect(swept.resumed).toBe(runId);
+        for (const user of users) expect(invitationsTo(user.Email)).toHaveLength(1);
+        const run = await store.findRun(runId);
+        expect(run).toMatchObject({ Status__c: 'Completed', Invited_Count__c: 30, Failed_Count__c: 0 });
+        expect(run?.Error__c).toContain('Resumed');
+        const items = await store.items(runId);
+        expect(items.every((item) => item.Status__c === 'Invited')).toBe(true);
+        expect((await store.authorizationsOfRun(runId)).length).toBe(30);
+    });
+});
+
+describe('SMTP faults', () => {
+    it('when the SMTP server answers 451 twice, then the invitation is retried and delivered once', async () => {
+        const [user] = await targetUsers(1);
+        let failures = 0;
+        smtp.behaviour.failData = (recipients) =>
+            recipients.includes(user.Email.toLowerCase()) && failures++ < 2
+                ? { code: 451, message: '4.3.0 Try again later' }
+                : undefined;
+        service = await startService(org, serviceEnv(smtp, slack));
+
+        const runId = await scheduledRun(service);
+        await service.provisioning.waitForRun(runId);
+
+        expect(failures).toBe(3);
+        expect(invitationsTo(user.Email)).toHaveLength(1);
+        expect((await store.items(runId))[0]).toMatchObject({ Status__c: 'Invited' });
+    });
+
+    it('when the SMTP server rejects one recipient with 550, then only that item fails, with the server reason', async () => {
+        const users = await targetUsers(3);
+        smtp.behaviour.rejectRecipient = (address) =>
+            address.toLowerCase() === users[1].Email.toLowerCase()
+                ? { code: 550, message: '5.1.1 Mailbox unavailable' }
+                : undefined;
+        service = await startService(org, serviceEnv(smtp, slack));
+
+        const runId = await scheduledRun(service);
+        await service.provisioning.waitForRun(runId);
+
+        const items = await store.items(runId);
+        const failed = items.find((item) => item.User__c === users[1].Id);
+        expect(failed).toMatchObject({
+            Status__c: 'Failed',
+            Reason__c: expect.stringContaining('Mailbox unavailable')
+        });
+        expect(items.filter((item) => item.Status__c === 'Invited')).toHaveLength(2);
+        const run = await store.findRun(runId);
+        expect(run).toMatchObject({
+            Status__c: 'Completed with Errors',
+            Failed_Count__c: 1,
+            Invited_Count__c: 2
+        });
+        const audit = smtp.messages.find((m) => String(m.subject).startsWith('Rollcall'));
+        expect(audit?.text).toContain('Mailbox unavailable');
+    });
+
+    it('when the SMTP server is down, then every item fails with the reason and the run still finishes', async () => {
+        const users = await targetUsers(5);
+        service = await startService(org, serviceEnv({ port: 1 }, slack));
+
+        const runId = await scheduledRun(service);
+        await service.provisioning.waitForRun(runId);
+
+        const items = await store.items(runId);
+        expect(items).toHaveLength(users.length);
+        expect(
+            items.every(
+                (item) => item.Status__c === 'Failed' && /SMTP unavailable/.test(String(item.Reason__c))
+            )
+        ).toBe(true);
+        const run = await store.findRun(runId);
+        expect(run).toMatchObject({ Status__c: 'Completed with Errors', Failed_Count__c: 5 });
+        expect(JSON.parse(String(run?.Notification_Outcome__c)).email.status).toBe('failed');
+        expect(slack.calls).toHaveLength(1);
+    });
+});
+
+describe('Salesforce faults', () => {
+    it('when Salesforce answers 503 three times, then the preview still succeeds', async () => {
+        await targetUsers(2);
+        service = await startService(org, serviceEnv(smtp, slack));
+        await api(service, 'GET', '/readyz');
+        org.faults.failNext(3, 503);
+
+        const preview = await api(service, 'POST', '/v1/previews', {});
+
+        expect(preview.status).toBe(201);
+        expect(preview.body.eligible).toBe(2);
+        const metrics = await (await fetch(`${service.url}/metrics`)).text();
+        expect(metrics).toMatch(/rollcall_salesforce_retries_total\{reason="SERVER_UNAVAILABLE"\} 3/);
+    });
+
+    it('when the session expires mid-run, then the service signs in again and finishes the run', async () => {
+        const users = await targetUsers(8);
+        smtp.behaviour.hold = (accepted) => accepted >= 3;
+        service = await startService(org, serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1' }));
+        const runId = await scheduledRun(service);
+        await until(() => smtp.held > 0, 'a held mail');
+
+        org.faults.expireAllSessions();
+        smtp.behaviour.hold = undefined;
+        await service.provisioning.waitForRun(runId);
+
+        for (const user of users) expect(invitationsTo(user.Email)).toHaveLength(1);
+        expect(await store.findRun(runId)).toMatchObject({ Status__c: 'Completed', Invited_Count__c: 8 });
+    });
+
+    it('when the API limit is spent mid-run, then sending stops and says why, and the run finishes once calls are available', async () => {
+        // Arrange: a dedicated org with a small daily limit
+        const limited = await startTestOrg({ users: 200, seed: 3, dailyApiLimit: 60 });
+        const limitedStore = orgStore(limited.org);
+        const sets = await limitedStore.org.query<{ Id: string }>(
+            'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
+        );
+        await limitedStore.update(
+            sets.map((s) => ({ attributes: { type: 'Condition_Set__c' }, Id: s.Id, Active__c: false }))
+        );
+        const users = await limitedStore.org.query<{ Id: string; Email: string }>(
+            "SELECT Id, Email FROM User WHERE IsActive = true AND UserType = 'Standard' AND Email != null ORDER BY Id LIMIT 12"
+        );
+        await limitedStore.org.create('Condition_Set__c', [
+            {
+                Name: 'Limit test',
+                Active__c: true,
+                Products__c: 'Round Robin',
+                Eligible_Statuses__c: 'Not Invited',
+                Definition__c: JSON.stringify({
+                    version: 1,
+                    conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
+                })
+            }
+        ]);
+        limited.org.resetApiCounter();
+        smtp.behaviour.hold = (accepted) => accepted >= 4;
+        service = await startService(limited.org, serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1' }));
+        const runId = await scheduledRun(service);
+        await until(() => smtp.held > 0, 'a held mail');
+
+        // Act: spend the rest of the day's calls, then let mail flow again
+        for (let used = limited.org.apiUsage().used; used < 60; used++) {
+            await limitedStore.org.query('SELECT Id FROM Organization').catch(() => undefined);
+        }
+        const active = service.provisioning;
+        const paused = await until(
+            async () => (await active.getRun(runId)).progress?.paused,
+            'the run to pause'
+        );
+        const sentWhilePaused = smtp.messages.length;
+
+        // Assert: stopped cleanly, says why
+        expect(paused).toContain('REQUEST_LIMIT_EXCEEDED');
+        expect(smtp.messages.length).toBe(sentWhilePaused);
+
+        // Act: calls are available again
+        limited.org.resetApiCounter();
+        smtp.behaviour.hold = undefined;
+        await active.waitForRun(runId);
+
+        // Assert: finished, everyone invited once, the pause recorded
+        const run = await limitedStore.findRun(runId);
+        expect(run?.Status__c).toBe('Completed');
+        expect(run?.Error__c).toContain('REQUEST_LIMIT_EXCEEDED');
+        for (const user of users) {
+            expect(smtp.to(user.Email).filter((m) => !String(m.subject).startsWith('Rollcall'))).toHaveLength(
+                1
+            );
+        }
+        await service.stop();
+        service = undefined;
+        await limited.org.stop();
+        removeDir(limited.dataDir);
+    });
+});
+
+describe('Slack faults', () => {
+    it.each([
+        [500, undefined, 'Slack HTTP 500'],
+        [429, { 'retry-after': '30' }, 'rate limited'],
+        [200, undefined, 'Slack refused: channel_not_found']
+    ])(
+        'when Slack answers %s, then the run completes and the outcome is recorded',
+        async (status, headers, expected) => {
+            await targetUsers(1);
+            slack.respond.push({
+                status,
+                headers,
+                body: { ok: false, error: status === 200 ? 'channel_not_found' : 'ratelimited' }
+            });
+            service = await startService(org, serviceEnv(smtp, slack));
+
+            const runId = await scheduledRun(service);
+            await service.provisioning.waitForRun(runId);
+
+            const run = await store.findRun(runId);
+            expect(run?.Status__c).toBe('Completed');
+            const outcome = JSON.parse(String(run?.Notification_Outcome__c));
+            expect(outcome.slack).toMatchObject({
+                status: 'failed',
+                detail: expect.stringContaining(expected)
+            });
+            expect(JSON.stringify(outcome)).not.toContain('xoxb');
+        }
+    );
+});
+
+describe('secrets', () => {
+    it('when runs are recorded, then no secret appears in them', async () => {
+        const runs = await store.listRuns(50);
+        const text = JSON.stringify(runs);
+        expect(text).not.toContain(API_SECRET);
+        expect(text).not.toContain(TOKEN_SECRET);
+    });
+});
+
+describe('graceful shutdown', () => {
+    it('when the service stops mid-run, then the run is parked and the next start finishes it without inviting anyone twice', async () => {
+        // Arrange: 6 users; mail is held after the second
+        const users = await targetUsers(6);
+        smtp.behaviour.hold = (accepted) => accepted >= 2;
+        service = await startService(
+            org,
+            serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1', SMTP_RETRY_ATTEMPTS: '0' })
+        );
+        const runId = await scheduledRun(service);
+        await until(() => smtp.held > 0, 'a held mail');
+
+        // Act: stop (SIGTERM path), then start again
+        await service.stop();
+        service = undefined;
+        const parked = await store.findRun(runId);
+        const parkedItems = await store.items(runId);
+        smtp.behaviour.hold = undefined;
+        service = await startService(org, serviceEnv(smtp, slack));
+        const swept = await service.provisioning.sweep();
+        await service.provisioning.waitForRun(runId);
+
+        // Assert
+        expect(parked).toMatchObject({ Status__c: 'Running', Heartbeat__c: null });
+        expect(parked?.Error__c).toContain('Parked');
+        expect(parkedItems.filter((item) => item.Status__c === 'Invited')).toHaveLength(2);
+        expect(parkedItems.filter((item) => item.Status__c === 'Pending')).toHaveLength(4);
+        expect(swept.resumed).toBe(runId);
+        for (const user of users) expect(invitationsTo(user.Email)).toHaveLength(1);
+        expect(await store.findRun(runId)).toMatchObject({ Status__c: 'Completed', Invited_Count__c: 6 });
+    });
+});

@@ -1,0 +1,182 @@
+/**
+ * The HTTP API against the local org: bearer auth, JSON errors, limits, health, metrics, and the
+ * OpenAPI file checked against the routes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { LocalOrg } from '../../service/src/local-org';
+import type { RunningService } from '../../service/src/main';
+import { createApp } from '../../service/src/http/app';
+import { API_SECRET, api, removeDir, serviceEnv, startService, startTestOrg } from './support/stack';
+
+jest.setTimeout(60_000);
+
+let org: LocalOrg;
+let dataDir: string;
+let service: RunningService;
+
+beforeAll(async () => {
+    ({ org, dataDir } = await startTestOrg({ users: 100, seed: 5 }));
+    service = await startService(org, serviceEnv({ port: 1 }));
+});
+
+afterAll(async () => {
+    await service?.stop();
+    await org?.stop();
+    removeDir(dataDir);
+});
+
+interface Layer {
+    route?: { path: string; methods: Record<string, boolean> };
+    rawPath?: string;
+    handle?: { stack?: Layer[] };
+}
+
+function routesOf(stack: Layer[], prefix = ''): string[] {
+    const routes: string[] = [];
+    for (const layer of stack) {
+        if (layer.route) {
+            for (const method of Object.keys(layer.route.methods)) {
+                routes.push(`${method.toUpperCase()} ${prefix}${layer.route.path}`);
+            }
+        } else if (layer.handle?.stack) {
+            routes.push(...routesOf(layer.handle.stack, `${prefix}${layer.rawPath ?? ''}`));
+        }
+    }
+    return routes;
+}
+
+describe('OpenAPI', () => {
+    it('when the spec is compared with the routes, then both list the same operations', () => {
+        // Arrange
+        const spec = parse(readFileSync(join(__dirname, '../../service/openapi.yaml'), 'utf8')) as {
+            paths: Record<string, Record<string, unknown>>;
+        };
+        const specified = Object.entries(spec.paths)
+            .flatMap(([path, operations]) =>
+                Object.keys(operations).map(
+                    (method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`
+                )
+            )
+            .sort();
+        const app = createApp({
+            config: service.config,
+            provisioning: service.provisioning,
+            metrics: service.metrics,
+            logger: service.logger,
+            clock: { now: () => new Date() },
+            ready: async () => undefined
+        });
+
+        // Act
+        const routes = routesOf((app as unknown as { router: { stack: Layer[] } }).router.stack).sort();
+
+        // Assert
+        expect(routes).toEqual(specified);
+    });
+});
+
+describe('authentication and errors', () => {
+    it('when the bearer secret is missing or wrong, then /v1 answers 401 with a JSON error', async () => {
+        const missing = await api(service, 'GET', '/v1/runs', undefined, { authorization: '' });
+        const wrong = await api(service, 'GET', '/v1/runs', undefined, { authorization: 'Bearer nope' });
+        const almost = await api(service, 'GET', '/v1/runs', undefined, {
+            authorization: `Bearer ${API_SECRET.slice(0, -1)}x`
+        });
+
+        for (const response of [missing, wrong, almost]) {
+            expect(response.status).toBe(401);
+            expect(response.body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+        }
+    });
+
+    it('when the body is invalid, then the answer is 400 VALIDATION_FAILED naming the field', async () => {
+        const response = await api(service, 'POST', '/v1/runs', { previewRunId: "x' OR Id != null" });
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when the body is not JSON, then the answer is 400', async () => {
+        const response = await api(service, 'POST', '/v1/previews', '{"oops', {
+            'content-type': 'application/json'
+        });
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when the body is larger than the limit, then the answer is 413 PAYLOAD_TOO_LARGE', async () => {
+        const response = await api(service, 'POST', '/v1/previews', { padding: 'x'.repeat(300_000) });
+
+        expect(response.status).toBe(413);
+        expect(response.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    });
+
+    it('when a run does not exist, then the answer is 404 NOT_FOUND', async () => {
+        const response = await api(service, 'GET', '/v1/runs/a0D5g0000000999EAA');
+
+        expect(response.status).toBe(404);
+        expect(response.body.error).toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('when a run id has a wrong checksum, then the answer is 400 before any query', async () => {
+        const response = await api(service, 'GET', '/v1/runs/a0D5g0000000999AAA');
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when a route does not exist, then the answer is a JSON 404', async () => {
+        const response = await api(service, 'GET', '/nope');
+
+        expect(response.status).toBe(404);
+        expect(response.body.error).toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('when the webhook signature is wrong, then the answer is 401 INVALID_SIGNATURE', async () => {
+        const response = await api(
+            service,
+            'POST',
+            '/v1/authorizations',
+            { token: 'abc.def.ghi' },
+            {
+                authorization: '',
+                'x-rollcall-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`
+            }
+        );
+
+        expect(response.status).toBe(401);
+        expect(response.body.error).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    });
+});
+
+describe('health and metrics', () => {
+    it('when probed, then /healthz and /readyz answer 200 and helmet headers are set', async () => {
+        const health = await api(service, 'GET', '/healthz', undefined, { authorization: '' });
+        const ready = await api(service, 'GET', '/readyz', undefined, { authorization: '' });
+
+        expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
+        expect(ready).toMatchObject({ status: 200, body: { status: 'ready' } });
+        expect(health.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(health.headers.get('x-powered-by')).toBeNull();
+    });
+
+    it('when /metrics is scraped, then it lists the run, invitation and Salesforce metrics', async () => {
+        await api(service, 'GET', '/readyz');
+
+        const text = await (await fetch(`${service.url}/metrics`)).text();
+
+        for (const name of [
+            'rollcall_runs_total',
+            'rollcall_invitations_total',
+            'rollcall_salesforce_calls_total',
+            'rollcall_run_duration_seconds',
+            'rollcall_http_request_duration_seconds'
+        ]) {
+            expect(text).toContain(name);
+        }
+        expect(text).not.toContain(API_SECRET);
+    });
+});

@@ -1,0 +1,107 @@
+/** Starts the local org and the service (in process or as a child process) for the tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SalesforceGateway } from '../../../service/src/adapters/salesforce';
+import type { Env } from '../../../service/src/config';
+import { OrgStore } from '../../../service/src/domain/org-store';
+import { createLogger } from '../../../service/src/logger';
+import { start, type RunningService, type StartOptions } from '../../../service/src/main';
+import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../../service/src/local-org';
+import type { SlackEndpoint, SmtpSink } from './peers';
+
+export const API_SECRET = 'test-api-secret-0123456789-abcdefghijklmnop';
+export const TOKEN_SECRET = 'test-token-secret-0123456789-abcdefghijklmnop';
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789-abcdefghijklm';
+export const SLACK_TOKEN = 'xoxb-test-slack-token-not-secret';
+
+export async function startTestOrg(
+    options: LocalOrgOptions = {}
+): Promise<{ org: LocalOrg; dataDir: string }> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-test-org-'));
+    const org = await startLocalOrg({ users: 400, seed: 7, dataDir, ...options });
+    return { org, dataDir };
+}
+
+export function removeDir(dir: string): void {
+    rmSync(dir, { recursive: true, force: true });
+}
+
+export function serviceEnv(smtp: SmtpSink | { port: number }, slack?: SlackEndpoint, extra: Env = {}): Env {
+    return {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        PORT: '0',
+        ROLLCALL_API_SECRET: API_SECRET,
+        AUTH_TOKEN_SECRET: TOKEN_SECRET,
+        WEBHOOK_SECRET,
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: String(smtp.port),
+        SMTP_RETRY_BASE_MS: '10',
+        SMTP_TIMEOUT_MS: '2000',
+        MAIL_FROM: 'Rollcall <rollcall@example.com>',
+        MAIL_REPLY_TO: 'help@example.com',
+        MAIL_SUPPORT_CONTACT: 'the Sales Ops team',
+        SLACK_BOT_TOKEN: slack ? SLACK_TOKEN : undefined,
+        SLACK_API_URL: slack?.url,
+        SLACK_CHANNEL: '#fallback',
+        HEARTBEAT_SECONDS: '1',
+        SWEEP_SECONDS: '1',
+        STALE_RUN_SECONDS: '30',
+        AUTH_LINK_URL_TEMPLATE: 'https://book.example.com/authorize?token={token}',
+        RUN_LINK_URL_TEMPLATE: 'https://org.example.com/lightning/r/Provisioning_Run__c/{runId}/view',
+        ...extra
+    };
+}
+
+export async function startService(
+    org: LocalOrg,
+    env: Env,
+    options: Partial<StartOptions> = {}
+): Promise<RunningService> {
+    return start({ env, useLocalOrg: org, timers: false, initialSweep: false, ...options });
+}
+
+/** The test's own view of the org (assertions read the records the service wrote). */
+export function orgStore(org: LocalOrg): OrgStore {
+    return new OrgStore(
+        new SalesforceGateway({
+            config: {
+                loginUrl: org.url,
+                clientId: org.jwt.consumerKey,
+                username: org.jwt.username,
+                privateKeyPem: org.jwt.privateKeyPem,
+                apiVersion: '62.0',
+                retryAttempts: 4,
+                retryBaseMs: 20
+            },
+            logger: createLogger('silent')
+        })
+    );
+}
+
+export async function api(
+    service: { url: string },
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {}
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+    const response = await fetch(`${service.url}${path}`, {
+        method,
+        headers: {
+            authorization: `Bearer ${API_SECRET}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...headers
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+    });
+    const text = await response.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+        parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+        parsed = { text };
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+}

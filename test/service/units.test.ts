@@ -1,0 +1,255 @@
+/** The pure pieces: templates and escaping, tokens and signatures, the schedule, reports. */
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMailer, classifySmtpError } from '../../service/src/adapters/mailer';
+import { MailTemplates, escapeText, parseTemplate } from '../../service/src/adapters/templates';
+import { DEFAULT_TEMPLATES_DIR, loadConfig } from '../../service/src/config';
+import { assertSalesforceId, idChecksum } from '../../service/src/domain/org-store';
+import {
+    signAuthorizationToken,
+    signWebhook,
+    verifyAuthorizationToken,
+    verifyWebhook
+} from '../../service/src/domain/tokens';
+import { createLogger } from '../../service/src/logger';
+import { ServiceScheduler, cronPattern } from '../../service/src/scheduler';
+import { buildAuditMail, toCsv, type RunReport } from '../../service/src/use-cases/reports';
+import { removeDir } from './support/stack';
+
+const SECRET = 's'.repeat(40);
+
+describe('templates', () => {
+    const templates = new MailTemplates(DEFAULT_TEMPLATES_DIR);
+
+    it('when values carry HTML, then the HTML part escapes them and the text part keeps them on one line', () => {
+        const rendered = templates.render('invitation', {
+            name: '<script>alert(1)</script>\r\nBcc: victim@example.com',
+            products: ['Round Robin'],
+            productList: 'Round Robin',
+            link: 'https://x.example.com/?a=1&b="2"',
+            expiresAt: 'soon',
+            supportContact: 'Ops'
+        });
+
+        expect(rendered.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+        expect(rendered.html).not.toContain('<script>');
+        expect(rendered.html).toContain('href="https://x.example.com/?a=1&amp;b=&quot;2&quot;"');
+        expect(rendered.text).not.toMatch(/\r\nBcc:/);
+        expect(rendered.subject).toBe('Action needed: connect your calendar for Round Robin');
+    });
+
+    it('when a subject value carries a line break, then no header can be injected', () => {
+        expect(escapeText('Hello\r\nBcc: x@example.com')).toBe('Hello Bcc: x@example.com');
+    });
+
+    it('when a section is not closed, then parsing says which', () => {
+        expect(() => parseTemplate('{{#items}} x', 'test')).toThrow(/items/);
+    });
+});
+
+describe('authorization tokens and webhook signatures', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+
+    it('when a token is signed, then it verifies with its claims until it expires', () => {
+        const token = signAuthorizationToken(
+            SECRET,
+            { userId: '005x', products: ['Round Robin'], runId: 'a0Dx' },
+            now,
+            1
+        );
+
+        expect(verifyAuthorizationToken(SECRET, token, now)).toMatchObject({
+            userId: '005x',
+            products: ['Round Robin'],
+            runId: 'a0Dx'
+        });
+        expect(() => verifyAuthorizationToken(SECRET, token, new Date(now.getTime() + 3600_000))).toThrow(
+            /expired/
+        );
+    });
+
+    it('when a token is tampered with or signed with another secret, then it is refused', () => {
+        const token = signAuthorizationToken(SECRET, { userId: '005x', products: ['A'], runId: 'r' }, now, 1);
+        const [body, signature] = token.split('.');
+        const forged = Buffer.from(
+            JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), p: ['A', 'B'] })
+        ).toString('base64url');
+
+        expect(() => verifyAuthorizationToken(SECRET, `${forged}.${signature}`, now)).toThrow(/signature/);
+        expect(() => verifyAuthorizationToken('t'.repeat(40), token, now)).toThrow(/signature/);
+        expect(() => verifyAuthorizationToken(SECRET, 'garbage', now)).toThrow(/Malformed/);
+    });
+
+    it('when a webhook is signed, then it verifies only with the same body and within the window', () => {
+        const body = Buffer.from('{"token":"abc"}');
+        const header = signWebhook(SECRET, body, now);
+
+        expect(() => verifyWebhook(SECRET, header, body, now, 300)).not.toThrow();
+        expect(() => verifyWebhook(SECRET, header, Buffer.from('{"token":"abd"}'), now, 300)).toThrow(
+            /mismatch/
+        );
+        expect(() => verifyWebhook(SECRET, header, body, new Date(now.getTime() + 600_000), 300)).toThrow(
+            /window/
+        );
+        expect(() => verifyWebhook(SECRET, undefined, body, now, 300)).toThrow(/Missing/);
+    });
+});
+
+describe('Salesforce ids', () => {
+    it('when an 18-character id is checked, then its case-safe suffix must match', () => {
+        expect(idChecksum('001000000000001')).toBe('AAA');
+        expect(assertSalesforceId('a0D5g0000000999EAA')).toBe('a0D5g0000000999EAA');
+        expect(() => assertSalesforceId('a0D5g0000000999AAA')).toThrow(/Salesforce id/);
+        expect(() => assertSalesforceId("a0D' OR Id != null")).toThrow(/Salesforce id/);
+    });
+});
+
+describe('schedule', () => {
+    it.each([
+        [
+            { Schedule_Enabled__c: true, Schedule_Frequency__c: 'Hourly', Schedule_Time__c: '07:15' },
+            '15 * * * *'
+        ],
+        [
+            { Schedule_Enabled__c: true, Schedule_Frequency__c: 'Daily', Schedule_Time__c: '07:30' },
+            '30 7 * * *'
+        ],
+        [
+            {
+                Schedule_Enabled__c: true,
+                Schedule_Frequency__c: 'Weekly',
+                Schedule_Time__c: '18:05',
+                Schedule_Day__c: 'FRI'
+            },
+            '5 18 * * 5'
+        ],
+        [{ Schedule_Enabled__c: false, Schedule_Frequency__c: 'Daily' }, undefined],
+        [{ Schedule_Enabled__c: true, Schedule_Frequency__c: 'Monthly' }, undefined]
+    ])('when the settings are %j, then the pattern is %s', (settings, expected) => {
+        expect(cronPattern(settings)).toBe(expected);
+    });
+});
+
+describe('audit report', () => {
+    const report: RunReport = {
+        runId: 'a0D5g0000000001EAA',
+        runUrl: 'https://org.example.com/run',
+        trigger: 'Scheduled',
+        status: 'Completed with Errors',
+        sets: [{ name: 'Sales', products: ['Round Robin'] }],
+        invalidSets: [{ name: 'Broken', reasons: ['Unknown field Foo__c.'] }],
+        totals: { evaluated: 10, eligible: 3, invited: 2, skipped: 0, failed: 1 },
+        rows: [
+            { name: 'Ann', email: 'ann@example.com', products: ['Round Robin'], status: 'Invited' },
+            { name: '=HYPERLINK("x")', email: 'b@example.com', products: ['Round Robin'], status: 'Invited' },
+            {
+                name: 'Cy',
+                email: 'cy@example.com',
+                products: ['Round Robin'],
+                status: 'Failed',
+                reason: '550 nope'
+            }
+        ]
+    };
+
+    it('when a run is bigger than the cap, then the table is capped and the CSV attached has every row', () => {
+        const mail = buildAuditMail(report, new MailTemplates(DEFAULT_TEMPLATES_DIR), ['a@example.com'], 1);
+
+        expect(mail.text).toContain('the schedule');
+        expect(mail.text).toContain('Broken: Unknown field Foo__c.');
+        expect(mail.text).toContain('...and 1 more');
+        expect(mail.attachments?.[0].filename).toBe('rollcall-run-a0D5g0000000001EAA.csv');
+        const csv = String(mail.attachments?.[0].content);
+        expect(csv.trim().split('\r\n')).toHaveLength(4);
+        expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
+    });
+
+    it('when a run is within the cap, then nothing is attached', () => {
+        const mail = buildAuditMail(report, new MailTemplates(DEFAULT_TEMPLATES_DIR), ['a@example.com'], 10);
+
+        expect(mail.attachments).toBeUndefined();
+        expect(mail.html).toContain('550 nope');
+        expect(toCsv([])).toBe('"Name","Email","Products","Status","Reason"\r\n');
+    });
+});
+
+describe('mailer', () => {
+    it('when no SMTP is configured, then mails are written as .eml files to the outbox', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'rollcall-outbox-'));
+        const config = loadConfig({ OUTBOX_DIR: dir });
+        const mailer = createMailer(config.mail, createLogger('silent'));
+
+        const result = await mailer.send({
+            to: ['ann@example.com'],
+            subject: 'Hi',
+            html: '<p>Hi</p>',
+            text: 'Hi',
+            outboxPath: 'run1/user1'
+        });
+
+        expect(result.status).toBe('sent');
+        const eml = readFileSync(join(dir, 'run1', 'user1.eml'), 'utf8');
+        expect(eml).toContain('To: ann@example.com');
+        expect(eml).toContain('Subject: Hi');
+        await mailer.close();
+        removeDir(dir);
+    });
+
+    it('when a recipient address could smuggle headers, then the send fails permanently without trying', async () => {
+        const mailer = createMailer(loadConfig({ OUTBOX_DIR: tmpdir() }).mail, createLogger('silent'));
+
+        const result = await mailer.send({
+            to: ['ann@example.com\r\nBcc: x@example.com'],
+            subject: 'Hi',
+            html: '',
+            text: '',
+            outboxPath: 'x/y'
+        });
+
+        expect(result).toMatchObject({ status: 'failed', permanent: true, attempts: 0 });
+    });
+
+    it.each([
+        [{ responseCode: 451, response: '451 later' }, true],
+        [{ responseCode: 550, response: '550 no such user' }, false],
+        [{ code: 'ECONNECTION', message: 'connect ECONNREFUSED 127.0.0.1:1' }, true],
+        [{ code: 'EENVELOPE', message: 'No recipients defined' }, false]
+    ])('when SMTP fails with %j, then transient is %s', (error, transient) => {
+        expect(classifySmtpError(error).transient).toBe(transient);
+    });
+});
+
+describe('service scheduler', () => {
+    it('when the settings enable a daily schedule, then a job is planned in the org time zone and stops cleanly', async () => {
+        // Arrange
+        const scheduler = new ServiceScheduler({
+            loadSettings: async () => ({
+                Schedule_Enabled__c: true,
+                Schedule_Frequency__c: 'Daily',
+                Schedule_Time__c: '07:00'
+            }),
+            timeZone: async () => 'Europe/Paris',
+            trigger: async () => ({ runId: 'a0D5g0000000001EAA' }),
+            logger: createLogger('silent')
+        });
+
+        // Act
+        const pattern = await scheduler.refresh();
+        const next = scheduler.nextRun();
+        scheduler.stop();
+
+        // Assert
+        expect(pattern).toBe('0 7 * * *');
+        expect(next).toBeInstanceOf(Date);
+        expect(
+            new Intl.DateTimeFormat('en-GB', {
+                timeZone: 'Europe/Paris',
+                hour: '2-digit',
+                minute: '2-digit'
+            }).format(next)
+        ).toBe('07:00');
+        expect(scheduler.nextRun()).toBeUndefined();
+    });
+});
