@@ -372,7 +372,7 @@ async function runJsonRulesEngine(
 async function main(): Promise<void> {
     const describe: SObjectDescribe = JSON.parse(
         readFileSync(
-            join(__dirname, '..', '..', 'shared', 'fixtures', 'salesforce', 'User.describe.json'),
+            join(__dirname, '..', 'service', 'src', 'local-org', 'schema', 'User.describe.json'),
             'utf8'
         )
     );

@@ -11,9 +11,10 @@ import {
     type UserRecord
 } from '../../service/src/engine';
 
+// The real org User describe of ../shared/fixtures, copied into the repo (the local org serves it too).
 export const userDescribe: SObjectDescribe = JSON.parse(
     readFileSync(
-        join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'salesforce', 'User.describe.json'),
+        join(__dirname, '..', '..', 'service', 'src', 'local-org', 'schema', 'User.describe.json'),
         'utf8'
     )
 );

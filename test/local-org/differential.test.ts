@@ -1,0 +1,250 @@
+/**
+ * Differential: the engine's SOQL compiler against the engine's in-memory evaluator, with the local
+ * org's own, independent SOQL implementation in between. For random condition sets over the demo org,
+ * the users the compiled SOQL returns must equal the users the evaluator matches. IsManager is the one
+ * documented exception: SOQL cannot semi-join User on User, so its compiled query is a superset that
+ * the evaluator narrows.
+ */
+import fc from 'fast-check';
+import type { Connection } from 'jsforce';
+import {
+    buildSchema,
+    compileCandidateQueries,
+    matchSets,
+    prepareSets,
+    type Condition,
+    type EvalContext,
+    type Schema,
+    type SObjectDescribe,
+    type UserRecord
+} from '../../service/src/engine';
+import { startLocalOrg, type LocalOrg } from '../../service/src/local-org';
+import { jwtConnection } from './helpers';
+
+const POOL_FIELDS = [
+    'Department',
+    'Title',
+    'Country',
+    'City',
+    'Division',
+    'UserType',
+    'TimeZoneSidKey',
+    'IsActive',
+    'CreatedDate',
+    'LastLoginDate',
+    'ManagerId',
+    'Profile.Name',
+    'UserRole.Name',
+    'Manager.Department',
+    'Manager.Title'
+];
+const STRING_FIELDS = [
+    'Department',
+    'Title',
+    'Country',
+    'City',
+    'Division',
+    'Profile.Name',
+    'UserRole.Name',
+    'Manager.Department',
+    'Manager.Title'
+];
+const PICKLIST_FIELDS = ['UserType', 'TimeZoneSidKey'];
+
+let org: LocalOrg;
+let conn: Connection;
+let schema: Schema;
+let users: UserRecord[];
+let ctx: EvalContext;
+const observed = new Map<string, string[]>();
+
+function valueAt(user: UserRecord, path: string): unknown {
+    return path.split('.').reduce<unknown>((value, part) => {
+        if (value === null || value === undefined) return null;
+        return (value as Record<string, unknown>)[part];
+    }, user);
+}
+
+async function queryIds(soql: string): Promise<Set<string>> {
+    const result = await conn.query<{ Id: string }>(soql, { autoFetch: true, maxFetch: 1_000_000 });
+    return new Set(result.records.map((record) => record.Id));
+}
+
+beforeAll(async () => {
+    org = await startLocalOrg({ users: 5000, seed: 11 });
+    conn = await jwtConnection(org);
+    const [userDescribe, profileDescribe, roleDescribe] = await Promise.all(
+        ['User', 'Profile', 'UserRole'].map((name) => conn.sobject(name).describe())
+    );
+    schema = buildSchema(userDescribe as unknown as SObjectDescribe, {
+        Profile: profileDescribe as unknown as SObjectDescribe,
+        UserRole: roleDescribe as unknown as SObjectDescribe
+    });
+    const [organization] = (
+        await conn.query<{ TimeZoneSidKey: string }>('SELECT TimeZoneSidKey FROM Organization')
+    ).records;
+    const all = await conn.query<UserRecord>(`SELECT Id, Name, Email, ${POOL_FIELDS.join(', ')} FROM User`, {
+        autoFetch: true,
+        maxFetch: 1_000_000
+    });
+    users = all.records;
+    ctx = {
+        now: new Date(),
+        timeZone: organization.TimeZoneSidKey,
+        managerIds: new Set(
+            users
+                .filter((user) => user.IsActive === true && user.ManagerId)
+                .map((user) => String(user.ManagerId))
+        )
+    };
+    for (const field of [...STRING_FIELDS, ...PICKLIST_FIELDS]) {
+        const values = new Set<string>();
+        for (const user of users) {
+            const value = valueAt(user, field);
+            if (typeof value === 'string') values.add(value);
+        }
+        observed.set(field, [...values].slice(0, 40));
+    }
+}, 60_000);
+
+afterAll(async () => {
+    await org?.stop();
+});
+
+/** Values the demo org really holds (so sets match someone), with case changes and hostile strings mixed in. */
+function stringValue(field: string): fc.Arbitrary<string> {
+    const real = observed.get(field) ?? [];
+    const fromOrg = real.length > 0 ? fc.constantFrom(...real) : fc.constant('Sales');
+    return fc.oneof(
+        { weight: 6, arbitrary: fromOrg },
+        { weight: 2, arbitrary: fromOrg.map((value) => value.toUpperCase()) },
+        { weight: 2, arbitrary: fromOrg.map((value) => value.slice(0, Math.max(1, value.length >> 1))) },
+        {
+            weight: 1,
+            arbitrary: fc.constantFrom("O'Brien", '50%_off', 'back\\slash', 'a%', '_', 'émigré', '')
+        }
+    );
+}
+
+function conditionArbitrary(): fc.Arbitrary<Condition> {
+    const stringCondition = fc.constantFrom(...STRING_FIELDS).chain((field) =>
+        fc.oneof(
+            fc
+                .tuple(
+                    fc.constantFrom('equals', 'notEquals', 'contains', 'notContains', 'startsWith'),
+                    stringValue(field).filter((value) => value !== '')
+                )
+                .map(([operator, value]) => ({ field, operator, value }) as Condition),
+            fc
+                .tuple(
+                    fc.constantFrom('in', 'notIn'),
+                    fc.array(
+                        stringValue(field).filter((v) => v !== ''),
+                        { minLength: 1, maxLength: 4 }
+                    )
+                )
+                .map(([operator, value]) => ({ field, operator, value }) as Condition),
+            fc.constantFrom('isNull', 'isNotNull').map((operator) => ({ field, operator }) as Condition)
+        )
+    );
+    const picklistCondition = fc.constantFrom(...PICKLIST_FIELDS).chain((field) => {
+        const values = observed.get(field) ?? [];
+        return fc.oneof(
+            fc
+                .tuple(fc.constantFrom('equals', 'notEquals'), fc.constantFrom(...values))
+                .map(([operator, value]) => ({ field, operator, value }) as Condition),
+            fc
+                .tuple(fc.constantFrom('in', 'notIn'), fc.subarray(values, { minLength: 1, maxLength: 3 }))
+                .map(([operator, value]) => ({ field, operator, value }) as Condition)
+        );
+    });
+    const dateCondition = fc.constantFrom('CreatedDate', 'LastLoginDate').chain((field) =>
+        fc.oneof(
+            fc
+                .tuple(fc.constantFrom('withinLastDays', 'olderThanDays'), fc.integer({ min: 0, max: 2000 }))
+                .map(([operator, value]) => ({ field, operator, value }) as Condition),
+            fc.constantFrom('isNull', 'isNotNull').map((operator) => ({ field, operator }) as Condition)
+        )
+    );
+    const booleanCondition = fc
+        .tuple(fc.constantFrom('IsActive', 'IsManager'), fc.constantFrom('equals', 'notEquals'), fc.boolean())
+        .map(([field, operator, value]) => ({ field, operator, value }) as Condition);
+    return fc.oneof(
+        { weight: 5, arbitrary: stringCondition },
+        { weight: 2, arbitrary: picklistCondition },
+        { weight: 2, arbitrary: dateCondition },
+        { weight: 1, arbitrary: booleanCondition }
+    );
+}
+
+function logicArbitrary(count: number): fc.Arbitrary<string | undefined> {
+    const numbers = Array.from({ length: count }, (_, index) => index + 1);
+    if (count === 1) return fc.constantFrom(undefined, 'NOT 1');
+    return fc.oneof(
+        fc.constant(undefined),
+        fc.constant(numbers.join(' OR ')),
+        fc.constant(`NOT (${numbers.join(' AND ')})`),
+        fc.constant(`1 AND (${numbers.slice(1).join(' OR ')})`),
+        fc.constant(`(NOT 1) OR (${numbers.slice(1).join(' AND ')})`)
+    );
+}
+
+const definitionArbitrary = fc
+    .array(conditionArbitrary(), { minLength: 1, maxLength: 4 })
+    .chain((conditions) =>
+        logicArbitrary(conditions.length).map((logic) => ({
+            version: 1,
+            conditions,
+            ...(logic ? { logic } : {})
+        }))
+    );
+
+describe('compiled SOQL against the in-memory evaluator, over the demo org', () => {
+    it('when a random condition set is compiled and queried, then the org returns exactly the users the evaluator matches', async () => {
+        let compared = 0;
+        let nonEmpty = 0;
+        await fc.assert(
+            fc.asyncProperty(definitionArbitrary, async (definition) => {
+                const prepared = prepareSets(
+                    [
+                        {
+                            id: 'a0B000000000001AAA',
+                            name: 'Differential',
+                            products: ['Round Robin'],
+                            eligibleStatuses: ['Not Invited'],
+                            definition: JSON.stringify(definition),
+                            createdDate: '2024-01-01T00:00:00.000+0000'
+                        }
+                    ],
+                    schema
+                );
+                expect(prepared.invalid.map((set) => set.errors.map((e) => e.message))).toEqual([]);
+                const queries = compileCandidateQueries(prepared.valid, schema, { ctx });
+                const fromSoql = new Set<string>();
+                for (const soql of queries) for (const id of await queryIds(soql)) fromSoql.add(id);
+
+                const fromEvaluator = new Set(
+                    users
+                        .filter((user) => matchSets(prepared.valid, user, ctx).length > 0)
+                        .map((user) => user.Id)
+                );
+
+                const usesIsManager = definition.conditions.some(
+                    (condition) => condition.field === 'IsManager'
+                );
+                const missing = [...fromEvaluator].filter((id) => !fromSoql.has(id));
+                expect(missing).toEqual([]);
+                if (!usesIsManager) {
+                    const extra = [...fromSoql].filter((id) => !fromEvaluator.has(id));
+                    expect(extra).toEqual([]);
+                }
+                compared++;
+                if (fromEvaluator.size > 0) nonEmpty++;
+            }),
+            { numRuns: 120, seed: 20261123 }
+        );
+        // The comparison is only worth something if many sets matched somebody.
+        expect(compared).toBe(120);
+        expect(nonEmpty).toBeGreaterThan(40);
+    }, 120_000);
+});
