@@ -50,8 +50,9 @@ fail() { printf 'deploy-org: %s\n' "$*" >&2; exit 1; }
 if [[ -z "$TARGET_ORG" ]]; then
     fail "name the org: --target-org <alias> (log in first with: sf org login web --alias <alias>)"
 fi
-if [[ -n "$SERVICE_URL" && ! "$SERVICE_URL" =~ ^https://[^[:space:]/]+ ]]; then
-    fail "--service-url must be an https URL, e.g. https://rollcall.example.com"
+# Host, optional port and path only: the URL is written into XML with sed, so no &, #, <, quotes or query.
+if [[ -n "$SERVICE_URL" && ! "$SERVICE_URL" =~ ^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$ ]]; then
+    fail "--service-url must be an https URL with a host and an optional path, e.g. https://rollcall.example.com"
 fi
 case "$TEST_LEVEL" in
     NoTestRun | RunLocalTests | RunAllTestsInOrg) ;;

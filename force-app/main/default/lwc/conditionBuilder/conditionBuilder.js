@@ -10,6 +10,9 @@ import {
     MAX_CONDITIONS
 } from 'c/conditionDefinition';
 
+const FOCUS_LAST_ROW = 'lastRow';
+const FOCUS_ADD = 'add';
+
 const LOGIC_OPTIONS = [
     { label: 'All conditions are met (AND)', value: LOGIC_ALL },
     { label: 'Any condition is met (OR)', value: LOGIC_ANY },
@@ -33,6 +36,7 @@ export default class ConditionBuilder extends LightningElement {
     logicError;
     validated = false;
     nextKey = 0;
+    focusRequest;
 
     logicOptions = LOGIC_OPTIONS;
 
@@ -50,6 +54,20 @@ export default class ConditionBuilder extends LightningElement {
         this.rowErrors = {};
         this.logicError = undefined;
         this.validated = false;
+    }
+
+    renderedCallback() {
+        // A new condition takes the focus, so keyboard users land in it; after a removal the focus, which
+        // was on the removed condition's button, goes to Add Condition instead of the page top.
+        if (this.focusRequest === FOCUS_LAST_ROW) {
+            const rows = this.template.querySelectorAll('c-condition-row');
+            if (rows.length) {
+                rows[rows.length - 1].focus();
+            }
+        } else if (this.focusRequest === FOCUS_ADD) {
+            this.template.querySelector('lightning-button.add-condition').focus();
+        }
+        this.focusRequest = undefined;
     }
 
     connectedCallback() {
@@ -80,6 +98,15 @@ export default class ConditionBuilder extends LightningElement {
         }
         this.logicError = this.computeLogicError();
         return Object.keys(errors).length === 0 && !this.logicError && this.generalErrors.length === 0;
+    }
+
+    /** Focuses the first condition's field, where the admin starts. */
+    @api
+    focus() {
+        const row = this.template.querySelector('c-condition-row');
+        if (row) {
+            row.focus();
+        }
     }
 
     /** Errors from Apex: [{ conditionIndex (1-based or null), message }]. */
@@ -154,6 +181,7 @@ export default class ConditionBuilder extends LightningElement {
     handleRemove(event) {
         const { index } = event.detail;
         this.rows = this.rows.filter((row, position) => position !== index);
+        this.focusRequest = FOCUS_ADD;
         if (this.isCustomLogic && (this.customLogic || this.validated)) {
             this.logicError = this.computeLogicError();
         }
@@ -161,6 +189,7 @@ export default class ConditionBuilder extends LightningElement {
 
     handleAddCondition() {
         this.rows = [...this.rows, this.newRow({})];
+        this.focusRequest = FOCUS_LAST_ROW;
         if (this.isCustomLogic && (this.customLogic || this.validated)) {
             this.logicError = this.computeLogicError();
         }

@@ -18,6 +18,15 @@ export default class ConditionRow extends LightningElement {
     /** The problem with this condition, shown inline. */
     @api error;
 
+    /** Focuses the field picker, the first control of the condition. */
+    @api
+    focus() {
+        const picker = this.template.querySelector('c-field-picker');
+        if (picker) {
+            picker.focus();
+        }
+    }
+
     get number() {
         return this.index + 1;
     }

@@ -8,6 +8,12 @@ import saveConditionSet from '@salesforce/apex/ConditionSetController.saveCondit
 const STEP_DETAILS = 'details';
 const STEP_CONDITIONS = 'conditions';
 const NAME_MAX_LENGTH = 80;
+/** The step 1 controls and the key of their error in detailErrors. */
+const DETAIL_FIELDS = [
+    { selector: 'lightning-input.name', error: 'name' },
+    { selector: 'lightning-dual-listbox.products', error: 'products' },
+    { selector: 'lightning-checkbox-group.statuses', error: 'statuses' }
+];
 
 /**
  * Create or edit a condition set in two steps: (1) name, description, products, eligible statuses;
@@ -33,6 +39,8 @@ export default class ConditionSetEditor extends LightningElement {
     recordLoaded = false;
     isSaving = false;
     error;
+    /** A selector to focus after the next render: the step's first field when the step changes. */
+    focusTarget;
 
     nameMaxLength = NAME_MAX_LENGTH;
     steps = [
@@ -75,6 +83,16 @@ export default class ConditionSetEditor extends LightningElement {
         }
     }
 
+    renderedCallback() {
+        if (this.focusTarget) {
+            const target = this.template.querySelector(this.focusTarget);
+            if (target) {
+                this.focusTarget = undefined;
+                target.focus();
+            }
+        }
+    }
+
     get title() {
         return this.recordId ? `Edit ${this.name || 'Condition Set'}` : 'New Condition Set';
     }
@@ -89,18 +107,6 @@ export default class ConditionSetEditor extends LightningElement {
 
     get isConditionsStep() {
         return this.step === STEP_CONDITIONS;
-    }
-
-    get nameError() {
-        return this.detailErrors.name;
-    }
-
-    get productsError() {
-        return this.detailErrors.products;
-    }
-
-    get statusesError() {
-        return this.detailErrors.statuses;
     }
 
     handleNameChange(event) {
@@ -129,7 +135,26 @@ export default class ConditionSetEditor extends LightningElement {
     revalidateDetails() {
         if (Object.keys(this.detailErrors).length) {
             this.detailErrors = this.computeDetailErrors();
+            this.showDetailErrors();
         }
+    }
+
+    /**
+     * The base components show each message under their field, mark it invalid and tie the message to it
+     * for screen readers. Returns the first invalid field.
+     */
+    showDetailErrors() {
+        let firstInvalid;
+        DETAIL_FIELDS.forEach(({ selector, error }) => {
+            const control = this.template.querySelector(selector);
+            const message = this.detailErrors[error];
+            if (control) {
+                control.setCustomValidity(message || '');
+                control.reportValidity();
+                firstInvalid = firstInvalid || (message ? control : undefined);
+            }
+        });
+        return firstInvalid;
     }
 
     computeDetailErrors() {
@@ -148,9 +173,13 @@ export default class ConditionSetEditor extends LightningElement {
 
     handleNext() {
         this.detailErrors = this.computeDetailErrors();
-        if (Object.keys(this.detailErrors).length === 0) {
-            this.step = STEP_CONDITIONS;
+        const firstInvalid = this.showDetailErrors();
+        if (firstInvalid) {
+            firstInvalid.focus();
+            return;
         }
+        this.step = STEP_CONDITIONS;
+        this.focusTarget = 'c-condition-builder';
     }
 
     handleBack() {
@@ -159,6 +188,7 @@ export default class ConditionSetEditor extends LightningElement {
             this.definition = builder.definition;
         }
         this.step = STEP_DETAILS;
+        this.focusTarget = 'lightning-input.name';
     }
 
     handleCancel() {

@@ -46,6 +46,18 @@ export default class ConditionSetList extends LightningElement {
     /** undefined: the list; null: creating; an Id: editing that set. */
     editingId;
     wiredResult;
+    /** Back from the editor, the focus returns to the list's main action instead of the page top. */
+    focusCreate = false;
+
+    renderedCallback() {
+        if (this.focusCreate && !this.isEditing) {
+            const create = this.template.querySelector('lightning-button.create');
+            if (create) {
+                this.focusCreate = false;
+                create.focus();
+            }
+        }
+    }
 
     @wire(getConditionSets)
     wiredConditionSets(result) {
@@ -95,6 +107,7 @@ export default class ConditionSetList extends LightningElement {
 
     async duplicate(row) {
         this.isWorking = true;
+        this.error = undefined;
         try {
             const copyId = await duplicateConditionSet({ conditionSetId: row.id });
             this.toast(
@@ -122,9 +135,12 @@ export default class ConditionSetList extends LightningElement {
             return;
         }
         this.isWorking = true;
+        this.error = undefined;
         try {
             await deleteConditionSet({ conditionSetId: row.id });
             this.toast('Condition set deleted', `${row.name} was deleted.`, 'success');
+            // The row whose menu had the focus is gone.
+            this.focusCreate = true;
             await refreshApex(this.wiredResult);
         } catch (error) {
             this.error = error;
@@ -135,11 +151,13 @@ export default class ConditionSetList extends LightningElement {
 
     async handleEditorDone() {
         this.editingId = undefined;
+        this.focusCreate = true;
         await refreshApex(this.wiredResult);
     }
 
     handleEditorCancel() {
         this.editingId = undefined;
+        this.focusCreate = true;
     }
 
     toast(title, message, variant) {

@@ -10,9 +10,12 @@ const PREVIEW_COLUMNS = [
 
 const OUTCOME_COLUMNS = [
     ...PREVIEW_COLUMNS,
-    { label: 'Outcome', fieldName: 'status', initialWidth: 110 },
+    { label: 'Outcome', fieldName: 'outcome', initialWidth: 120 },
     { label: 'Reason', fieldName: 'reason', wrapText: true }
 ];
+
+/** A preview's items have no status until the run executes them (Apex names them; this is the fallback). */
+export const TO_INVITE = 'To invite';
 
 /**
  * The users of a run (a preview's eligible users, or a finished run's items) with totals: users,
@@ -29,7 +32,10 @@ export default class PreviewResults extends LightningElement {
     }
 
     get items() {
-        return (this.detail && this.detail.items) || [];
+        return ((this.detail && this.detail.items) || []).map((item) => ({
+            ...item,
+            outcome: item.outcome || item.status || TO_INVITE
+        }));
     }
 
     get hasItems() {

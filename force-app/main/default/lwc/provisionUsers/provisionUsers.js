@@ -5,14 +5,18 @@ import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInPr
 import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
 import provisionUsers from '@salesforce/apex/ProvisioningController.provisionUsers';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
+import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
 export const POLL_INTERVAL_MS = 2000;
 const PERCENT = 100;
+/** setTimeout fires at once beyond this delay, so a preview expiring later is not timed. */
+const MAX_TIMER_DELAY_MS = 2147483647;
 
 /**
  * Provision Users: Preview (who is eligible, for what, why) → choose who gets the audit email →
  * Provision Users (only with a fresh preview and no run in progress) → live progress read from the run
- * record → final counts.
+ * record → final counts and each user's outcome. The service executes the preview's own run record, so
+ * the run followed is the preview once it starts.
  */
 export default class ProvisionUsers extends LightningElement {
     preview;
@@ -26,6 +30,11 @@ export default class ProvisionUsers extends LightningElement {
     isLoading = true;
     error;
     pollTimer;
+    expiryTimer;
+    /** Set when the preview's expiry time passes while the screen is open. */
+    previewExpired = false;
+    /** A selector to focus after the next render, so keyboard and screen-reader users follow the result. */
+    focusTarget;
 
     connectedCallback() {
         this.loadRunInProgress();
@@ -33,6 +42,17 @@ export default class ProvisionUsers extends LightningElement {
 
     disconnectedCallback() {
         this.stopPolling();
+        this.clearExpiryTimer();
+    }
+
+    renderedCallback() {
+        if (this.focusTarget) {
+            const target = this.template.querySelector(this.focusTarget);
+            if (target) {
+                this.focusTarget = undefined;
+                target.focus();
+            }
+        }
     }
 
     async loadRunInProgress() {
@@ -54,7 +74,7 @@ export default class ProvisionUsers extends LightningElement {
 
     get isFreshPreview() {
         const run = this.preview && this.preview.run;
-        if (!run || !run.freshPreview) {
+        if (!run || !run.freshPreview || this.previewExpired) {
             return false;
         }
         return !run.expiresAt || new Date(run.expiresAt).getTime() > Date.now();
@@ -103,6 +123,15 @@ export default class ProvisionUsers extends LightningElement {
         return Boolean(this.run);
     }
 
+    /** Once the preview's run has started, its items show their outcome (To invite, Invited, …). */
+    get showOutcome() {
+        return Boolean(this.run && this.preview && this.preview.run && this.preview.run.id === this.run.id);
+    }
+
+    get resultsHeading() {
+        return this.showOutcome ? 'Users of this run' : 'Eligible users';
+    }
+
     get processedCount() {
         if (!this.run) {
             return 0;
@@ -140,9 +169,10 @@ export default class ProvisionUsers extends LightningElement {
         this.error = undefined;
         this.run = undefined;
         try {
-            this.preview = await previewUsers();
+            this.setPreview(await previewUsers());
+            this.focusTarget = '.results-heading';
         } catch (error) {
-            this.preview = undefined;
+            this.setPreview(undefined);
             this.error = error;
             await this.checkRunInProgress();
         } finally {
@@ -173,6 +203,7 @@ export default class ProvisionUsers extends LightningElement {
             });
             this.preview = { ...this.preview, run: { ...this.preview.run, freshPreview: false } };
             this.follow(run);
+            this.focusTarget = '.progress-heading';
         } catch (error) {
             this.error = error;
             await this.checkRunInProgress();
@@ -211,6 +242,9 @@ export default class ProvisionUsers extends LightningElement {
                 this.stopPolling();
                 this.runInProgress = undefined;
                 this.announce(run);
+                if (this.showOutcome) {
+                    this.setPreview(await getPreview({ runId: run.id }));
+                }
             }
         } catch (error) {
             this.stopPolling();
@@ -228,6 +262,27 @@ export default class ProvisionUsers extends LightningElement {
                 variant
             })
         );
+    }
+
+    setPreview(detail) {
+        this.preview = detail;
+        this.previewExpired = false;
+        this.clearExpiryTimer();
+        const expiresAt = detail && detail.run && detail.run.freshPreview && detail.run.expiresAt;
+        const delay = expiresAt ? new Date(expiresAt).getTime() - Date.now() : 0;
+        if (delay > 0 && delay <= MAX_TIMER_DELAY_MS) {
+            // eslint-disable-next-line @lwc/lwc/no-async-operation
+            this.expiryTimer = setTimeout(() => {
+                this.previewExpired = true;
+            }, delay);
+        }
+    }
+
+    clearExpiryTimer() {
+        if (this.expiryTimer) {
+            clearTimeout(this.expiryTimer);
+            this.expiryTimer = undefined;
+        }
     }
 
     stopPolling() {

@@ -28,7 +28,6 @@ export function parseRecipients(text) {
  * Fires change with { notifyAdmins, recipients, valid }.
  */
 export default class RecipientsInput extends LightningElement {
-    error;
     text = '';
     _notifyAdmins = false;
 
@@ -51,8 +50,20 @@ export default class RecipientsInput extends LightningElement {
     /** True when every address is valid; otherwise shows why. */
     @api
     validate() {
-        this.error = this.computeError();
-        return !this.error;
+        return this.showError(this.computeError());
+    }
+
+    /**
+     * The textarea shows the message itself, marks itself invalid and ties the message to it, so a
+     * screen reader reads it with the field. Returns true when there is no error.
+     */
+    showError(message) {
+        const textarea = this.template.querySelector('lightning-textarea');
+        if (textarea) {
+            textarea.setCustomValidity(message || '');
+            textarea.reportValidity();
+        }
+        return !message;
     }
 
     computeError() {
@@ -73,7 +84,7 @@ export default class RecipientsInput extends LightningElement {
 
     handleTextChange(event) {
         this.text = event.detail.value;
-        this.error = this.computeError();
+        this.showError(this.computeError());
         this.notify();
     }
 

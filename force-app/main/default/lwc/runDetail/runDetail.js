@@ -52,10 +52,20 @@ export default class RunDetail extends LightningElement {
         return this.run.initiatedBy || (this.run.triggerType === 'Scheduled' ? 'Schedule' : '—');
     }
 
+    /** Skipped and failed users over every item of the run (the table shows the first ones only). */
     get problemCount() {
-        return this.detail
-            ? this.detail.items.filter((item) => PROBLEM_STATUSES.includes(item.status)).length
-            : 0;
+        if (!this.detail) {
+            return 0;
+        }
+        return (this.detail.statusTotals || [])
+            .filter((total) => PROBLEM_STATUSES.includes(total.label))
+            .reduce((sum, total) => sum + total.count, 0);
+    }
+
+    get problemSummary() {
+        return this.problemCount === 1
+            ? '1 user was skipped or failed; see the reason below.'
+            : `${this.problemCount} users were skipped or failed; see their reasons below.`;
     }
 
     get hasProblemItems() {

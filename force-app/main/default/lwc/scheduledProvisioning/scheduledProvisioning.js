@@ -123,14 +123,6 @@ export default class ScheduledProvisioning extends LightningElement {
         return this.enabled && Boolean(this.nextRunAt);
     }
 
-    get slackError() {
-        return this.formErrors.slack;
-    }
-
-    get timeError() {
-        return this.formErrors.time;
-    }
-
     get busy() {
         return this.isSaving || this.isPreviewing || this.isLoading;
     }
@@ -142,6 +134,7 @@ export default class ScheduledProvisioning extends LightningElement {
     handleTimeChange(event) {
         this.scheduleTime = toSettingTime(event.detail.value);
         this.formErrors = { ...this.formErrors, time: undefined };
+        this.showFieldErrors();
     }
 
     handleDayChange(event) {
@@ -156,6 +149,7 @@ export default class ScheduledProvisioning extends LightningElement {
     handleSlackChange(event) {
         this.slackChannel = event.detail.value;
         this.formErrors = { ...this.formErrors, slack: this.computeSlackError() };
+        this.showFieldErrors();
     }
 
     handleEnabledChange(event) {
@@ -169,12 +163,30 @@ export default class ScheduledProvisioning extends LightningElement {
             : undefined;
     }
 
+    /**
+     * Field errors go through the base components: they show the message under the field, mark it
+     * invalid and tie the message to it for screen readers.
+     */
+    showFieldErrors() {
+        [
+            ['lightning-input.slack', this.formErrors.slack],
+            ['lightning-input.time', this.formErrors.time]
+        ].forEach(([selector, message]) => {
+            const input = this.template.querySelector(selector);
+            if (input) {
+                input.setCustomValidity(message || '');
+                input.reportValidity();
+            }
+        });
+    }
+
     validate() {
         const recipientsValid = this.template.querySelector('c-recipients-input').validate();
         this.formErrors = {
             slack: this.computeSlackError(),
             time: this.showTime && !this.scheduleTime ? 'Enter the time of day.' : undefined
         };
+        this.showFieldErrors();
         return recipientsValid && !this.formErrors.slack && !this.formErrors.time;
     }
 

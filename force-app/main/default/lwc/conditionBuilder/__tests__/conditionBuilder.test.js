@@ -91,6 +91,32 @@ describe('c-condition-builder', () => {
         expect(rows(element)[0].index).toBe(0);
     });
 
+    it('moves the focus into a new condition, and to Add Condition after a removal', async () => {
+        const element = createBuilder(STORED);
+        element.shadowRoot.querySelector('lightning-button.add-condition').click();
+        await flushPromises();
+        const added = rows(element)[3];
+        const picker = added.shadowRoot.querySelector('c-field-picker');
+        expect(picker.shadowRoot.activeElement).toBe(picker.shadowRoot.querySelector('input'));
+
+        const focus = jest.spyOn(HTMLElement.prototype, 'focus');
+        added.dispatchEvent(new CustomEvent('remove', { detail: { index: 3 } }));
+        await flushPromises();
+        expect(rows(element)).toHaveLength(3);
+        expect(focus.mock.contexts).toContain(
+            element.shadowRoot.querySelector('lightning-button.add-condition')
+        );
+        focus.mockRestore();
+    });
+
+    it('focus() puts the focus on the first condition', async () => {
+        const element = createBuilder(STORED);
+        await flushPromises();
+        element.focus();
+        const picker = rows(element)[0].shadowRoot.querySelector('c-field-picker');
+        expect(picker.shadowRoot.activeElement).toBe(picker.shadowRoot.querySelector('input'));
+    });
+
     it('validates custom logic as the admin types', async () => {
         const element = createBuilder(STORED);
         await typeLogic(element, '1 AND 2 OR 3');

@@ -49,6 +49,15 @@ function query(element, selector) {
     return element.shadowRoot.querySelector(selector);
 }
 
+/** Spies on a base component's custom validity, which is how field errors are shown. */
+function spyOnValidity(element, selector) {
+    const control = query(element, selector);
+    control.setCustomValidity = jest.fn();
+    control.reportValidity = jest.fn();
+    control.focus = jest.fn();
+    return control;
+}
+
 function change(element, selector, detail) {
     query(element, selector).dispatchEvent(new CustomEvent('change', { detail }));
     return flushPromises();
@@ -89,22 +98,31 @@ describe('c-condition-set-editor', () => {
         expect(query(element, 'lightning-checkbox-group.statuses').options).toHaveLength(5);
 
         await change(element, 'lightning-checkbox-group.statuses', { value: [] });
+        const name = spyOnValidity(element, 'lightning-input.name');
+        const products = spyOnValidity(element, 'lightning-dual-listbox.products');
+        const statuses = spyOnValidity(element, 'lightning-checkbox-group.statuses');
         query(element, 'lightning-button.next').click();
         await flushPromises();
-        const errors = [...element.shadowRoot.querySelectorAll('.field-error')].map((e) => e.textContent);
-        expect(errors).toEqual([
-            'Enter a name.',
-            'Choose at least one product.',
-            'Choose at least one status.'
-        ]);
+        expect(name.setCustomValidity).toHaveBeenLastCalledWith('Enter a name.');
+        expect(products.setCustomValidity).toHaveBeenLastCalledWith('Choose at least one product.');
+        expect(statuses.setCustomValidity).toHaveBeenLastCalledWith('Choose at least one status.');
+        [name, products, statuses].forEach((control) => expect(control.reportValidity).toHaveBeenCalled());
+        expect(name.focus).toHaveBeenCalled();
         expect(query(element, 'c-condition-builder')).toBeNull();
 
         await fillDetails(element);
-        expect(element.shadowRoot.querySelectorAll('.field-error')).toHaveLength(0);
+        [name, products, statuses].forEach((control) =>
+            expect(control.setCustomValidity).toHaveBeenLastCalledWith('')
+        );
         query(element, 'lightning-button.next').click();
         await flushPromises();
         expect(query(element, 'c-condition-builder')).not.toBeNull();
         expect(query(element, 'lightning-progress-indicator').currentStep).toBe('conditions');
+        const picker = query(
+            query(query(element, 'c-condition-builder'), 'c-condition-row'),
+            'c-field-picker'
+        );
+        expect(picker.shadowRoot.activeElement).toBe(picker.shadowRoot.querySelector('input'));
     });
 
     it('saves a new set after Apex validates the definition, then toasts and fires saved', async () => {

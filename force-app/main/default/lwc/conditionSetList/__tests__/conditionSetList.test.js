@@ -136,6 +136,36 @@ describe('c-condition-set-list', () => {
         expect(refreshApex).toHaveBeenCalled();
     });
 
+    it('returns the focus to Create Condition Set when the editor closes', async () => {
+        const focus = jest.spyOn(HTMLElement.prototype, 'focus');
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+        element.shadowRoot.querySelector('lightning-button.create').click();
+        await flushPromises();
+        focus.mockClear();
+        element.shadowRoot.querySelector('c-condition-set-editor').dispatchEvent(new CustomEvent('cancel'));
+        await flushPromises();
+        const create = element.shadowRoot.querySelector('lightning-button.create');
+        expect(focus.mock.contexts).toContain(create);
+        focus.mockRestore();
+    });
+
+    it('clears an earlier error when the next action succeeds', async () => {
+        LightningConfirm.open.mockResolvedValue(true);
+        deleteConditionSet
+            .mockRejectedValueOnce({ body: { message: 'insufficient access rights on object id' } })
+            .mockResolvedValueOnce();
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        await flushPromises();
+        await rowAction(element, 'delete', mockConditionSets[0]);
+        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
+        await rowAction(element, 'delete', mockConditionSets[1]);
+        expect(deleteConditionSet).toHaveBeenCalledTimes(2);
+        expect(element.shadowRoot.querySelector('c-error-panel')).toBeNull();
+    });
+
     it('Duplicate saves an inactive copy, refreshes and opens it', async () => {
         duplicateConditionSet.mockResolvedValue('a00000000000003AAA');
         const element = createList();

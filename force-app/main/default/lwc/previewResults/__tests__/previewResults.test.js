@@ -55,7 +55,26 @@ describe('c-preview-results', () => {
         const labels = element.shadowRoot.querySelector('lightning-datatable').columns.map((c) => c.label);
         expect(labels).toContain('Outcome');
         expect(labels).toContain('Reason');
-        expect(texts(element, '.status-totals li')).toEqual(['Pending: 3']);
+        expect(texts(element, '.status-totals li')).toEqual(['To invite: 3']);
+    });
+
+    it('shows a preview item, which has no status yet, as to invite with its current status per product', () => {
+        const element = createResults({ detail: mockRunDetail, showOutcome: true });
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        const outcome = table.columns.find((column) => column.label === 'Outcome');
+        const current = table.columns.find((column) => column.label === 'Current Status');
+        expect(table.data.map((row) => row[outcome.fieldName])).toEqual(['To invite', 'To invite']);
+        expect(table.data[0][current.fieldName]).toBe('Meeting Links: Expired, Round Robin: Not Invited');
+    });
+
+    it('falls back to the status, then to "To invite", when Apex sends no outcome', () => {
+        const items = [
+            { ...mockRunDetail.items[0], outcome: undefined, status: 'Invited' },
+            { ...mockRunDetail.items[1], outcome: undefined, status: undefined }
+        ];
+        const element = createResults({ detail: { ...mockRunDetail, items }, showOutcome: true });
+        const rows = element.shadowRoot.querySelector('lightning-datatable').data;
+        expect(rows.map((row) => row.outcome)).toEqual(['Invited', 'To invite']);
     });
 
     it('shows an empty state when no user is eligible', () => {

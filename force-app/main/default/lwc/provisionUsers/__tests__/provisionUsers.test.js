@@ -5,6 +5,7 @@ import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInPr
 import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
 import provisionUsers from '@salesforce/apex/ProvisioningController.provisionUsers';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
+import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
 const mockPreview = require('./data/previewDetail.json');
 const mockRunning = require('./data/runningRun.json');
@@ -20,6 +21,9 @@ jest.mock('@salesforce/apex/ProvisioningController.provisionUsers', () => ({ def
     virtual: true
 });
 jest.mock('@salesforce/apex/ProvisioningController.getRunStatus', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.getPreview', () => ({ default: jest.fn() }), {
     virtual: true
 });
 jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
@@ -90,7 +94,12 @@ describe('c-provision-users', () => {
         await preview(element);
 
         expect(previewUsers).toHaveBeenCalledWith();
-        expect(element.shadowRoot.querySelector('c-preview-results').detail).toEqual(mockPreview);
+        const results = element.shadowRoot.querySelector('c-preview-results');
+        expect(results.detail).toEqual(mockPreview);
+        expect(results.showOutcome).toBe(false);
+        expect(element.shadowRoot.querySelector('.results-heading').textContent.trim()).toBe(
+            'Eligible users'
+        );
         expect(button(element, 'provision').disabled).toBe(false);
         expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
             'Sends invitations to 3 users.'
@@ -134,6 +143,20 @@ describe('c-provision-users', () => {
         previewUsers.mockResolvedValue(mockPreview);
         provisionUsers.mockResolvedValue(mockRunning);
         getRunStatus.mockResolvedValueOnce(mockRunning).mockResolvedValueOnce(mockFinished);
+        const finishedDetail = {
+            ...mockPreview,
+            run: mockFinished,
+            items: [
+                { ...mockPreview.items[0], status: 'Invited', outcome: 'Invited' },
+                {
+                    ...mockPreview.items[1],
+                    status: 'Failed',
+                    outcome: 'Failed',
+                    reason: 'Mailbox unavailable'
+                }
+            ]
+        };
+        getPreview.mockResolvedValue(finishedDetail);
         LightningConfirm.open.mockResolvedValue(true);
         const element = await createScreen();
         const toast = jest.fn();
@@ -154,10 +177,11 @@ describe('c-provision-users', () => {
         );
         expect(element.shadowRoot.querySelector('lightning-progress-bar').value).toBe(33);
         expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('c-preview-results').showOutcome).toBe(true);
 
         jest.advanceTimersByTime(POLL_INTERVAL_MS);
         await flushPromises();
-        expect(getRunStatus).toHaveBeenCalledWith({ runId: 'a01000000000002AAA' });
+        expect(getRunStatus).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
         jest.advanceTimersByTime(POLL_INTERVAL_MS);
         await flushPromises();
 
@@ -168,9 +192,44 @@ describe('c-provision-users', () => {
             title: 'Provisioning completed with errors',
             variant: 'warning'
         });
+        expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
+        expect(element.shadowRoot.querySelector('c-preview-results').detail).toEqual(finishedDetail);
+        expect(element.shadowRoot.querySelector('.results-heading').textContent.trim()).toBe(
+            'Users of this run'
+        );
+        expect(button(element, 'provision').disabled).toBe(true);
         jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
         await flushPromises();
         expect(getRunStatus).toHaveBeenCalledTimes(2);
+    });
+
+    it('moves the focus to the results after a preview and to the progress once the run starts', async () => {
+        previewUsers.mockResolvedValue(mockPreview);
+        provisionUsers.mockResolvedValue(mockRunning);
+        getRunStatus.mockResolvedValue(mockRunning);
+        LightningConfirm.open.mockResolvedValue(true);
+        const element = await createScreen();
+        await preview(element);
+        expect(element.shadowRoot.activeElement).toBe(element.shadowRoot.querySelector('.results-heading'));
+        button(element, 'provision').click();
+        await flushPromises();
+        expect(element.shadowRoot.activeElement).toBe(element.shadowRoot.querySelector('.progress-heading'));
+    });
+
+    it('disables Provision Users when the preview expires while the screen is open', async () => {
+        jest.useFakeTimers();
+        const expiresInMs = 60000;
+        previewUsers.mockResolvedValue({
+            ...mockPreview,
+            run: { ...mockPreview.run, expiresAt: new Date(Date.now() + expiresInMs).toISOString() }
+        });
+        const element = await createScreen();
+        await preview(element);
+        expect(button(element, 'provision').disabled).toBe(false);
+        jest.advanceTimersByTime(expiresInMs);
+        await flushPromises();
+        expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain('expired');
     });
 
     it('does nothing when the admin does not confirm', async () => {

@@ -12,6 +12,14 @@ function createInput(props = {}) {
     return element;
 }
 
+/** Spies on the textarea's custom validity, which is how the error is shown. */
+function spyOnValidity(element) {
+    const textarea = element.shadowRoot.querySelector('lightning-textarea');
+    textarea.setCustomValidity = jest.fn();
+    textarea.reportValidity = jest.fn();
+    return textarea;
+}
+
 function typeEmails(element, text) {
     element.shadowRoot
         .querySelector('lightning-textarea')
@@ -48,13 +56,13 @@ describe('c-recipients-input', () => {
 
     it('validates as the admin types and reports the change', async () => {
         const element = createInput();
+        const textarea = spyOnValidity(element);
         const handler = jest.fn();
         element.addEventListener('change', handler);
 
         await typeEmails(element, 'ops@example.com, not-an-email');
-        expect(element.shadowRoot.querySelector('.email-error').textContent).toBe(
-            'Not valid email address: not-an-email.'
-        );
+        expect(textarea.setCustomValidity).toHaveBeenLastCalledWith('Not valid email address: not-an-email.');
+        expect(textarea.reportValidity).toHaveBeenCalled();
         expect(handler.mock.calls[0][0].detail).toEqual({
             notifyAdmins: false,
             recipients: ['ops@example.com'],
@@ -63,15 +71,19 @@ describe('c-recipients-input', () => {
         expect(element.validate()).toBe(false);
 
         await typeEmails(element, 'ops@example.com');
-        expect(element.shadowRoot.querySelector('.email-error')).toBeNull();
+        expect(textarea.setCustomValidity).toHaveBeenLastCalledWith('');
         expect(element.validate()).toBe(true);
     });
 
     it('limits the number of addresses', async () => {
         const element = createInput();
+        const textarea = spyOnValidity(element);
         const many = Array.from({ length: MAX_RECIPIENTS + 1 }, (_, i) => `user${i}@example.com`).join(',');
         await typeEmails(element, many);
-        expect(element.shadowRoot.querySelector('.email-error').textContent).toContain(`${MAX_RECIPIENTS}`);
+        expect(textarea.setCustomValidity).toHaveBeenLastCalledWith(
+            `Enter at most ${MAX_RECIPIENTS} addresses.`
+        );
+        expect(element.validate()).toBe(false);
     });
 
     it('reports the notify admins choice', async () => {

@@ -40,7 +40,9 @@ describe('c-run-detail', () => {
         );
         expect(element.shadowRoot.querySelector('.initiated-by').textContent).toBe('Ada Admin');
         expect(element.shadowRoot.querySelector('.run-error').textContent).toBe('1 invitation failed.');
-        expect(element.shadowRoot.querySelector('.problem-count').textContent).toContain('1 users');
+        expect(element.shadowRoot.querySelector('.problem-count').textContent).toBe(
+            '1 user was skipped or failed; see the reason below.'
+        );
         expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toContain('Slack');
         const results = element.shadowRoot.querySelector('c-preview-results');
         expect(results.showOutcome).toBe(true);
@@ -63,7 +65,8 @@ describe('c-run-detail', () => {
         getRunDetail.mockResolvedValue({
             ...mockRunDetail,
             run: { ...mockRunDetail.run, initiatedBy: null, triggerType: 'Scheduled', error: null },
-            items: [mockRunDetail.items[0]]
+            items: [mockRunDetail.items[0]],
+            statusTotals: [{ label: 'Invited', count: 1 }]
         });
         const element = await createDetail();
         expect(element.shadowRoot.querySelector('.initiated-by').textContent).toBe('Schedule');
@@ -75,11 +78,27 @@ describe('c-run-detail', () => {
             ...mockRunDetail,
             run: { ...mockRunDetail.run, error: null },
             items: [mockRunDetail.items[0]],
+            statusTotals: [{ label: 'Invited', count: 1 }],
             skippedSets: [{ name: 'Legacy contractors', reasons: 'Condition 1: not a User field.' }]
         });
         const element = await createDetail();
         expect(element.shadowRoot.querySelector('.problems')).not.toBeNull();
         expect(element.shadowRoot.querySelector('c-preview-results').detail.skippedSets).toHaveLength(1);
+    });
+
+    it('counts the skipped and failed users over the whole run, not only the rows shown', async () => {
+        getRunDetail.mockResolvedValue({
+            ...mockRunDetail,
+            statusTotals: [
+                { label: 'Failed', count: 40 },
+                { label: 'Invited', count: 2500 },
+                { label: 'Skipped', count: 2 }
+            ]
+        });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.problem-count').textContent).toBe(
+            '42 users were skipped or failed; see their reasons below.'
+        );
     });
 
     it('shows the Apex error and goes back', async () => {

@@ -37,6 +37,14 @@ function query(element, selector) {
     return element.shadowRoot.querySelector(selector);
 }
 
+/** Spies on a base component's custom validity, which is how field errors are shown. */
+function spyOnValidity(element, selector) {
+    const input = query(element, selector);
+    input.setCustomValidity = jest.fn();
+    input.reportValidity = jest.fn();
+    return input;
+}
+
 function change(element, selector, detail) {
     query(element, selector).dispatchEvent(new CustomEvent('change', { detail }));
     return flushPromises();
@@ -138,21 +146,27 @@ describe('c-scheduled-provisioning', () => {
 
     it('refuses a Slack channel that is not one, as typed and on save', async () => {
         const element = await createScreen();
+        const slack = spyOnValidity(element, 'lightning-input.slack');
         await change(element, 'lightning-input.slack', { value: 'Rollcall Alerts' });
-        expect(query(element, '.slack-error').textContent).toContain('#channel-name');
+        expect(slack.setCustomValidity).toHaveBeenLastCalledWith(expect.stringContaining('#channel-name'));
+        expect(slack.reportValidity).toHaveBeenCalled();
         query(element, 'lightning-button.save').click();
         await flushPromises();
         expect(saveSettings).not.toHaveBeenCalled();
+        expect(slack.setCustomValidity).toHaveBeenLastCalledWith(expect.stringContaining('#channel-name'));
         await change(element, 'lightning-input.slack', { value: 'C0123456789' });
-        expect(query(element, '.slack-error')).toBeNull();
+        expect(slack.setCustomValidity).toHaveBeenLastCalledWith('');
     });
 
     it('asks for a time for daily and weekly runs', async () => {
         const element = await createScreen();
+        const time = spyOnValidity(element, 'lightning-input.time');
         await change(element, 'lightning-input.time', { value: '' });
+        expect(time.setCustomValidity).toHaveBeenLastCalledWith('');
         query(element, 'lightning-button.save').click();
         await flushPromises();
-        expect(query(element, '.time-error').textContent).toBe('Enter the time of day.');
+        expect(time.setCustomValidity).toHaveBeenLastCalledWith('Enter the time of day.');
+        expect(time.reportValidity).toHaveBeenCalled();
         expect(saveSettings).not.toHaveBeenCalled();
     });
 
