@@ -88,6 +88,7 @@ export const allTypesDescribe: SObjectDescribe = {
         customField('Moment__c', 'datetime'),
         customField('Ref__c', 'reference', { referenceTo: ['Account'] }),
         customField('Secret__c', 'string', { filterable: false }),
+        customField('Notes__c', 'textarea', { filterable: false, length: 32768 }),
         customField('Where__c', 'address')
     ]
 };

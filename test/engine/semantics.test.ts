@@ -7,6 +7,7 @@ import {
     matchSets,
     OPERATOR_TABLE,
     prepareSets,
+    relativeWindow,
     type Condition,
     type ConditionValue,
     type EvalContext
@@ -250,6 +251,29 @@ describe('parent fields and derived fields', () => {
         expect(matches({ field: 'UserRole.Name', operator: 'startsWith', value: 'C' }, noRole)).toBe(false);
     });
 
+    it('when the user has no manager, then Manager.IsActive is false, never null (outer-joined booleans)', () => {
+        for (const noManager of [{ Manager: null }, {}]) {
+            expect(matches({ field: 'Manager.IsActive', operator: 'equals', value: false }, noManager)).toBe(
+                true
+            );
+            expect(matches({ field: 'Manager.IsActive', operator: 'equals', value: true }, noManager)).toBe(
+                false
+            );
+            expect(
+                matches({ field: 'Manager.IsActive', operator: 'notEquals', value: true }, noManager)
+            ).toBe(true);
+        }
+        expect(
+            compileWhere(
+                prepareSets(
+                    [set('s', [{ field: 'Manager.IsActive', operator: 'equals', value: false }])],
+                    schema
+                ).valid[0].definition,
+                schema
+            )
+        ).toBe('Manager.IsActive = false');
+    });
+
     it('when the user has a role and a manager, then their fields are read from the parent records', () => {
         const fields = {
             UserRole: { Name: 'EMEA Sales' },
@@ -300,6 +324,20 @@ describe('relative dates use the org time zone', () => {
         // 2026-03-08 00:00 PST = 08:00Z
         expect(matches(condition, { Moment__c: '2026-03-08T07:59:59.000+0000' }, la)).toBe(false);
         expect(matches(condition, { Moment__c: '2026-03-08T08:00:00.000+0000' }, la)).toBe(true);
+    });
+
+    it('when DST skips midnight (Santiago, 2024-09-08 starts at 01:00), then the day starts at its first instant', () => {
+        // 2024-09-07 23:59:59 CLT (UTC-4) is followed by 2024-09-08 01:00:00 CLST (UTC-3), at 04:00Z.
+        const santiago = context({ now: new Date('2024-09-08T15:00:00Z'), timeZone: 'America/Santiago' });
+        const today: Condition = { field: 'Moment__c', operator: 'withinLastDays', value: 0 };
+        const older: Condition = { field: 'Moment__c', operator: 'olderThanDays', value: 0 };
+
+        expect(matches(today, { Moment__c: '2024-09-08T03:59:59.000+0000' }, santiago)).toBe(false);
+        expect(matches(today, { Moment__c: '2024-09-08T04:00:00.000+0000' }, santiago)).toBe(true);
+        expect(matches(older, { Moment__c: '2024-09-08T03:59:59.000+0000' }, santiago)).toBe(true);
+        expect(relativeWindow(0, santiago.now, 'America/Santiago').fromInstant).toBe(
+            Date.parse('2024-09-08T04:00:00Z')
+        );
     });
 
     it('when it is already tomorrow in Tokyo, then today is the Tokyo day for date fields', () => {

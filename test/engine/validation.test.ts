@@ -88,6 +88,23 @@ describe('validateDefinition', () => {
         expect(errors[0].message).toMatch(/^Condition 1\b/);
     });
 
+    it('when the field is a long text area (not filterable), then the error says so and what to do', () => {
+        const [error] = errorsOf(define([{ field: 'Notes__c', operator: 'contains', value: 'x' }]));
+
+        expect(error).toMatchObject({ code: 'FIELD_NOT_FILTERABLE', condition: 1, field: 'Notes__c' });
+        expect(error.message).toBe(
+            'Condition 1: Notes__c is a long text area, and Salesforce cannot filter long text areas in a query. Choose another field.'
+        );
+    });
+
+    it('when a text area is filterable in the describe (Text Area, 255), then it takes the text operators', () => {
+        const result = validateDefinition(
+            define([{ field: 'Txt__c', operator: 'contains', value: 'x' }]),
+            schema
+        );
+        expect(result.ok).toBe(true);
+    });
+
     it('when a value is exactly 4,000 characters, then it is accepted', () => {
         const result = validateDefinition(
             define([{ field: 'Str__c', operator: 'equals', value: 'x'.repeat(4000) }]),

@@ -36,7 +36,8 @@ const POOL_FIELDS = [
     'Profile.Name',
     'UserRole.Name',
     'Manager.Department',
-    'Manager.Title'
+    'Manager.Title',
+    'Manager.IsActive'
 ];
 const STRING_FIELDS = [
     'Department',
@@ -121,7 +122,17 @@ function stringValue(field: string): fc.Arbitrary<string> {
         { weight: 2, arbitrary: fromOrg.map((value) => value.slice(0, Math.max(1, value.length >> 1))) },
         {
             weight: 1,
-            arbitrary: fc.constantFrom("O'Brien", '50%_off', 'back\\slash', 'a%', '_', 'émigré', '')
+            arbitrary: fc.constantFrom(
+                "O'Brien",
+                '50%_off',
+                'back\\slash',
+                'a%',
+                '_',
+                'émigré',
+                'tab\there',
+                'line\u2028break',
+                ''
+            )
         }
     );
 }
@@ -167,7 +178,12 @@ function conditionArbitrary(): fc.Arbitrary<Condition> {
         )
     );
     const booleanCondition = fc
-        .tuple(fc.constantFrom('IsActive', 'IsManager'), fc.constantFrom('equals', 'notEquals'), fc.boolean())
+        .tuple(
+            // Manager.IsActive: a boolean on a parent that may be missing (then false, not null).
+            fc.constantFrom('IsActive', 'IsManager', 'Manager.IsActive'),
+            fc.constantFrom('equals', 'notEquals'),
+            fc.boolean()
+        )
         .map(([field, operator, value]) => ({ field, operator, value }) as Condition);
     return fc.oneof(
         { weight: 5, arbitrary: stringCondition },
@@ -204,7 +220,9 @@ describe('compiled SOQL against the in-memory evaluator, over the demo org', () 
         let compared = 0;
         let nonEmpty = 0;
         await fc.assert(
-            fc.asyncProperty(definitionArbitrary, async (definition) => {
+            // Without the run's context the compiler writes date literals (LAST_N_DAYS:n, N_DAYS_AGO:n),
+            // which the org evaluates in the querying user's zone — here the org's, as the evaluator's.
+            fc.asyncProperty(definitionArbitrary, fc.boolean(), async (definition, withBounds) => {
                 const prepared = prepareSets(
                     [
                         {
@@ -219,7 +237,7 @@ describe('compiled SOQL against the in-memory evaluator, over the demo org', () 
                     schema
                 );
                 expect(prepared.invalid.map((set) => set.errors.map((e) => e.message))).toEqual([]);
-                const queries = compileCandidateQueries(prepared.valid, schema, { ctx });
+                const queries = compileCandidateQueries(prepared.valid, schema, withBounds ? { ctx } : {});
                 const fromSoql = new Set<string>();
                 for (const soql of queries) for (const id of await queryIds(soql)) fromSoql.add(id);
 

@@ -261,6 +261,62 @@ describe('local org with jsforce', () => {
                 errorCode: 'INVALID_QUERY_LOCATOR'
             });
         });
+
+        it('when a locator has been idle for more than 15 minutes, then it has expired: INVALID_QUERY_LOCATOR', async () => {
+            const first = await conn.query<Rec>('SELECT Id FROM User');
+            const realNow = Date.now();
+            const clock = jest.spyOn(Date, 'now').mockReturnValue(realNow + 16 * 60_000);
+            try {
+                await expect(conn.queryMore(first.nextRecordsUrl!)).rejects.toMatchObject({
+                    errorCode: 'INVALID_QUERY_LOCATOR',
+                    message: 'invalid query locator'
+                });
+            } finally {
+                clock.mockRestore();
+            }
+        });
+
+        it("when a date literal is used, then its days are those of the querying user's time zone", async () => {
+            // Kiritimati is UTC+14, Pago Pago UTC-11: find an instant that is "today" in exactly one.
+            const dayIn = (ms: number, timeZone: string): string =>
+                new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date(ms));
+            const now = Date.now();
+            const zones = ['Pacific/Kiritimati', 'Pacific/Pago_Pago'];
+            let instant = now;
+            for (let minutes = 30; minutes < 48 * 60; minutes += 10) {
+                const candidate = now - minutes * 60_000;
+                const today = zones.map((zone) => dayIn(candidate, zone) === dayIn(now, zone));
+                if (today[0] !== today[1]) {
+                    instant = candidate;
+                    break;
+                }
+            }
+            const created = (await conn.sobject('Provisioning_Run__c').create({
+                Status__c: 'Completed',
+                Trigger__c: 'Manual',
+                Started_At__c: new Date(instant).toISOString()
+            })) as { id: string };
+            const users = conn.sobject('User');
+            const me = org.ids.integrationUserId;
+            try {
+                for (const zone of zones) {
+                    await users.update({ Id: me, TimeZoneSidKey: zone });
+
+                    const found = await conn.query<Rec>(
+                        `SELECT Id FROM Provisioning_Run__c WHERE Id = '${created.id}' AND Started_At__c = TODAY`
+                    );
+
+                    // (Should the zone's day change while the test runs, either answer is right.)
+                    const expected = new Set<number>(
+                        [now, Date.now()].map((at) => (dayIn(instant, zone) === dayIn(at, zone) ? 1 : 0))
+                    );
+                    expect([zone, expected.has(found.totalSize)]).toEqual([zone, true]);
+                }
+            } finally {
+                await users.update({ Id: me, TimeZoneSidKey: 'America/Los_Angeles' });
+                await conn.sobject('Provisioning_Run__c').destroy(created.id);
+            }
+        });
     });
 
     describe('describe', () => {

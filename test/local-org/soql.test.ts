@@ -90,7 +90,9 @@ describe('SOQL semantics', () => {
         ["Reason__c LIKE '%\\\\%'", ['backslash']],
         ["Reason__c = 'O\\'Brien'", ['quote']],
         ["Reason__c = 'back\\\\slash'", ['backslash']],
-        ["NOT Reason__c LIKE 'a%'", ['backslash', 'null', 'quote']]
+        ["NOT Reason__c LIKE 'a%'", ['backslash', 'null', 'quote']],
+        ["Reason__c = '\\u0041xB'", ['plain']],
+        ["Reason__c LIKE '\\u0061\\_b'", ['underscore']]
     ])('text: WHERE %s', (where, expected) => {
         expect(labels(where)).toEqual(expected);
     });
@@ -139,6 +141,35 @@ describe('SOQL semantics', () => {
     it('when a boolean is compared with null, then null means false (as documented)', () => {
         const inactive = query('SELECT Id FROM User WHERE IsActive = false').length;
         expect(query('SELECT Id FROM User WHERE IsActive = null').length).toBe(inactive);
+    });
+
+    it('when a boolean is compared with != null, then it means = true (as documented)', () => {
+        const active = query('SELECT Id FROM User WHERE IsActive = true').length;
+        expect(query('SELECT Id FROM User WHERE IsActive != null').length).toBe(active);
+    });
+
+    it('when a parent boolean is filtered and the parent is missing, then it is false, never null', () => {
+        const noManager = query('SELECT Id FROM User WHERE ManagerId = null').map((r) => r.Id);
+        const falseOrNoManager = new Set(
+            query('SELECT Id FROM User WHERE Manager.IsActive = false').map((r) => r.Id)
+        );
+
+        expect(noManager.length).toBeGreaterThan(0);
+        expect(noManager.every((id) => falseOrNoManager.has(id))).toBe(true);
+        expect(query('SELECT Id FROM User WHERE Manager.IsActive = null').length).toBe(falseOrNoManager.size);
+        expect(
+            query('SELECT Id FROM User WHERE Manager.IsActive != true').every((r) =>
+                falseOrNoManager.has(r.Id)
+            )
+        ).toBe(true);
+    });
+
+    it('when an INCLUDES value has an empty part, then the part names nothing', () => {
+        expect(labels("Products__c INCLUDES ('Round Robin;')")).toEqual(
+            labels("Products__c INCLUDES ('Round Robin')")
+        );
+        expect(labels("Products__c INCLUDES (';')")).toEqual([]);
+        expect(labels("Products__c EXCLUDES (';')").length).toBe(items.length);
     });
 
     it('when date literals are used, then ranges are whole days in the org time zone', () => {
@@ -298,6 +329,8 @@ describe('SOQL semantics', () => {
             'includes or excludes operator only valid on multipicklist field'
         ],
         ["SELECT Id FROM User WHERE Department = 'a\\qb'", 'MALFORMED_QUERY', 'Illegal escape sequence'],
+        ["SELECT Id FROM User WHERE Department = 'a\\u00G1'", 'MALFORMED_QUERY', 'Illegal escape sequence'],
+        ["SELECT Id FROM User WHERE Department = 'a\\%'", 'MALFORMED_QUERY', 'Illegal escape sequence'],
         ['SELECT Id, Id FROM User', 'MALFORMED_QUERY', 'duplicate field selected: Id']
     ])('when %s, then %s', (soql, code, text) => {
         const e = queryError(soql);

@@ -1,6 +1,7 @@
 /** Date literal ranges and local days in the org time zone, across daylight-saving changes. */
 import {
     dateLiteralRange,
+    firstDayOfWeek,
     isKnownDateLiteral,
     localDate,
     startOfLocalDay,
@@ -26,6 +27,22 @@ describe('org time zone', () => {
         );
     });
 
+    it.each([
+        // DST begins at midnight: 00:00 does not exist, the day starts at 01:00 local.
+        ['America/Santiago', { y: 2024, m: 9, d: 8 }, '2024-09-08T04:00:00.000Z'],
+        ['America/Havana', { y: 2024, m: 3, d: 10 }, '2024-03-10T05:00:00.000Z'],
+        ['America/Asuncion', { y: 2024, m: 10, d: 6 }, '2024-10-06T04:00:00.000Z'],
+        // DST ends at midnight: 23:00–24:00 of the day before repeats; the day starts at the one midnight.
+        ['America/Santiago', { y: 2024, m: 4, d: 7 }, '2024-04-07T04:00:00.000Z'],
+        ['America/Havana', { y: 2024, m: 11, d: 3 }, '2024-11-03T04:00:00.000Z']
+    ])('when DST changes at midnight in %s on %j, then the day starts at %s', (zone, day, start) => {
+        const instant = startOfLocalDay(day, zone);
+
+        expect(new Date(instant).toISOString()).toBe(start);
+        expect(localDate(instant, zone)).toEqual(day);
+        expect(localDate(instant - 1, zone)).not.toEqual(day);
+    });
+
     it('when it is late evening in Los Angeles, then the local date is still yesterday in UTC terms', () => {
         expect(localDate(Date.parse('2024-03-16T05:00:00Z'), LA)).toEqual({ y: 2024, m: 3, d: 15 });
     });
@@ -45,6 +62,20 @@ describe('org time zone', () => {
         const range = dateLiteralRange(literal, { y: 2024, m: 3, d: 15 });
         expect(range && [ymdString(range.start), ymdString(range.end)]).toEqual([start, end]);
     });
+
+    it.each([
+        ['en_US', 0, 'THIS_WEEK', '2024-03-10', '2024-03-17'],
+        ['de_DE', 1, 'THIS_WEEK', '2024-03-11', '2024-03-18'],
+        ['en_GB', 1, 'LAST_WEEK', '2024-03-04', '2024-03-11'],
+        [undefined, 0, 'LAST_N_WEEKS:2', '2024-02-25', '2024-03-10']
+    ])(
+        "when the querying user's locale is %s, then the week starts on day %i and %s spans [%s, %s)",
+        (locale, firstDay, literal, start, end) => {
+            expect(firstDayOfWeek(locale)).toBe(firstDay);
+            const range = dateLiteralRange(literal, { y: 2024, m: 3, d: 15 }, firstDayOfWeek(locale));
+            expect(range && [ymdString(range.start), ymdString(range.end)]).toEqual([start, end]);
+        }
+    );
 
     it('when a literal is unknown, then it is refused', () => {
         expect(isKnownDateLiteral('LAST_N_DAYS:5')).toBe(true);

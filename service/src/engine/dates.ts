@@ -130,13 +130,29 @@ export function addDays(day: string, days: number): string {
     return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The instant a calendar day starts (00:00:00) in a zone. */
+const HOUR_MS = 3_600_000;
+
+/**
+ * The instant a calendar day starts in a zone: 00:00:00, or — where a daylight-saving change skips
+ * midnight (America/Santiago, America/Havana, America/Asuncion…) — the first instant of that day
+ * (01:00 local).
+ */
 export function startOfDayInZone(day: string, timeZone: string): number {
     const wallMidnight = Date.parse(`${day}T00:00:00Z`);
     // Two refinements settle the zone offset, DST included.
     let guess = wallMidnight - (wallClockAsUtc(wallMidnight, timeZone) - wallMidnight);
     guess = wallMidnight - (wallClockAsUtc(guess, timeZone) - guess);
-    return guess;
+    if (dayInZone(guess, timeZone) === day && dayInZone(guess - 1, timeZone) < day) return guess;
+    // Midnight fell in a gap (or the guess is not the first instant of the day): the local day only
+    // moves forward in time, so search for the first instant whose local day is `day`.
+    let before = guess - 26 * HOUR_MS;
+    let from = guess + 26 * HOUR_MS;
+    while (from - before > 1) {
+        const middle = Math.floor((before + from) / 2);
+        if (dayInZone(middle, timeZone) >= day) from = middle;
+        else before = middle;
+    }
+    return from;
 }
 
 /**

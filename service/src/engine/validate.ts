@@ -135,9 +135,16 @@ function validateCondition(
         );
     }
     if (!field.filterable) {
+        // The describe says so (`filterable: false`); long text areas, rich text areas and encrypted
+        // fields are the usual cases ("fieldName … can be any field except a long text area field,
+        // encrypted data field, or base64-encoded field": fieldExpression Syntax).
+        const why =
+            field.type === 'textarea'
+                ? 'is a long text area, and Salesforce cannot filter long text areas in a query'
+                : 'cannot be filtered in Salesforce queries (the describe marks it not filterable)';
         return fail(
             'FIELD_NOT_FILTERABLE',
-            `Condition ${number}: ${field.path} cannot be filtered in Salesforce queries. Choose another field.`,
+            `Condition ${number}: ${field.path} ${why}. Choose another field.`,
             field.path
         );
     }

@@ -9,6 +9,7 @@ import type { Row, Store } from './store';
 import { SalesforceError, RecordFailure, type RecordError } from './errors';
 import { runQuery, type QueryResult } from './soql';
 import { makeId, to18 } from './ids';
+import { firstDayOfWeek } from './time';
 
 export interface Session {
     userId: string;
@@ -669,6 +670,29 @@ export function createApp(rt: Runtime): express.Express {
         return page;
     };
 
+    /**
+     * Date literals are ranges in the time zone of the user who sends the query (Date Formats and
+     * Date Literals in WHERE); the org's zone when that user has none.
+     */
+    const userTimeZone = (userId: string): string => {
+        const zone = rt.store.table('User').rows.get(userId)?.TimeZoneSidKey;
+        if (typeof zone !== 'string' || zone === '') return rt.timeZone();
+        try {
+            new Intl.DateTimeFormat('en-US', { timeZone: zone });
+            return zone;
+        } catch {
+            return rt.timeZone();
+        }
+    };
+
+    /** The querying user's locale (`User.LocaleSidKey`), or the org's default; it sets the first day of the week. */
+    const userLocale = (userId: string): string | undefined => {
+        const locale = rt.store.table('User').rows.get(userId)?.LocaleSidKey;
+        if (typeof locale === 'string' && locale !== '') return locale;
+        const org = rt.store.table('Organization').rows.values().next().value;
+        return typeof org?.DefaultLocaleSidKey === 'string' ? org.DefaultLocaleSidKey : undefined;
+    };
+
     const runSoql = (req: Request, res: Response, scanAll: boolean): void => {
         const soql = typeof req.query.q === 'string' ? req.query.q : '';
         if (soql.trim() === '')
@@ -679,7 +703,8 @@ export function createApp(rt: Runtime): express.Express {
                 schema: rt.store.schema,
                 store: rt.store,
                 now: Date.now(),
-                timeZone: rt.timeZone(),
+                timeZone: userTimeZone(session.userId),
+                weekStartsOn: firstDayOfWeek(userLocale(session.userId)),
                 includeDeleted: scanAll,
                 apiVersion: apiVersion(res)
             },

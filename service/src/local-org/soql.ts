@@ -24,7 +24,10 @@ export interface QueryContext {
     schema: Schema;
     store: Store;
     now: number;
+    /** The querying user's time zone: date literals are whole days there. */
     timeZone: string;
+    /** The first day of the querying user's week (0 = Sunday, the default; 1 = Monday). */
+    weekStartsOn?: number;
     includeDeleted: boolean;
     apiVersion: string;
 }
@@ -152,7 +155,9 @@ function fieldGetter(field: FieldDef): (row: Row) => unknown {
     if (!getter) {
         getter = new Function(
             'row',
-            `const v = row[${JSON.stringify(field.name)}]; return v === undefined ? ${field.type === 'boolean' ? 'false' : 'null'} : v;`
+            field.type === 'boolean'
+                ? `return row[${JSON.stringify(field.name)}] === true;`
+                : `const v = row[${JSON.stringify(field.name)}]; return v === undefined ? null : v;`
         ) as (row: Row) => unknown;
         getterCache.set(key, getter);
     }
@@ -161,7 +166,7 @@ function fieldGetter(field: FieldDef): (row: Row) => unknown {
 
 function valueOf(row: Row, field: FieldDef): unknown {
     const v = row[field.name];
-    if (v === undefined) return field.type === 'boolean' ? false : null;
+    if (v === undefined || v === null) return field.type === 'boolean' ? false : null;
     return v;
 }
 
@@ -212,6 +217,10 @@ function resolvePath(ctx: QueryContext, base: ObjectDef, raw: string, soql: stri
         return current;
     };
     const read = fieldGetter(field);
+    // A parent field on a record without that parent is null, except a boolean, which is never null:
+    // "Boolean fields on outer-joined objects are treated as false when no records match the query"
+    // (null Values in Lookup Relationships and Outer Joins).
+    const missing = field.type === 'boolean' ? false : null;
     const firstHop = hops[0];
     const readRef = firstHop ? fieldGetter(firstHop.field) : undefined;
     const get =
@@ -221,11 +230,11 @@ function resolvePath(ctx: QueryContext, base: ObjectDef, raw: string, soql: stri
               ? (row: Row) => {
                     const id = readRef(row);
                     const parent = typeof id === 'string' ? firstHop.table!.rows.get(id) : undefined;
-                    return parent ? read(parent) : null;
+                    return parent ? read(parent) : missing;
                 }
               : (row: Row) => {
                     const parent = getParent(row, hops.length);
-                    return parent ? read(parent) : null;
+                    return parent ? read(parent) : missing;
                 };
     return { hops, field, object: obj, get, getParent };
 }
@@ -260,6 +269,12 @@ function unquote(raw: string, soql: string, forLike: boolean): { value: string; 
             if (next !== undefined && next in SIMPLE_ESCAPES) {
                 value += SIMPLE_ESCAPES[next];
                 regex += SIMPLE_ESCAPES[next].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+            } else if (next === 'u' && /^[0-9A-Fa-f]{4}$/.test(body.slice(i + 1, i + 5))) {
+                // \uXXXX: "A Unicode character with XXXX as the code".
+                const character = String.fromCharCode(parseInt(body.slice(i + 1, i + 5), 16));
+                i += 4;
+                value += character;
+                regex += character.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
             } else if (forLike && (next === '%' || next === '_')) {
                 value += next;
                 regex += next;
@@ -282,7 +297,7 @@ function unquote(raw: string, soql: string, forLike: boolean): { value: string; 
             regex += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         }
     }
-    return forLike ? { value, regex: new RegExp(`^${regex}$`, 'is') } : { value };
+    return forLike ? { value, regex: new RegExp(`^${regex}$`, 'isu') } : { value };
 }
 
 type Kind = 'text' | 'id' | 'multi' | 'bool' | 'number' | 'date' | 'datetime';
@@ -572,7 +587,7 @@ class WhereCompiler {
                     if (!isKnownDateLiteral(literal))
                         throw queryError('MALFORMED_QUERY', soql, raw, `unexpected token: '${raw}'`);
                     const today = localDate(this.ctx.now, this.ctx.timeZone);
-                    const range = dateLiteralRange(literal, today);
+                    const range = dateLiteralRange(literal, today, this.ctx.weekStartsOn ?? 0);
                     if (!range) throw queryError('MALFORMED_QUERY', soql, raw, `unexpected token: '${raw}'`);
                     if (kind === 'date')
                         return { kind: 'range', start: ymdString(range.start), end: ymdString(range.end) };
@@ -668,18 +683,25 @@ class WhereCompiler {
                     `includes or excludes operator only valid on multipicklist field`
                 );
             }
-            // Inside one value `;` means AND; the listed values are OR-ed.
+            // Inside one value `;` means AND; the listed values are OR-ed. Empty parts (`'A;'`) name
+            // no value and are ignored; a value naming none matches nothing.
             const groups = operands.map((o) =>
                 String(o.kind === 'value' ? o.value : '')
                     .toLowerCase()
                     .split(';')
                     .map((s) => s.trim())
+                    .filter((s) => s !== '')
             );
             const includes = (row: Row): boolean => {
                 const v = get(row);
                 if (typeof v !== 'string') return false;
-                const selected = new Set(v.toLowerCase().split(';'));
-                return groups.some((g) => g.every((s) => selected.has(s)));
+                const selected = new Set(
+                    v
+                        .toLowerCase()
+                        .split(';')
+                        .map((s) => s.trim())
+                );
+                return groups.some((g) => g.length > 0 && g.every((s) => selected.has(s)));
             };
             return op === 'INCLUDES' ? includes : (row) => !includes(row);
         }

@@ -71,12 +71,26 @@ export function localDate(ms: number, timeZone: string): Ymd {
     return { y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate() };
 }
 
-/** The UTC instant of local midnight starting that day in the zone. */
+/**
+ * The UTC instant that day starts in the zone: local midnight, or the first instant after a
+ * daylight-saving gap that swallows midnight (America/Santiago, America/Havana: the day starts at 01:00).
+ */
 export function startOfLocalDay(day: Ymd, timeZone: string): number {
     const guess = Date.UTC(day.y, day.m - 1, day.d);
     let ms = guess - zoneOffset(guess, timeZone);
     ms = guess - zoneOffset(ms, timeZone);
-    return ms;
+    const target = ymdString(day);
+    const dayAt = (instant: number): string => ymdString(localDate(instant, timeZone));
+    if (dayAt(ms) === target && dayAt(ms - 1) < target) return ms;
+    // Local days only move forward in time: bisect for the first instant on `day`.
+    let low = ms - 26 * 3_600_000;
+    let high = ms + 26 * 3_600_000;
+    while (high - low > 1) {
+        const mid = Math.floor((low + high) / 2);
+        if (dayAt(mid) >= target) high = mid;
+        else low = mid;
+    }
+    return high;
 }
 
 function addDays(day: Ymd, n: number): Ymd {
@@ -155,14 +169,35 @@ export function isKnownDateLiteral(literal: string): boolean {
 }
 
 /**
- * The range of a date literal on `today` (the org's local date). The org uses the standard
- * (calendar) fiscal year, so FISCAL literals equal their calendar forms; weeks start on Sunday (en_US).
+ * The first day of the week in a Salesforce locale (`en_US`, `de_DE`…) as a JavaScript day number
+ * (0 = Sunday, 1 = Monday…): "The first day of the week is determined by your locale" (Date Formats and
+ * Date Literals in WHERE). Sunday when the locale is unknown.
  */
-export function dateLiteralRange(literal: string, today: Ymd): DayRange | undefined {
+export function firstDayOfWeek(localeSidKey: string | undefined): number {
+    if (!localeSidKey) return 0;
+    try {
+        const locale = new Intl.Locale(localeSidKey.replace(/_/g, '-')) as Intl.Locale & {
+            getWeekInfo?: () => { firstDay: number };
+            weekInfo?: { firstDay: number };
+        };
+        const firstDay = (locale.getWeekInfo?.() ?? locale.weekInfo)?.firstDay;
+        return typeof firstDay === 'number' ? firstDay % 7 : 0;
+    } catch {
+        return 0;
+    }
+}
+
+/**
+ * The range of a date literal on `today` (the querying user's local date). The org uses the standard
+ * (calendar) fiscal year, so FISCAL literals equal their calendar forms; weeks start on `weekStartsOn`
+ * (0 = Sunday, as in en_US; see `firstDayOfWeek`).
+ */
+export function dateLiteralRange(literal: string, today: Ymd, weekStartsOn = 0): DayRange | undefined {
     const [rawName, rawN] = literal.toUpperCase().split(':');
     const name = rawName.replace('_FISCAL', '');
     const n = rawN === undefined ? 0 : Number(rawN);
-    const weekStart = addDays(today, -new Date(Date.UTC(today.y, today.m - 1, today.d)).getUTCDay());
+    const weekday = new Date(Date.UTC(today.y, today.m - 1, today.d)).getUTCDay();
+    const weekStart = addDays(today, -((weekday - weekStartsOn + 7) % 7));
     const monthStart: Ymd = { y: today.y, m: today.m, d: 1 };
     const quarterStart: Ymd = { y: today.y, m: Math.floor((today.m - 1) / 3) * 3 + 1, d: 1 };
     const yearStart: Ymd = { y: today.y, m: 1, d: 1 };
