@@ -1,6 +1,8 @@
 /**
  * The offline check of force-app: what a deploy would reject, caught with no org.
  * - every Apex class and trigger parses with @apexdevtools/apex-parser;
+ * - no variable, parameter or property is named with an Apex reserved keyword (the parser accepts
+ *   `Integer number`, the Apex compiler does not);
  * - every metadata XML file is well-formed;
  * - the whole source converts to the metadata API format with
  *   @salesforce/source-deploy-retrieve (what `sf project convert source` runs).
@@ -38,6 +40,32 @@ function apexSyntaxErrors(source: string, trigger: boolean): string[] {
     return listener.errors;
 }
 
+/** Apex's reserved keywords ("can only be used as keywords", Apex Developer Guide, Reserved Keywords). */
+const APEX_RESERVED = new Set(
+    (
+        'abstract activate and any array as asc autonomous begin bigdecimal blob boolean break bulk by byte case ' +
+        'cast catch char class collect commit const continue currency date datetime decimal default delete desc ' +
+        'do double else end enum exception exit export extends false final finally float for from global goto ' +
+        'group having hint if implements import in inner insert instanceof int integer interface into join like ' +
+        'limit list long loop map merge new not null nulls number object of on or outer override package ' +
+        'parallel pragma private protected public retrieve return rollback select set short sobject sort static ' +
+        'string super switch synchronized system testmethod then this throw time transaction trigger true try ' +
+        'undelete update upsert using virtual void webservice when where while'
+    ).split(' ')
+);
+
+/** Names declared as `Type name` followed by `=`, `;`, `,`, `)` or `{` (a property), outside comments and strings. */
+function reservedDeclarations(source: string): string[] {
+    const code = source
+        .replace(/\/\*[\s\S]*?\*\//g, ' ')
+        .replace(/\/\/.*$/gm, ' ')
+        .replace(/'(?:\\.|[^'\\])*'/g, "''");
+    const declaration = /\b[A-Z]\w*(?:\.\w+)*(?:<[\w\s.,<>]*>)?(?:\[\])?\s+([A-Za-z_]\w*)\s*(?=[=;,){])/g;
+    return [...code.matchAll(declaration)]
+        .map((match) => match[1])
+        .filter((name) => APEX_RESERVED.has(name.toLowerCase()));
+}
+
 const files = walk(forceApp);
 const apexFiles = files.filter((file) => file.endsWith('.cls') || file.endsWith('.trigger'));
 const xmlFiles = files.filter((file) => file.endsWith('.xml'));
@@ -55,6 +83,20 @@ describe('force-app offline check', () => {
             expect(apexSyntaxErrors(source, file.endsWith('.trigger'))).toEqual([]);
         }
     );
+
+    it('when a declaration uses a reserved keyword as its name, then the check reports it', () => {
+        expect(reservedDeclarations('Integer number = 1; Decimal total; void f(String value) {}')).toEqual([
+            'number'
+        ]);
+        expect(reservedDeclarations("// Integer number\nString s = 'Date date;';")).toEqual([]);
+    });
+
+    it('when every Apex file is read, then no declaration is named with a reserved keyword', () => {
+        const offenders = apexFiles.flatMap((file) =>
+            reservedDeclarations(readFileSync(file, 'utf8')).map((name) => `${relative(root, file)}: ${name}`)
+        );
+        expect(offenders).toEqual([]);
+    });
 
     it('when any Apex class exists, then it has its -meta.xml beside it', () => {
         const missing = apexFiles
