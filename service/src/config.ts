@@ -33,6 +33,7 @@ const mailbox = z
 const envSchema = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     PORT: int(0, 65535).default(8080),
     HOST: optionalText,
     ROLLCALL_API_SECRET: optionalText.refine(
@@ -49,6 +50,10 @@ const envSchema = z.object({
     SF_USERNAME: optionalText,
     SF_PRIVATE_KEY: optionalText,
     SF_PRIVATE_KEY_FILE: optionalText,
+    SF_JWT_AUDIENCE: optionalText.refine(
+        (v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v),
+        'must be an http(s) URL'
+    ),
     SF_API_VERSION: z
         .string()
         .trim()
@@ -118,6 +123,9 @@ const envSchema = z.object({
     ADMIN_RECIPIENT_CAP: int(1, 1000).default(50)
 });
 
+/** Every variable the service reads (.env.example documents each; a test checks it). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export type Env = Record<string, string | undefined>;
 
 export interface SalesforceConfig {
@@ -125,6 +133,8 @@ export interface SalesforceConfig {
     clientId: string;
     username: string;
     privateKeyPem: string;
+    /** The JWT's `aud`; default derived from loginUrl (see jwtAudience). */
+    audience?: string;
     apiVersion: string;
     retryAttempts: number;
     retryBaseMs: number;
@@ -151,6 +161,11 @@ export interface Config {
     mode: 'local' | 'org';
     env: 'development' | 'production' | 'test';
     logLevel: string;
+    /**
+     * json: JSON lines on stdout (production). pretty: terse lines. In local mode the logs go to stderr so
+     * that stdout carries the human summary; `auto` is pretty there when stderr is a terminal, json otherwise.
+     */
+    logFormat: 'auto' | 'json' | 'pretty';
     port: number;
     host: string;
     apiSecret: string;
@@ -184,6 +199,8 @@ export interface Config {
         auditTableCap: number;
         previewPageSize: number;
         adminRecipientCap: number;
+        /** Where a shutdown keeps the outcomes the org refused, for the resume ($DATA_DIR/journal). */
+        journalDir: string;
     };
     scheduler: 'apex' | 'service' | 'off';
     shutdownTimeoutSeconds: number;
@@ -252,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
                 clientId: e.SF_CLIENT_ID,
                 username: e.SF_USERNAME,
                 privateKeyPem,
+                audience: e.SF_JWT_AUDIENCE,
                 apiVersion: e.SF_API_VERSION,
                 retryAttempts: e.SF_RETRY_ATTEMPTS,
                 retryBaseMs: e.SF_RETRY_BASE_MS
@@ -283,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
         mode,
         env: e.NODE_ENV,
         logLevel: e.LOG_LEVEL,
+        logFormat: e.LOG_FORMAT,
         port: e.PORT,
         host: e.HOST ?? (mode === 'local' ? '127.0.0.1' : '0.0.0.0'),
         apiSecret: e.ROLLCALL_API_SECRET ?? generatedSecret(),
@@ -324,7 +343,8 @@ export function loadConfig(env: Env = process.env): Config {
             sweepSeconds: e.SWEEP_SECONDS,
             auditTableCap: e.AUDIT_TABLE_CAP,
             previewPageSize: e.PREVIEW_PAGE_SIZE,
-            adminRecipientCap: e.ADMIN_RECIPIENT_CAP
+            adminRecipientCap: e.ADMIN_RECIPIENT_CAP,
+            journalDir: resolve(e.DATA_DIR, 'journal')
         },
         scheduler: e.SCHEDULER ?? (mode === 'local' ? 'service' : 'apex'),
         shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,

@@ -41,6 +41,9 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
     INTERNAL: 500
 };
 
+/** Every stable error code (the OpenAPI file lists the same ones; a test checks it). */
+export const ERROR_CODES = Object.keys(DEFAULT_STATUS) as ErrorCode[];
+
 export interface AppErrorOptions {
     status?: number;
     cause?: unknown;
@@ -66,9 +69,52 @@ export function isAppError(error: unknown): error is AppError {
     return error instanceof AppError;
 }
 
-/** A short, secret-free description of any thrown value, for run records and logs. */
+/**
+ * Shapes of secrets that an upstream error message may echo (a jsforce error can carry the session id, a
+ * token endpoint the assertion, an SMTP URL its password). Each is replaced wherever it appears.
+ */
+const SECRET_SHAPES: [RegExp, string][] = [
+    [
+        /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+        '[redacted private key]'
+    ],
+    // A Salesforce session id / access token: the org id, "!", then the token.
+    [/\b00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?![A-Za-z0-9._~+/=-]+/g, '[redacted session id]'],
+    // A JWT (e.g. the bearer assertion): three base64url parts, the first a JSON header.
+    [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted JWT]'],
+    [/\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/!=-]+/gi, '$1 [redacted]'],
+    [/\bxox[a-z]-[A-Za-z0-9-]+/g, '[redacted Slack token]'],
+    [
+        /\b((?:access_token|refresh_token|assertion|client_secret|password|pass|sid)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi,
+        '$1[redacted]'
+    ],
+    // Credentials in a URL (smtps://user:password@host).
+    [/(\/\/[^/\s:@]+:)[^@\s/]+@/g, '$1[redacted]@']
+];
+
+/** Exact secret values in use (configured secrets, current access tokens); the newest few hundred. */
+const knownSecrets = new Set<string>();
+const KNOWN_SECRETS_CAP = 200;
+
+/** Adds a value that must never appear in logs, errors or run records. */
+export function registerSecret(value: string | undefined): void {
+    if (!value || value.length < 8) return;
+    knownSecrets.delete(value);
+    knownSecrets.add(value);
+    if (knownSecrets.size > KNOWN_SECRETS_CAP) knownSecrets.delete(knownSecrets.values().next().value!);
+}
+
+/** The text with every known secret and every secret-shaped token replaced. */
+export function redact(text: string): string {
+    let out = text;
+    for (const secret of knownSecrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    for (const [shape, replacement] of SECRET_SHAPES) out = out.replace(shape, replacement);
+    return out;
+}
+
+/** A short, secret-free description of any thrown value, for run records, logs and HTTP errors. */
 export function describeError(error: unknown): string {
-    if (error instanceof AppError) return `${error.code}: ${error.message}`;
-    if (error instanceof Error) return error.message;
-    return String(error);
+    if (error instanceof AppError) return redact(`${error.code}: ${error.message}`);
+    if (error instanceof Error) return redact(error.message);
+    return redact(String(error));
 }

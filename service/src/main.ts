@@ -6,14 +6,14 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type pino from 'pino';
+import pino from 'pino';
 import { createMailer } from './adapters/mailer';
 import { SalesforceGateway } from './adapters/salesforce';
 import { SlackNotifier } from './adapters/slack';
 import { MailTemplates } from './adapters/templates';
 import { loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
-import { describeError } from './errors';
+import { describeError, registerSecret } from './errors';
 import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
@@ -34,6 +34,8 @@ export interface StartOptions {
     /** Use this local org instead of starting one (tests share one between service restarts). */
     useLocalOrg?: LocalOrg;
     logDestination?: pino.DestinationStream;
+    /** Log to stderr even with an org configured (the CLI: its stdout is the output). */
+    logToStderr?: boolean;
     clock?: Clock;
     /** Replace adapters (tests). */
     mailer?: Mailer;
@@ -62,10 +64,37 @@ export interface RunningService {
 
 let current: RunningService | undefined;
 
+/**
+ * Production (an org configured): JSON lines on stdout. Local mode: stdout is the demo's human summary,
+ * so the logs go to stderr, as terse lines when stderr is a terminal (LOG_FORMAT overrides the form).
+ */
+function createServiceLogger(
+    config: Config,
+    destination: pino.DestinationStream | undefined,
+    logToStderr: boolean
+): Logger {
+    const toStderr = logToStderr || config.mode === 'local';
+    // A caller's own destination (tests) always gets JSON unless LOG_FORMAT says otherwise.
+    const terminal = destination === undefined && toStderr && process.stderr.isTTY === true;
+    const format = config.logFormat === 'auto' ? (terminal ? 'pretty' : 'json') : config.logFormat;
+    return createLogger(config.logLevel, destination ?? pino.destination(toStderr ? 2 : 1), format);
+}
+
 export async function start(options: StartOptions = {}): Promise<RunningService> {
     const config = loadConfig(options.env ?? process.env);
     options.configure?.(config);
-    const logger = createLogger(config.logLevel, options.logDestination);
+    for (const secret of [
+        config.apiSecret,
+        config.links.tokenSecret,
+        config.webhook.secret,
+        config.slack.token,
+        config.salesforce?.privateKeyPem,
+        config.mail.transport.kind === 'smtp' ? config.mail.transport.password : undefined,
+        config.mail.transport.kind === 'smtp' ? config.mail.transport.url : undefined
+    ]) {
+        registerSecret(secret);
+    }
+    const logger = createServiceLogger(config, options.logDestination, options.logToStderr === true);
     const clock = options.clock ?? systemClock;
     const metrics = new Metrics();
 
@@ -78,6 +107,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
                 port: config.localOrg.port,
                 dataDir: config.localOrg.dataDir,
                 users: config.localOrg.users,
+                log: (line) => logger.info({ component: 'local-org' }, line),
                 ...options.localOrg
             });
             ownsLocalOrg = true;

@@ -1,4 +1,7 @@
-import { loadConfig } from '../../service/src/config';
+import { jwtAudience } from '../../service/src/adapters/salesforce';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENV_VARIABLES, loadConfig } from '../../service/src/config';
 
 describe('configuration', () => {
     it('when nothing is configured, then the service runs in local mode with an outbox and generated secrets', () => {
@@ -70,5 +73,33 @@ describe('configuration', () => {
         expect(() => loadConfig({ AUTH_LINK_URL_TEMPLATE: 'https://x.example.com/authorize' })).toThrow(
             /AUTH_LINK_URL_TEMPLATE: must contain \{token\}/
         );
+    });
+
+    it('when .env.example is read, then it documents exactly the variables the service reads', () => {
+        const text = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+        const documented = [...text.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]);
+
+        expect([...new Set(documented)].sort()).toEqual([...ENV_VARIABLES].sort());
+    });
+
+    it('when LOG_FORMAT or SF_JWT_AUDIENCE are bad, then each is named', () => {
+        const attempt = () => loadConfig({ LOG_FORMAT: 'xml', SF_JWT_AUDIENCE: 'login.salesforce.com' });
+
+        expect(attempt).toThrow(/LOG_FORMAT/);
+        expect(attempt).toThrow(/SF_JWT_AUDIENCE: must be an http\(s\) URL/);
+        expect(loadConfig({}).logFormat).toBe('auto');
+    });
+});
+
+describe('JWT audience', () => {
+    it.each([
+        ['https://login.salesforce.com', undefined, 'https://login.salesforce.com'],
+        ['https://acme.my.salesforce.com', undefined, 'https://login.salesforce.com'],
+        ['https://test.salesforce.com', undefined, 'https://test.salesforce.com'],
+        ['https://acme--uat.sandbox.my.salesforce.com', undefined, 'https://test.salesforce.com'],
+        ['http://127.0.0.1:4567', undefined, 'http://127.0.0.1:4567'],
+        ['https://acme.my.salesforce.com', 'https://acme.my.site.com/', 'https://acme.my.site.com']
+    ])('when the login URL is %s (SF_JWT_AUDIENCE %s), then aud is %s', (loginUrl, audience, expected) => {
+        expect(jwtAudience({ loginUrl, audience })).toBe(expected);
     });
 });

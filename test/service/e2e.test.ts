@@ -89,6 +89,17 @@ async function previewAndRun(
     return { preview: preview.body, runId };
 }
 
+/** The service's Prometheus samples, by name and labels. */
+async function metricValues(): Promise<Map<string, number>> {
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const values = new Map<string, number>();
+    for (const line of text.split('\n')) {
+        const match = /^(\S+) ([\d.e+-]+)$/.exec(line);
+        if (match) values.set(match[1], Number(match[2]));
+    }
+    return values;
+}
+
 describe('preview then execute', () => {
     it('when an admin previews and executes, then each eligible user gets exactly one mail listing its products', async () => {
         // Arrange: the demo org's active sets
@@ -147,6 +158,107 @@ describe('preview then execute', () => {
         expect(csv?.content.toString('utf8').trim().split('\r\n')).toHaveLength(items.length + 1);
     });
 
+    it('when two sets overlap, then each matched user gets exactly one mail listing exactly the union of its products', async () => {
+        // Arrange: only two sets of the test's own are active; users[4] matches neither
+        const active = await store.org.query<{ Id: string }>(
+            'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
+        );
+        const setActive = (value: boolean) =>
+            store.update(
+                active.map((set) => ({
+                    attributes: { type: 'Condition_Set__c' },
+                    Id: set.Id,
+                    Active__c: value
+                }))
+            );
+        await setActive(false);
+        const users = await someUsers(5, 'Account Executive');
+        expect(users).toHaveLength(5);
+        const everyStatus = 'Not Invited;Invited;Authorized;Expired;Revoked';
+        const created = await store.org.create(
+            'Condition_Set__c',
+            [
+                ['Overlap A', 'Round Robin', users.slice(0, 3)],
+                ['Overlap B', 'Meeting Links;Instant Booker', users.slice(1, 4)]
+            ].map(([name, products, members]) => ({
+                Name: name,
+                Active__c: true,
+                Products__c: products,
+                Eligible_Statuses__c: everyStatus,
+                Definition__c: JSON.stringify({
+                    version: 1,
+                    conditions: [
+                        { field: 'Id', operator: 'in', value: (members as { Id: string }[]).map((u) => u.Id) }
+                    ]
+                })
+            }))
+        );
+        const expected = new Map<string, string[]>([
+            [users[0].Id, ['Round Robin']],
+            [users[1].Id, ['Instant Booker', 'Meeting Links', 'Round Robin']],
+            [users[2].Id, ['Instant Booker', 'Meeting Links', 'Round Robin']],
+            [users[3].Id, ['Instant Booker', 'Meeting Links']]
+        ]);
+        const metricsBefore = await metricValues();
+
+        try {
+            // Act
+            const { preview, runId } = await previewAndRun({});
+
+            // Assert: the preview and the items
+            expect(preview.eligible).toBe(4);
+            const items = await store.items(runId);
+            expect(new Map(items.map((i) => [i.User__c, String(i.Products__c).split(';').sort()]))).toEqual(
+                expected
+            );
+            expect(items.find((i) => i.User__c === users[1].Id)?.Matched_Sets__c).toMatch(
+                /Overlap A.*Overlap B/
+            );
+            expect(items.every((i) => i.Status__c === 'Invited')).toBe(true);
+
+            // Assert: one mail per eligible user, with its products and only those
+            for (const user of users) {
+                const mails = smtp.to(user.Email).filter((m) => !String(m.subject).startsWith('Rollcall'));
+                const products = expected.get(user.Id) ?? [];
+                expect(mails).toHaveLength(products.length === 0 ? 0 : 1);
+                if (products.length === 0) continue;
+                const [mail] = mails;
+                expect(mail.text).toContain(`Hello ${user.Name},`);
+                for (const product of ['Round Robin', 'Meeting Links', 'Instant Booker']) {
+                    expect(String(mail.subject).includes(product)).toBe(products.includes(product));
+                    expect(String(mail.text).includes(`- ${product}`)).toBe(products.includes(product));
+                }
+                const token = decodeURIComponent(/token=([^\s"<]+)/.exec(String(mail.text))![1]);
+                expect(verifyAuthorizationToken(TOKEN_SECRET, token, new Date()).products.sort()).toEqual(
+                    products
+                );
+            }
+
+            // Assert: the authorization records and the metrics
+            const authorizations = await store.authorizationsOfRun(runId);
+            expect(authorizations.map((a) => `${a.User__c}:${a.Product__c}`).sort()).toEqual(
+                [...expected].flatMap(([id, products]) => products.map((p) => `${id}:${p}`)).sort()
+            );
+            const metricsAfter = await metricValues();
+            const delta = (name: string) => (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
+            expect(delta('rollcall_invitations_total{outcome="sent"}')).toBe(4);
+            expect(delta('rollcall_invitations_total{outcome="failed"}')).toBe(0);
+            expect(delta('rollcall_runs_total{trigger="Manual",status="Completed"}')).toBe(1);
+            expect(delta('rollcall_run_duration_seconds_count{trigger="Manual"}')).toBe(1);
+            expect(delta('rollcall_previews_total')).toBe(1);
+            expect(delta('rollcall_salesforce_calls_total')).toBeGreaterThan(0);
+        } finally {
+            await store.update(
+                created.map((set) => ({
+                    attributes: { type: 'Condition_Set__c' },
+                    Id: set.id,
+                    Active__c: false
+                }))
+            );
+            await setActive(true);
+        }
+    });
+
     it('when a run finishes, then the audit mail and the Slack summary carry its content', async () => {
         // Arrange
         const users = await someUsers(3);
@@ -175,6 +287,11 @@ describe('preview then execute', () => {
         const items = await store.items(runId);
         expect(audit.subject).toContain(`${items.length} invited`);
         expect(audit.text).toContain('Trigger: Manual');
+        expect(audit.text).toContain('Status: Completed');
+        expect(audit.text).toMatch(/Started: \d{4}-\d\d-\d\dT[\d:.]+Z\nFinished: \d{4}-\d\d-\d\dT[\d:.]+Z/);
+        expect(audit.text).toContain(
+            `Totals: ${String((await store.findRun(runId))?.Evaluated_Count__c)} evaluated, ${items.length} eligible, ${items.length} invited, 0 skipped, 0 failed`
+        );
         expect(audit.text).toContain(`Initiated by: ${admins[0].Name}`);
         expect(audit.text).toContain('Audit check (Instant Booker)');
         expect(audit.text).toContain('Sales managers');
@@ -186,7 +303,13 @@ describe('preview then execute', () => {
         expect(slack.calls).toHaveLength(1);
         expect(slack.calls[0].channel).toBe('#rollcall');
         expect(slack.calls[0].text).toContain(`${items.length} invited`);
-        expect(JSON.stringify(slack.calls[0].blocks)).toContain('Audit check');
+        const blocks = JSON.stringify(slack.calls[0].blocks);
+        expect(blocks).toContain('Audit check');
+        expect(blocks).toContain(`*Invited*\\n${items.length}`);
+        expect(blocks).toContain(`*Initiated by*\\n${String(admins[0].Name)}`);
+        expect(blocks).toContain(
+            `"url":"https://org.example.com/lightning/r/Provisioning_Run__c/${runId}/view"`
+        );
         const run = await store.findRun(runId);
         expect(JSON.parse(String(run?.Notification_Outcome__c))).toMatchObject({
             email: { status: 'sent' },
@@ -401,11 +524,9 @@ describe('logs', () => {
 
         // Assert
         const text = lines.join('');
-        expect(
-            lines.some(
-                (line) => line.includes(`"runId":"${String(body.runId)}"`) && line.includes('Run finished')
-            )
-        ).toBe(true);
+        const runLines = lines.filter((line) => line.includes(String(body.runId)));
+        expect(runLines.some((line) => line.includes('Run finished'))).toBe(true);
+        for (const line of runLines) expect(line.split('"runId"').length - 1).toBe(1);
         for (const secret of [
             API_SECRET,
             TOKEN_SECRET,

@@ -3,6 +3,7 @@
  * the API limit spent, Slack 500 and 429.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
@@ -10,6 +11,7 @@ import type { OrgStore } from '../../service/src/domain/org-store';
 import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type SmtpSink } from './support/peers';
 import {
     API_SECRET,
+    TEST_DATA_DIR,
     TOKEN_SECRET,
     api,
     orgStore,
@@ -58,6 +60,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+    removeDir(TEST_DATA_DIR);
     await smtp?.close();
     await slack?.close();
     await org?.stop();
@@ -205,7 +208,11 @@ describe('SMTP faults', () => {
             Invited_Count__c: 2
         });
         const audit = smtp.messages.find((m) => String(m.subject).startsWith('Rollcall'));
+        expect(audit?.text).toContain(`<${users[1].Email.toLowerCase()}>: SMTP rejected: 550`);
         expect(audit?.text).toContain('Mailbox unavailable');
+        const failures = JSON.stringify(slack.calls[0].blocks);
+        expect(failures).toContain('*Failures*');
+        expect(failures).toContain('Mailbox unavailable');
     });
 
     it('when the SMTP server is down, then every item fails with the reason and the run still finishes', async () => {
@@ -226,6 +233,39 @@ describe('SMTP faults', () => {
         expect(run).toMatchObject({ Status__c: 'Completed with Errors', Failed_Count__c: 5 });
         expect(JSON.parse(String(run?.Notification_Outcome__c)).email.status).toBe('failed');
         expect(slack.calls).toHaveLength(1);
+    });
+});
+
+describe('bad audit recipients', () => {
+    it('when the settings list an address that is not one, then it is dropped and named and the others still get the audit', async () => {
+        // Arrange
+        await targetUsers(1);
+        const [settings] = await store.org.query<{ Id: string; Recipients__c: string | null }>(
+            'SELECT Id, Recipients__c FROM Rollcall_Settings__c'
+        );
+        const setRecipients = (value: string | null) =>
+            store.update([
+                { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Recipients__c: value }
+            ]);
+        await setRecipients('ops@example.com; not-an-address');
+        cleanups.push(async () => {
+            await setRecipients(settings.Recipients__c);
+        });
+        service = await startService(org, serviceEnv(smtp, slack));
+
+        // Act
+        const runId = await scheduledRun(service);
+        await service.provisioning.waitForRun(runId);
+
+        // Assert
+        const audit = smtp.messages.find((m) => String(m.subject).startsWith('Rollcall'));
+        expect(audit).toBeDefined();
+        expect(smtp.to('ops@example.com')).toContain(audit);
+        const outcome = JSON.parse(String((await store.findRun(runId))?.Notification_Outcome__c));
+        expect(outcome.email).toMatchObject({
+            status: 'sent',
+            detail: expect.stringContaining('"not-an-address"')
+        });
     });
 });
 
@@ -262,6 +302,10 @@ describe('Salesforce faults', () => {
     it('when the API limit is spent mid-run, then sending stops and says why, and the run finishes once calls are available', async () => {
         // Arrange: a dedicated org with a small daily limit
         const limited = await startTestOrg({ users: 200, seed: 3, dailyApiLimit: 60 });
+        cleanups.push(async () => {
+            await limited.org.stop();
+            removeDir(limited.dataDir);
+        });
         const limitedStore = orgStore(limited.org);
         const sets = await limitedStore.org.query<{ Id: string }>(
             'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
@@ -295,8 +339,14 @@ describe('Salesforce faults', () => {
             await limitedStore.org.query('SELECT Id FROM Organization').catch(() => undefined);
         }
         const active = service.provisioning;
+        const running = service;
+        // The org refuses every call: GET /v1/runs/{id} answers from the process and says why.
         const paused = await until(
-            async () => (await active.getRun(runId)).progress?.paused,
+            async () =>
+                (
+                    (await api(running, 'GET', `/v1/runs/${runId}`)).body.progress as
+                        { paused?: string } | undefined
+                )?.paused,
             'the run to pause'
         );
         const sentWhilePaused = smtp.messages.length;
@@ -319,10 +369,79 @@ describe('Salesforce faults', () => {
                 1
             );
         }
+    });
+});
+
+describe('API limit spent, then the service stops', () => {
+    it('when the service stops while the limit is spent, then a later start resumes the run and invites everyone once', async () => {
+        // Arrange: a dedicated org with a small daily limit and one set of 10 users
+        const limited = await startTestOrg({ users: 200, seed: 4, dailyApiLimit: 60 });
+        cleanups.push(async () => {
+            await limited.org.stop();
+            removeDir(limited.dataDir);
+        });
+        const limitedStore = orgStore(limited.org);
+        const sets = await limitedStore.org.query<{ Id: string }>(
+            'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
+        );
+        await limitedStore.update(
+            sets.map((s) => ({ attributes: { type: 'Condition_Set__c' }, Id: s.Id, Active__c: false }))
+        );
+        const users = await limitedStore.org.query<{ Id: string; Email: string }>(
+            "SELECT Id, Email FROM User WHERE IsActive = true AND UserType = 'Standard' AND Email != null ORDER BY Id LIMIT 10"
+        );
+        await limitedStore.org.create('Condition_Set__c', [
+            {
+                Name: 'Limit then restart',
+                Active__c: true,
+                Products__c: 'Instant Booker',
+                Eligible_Statuses__c: 'Not Invited',
+                Definition__c: JSON.stringify({
+                    version: 1,
+                    conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
+                })
+            }
+        ]);
+        limited.org.resetApiCounter();
+        // A slow SMTP server: the limit is spent while invitations are going out
+        smtp.behaviour.delayMs = 100;
+        const env = serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1' });
+        service = await startService(limited.org, env);
+        const runId = await scheduledRun(service);
+        await until(() => smtp.messages.length >= 3, 'three invitations');
+        for (let used = limited.org.apiUsage().used; used < 60; used++) {
+            await limitedStore.org.query('SELECT Id FROM Organization').catch(() => undefined);
+        }
+        const first = service;
+        await until(
+            async () => (await first.provisioning.getRun(runId)).progress?.paused,
+            'the run to pause'
+        );
+
+        // Act: stop while the org refuses every call, then start again once calls are available
         await service.stop();
         service = undefined;
-        await limited.org.stop();
-        removeDir(limited.dataDir);
+        limited.org.resetApiCounter();
+        service = await startService(limited.org, env, {
+            clock: { now: () => new Date(Date.now() + 3600_000) }
+        });
+        const swept = await service.provisioning.sweep();
+        await service.provisioning.waitForRun(runId);
+
+        // Assert
+        expect(swept.resumed).toBe(runId);
+        for (const user of users) {
+            expect(smtp.to(user.Email).filter((m) => !String(m.subject).startsWith('Rollcall'))).toHaveLength(
+                1
+            );
+        }
+        expect(await limitedStore.findRun(runId)).toMatchObject({
+            Status__c: 'Completed',
+            Invited_Count__c: 10,
+            Failed_Count__c: 0,
+            Eligible_Count__c: 10
+        });
+        expect(existsSync(join(TEST_DATA_DIR, 'journal', `${runId}.json`))).toBe(false);
     });
 });
 

@@ -7,8 +7,18 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
+import { ERROR_CODES } from '../../service/src/errors';
 import { createApp } from '../../service/src/http/app';
-import { API_SECRET, api, removeDir, serviceEnv, startService, startTestOrg } from './support/stack';
+import { signWebhook } from '../../service/src/domain/tokens';
+import {
+    API_SECRET,
+    WEBHOOK_SECRET,
+    api,
+    removeDir,
+    serviceEnv,
+    startService,
+    startTestOrg
+} from './support/stack';
 
 jest.setTimeout(60_000);
 
@@ -77,6 +87,20 @@ describe('OpenAPI', () => {
     });
 });
 
+describe('OpenAPI error codes', () => {
+    it('when the spec lists the error codes, then they are exactly the codes the service answers with', () => {
+        const spec = parse(readFileSync(join(__dirname, '../../service/openapi.yaml'), 'utf8')) as {
+            components: {
+                schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } };
+            };
+        };
+
+        expect([...spec.components.schemas.Error.properties.error.properties.code.enum].sort()).toEqual(
+            [...ERROR_CODES].sort()
+        );
+    });
+});
+
 describe('authentication and errors', () => {
     it('when the bearer secret is missing or wrong, then /v1 answers 401 with a JSON error', async () => {
         const missing = await api(service, 'GET', '/v1/runs', undefined, { authorization: '' });
@@ -107,6 +131,93 @@ describe('authentication and errors', () => {
         expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
     });
 
+    it('when the body has a field the API does not know, then the answer is 400 naming it', async () => {
+        const preview = await api(service, 'POST', '/v1/previews', { initiatedBy: undefined, dryRun: true });
+        const run = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled', force: true });
+
+        for (const response of [preview, run]) {
+            expect(response.status).toBe(400);
+            expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+        }
+        expect((preview.body.error as { message: string }).message).toContain('"dryRun"');
+        expect((run.body.error as { message: string }).message).toContain('"force"');
+    });
+
+    it.each([
+        [{}, 'give previewRunId'],
+        [{ trigger: 'nightly' }, 'trigger: must be "scheduled"'],
+        [[], 'body'],
+        [{ previewRunId: 'a0D5g0000000999EAA', notify: { admins: 'yes' } }, 'notify.admins']
+    ])('when the run body is %j, then the 400 says what to send (%s)', async (body, expected) => {
+        const response = await api(service, 'POST', '/v1/runs', body);
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toEqual({
+            code: 'VALIDATION_FAILED',
+            message: expect.stringContaining(expected)
+        });
+    });
+
+    it('when initiatedBy is not a Salesforce id, then the answer is 400 naming initiatedBy and nothing is written', async () => {
+        const before = (await api(service, 'GET', '/v1/runs?limit=200')).body.runs as unknown[];
+
+        const response = await api(service, 'POST', '/v1/previews', { initiatedBy: "005' OR Name != '" });
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toEqual({
+            code: 'VALIDATION_FAILED',
+            message: 'initiatedBy: must be a Salesforce id'
+        });
+        expect((await api(service, 'GET', '/v1/runs?limit=200')).body.runs).toHaveLength(before.length);
+    });
+
+    it('when an audit recipient tries to smuggle a header, then the answer is 400 naming it and the preview stays executable', async () => {
+        // Arrange
+        const preview = await api(service, 'POST', '/v1/previews', {});
+        expect(preview.status).toBe(201);
+        const runId = String(preview.body.runId);
+
+        // Act
+        const response = await api(service, 'POST', '/v1/runs', {
+            previewRunId: runId,
+            notify: { recipients: ['ops@example.com', 'a@b.com\r\nBcc: x@y.com'] }
+        });
+
+        // Assert
+        expect(response.status).toBe(400);
+        const error = response.body.error as { code: string; message: string };
+        expect(error.code).toBe('VALIDATION_FAILED');
+        expect(error.message).toContain('notify.recipients.1');
+        expect(error.message).toContain('a@b.com\\r\\nBcc: x@y.com');
+        expect(error.message).not.toMatch(/[\r\n]/);
+        const run = await api(service, 'GET', `/v1/runs/${runId}`);
+        expect(run.body).toMatchObject({ status: 'Previewed' });
+    });
+
+    it('when the body is not sent as JSON, then the answer is 415 instead of running without it', async () => {
+        const response = await api(service, 'POST', '/v1/runs', 'trigger=scheduled', {
+            'content-type': 'application/x-www-form-urlencoded'
+        });
+
+        expect(response.status).toBe(415);
+        expect(response.body.error).toEqual({
+            code: 'VALIDATION_FAILED',
+            message: 'Content-Type must be application/json'
+        });
+        expect(service.provisioning.activeRunId()).toBeUndefined();
+    });
+
+    it('when the webhook body has neither token nor userId, then the 400 names the missing field', async () => {
+        const body = JSON.stringify({ user: '005000000000001AAA' });
+        const response = await api(service, 'POST', '/v1/authorizations', body, {
+            authorization: '',
+            'x-rollcall-signature': signWebhook(WEBHOOK_SECRET, body, new Date())
+        });
+
+        expect(response.status).toBe(400);
+        expect((response.body.error as { message: string }).message).toMatch(/userId/);
+    });
+
     it('when the body is larger than the limit, then the answer is 413 PAYLOAD_TOO_LARGE', async () => {
         const response = await api(service, 'POST', '/v1/previews', { padding: 'x'.repeat(300_000) });
 
@@ -119,6 +230,17 @@ describe('authentication and errors', () => {
 
         expect(response.status).toBe(404);
         expect(response.body.error).toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it.each([
+        ['/v1/runs/not-an-id', 'id: must be a Salesforce id'],
+        ['/v1/runs?limit=many', 'limit: '],
+        ['/v1/runs?limit=500', 'limit: ']
+    ])('when %s is asked for, then the 400 names the parameter', async (path, expected) => {
+        const response = await api(service, 'GET', path);
+
+        expect(response.status).toBe(400);
+        expect((response.body.error as { message: string }).message).toContain(expected);
     });
 
     it('when a run id has a wrong checksum, then the answer is 400 before any query', async () => {

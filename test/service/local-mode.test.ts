@@ -100,11 +100,28 @@ describe('local mode', () => {
             (error: { stdout: string }) => error
         );
 
+        const explainedText = (await cli('explain', preview.items[0].userId)).stdout;
+        const synced = await cli('sync');
+        const syncedJson = JSON.parse((await cli('sync', '--json')).stdout) as {
+            run: { status: string; trigger: string; counts: { eligible: number; invited: number } };
+        };
+
         // Assert
         expect(preview.eligible).toBeGreaterThan(0);
         expect(runs.runs.find((r) => r.runId === preview.runId)?.status).toBe('Previewed');
         expect(explained.userId).toBe(preview.items[0].userId);
         expect(explained.products.some((p) => p.eligible)).toBe(true);
+        expect(explainedText).toContain(preview.items[0].userId);
+        expect(explainedText).toMatch(/Product\s+Status\s+Eligible\s+Why/);
+        // The human sync: a summary table (the progress bar is drawn on a terminal's stderr only)
+        expect(synced.stdout).toMatch(
+            /Run\s+Status\s+Trigger\s+Evaluated\s+Eligible\s+Invited\s+Skipped\s+Failed/
+        );
+        expect(synced.stdout).toMatch(/RUN-\d+\s+Completed\s+Manual/);
+        expect(synced.stdout).not.toContain('"level"');
+        // Everyone was invited by the first sync; the second finds their status changed and invites nobody again
+        expect(syncedJson.run).toMatchObject({ status: 'Completed', trigger: 'Manual' });
+        expect(syncedJson.run.counts.invited).toBe(0);
         expect(JSON.parse(failure.stdout)).toEqual({
             error: { code: 'NOT_FOUND', message: expect.any(String) }
         });

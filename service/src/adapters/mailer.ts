@@ -12,6 +12,7 @@ import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Mailer, OutgoingMail, SendResult } from '../ports';
+import { redact } from '../errors';
 import { escapeText } from './templates';
 
 const ADDRESS =
@@ -45,7 +46,7 @@ export function classifySmtpError(error: unknown): {
     reason: string;
 } {
     const e = (error ?? {}) as SmtpError;
-    const reason = escapeText(e.response ?? e.message ?? String(error)).slice(0, 240);
+    const reason = redact(escapeText(e.response ?? e.message ?? String(error))).slice(0, 240);
     if (typeof e.responseCode === 'number') {
         return { transient: e.responseCode >= 400 && e.responseCode < 500, connection: false, reason };
     }

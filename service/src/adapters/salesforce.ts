@@ -12,7 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSign } from 'node:crypto';
 import { Connection } from 'jsforce';
 import type { SalesforceConfig } from '../config';
-import { AppError } from '../errors';
+import { AppError, redact, registerSecret } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { OrgGateway, SObjectRecord, WriteResult } from '../ports';
@@ -64,9 +64,29 @@ function base64url(input: string | Buffer): string {
     return Buffer.from(input).toString('base64url');
 }
 
+/**
+ * The `aud` Salesforce expects in a JWT bearer assertion: https://login.salesforce.com for production and
+ * My Domain logins, https://test.salesforce.com for sandboxes, whatever the login URL is elsewhere (the
+ * local org, an Experience Cloud site). SF_JWT_AUDIENCE overrides it.
+ */
+export function jwtAudience(config: Pick<SalesforceConfig, 'loginUrl' | 'audience'>): string {
+    if (config.audience) return config.audience.replace(/\/+$/, '');
+    let host = '';
+    try {
+        host = new URL(config.loginUrl).hostname.toLowerCase();
+    } catch {
+        return config.loginUrl;
+    }
+    if (host === 'test.salesforce.com' || host.endsWith('.sandbox.my.salesforce.com')) {
+        return 'https://test.salesforce.com';
+    }
+    if (host === 'salesforce.com' || host.endsWith('.salesforce.com')) return 'https://login.salesforce.com';
+    return config.loginUrl;
+}
+
 /** A JWT bearer assertion (RFC 7523) for Salesforce, signed RS256. */
 export function signJwtAssertion(
-    config: Pick<SalesforceConfig, 'clientId' | 'username' | 'loginUrl' | 'privateKeyPem'>,
+    config: Pick<SalesforceConfig, 'clientId' | 'username' | 'loginUrl' | 'privateKeyPem' | 'audience'>,
     now: Date = new Date()
 ): string {
     const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
@@ -74,7 +94,7 @@ export function signJwtAssertion(
         JSON.stringify({
             iss: config.clientId,
             sub: config.username,
-            aud: config.loginUrl,
+            aud: jwtAudience(config),
             exp: Math.floor(now.getTime() / 1000) + 180
         })
     );
@@ -218,7 +238,8 @@ export class SalesforceGateway implements OrgGateway {
 
     private toAppError(what: string, code: string, e: JsforceError, status?: number): AppError {
         // Salesforce repeats the whole query in a malformed-query message; its last line says what is wrong.
-        const detail = (e.message ?? '').trim().split('\n').pop() ?? '';
+        // jsforce may quote the request or the response (session id included): redacted before it goes anywhere.
+        const detail = redact((e.message ?? '').trim().split('\n').pop() ?? '');
         const message = `Salesforce ${what} failed: ${code ? `${code}: ` : ''}${detail.slice(0, 300)}`;
         if (code === 'REQUEST_LIMIT_EXCEEDED')
             return new AppError('ORG_LIMIT_EXCEEDED', message, { cause: e });
@@ -239,9 +260,11 @@ export class SalesforceGateway implements OrgGateway {
     }
 
     private async requestToken(): Promise<TokenResponse> {
+        const assertion = signJwtAssertion(this.config);
+        registerSecret(assertion);
         const body = new URLSearchParams({
             grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-            assertion: signJwtAssertion(this.config)
+            assertion
         });
         let lastError: unknown;
         for (let attempt = 1; attempt <= this.config.retryAttempts + 1; attempt++) {
@@ -255,11 +278,15 @@ export class SalesforceGateway implements OrgGateway {
                     error?: string;
                     error_description?: string;
                 };
-                if (response.ok && json.access_token && json.instance_url) return json as TokenResponse;
+                if (response.ok && json.access_token && json.instance_url) {
+                    registerSecret(json.access_token);
+                    return json as TokenResponse;
+                }
                 if (response.status < 500) {
+                    const why = `${json.error ?? response.status} ${json.error_description ?? ''}`.trim();
                     throw new AppError(
                         'ORG_AUTH_FAILED',
-                        `Salesforce sign-in refused: ${json.error ?? response.status} ${json.error_description ?? ''}`.trim()
+                        `Salesforce sign-in refused: ${redact(why).slice(0, 300)} (check SF_CLIENT_ID, SF_USERNAME, the certificate of SF_PRIVATE_KEY and SF_LOGIN_URL)`
                     );
                 }
                 lastError = new Error(`token endpoint answered ${response.status}`);

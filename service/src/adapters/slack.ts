@@ -4,6 +4,7 @@
  */
 import { LogLevel, WebClient } from '@slack/web-api';
 import type { Config } from '../config';
+import { redact } from '../errors';
 import type { Logger } from '../logger';
 import type { NotificationOutcome, Notifier, SlackMessage } from '../ports';
 
@@ -16,6 +17,10 @@ interface SlackError {
 }
 
 export function describeSlackError(error: unknown): string {
+    return redact(slackReason(error));
+}
+
+function slackReason(error: unknown): string {
     const e = (error ?? {}) as SlackError;
     if (e.code === 'slack_webapi_rate_limited_error')
         return `rate limited (retry after ${e.retryAfter ?? '?'} s)`;

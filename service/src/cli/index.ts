@@ -5,8 +5,7 @@
  */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import pino from 'pino';
-import { describeError, isAppError } from '../errors';
+import { AppError, describeError, isAppError } from '../errors';
 import { start, type RunningService } from '../main';
 import { runSummary, table } from './format';
 
@@ -20,9 +19,11 @@ async function withService<T>(body: (service: RunningService) => Promise<T>): Pr
         env,
         timers: false,
         initialSweep: false,
-        logDestination: pino.destination(2),
+        logToStderr: true,
         configure: (config) => {
             config.port = 0;
+            // Nothing calls the CLI's in-process server: never expose it beyond this machine.
+            config.host = '127.0.0.1';
             config.scheduler = 'off';
         }
     });
@@ -175,8 +176,12 @@ export function buildProgram(): Command {
         .option('--limit <n>', 'how many', '20')
         .action(async (options: { limit: string }) => {
             const { json } = program.opts<GlobalOptions>();
+            const limit = Number(options.limit);
+            if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+                throw new AppError('VALIDATION_FAILED', '--limit must be a whole number from 1 to 200');
+            }
             await withService(async ({ provisioning }) => {
-                const runs = await provisioning.listRuns(Number(options.limit) || 20);
+                const runs = await provisioning.listRuns(limit);
                 print(json, { runs }, () =>
                     table(
                         [

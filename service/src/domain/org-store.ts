@@ -291,8 +291,11 @@ export class OrgStore {
                 `SELECT Id FROM SetupEntityAccess WHERE SetupEntityId IN (SELECT Id FROM CustomPermission WHERE DeveloperName = ${soqlString(ADMIN_PERMISSION)}) AND ParentId IN (SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${id} AND Assignee.IsActive = true) LIMIT 1`
             );
             return viaCustomPermission.length > 0;
-        } catch {
-            return false;
+        } catch (error) {
+            // An org that cannot be reached must not turn into "not an admin"; only an org (or API version)
+            // that refuses this setup query falls back to the permission set check above.
+            if (error instanceof AppError && error.code === 'ORG_REQUEST_FAILED') return false;
+            throw error;
         }
     }
 

@@ -9,11 +9,15 @@ import helmet from 'helmet';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
-import { AppError, isAppError } from '../errors';
+import { AppError, isAppError, redact } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../ports';
-import { authorizationBody, type ProvisioningService } from '../use-cases/provisioning';
+import {
+    authorizationByToken,
+    authorizationByUser,
+    type ProvisioningService
+} from '../use-cases/provisioning';
 
 export interface AppDeps {
     config: Config;
@@ -29,25 +33,43 @@ type RawBodyRequest = Request & { rawBody?: Buffer };
 
 const salesforceId = z.string().regex(/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/, 'must be a Salesforce id');
 const previewBody = z.strictObject({ initiatedBy: salesforceId.optional() });
-const runBody = z.union([
-    z.strictObject({
-        previewRunId: salesforceId,
-        initiatedBy: salesforceId.optional(),
-        notify: z
-            .strictObject({
-                admins: z.boolean().optional(),
-                recipients: z.array(z.string().max(254)).max(50).optional()
-            })
-            .optional()
-    }),
-    z.strictObject({ trigger: z.literal('scheduled') })
-]);
+const executeBody = z.strictObject({
+    previewRunId: salesforceId,
+    initiatedBy: salesforceId.optional(),
+    notify: z
+        .strictObject({
+            admins: z.boolean().optional(),
+            recipients: z.array(z.string().max(254)).max(50).optional()
+        })
+        .optional()
+});
+const scheduledBody = z.strictObject({
+    trigger: z.literal('scheduled', { error: 'must be "scheduled"' })
+});
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-    const result = schema.safeParse(value ?? {});
+/** The two run bodies are told apart by `trigger`, so a mistake is reported against the right one. */
+function parseRunBody(value: unknown): z.infer<typeof executeBody> | z.infer<typeof scheduledBody> {
+    const body = (value ?? {}) as Record<string, unknown>;
+    const isObject = typeof body === 'object' && !Array.isArray(body);
+    if (isObject && 'trigger' in body) return parse(scheduledBody, body);
+    if (isObject && !('previewRunId' in body)) {
+        throw new AppError(
+            'VALIDATION_FAILED',
+            'body: give previewRunId (to execute a preview) or trigger: "scheduled"'
+        );
+    }
+    return parse(executeBody, body);
+}
+
+/** Validates a body (or, named by `what`, a path or query parameter); the 400 names each bad field. */
+function parse<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
+    const result = schema.safeParse(what === 'body' ? (value ?? {}) : value);
     if (!result.success) {
         const message = result.error.issues
-            .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+            .map(
+                (issue) =>
+                    `${[what === 'body' ? '' : what, ...issue.path].filter(Boolean).join('.') || 'body'}: ${issue.message}`
+            )
             .join('; ');
         throw new AppError('VALIDATION_FAILED', message);
     }
@@ -87,6 +109,20 @@ export function createApp(deps: AppDeps): express.Express {
         });
         next();
     });
+    // A body in another format would otherwise be ignored and the request run as if it had none.
+    app.use((req, _res, next) => {
+        const hasBody =
+            Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+        if (hasBody && !req.is('application/json')) {
+            next(
+                new AppError('VALIDATION_FAILED', 'Content-Type must be application/json', {
+                    status: 415
+                })
+            );
+            return;
+        }
+        next();
+    });
     app.use(
         express.json({
             limit: config.requestBodyLimit,
@@ -121,7 +157,12 @@ export function createApp(deps: AppDeps): express.Express {
             clock.now(),
             config.webhook.toleranceSeconds
         );
-        const result = await provisioning.authorize(parse(authorizationBody, req.body));
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        const result = await provisioning.authorize(
+            typeof body === 'object' && 'token' in body
+                ? parse(authorizationByToken, body)
+                : parse(authorizationByUser, body)
+        );
         res.status(200).json({ status: 'Authorized', ...result });
     });
 
@@ -132,17 +173,17 @@ export function createApp(deps: AppDeps): express.Express {
         res.status(201).json(await provisioning.preview(body));
     });
     v1.post('/runs', async (req, res) => {
-        const body = parse(runBody, req.body);
+        const body = parseRunBody(req.body);
         const accepted =
             'trigger' in body ? await provisioning.scheduled() : await provisioning.execute(body);
         res.status(202).location(`/v1/runs/${accepted.runId}`).json(accepted);
     });
     v1.get('/runs', async (req, res) => {
-        const limit = parse(z.coerce.number().int().min(1).max(200).default(20), req.query.limit);
+        const limit = parse(z.coerce.number().int().min(1).max(200).default(20), req.query.limit, 'limit');
         res.json({ runs: await provisioning.listRuns(limit) });
     });
     v1.get('/runs/:id', async (req, res) => {
-        res.json(await provisioning.getRun(parse(salesforceId, req.params.id)));
+        res.json(await provisioning.getRun(parse(salesforceId, req.params.id, 'id')));
     });
     app.use('/v1', v1);
 
@@ -162,17 +203,18 @@ export function createApp(deps: AppDeps): express.Express {
             appError = new AppError('INTERNAL', 'Internal error', { cause: error });
         }
         const log = appError.status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+        const message = redact(appError.message);
         log(
             {
                 code: appError.code,
                 method: req.method,
                 path: req.path,
-                err: appError.cause instanceof Error ? appError.cause.message : undefined
+                err: appError.cause instanceof Error ? redact(appError.cause.message) : undefined
             },
-            appError.message
+            message
         );
         res.status(appError.status).json({
-            error: { code: appError.code, message: appError.message, ...(appError.details ?? {}) }
+            error: { code: appError.code, message, ...(appError.details ?? {}) }
         });
     });
     return app;

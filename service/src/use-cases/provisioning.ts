@@ -92,14 +92,14 @@ export function parseRecipients(text: string | null | undefined): string[] {
         .filter(Boolean);
 }
 
-export const authorizationBody = z.union([
-    z.object({ token: z.string().min(10).max(4000) }),
-    z.object({
-        userId: z.string(),
-        products: z.array(z.string().min(1).max(255)).min(1).max(50),
-        authorizedAt: z.iso.datetime({ offset: true }).optional()
-    })
-]);
+/** The webhook's two bodies: the token of the invitation link, or the user and products directly. */
+export const authorizationByToken = z.object({ token: z.string().min(10).max(4000) });
+export const authorizationByUser = z.object({
+    userId: z.string(),
+    products: z.array(z.string().min(1).max(255)).min(1).max(50),
+    authorizedAt: z.iso.datetime({ offset: true }).optional()
+});
+export const authorizationBody = z.union([authorizationByToken, authorizationByUser]);
 
 export class ProvisioningService {
     readonly evaluator: Evaluator;
@@ -170,7 +170,10 @@ export class ProvisioningService {
                 Status__c: 'Failed',
                 Error__c: `Items not written: ${failed[0].errors.join('; ')}`
             });
-            throw new AppError('ORG_REQUEST_FAILED', `Could not write ${failed.length} preview items`);
+            throw new AppError(
+                'ORG_REQUEST_FAILED',
+                `Could not write ${failed.length} preview items (first: ${failed[0].errors.join('; ')}); the preview run ${runId} is marked Failed`
+            );
         }
         await store.updateRun(runId, { Api_Calls__c: store.org.apiCalls() - callsBefore + 1 });
         metrics.previews.inc();
@@ -240,9 +243,14 @@ export class ProvisioningService {
         const { store, clock } = this.deps;
         const runId = assertSalesforceId(request.previewRunId, 'previewRunId');
         const recipients = (request.notify?.recipients ?? []).map((r) => r.trim());
-        const bad = recipients.find((address) => !isValidAddress(address));
-        if (bad !== undefined)
-            throw new AppError('VALIDATION_FAILED', 'notify.recipients must be email addresses');
+        const bad = recipients.findIndex((address) => !isValidAddress(address));
+        if (bad >= 0) {
+            // JSON.stringify shows a smuggled line break as \r\n instead of printing it.
+            throw new AppError(
+                'VALIDATION_FAILED',
+                `notify.recipients.${bad}: ${JSON.stringify(recipients[bad])} is not a single email address such as ops@example.com`
+            );
+        }
         await this.assertAdmin(request.initiatedBy);
         return this.exclusive(async () => {
             const run = await store.findRun(runId);
@@ -381,7 +389,7 @@ export class ProvisioningService {
         const runFields = {
             Condition_Sets_Snapshot__c: evaluation.snapshot,
             Evaluated_Count__c: evaluation.evaluated,
-            Eligible_Count__c: evaluation.entries.length + existing.length
+            Eligible_Count__c: fresh.entries.length + existing.length
         };
         const ctx = this.context(run, {
             trigger: 'Scheduled',
@@ -393,7 +401,8 @@ export class ProvisioningService {
             sets
         });
         ctx.evaluated = evaluation.evaluated;
-        ctx.eligible = evaluation.entries.length + existing.length;
+        // Users already written by the interrupted attempt are counted once.
+        ctx.eligible = fresh.entries.length + existing.length;
         ctx.apiCallsBefore = (run.Api_Calls__c ?? 0) + (store.org.apiCalls() - callsBefore);
         ctx.timeZone = evaluation.timeZone;
         return { ctx, items, authorizations: evaluation.authorizations, runFields };

@@ -8,6 +8,8 @@
  * retried until it is written, so nothing sent is forgotten while the process lives. A shutdown stops
  * sending, writes what it has and parks the run (heartbeat cleared) for resume.
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config';
 import { AppError, describeError } from '../errors';
 import type { Logger } from '../logger';
@@ -15,6 +17,7 @@ import type { Metrics } from '../metrics';
 import type { Clock, Mailer, Notifier, SObjectRecord, SendResult } from '../ports';
 import type { MailTemplates } from '../adapters/templates';
 import { signAuthorizationToken } from '../domain/tokens';
+import { isValidAddress } from '../adapters/mailer';
 import {
     ITEM,
     RUN,
@@ -90,6 +93,10 @@ export function truncate(text: string, limit = REASON_LIMIT): string {
     return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
+function splitProducts(value: string): string[] {
+    return value.split(';').filter(Boolean);
+}
+
 export function toWorkItem(record: ItemRecord): WorkItem {
     let statusesAtPreview: Record<string, string> = {};
     try {
@@ -102,7 +109,7 @@ export function toWorkItem(record: ItemRecord): WorkItem {
         userId: record.User__c,
         name: record.User__r?.Name ?? record.User__c,
         email: record.Email__c ?? '',
-        products: (record.Products__c ?? '').split(';').filter(Boolean),
+        products: splitProducts(record.Products__c ?? ''),
         statusesAtPreview,
         status: record.Status__c ?? null,
         reason: record.Reason__c ?? undefined
@@ -112,7 +119,7 @@ export function toWorkItem(record: ItemRecord): WorkItem {
 class Stopped extends Error {}
 
 /** Nothing to write: no items and no run record. */
-function group0Empty(buffer: SObjectRecord[], withRun: boolean): boolean {
+function nothingToWrite(buffer: SObjectRecord[], withRun: boolean): boolean {
     return buffer.length === 0 && !withRun;
 }
 
@@ -158,6 +165,12 @@ export class RunExecution {
         };
     }
 
+    /** The progress without the run id, for log lines (the child logger already carries it). */
+    private counts(): Omit<RunProgress, 'runId'> {
+        const { runId: _runId, ...counts } = this.progress();
+        return counts;
+    }
+
     /** Runs to the end (or to a park on shutdown). Returns the final status, or undefined when parked. */
     async execute(knownAuthorizations?: Map<string, AuthorizationRecord>): Promise<RunStatus | undefined> {
         const started = Date.now();
@@ -170,6 +183,7 @@ export class RunExecution {
         }, this.deps.config.runs.heartbeatSeconds * 1000);
         this.heartbeatTimer.unref();
         try {
+            this.applyJournal();
             const unchecked = this.items.filter((item) => item.status === null);
             const open = this.items.filter((item) => item.status === null || item.status === 'Pending');
             const authorizations = knownAuthorizations ?? (await this.loadAuthorizations(open));
@@ -260,7 +274,7 @@ export class RunExecution {
             if (this.itemBuffer.length >= BATCH) await this.flush();
         }
         await this.flush({ force: true });
-        this.log.info(this.progress(), 'Items re-checked and written Pending');
+        this.log.info(this.counts(), 'Items re-checked and written Pending');
     }
 
     private decide(
@@ -329,8 +343,11 @@ export class RunExecution {
         await Promise.all(workers);
     }
 
-    private async invite(item: WorkItem): Promise<SendResult> {
+    private async invite(item: WorkItem): Promise<SendResult | { status: 'invalid'; reason: string }> {
         const { config, clock, templates, mailer } = this.deps;
+        if (!isValidAddress(item.email)) {
+            return { status: 'invalid', reason: `invalid email address ${JSON.stringify(item.email)}` };
+        }
         const now = clock.now();
         const token = signAuthorizationToken(
             config.links.tokenSecret,
@@ -378,8 +395,14 @@ export class RunExecution {
         }
     }
 
-    private async record(item: WorkItem, result: SendResult): Promise<void> {
-        if (result.status === 'sent') {
+    private async record(
+        item: WorkItem,
+        result: SendResult | { status: 'invalid'; reason: string }
+    ): Promise<void> {
+        if (result.status === 'invalid') {
+            this.decide(item, 'Failed', result.reason);
+            this.deps.metrics.invitations.inc({ outcome: 'failed' });
+        } else if (result.status === 'sent') {
             this.decide(item, 'Invited');
             this.queueAuthorizations(item, this.deps.clock.now());
             this.deps.metrics.invitations.inc({ outcome: 'sent' });
@@ -442,7 +465,7 @@ export class RunExecution {
         let runWritten = withoutRun;
         while (this.itemBuffer.length >= BATCH || (force && (this.itemBuffer.length > 0 || !runWritten))) {
             const withRun = !runWritten && (force || this.heartbeatDue());
-            if (group0Empty(this.itemBuffer, withRun)) break;
+            if (nothingToWrite(this.itemBuffer, withRun)) break;
             const group = this.itemBuffer.splice(0, withRun ? BATCH - 1 : BATCH);
             await this.retrying(
                 () => this.writeItems(group, withRun),
@@ -505,6 +528,8 @@ export class RunExecution {
     }
 
     private pause(ms: number): Promise<void> {
+        // An abort that already happened fires no event: waiting would outlast the shutdown's bound.
+        if (this.signal.aborted) return Promise.resolve();
         return new Promise((resolve) => {
             const timer = setTimeout(done, ms);
             const onAbort = () => done();
@@ -543,10 +568,60 @@ export class RunExecution {
         }
     }
 
-    /** Shutdown: write what we have (a few tries) and leave the run Running with no heartbeat. */
+    private journalFile(): string {
+        return join(this.deps.config.runs.journalDir, `${this.ctx.runId}.json`);
+    }
+
+    /**
+     * Outcomes that a previous process could not write when it stopped (the org refused: API limit spent,
+     * outage) were kept in the journal: they are applied and written now instead of being sent again.
+     */
+    private applyJournal(): void {
+        let records: SObjectRecord[];
+        try {
+            records = JSON.parse(readFileSync(this.journalFile(), 'utf8')) as SObjectRecord[];
+        } catch {
+            return;
+        }
+        const items = new Map(this.items.map((item) => [item.itemId, item]));
+        let applied = 0;
+        for (const record of records) {
+            const item = items.get(String(record.Id));
+            const status = record.Status__c as ItemStatus;
+            if (!item || (item.status !== null && item.status !== 'Pending')) continue;
+            if (!['Pending', 'Invited', 'Skipped', 'Failed'].includes(status)) continue;
+            item.status = status;
+            item.reason = typeof record.Reason__c === 'string' ? record.Reason__c : undefined;
+            if (typeof record.Email__c === 'string') item.email = record.Email__c;
+            if (typeof record.Products__c === 'string') item.products = splitProducts(record.Products__c);
+            this.itemBuffer.push(record);
+            applied++;
+        }
+        this.log.info({ applied, file: this.journalFile() }, 'Outcomes kept at the last shutdown applied');
+    }
+
+    /** The org refused the last writes: keep the outcomes on disk so the resume does not send them again. */
+    private keepJournal(): void {
+        if (this.itemBuffer.length === 0) return;
+        try {
+            mkdirSync(this.deps.config.runs.journalDir, { recursive: true });
+            writeFileSync(this.journalFile(), JSON.stringify(this.itemBuffer));
+            this.log.warn(
+                { outcomes: this.itemBuffer.length, file: this.journalFile() },
+                'Outcomes the org refused are kept for the resume'
+            );
+        } catch (error) {
+            this.log.error(
+                { err: describeError(error), outcomes: this.itemBuffer.length },
+                'Outcomes not kept; the resume sends these invitations again'
+            );
+        }
+    }
+
+    /** Shutdown: write what we have (once: the shutdown wait is bounded) and leave the run Running with no heartbeat. */
     private async park(): Promise<void> {
         try {
-            await this.flush({ force: true, maxAttempts: 2 });
+            await this.flush({ force: true, maxAttempts: 1 });
             await this.deps.store.updateRun(this.ctx.runId, {
                 Heartbeat__c: null,
                 Error__c: truncate(
@@ -554,8 +629,9 @@ export class RunExecution {
                     32_000
                 )
             });
-            this.log.info(this.progress(), 'Run parked for resume');
+            this.log.info(this.counts(), 'Run parked for resume');
         } catch (error) {
+            this.keepJournal();
             this.log.error(
                 { err: describeError(error) },
                 'Run not parked cleanly; it resumes once its heartbeat is stale'
@@ -583,8 +659,9 @@ export class RunExecution {
             ...this.pendingRunFields,
             Error__c: notes.length > 0 ? truncate(notes.join('\n'), 32_000) : null
         });
+        rmSync(this.journalFile(), { force: true });
         this.deps.metrics.runs.inc({ trigger: this.ctx.trigger, status });
-        this.log.info({ status, ...p, apiCalls: this.apiCalls() }, 'Run finished');
+        this.log.info({ status, ...this.counts(), apiCalls: this.apiCalls() }, 'Run finished');
     }
 
     private runUrl(): string {
@@ -644,12 +721,19 @@ export class RunExecution {
                 adminsNote = `admins not added: ${describeError(error)}`;
             }
         }
-        const to = [...recipients].map((r) => r.trim().toLowerCase()).filter(Boolean);
+        const all = [...new Set([...recipients].map((r) => r.trim().toLowerCase()).filter(Boolean))];
+        // One bad address in the settings must not cost everyone else the audit: it is dropped and named.
+        const to = all.filter((address) => isValidAddress(address));
+        const dropped = all.filter((address) => !isValidAddress(address));
+        if (dropped.length > 0) {
+            const note = `invalid recipients dropped: ${dropped.map((a) => JSON.stringify(a)).join(', ')}`;
+            adminsNote = adminsNote ? `${adminsNote}; ${note}` : note;
+        }
         let email: { status: string; detail?: string; recipients: number };
         if (to.length === 0) {
-            email = { status: 'skipped', detail: 'no recipients', recipients: 0 };
+            email = { status: 'skipped', detail: adminsNote ?? 'no recipients', recipients: 0 };
         } else {
-            const mail = buildAuditMail(report, templates, [...new Set(to)], config.runs.auditTableCap);
+            const mail = buildAuditMail(report, templates, to, config.runs.auditTableCap);
             const result = await mailer.send(mail).catch((error): SendResult => ({
                 status: 'failed',
                 permanent: true,

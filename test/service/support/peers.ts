@@ -11,6 +11,8 @@ export interface SmtpBehaviour {
     failData?: (recipients: string[]) => { code: number; message: string } | undefined;
     /** Hold the DATA reply (no 250) of messages while this returns true: they are never accepted. */
     hold?: (acceptedSoFar: number) => boolean;
+    /** Accept each message only after this many milliseconds (a slow server). */
+    delayMs?: number;
 }
 
 export interface SmtpSink {
@@ -60,8 +62,12 @@ export async function startSmtpSink(behaviour: SmtpBehaviour = {}): Promise<Smtp
                         sink.held++;
                         return; // no reply: the message is never accepted
                     }
-                    sink.messages.push(mail);
-                    callback();
+                    const accept = () => {
+                        sink.messages.push(mail);
+                        callback();
+                    };
+                    if (sink.behaviour.delayMs) setTimeout(accept, sink.behaviour.delayMs);
+                    else accept();
                 },
                 (error: Error) => callback(error)
             );

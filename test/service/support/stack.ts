@@ -14,6 +14,8 @@ export const API_SECRET = 'test-api-secret-0123456789-abcdefghijklmnop';
 export const TOKEN_SECRET = 'test-token-secret-0123456789-abcdefghijklmnop';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789-abcdefghijklm';
 export const SLACK_TOKEN = 'xoxb-test-slack-token-not-secret';
+/** Per test process; the org's own data folders are separate temporary folders. */
+export const TEST_DATA_DIR = join(tmpdir(), `rollcall-test-data-${process.pid}`);
 
 export async function startTestOrg(
     options: LocalOrgOptions = {}
@@ -50,6 +52,8 @@ export function serviceEnv(smtp: SmtpSink | { port: number }, slack?: SlackEndpo
         STALE_RUN_SECONDS: '30',
         AUTH_LINK_URL_TEMPLATE: 'https://book.example.com/authorize?token={token}',
         RUN_LINK_URL_TEMPLATE: 'https://org.example.com/lightning/r/Provisioning_Run__c/{runId}/view',
+        // The run journal (outcomes a shutdown could not write); shared by the services of one test file.
+        DATA_DIR: TEST_DATA_DIR,
         ...extra
     };
 }
