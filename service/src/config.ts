@@ -199,7 +199,7 @@ export interface Config {
         auditTableCap: number;
         previewPageSize: number;
         adminRecipientCap: number;
-        /** Where a shutdown keeps the outcomes the org refused, for the resume ($DATA_DIR/journal). */
+        /** Run journals: every outcome as soon as the mailer returns, applied by a resume ($DATA_DIR/journal). */
         journalDir: string;
     };
     scheduler: 'apex' | 'service' | 'off';

@@ -14,6 +14,7 @@ import {
     WEBHOOK_SECRET,
     api,
     orgStore,
+    TEST_DATA_DIR,
     removeDir,
     serviceEnv,
     startService,
@@ -43,6 +44,8 @@ afterAll(async () => {
     await slack?.close();
     await org?.stop();
     removeDir(dataDir);
+    // The run journals' folder (DATA_DIR of the services under test).
+    removeDir(TEST_DATA_DIR);
 });
 
 beforeEach(() => {

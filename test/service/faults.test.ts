@@ -3,12 +3,20 @@
  * the API limit spent, Slack 500 and 429.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
 import type { OrgStore } from '../../service/src/domain/org-store';
-import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type SmtpSink } from './support/peers';
+import {
+    startOrgProxy,
+    startSlackEndpoint,
+    startSmtpSink,
+    until,
+    type SlackEndpoint,
+    type SmtpSink
+} from './support/peers';
 import {
     API_SECRET,
     TEST_DATA_DIR,
@@ -162,6 +170,98 @@ describe('process killed mid-run', () => {
         const items = await store.items(runId);
         expect(items.every((item) => item.Status__c === 'Invited')).toBe(true);
         expect((await store.authorizationsOfRun(runId)).length).toBe(30);
+    });
+});
+
+/**
+ * The crash window of batched org writes: the child is killed (SIGKILL) after the SMTP server accepted
+ * `accepted` invitations whose outcomes the org refused to record (every update answers 503), so the org
+ * still has all items Pending. A new service then resumes the run with `resumeDataDir` as its DATA_DIR.
+ */
+async function killWhileOrgRefusesWrites(count: number, accepted: number, resumeDataDir: string) {
+    const users = await targetUsers(count);
+    const before = new Map(
+        (
+            await store.authorizations(
+                users.map((u) => u.Id),
+                ['Meeting Links']
+            )
+        ).map((row) => [row.User__c, row.Invite_Count__c ?? 0])
+    );
+    const proxy = await startOrgProxy(org.url);
+    cleanups.push(() => proxy.close());
+    proxy.refuseWrites = true;
+    smtp.behaviour.hold = (sofar) => sofar >= accepted;
+    const { child, url } = await startChild({
+        ...serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1', SMTP_TIMEOUT_MS: '60000' }),
+        SF_LOGIN_URL: proxy.url,
+        SF_JWT_AUDIENCE: org.url,
+        SF_CLIENT_ID: org.jwt.consumerKey,
+        SF_USERNAME: org.jwt.username,
+        SF_PRIVATE_KEY: org.jwt.privateKeyPem
+    } as Record<string, string | undefined>);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    cleanups.push(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+    });
+    const runId = await scheduledRun({ url });
+    await until(() => smtp.held > 0, `mail ${accepted + 1} to be held`);
+    await until(() => proxy.refused > 0, 'the org to refuse an outcome write');
+    const itemsAtKill = await store.items(runId);
+
+    child.kill('SIGKILL');
+    await exited;
+    smtp.behaviour.hold = undefined;
+    service = await startService(org, serviceEnv(smtp, slack, { DATA_DIR: resumeDataDir }), {
+        clock: { now: () => new Date(Date.now() + 3600_000) }
+    });
+    const swept = await service.provisioning.sweep();
+    await service.provisioning.waitForRun(runId);
+    return { users, before, runId, itemsAtKill, swept };
+}
+
+describe('process killed while the org refuses outcome writes', () => {
+    it('when the service is killed after mails were accepted but before their outcomes reached the org, then the resume applies its journal and invites everyone exactly once', async () => {
+        // Arrange + Act: 12 users; 5 mails accepted, none recorded in the org; kill -9; resume on the same DATA_DIR
+        const { users, before, runId, itemsAtKill, swept } = await killWhileOrgRefusesWrites(
+            12,
+            5,
+            TEST_DATA_DIR
+        );
+
+        // Assert: the org knew nothing of the 5 invitations when the process died
+        expect(smtp.messages.length).toBeGreaterThanOrEqual(5);
+        expect(itemsAtKill.filter((item) => item.Status__c === 'Pending')).toHaveLength(12);
+        // Assert: each user has exactly one invitation; run, items and authorizations are right
+        expect(swept.resumed).toBe(runId);
+        for (const user of users) expect(invitationsTo(user.Email)).toHaveLength(1);
+        const run = await store.findRun(runId);
+        expect(run).toMatchObject({ Status__c: 'Completed', Invited_Count__c: 12, Failed_Count__c: 0 });
+        const items = await store.items(runId);
+        expect(items.map((item) => item.Status__c)).toEqual(Array(12).fill('Invited'));
+        const authorizations = await store.authorizationsOfRun(runId);
+        expect(authorizations).toHaveLength(12);
+        for (const row of authorizations) {
+            expect(row).toMatchObject({
+                Status__c: 'Invited',
+                Invite_Count__c: (before.get(row.User__c) ?? 0) + 1
+            });
+        }
+        expect(existsSync(join(TEST_DATA_DIR, 'journal', `${runId}.jsonl`))).toBe(false);
+    });
+
+    it('when the resuming service does not have the journal (another host, DATA_DIR lost), then the accepted mails are sent again: the journal is what prevents it', async () => {
+        // Arrange + Act: the same crash, resumed with an empty DATA_DIR
+        const elsewhere = mkdtempSync(join(tmpdir(), 'rollcall-other-host-'));
+        cleanups.push(async () => removeDir(elsewhere));
+        const { users, runId } = await killWhileOrgRefusesWrites(12, 5, elsewhere);
+
+        // Assert: the run completes, but the 5 users invited before the kill got a second invitation
+        expect((await store.findRun(runId))?.Status__c).toBe('Completed');
+        const twice = users.filter((user) => invitationsTo(user.Email).length === 2);
+        expect(twice).toHaveLength(5);
+        expect(users.filter((user) => invitationsTo(user.Email).length === 1)).toHaveLength(7);
     });
 });
 
@@ -441,7 +541,7 @@ describe('API limit spent, then the service stops', () => {
             Failed_Count__c: 0,
             Eligible_Count__c: 10
         });
-        expect(existsSync(join(TEST_DATA_DIR, 'journal', `${runId}.json`))).toBe(false);
+        expect(existsSync(join(TEST_DATA_DIR, 'journal', `${runId}.jsonl`))).toBe(false);
     });
 });
 

@@ -14,6 +14,7 @@ import {
     API_SECRET,
     WEBHOOK_SECRET,
     api,
+    TEST_DATA_DIR,
     removeDir,
     serviceEnv,
     startService,
@@ -35,6 +36,8 @@ afterAll(async () => {
     await service?.stop();
     await org?.stop();
     removeDir(dataDir);
+    // The run journals' folder (DATA_DIR of the services under test).
+    removeDir(TEST_DATA_DIR);
 });
 
 interface Layer {

@@ -19,6 +19,7 @@ import {
     WEBHOOK_SECRET,
     api,
     orgStore,
+    TEST_DATA_DIR,
     removeDir,
     serviceEnv,
     startTestOrg
@@ -149,6 +150,8 @@ afterAll(async () => {
     await proxy?.close();
     await org?.stop();
     removeDir(dataDir);
+    // The run journals' folder (DATA_DIR of the services under test).
+    removeDir(TEST_DATA_DIR);
 });
 
 afterEach(() => {

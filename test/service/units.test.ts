@@ -1,8 +1,9 @@
-/** The pure pieces: templates and escaping, tokens and signatures, the schedule, reports. */
-import { readFileSync } from 'node:fs';
+/** The pure pieces: templates and escaping, tokens and signatures, the schedule, reports, the run journal. */
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RunJournal, parseJournal, type JournalEntry } from '../../service/src/adapters/journal';
 import { createMailer, classifySmtpError } from '../../service/src/adapters/mailer';
 import { MailTemplates, escapeText, parseTemplate } from '../../service/src/adapters/templates';
 import { DEFAULT_TEMPLATES_DIR, loadConfig } from '../../service/src/config';
@@ -251,5 +252,82 @@ describe('service scheduler', () => {
             }).format(next)
         ).toBe('07:00');
         expect(scheduler.nextRun()).toBeUndefined();
+    });
+});
+
+describe('run journal', () => {
+    const entry = (n: number): JournalEntry => ({
+        runId: 'a0D5g0000000001EAA',
+        itemId: `a0E5g00000000${String(n).padStart(2, '0')}`,
+        userId: `0055g00000000${String(n).padStart(2, '0')}`,
+        status: n % 2 === 0 ? 'Invited' : 'Failed',
+        ...(n % 2 === 0 ? {} : { reason: 'SMTP rejected: 550 5.1.1 Mailbox unavailable' }),
+        at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+        products: ['Round Robin', 'Meeting Links']
+    });
+
+    it('when the last line was torn by a crash mid-append, then the complete entries are read and the torn one is dropped', () => {
+        const text = `${JSON.stringify(entry(1))}\n${JSON.stringify(entry(2))}\n${JSON.stringify(entry(3)).slice(0, 40)}`;
+
+        const contents = parseJournal(text);
+
+        expect(contents.entries).toEqual([entry(1), entry(2)]);
+        expect(contents.torn).toBe(true);
+        expect(contents.unreadable).toBe(0);
+        expect(contents.validBytes).toBe(Buffer.byteLength(text) - 40);
+    });
+
+    it('when a process appends after a torn last line, then the torn bytes are cut and every entry reads back', async () => {
+        // Arrange: a journal left by a process killed in the middle of its third append
+        const dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-'));
+        try {
+            const first = new RunJournal(dir, 'a0D5g0000000001EAA');
+            await first.append(entry(1));
+            await first.append(entry(2));
+            await first.close();
+            appendFileSync(first.file, JSON.stringify(entry(3)).slice(0, 25));
+
+            // Act: the resuming process reads it, then journals its own outcomes
+            const resumed = new RunJournal(dir, 'a0D5g0000000001EAA');
+            const before = resumed.read();
+            await Promise.all([resumed.append(entry(4)), resumed.append(entry(5)), resumed.append(entry(6))]);
+            await resumed.close();
+
+            // Assert
+            expect(before).toMatchObject({ entries: [entry(1), entry(2)], torn: true });
+            const after = resumed.read();
+            expect(after).toMatchObject({ torn: false, unreadable: 0 });
+            expect(after.entries).toEqual([entry(1), entry(2), entry(4), entry(5), entry(6)]);
+            await resumed.remove();
+            expect(() => readFileSync(resumed.file)).toThrow(/ENOENT/);
+        } finally {
+            removeDir(dir);
+        }
+    });
+
+    it('when the journal cannot be written, then the first append says why and later ones do not throw', async () => {
+        // Arrange: the journal folder's path is taken by a file
+        const dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-'));
+        try {
+            const blocked = join(dir, 'journal');
+            appendFileSync(blocked, 'not a folder');
+            const journal = new RunJournal(blocked, 'a0D5g0000000001EAA');
+
+            // Act + Assert
+            await expect(journal.append(entry(1))).rejects.toThrow(/EEXIST|ENOTDIR/);
+            await expect(journal.append(entry(2))).resolves.toBeUndefined();
+            expect(journal.failure()?.message).toMatch(/EEXIST|ENOTDIR/);
+        } finally {
+            removeDir(dir);
+        }
+    });
+
+    it('when there is no journal, then reading finds nothing and creates no file', () => {
+        const dir = join(tmpdir(), `rollcall-journal-none-${process.pid}`);
+
+        const contents = new RunJournal(dir, 'a0D5g0000000001EAA').read();
+
+        expect(contents).toEqual({ entries: [], validBytes: 0, torn: false, unreadable: 0 });
+        expect(() => readFileSync(join(dir, 'a0D5g0000000001EAA.jsonl'))).toThrow(/ENOENT/);
     });
 });

@@ -2,15 +2,16 @@
  * Executing a run: re-check items, write them Pending, send one invitation per user, record each
  * outcome, keep the run's counts and heartbeat current, finish it and tell people.
  *
- * Durability (DESIGN §6): items are Pending in the org before any email leaves; outcomes are written
- * back in batches of up to 199 items plus the run's progress (one composite call), at the latest every
- * heartbeat. When the org is unavailable or the API limit is spent, sending pauses and the batch is
- * retried until it is written, so nothing sent is forgotten while the process lives. A shutdown stops
- * sending, writes what it has and parks the run (heartbeat cleared) for resume.
+ * Durability (DESIGN §6): items are Pending in the org before any email leaves; each outcome is appended
+ * to the run's journal on disk as soon as the mailer returns (durable before the worker sends its next
+ * mail), and written back to the org in batches of up to 199 items plus the run's progress (one composite
+ * call), at the latest every heartbeat. A resume applies the journal first, so a hard kill re-sends only
+ * the mails whose acceptance was not yet journaled. When the org is unavailable or the API limit is spent,
+ * sending pauses and the batch is retried until it is written. A shutdown stops sending, writes what it
+ * has and parks the run (heartbeat cleared) for resume.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config';
+import { RunJournal, type JournalEntry } from '../adapters/journal';
 import { AppError, describeError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -137,6 +138,10 @@ export class RunExecution {
     private paused?: string;
     private readonly inviteCounts = new Map<string, number>();
     private readonly apiCallsAtStart: number;
+    private readonly journal: RunJournal;
+    /** When the journal says an item was invited (a resume writes its authorizations with that time). */
+    private readonly journaledAt = new Map<string, Date>();
+    private journalFailed = false;
 
     constructor(
         private readonly deps: RunDeps,
@@ -147,6 +152,7 @@ export class RunExecution {
     ) {
         this.log = deps.logger.child({ runId: ctx.runId });
         this.apiCallsAtStart = deps.store.org.apiCalls();
+        this.journal = new RunJournal(deps.config.runs.journalDir, ctx.runId);
     }
 
     progress(): RunProgress {
@@ -215,6 +221,7 @@ export class RunExecution {
             return 'Failed';
         } finally {
             clearInterval(this.heartbeatTimer);
+            await this.journal.close();
         }
     }
 
@@ -316,7 +323,7 @@ export class RunExecution {
             new Map(counts.map((row) => [authorizationKey(row.User__c, row.Product__c), row]))
         );
         for (const item of missing) {
-            this.queueAuthorizations(item, this.deps.clock.now());
+            this.queueAuthorizations(item, this.journaledAt.get(item.itemId) ?? this.deps.clock.now());
             this.authBuffer.push(...(this.authWaiting.get(item.itemId) ?? []));
             this.authWaiting.delete(item.itemId);
         }
@@ -399,18 +406,13 @@ export class RunExecution {
         item: WorkItem,
         result: SendResult | { status: 'invalid'; reason: string }
     ): Promise<void> {
-        if (result.status === 'invalid') {
-            this.decide(item, 'Failed', result.reason);
-            this.deps.metrics.invitations.inc({ outcome: 'failed' });
-        } else if (result.status === 'sent') {
+        await this.journalOutcome(item, result);
+        if (result.status === 'sent') {
             this.decide(item, 'Invited');
             this.queueAuthorizations(item, this.deps.clock.now());
             this.deps.metrics.invitations.inc({ outcome: 'sent' });
         } else {
-            const reason = result.permanent
-                ? `SMTP rejected: ${result.reason}`
-                : `SMTP unavailable: ${result.reason}`;
-            this.decide(item, 'Failed', reason);
+            this.decide(item, 'Failed', this.outcomeReason(result));
             this.deps.metrics.invitations.inc({ outcome: 'failed' });
         }
         this.onProgress?.(this.progress());
@@ -568,54 +570,87 @@ export class RunExecution {
         }
     }
 
-    private journalFile(): string {
-        return join(this.deps.config.runs.journalDir, `${this.ctx.runId}.json`);
+    private outcomeReason(result: SendResult | { status: 'invalid'; reason: string }): string | undefined {
+        if (result.status === 'sent') return undefined;
+        if (result.status === 'invalid') return result.reason;
+        return result.permanent ? `SMTP rejected: ${result.reason}` : `SMTP unavailable: ${result.reason}`;
     }
 
     /**
-     * Outcomes that a previous process could not write when it stopped (the org refused: API limit spent,
-     * outage) were kept in the journal: they are applied and written now instead of being sent again.
+     * The outcome goes to disk before anything else happens (and before this worker sends its next mail):
+     * after a hard kill the resume applies it instead of sending again. A journal that cannot be written is
+     * reported once and the run goes on; its outcomes are then only as durable as the batched org writes.
      */
-    private applyJournal(): void {
-        let records: SObjectRecord[];
+    private async journalOutcome(
+        item: WorkItem,
+        result: SendResult | { status: 'invalid'; reason: string }
+    ): Promise<void> {
+        const reason = this.outcomeReason(result);
+        const entry: JournalEntry = {
+            runId: this.ctx.runId,
+            itemId: item.itemId,
+            userId: item.userId,
+            status: result.status === 'sent' ? 'Invited' : 'Failed',
+            ...(reason === undefined ? {} : { reason: truncate(reason) }),
+            at: this.deps.clock.now().toISOString(),
+            products: item.products
+        };
         try {
-            records = JSON.parse(readFileSync(this.journalFile(), 'utf8')) as SObjectRecord[];
-        } catch {
-            return;
+            await this.journal.append(entry);
+        } catch (error) {
+            // Workers waiting on the same failed fdatasync all see it: reported once.
+            if (this.journalFailed) return;
+            this.journalFailed = true;
+            const note = `Run journal ${this.journal.file} not writable (${describeError(error)}); a hard kill from then on re-sends the invitations not yet written to the org.`;
+            this.ctx.notes.push(note);
+            this.log.error({ err: describeError(error), file: this.journal.file }, note);
         }
-        const items = new Map(this.items.map((item) => [item.itemId, item]));
-        let applied = 0;
-        for (const record of records) {
-            const item = items.get(String(record.Id));
-            const status = record.Status__c as ItemStatus;
-            if (!item || (item.status !== null && item.status !== 'Pending')) continue;
-            if (!['Pending', 'Invited', 'Skipped', 'Failed'].includes(status)) continue;
-            item.status = status;
-            item.reason = typeof record.Reason__c === 'string' ? record.Reason__c : undefined;
-            if (typeof record.Email__c === 'string') item.email = record.Email__c;
-            if (typeof record.Products__c === 'string') item.products = splitProducts(record.Products__c);
-            this.itemBuffer.push(record);
-            applied++;
-        }
-        this.log.info({ applied, file: this.journalFile() }, 'Outcomes kept at the last shutdown applied');
     }
 
-    /** The org refused the last writes: keep the outcomes on disk so the resume does not send them again. */
-    private keepJournal(): void {
-        if (this.itemBuffer.length === 0) return;
+    /**
+     * Outcomes journaled by a process that died (or stopped while the org refused writes) before they
+     * reached the org: applied as if just decided, so they are written and never sent again. Their
+     * authorization upserts follow from reconcileAuthorizations (invited, no record of this run yet).
+     */
+    private applyJournal(): void {
+        let contents;
         try {
-            mkdirSync(this.deps.config.runs.journalDir, { recursive: true });
-            writeFileSync(this.journalFile(), JSON.stringify(this.itemBuffer));
-            this.log.warn(
-                { outcomes: this.itemBuffer.length, file: this.journalFile() },
-                'Outcomes the org refused are kept for the resume'
-            );
+            contents = this.journal.read();
         } catch (error) {
-            this.log.error(
-                { err: describeError(error), outcomes: this.itemBuffer.length },
-                'Outcomes not kept; the resume sends these invitations again'
-            );
+            const note = `Run journal ${this.journal.file} not readable (${describeError(error)}); outcomes it held may be sent again.`;
+            this.ctx.notes.push(note);
+            this.log.error({ err: describeError(error) }, note);
+            return;
         }
+        if (contents.entries.length === 0 && !contents.torn) return;
+        const items = new Map(this.items.map((item) => [item.itemId, item]));
+        let applied = 0;
+        for (const entry of contents.entries) {
+            const item = items.get(entry.itemId);
+            if (entry.runId !== this.ctx.runId || !item || item.userId !== entry.userId) continue;
+            // Already recorded in the org (written before the crash): nothing to apply.
+            if (item.status !== null && item.status !== 'Pending') continue;
+            const productsChanged = entry.products.join(';') !== item.products.join(';');
+            item.products = entry.products;
+            if (entry.status === 'Invited') this.journaledAt.set(item.itemId, new Date(entry.at));
+            this.decide(
+                item,
+                entry.status,
+                entry.reason,
+                productsChanged ? { Products__c: entry.products.join(';') } : {}
+            );
+            applied++;
+        }
+        this.log.info(
+            {
+                applied,
+                entries: contents.entries.length,
+                tornLastLine: contents.torn,
+                unreadableLines: contents.unreadable,
+                file: this.journal.file
+            },
+            'Journaled outcomes applied; those invitations are not sent again'
+        );
     }
 
     /** Shutdown: write what we have (once: the shutdown wait is bounded) and leave the run Running with no heartbeat. */
@@ -631,12 +666,16 @@ export class RunExecution {
             });
             this.log.info(this.counts(), 'Run parked for resume');
         } catch (error) {
-            this.keepJournal();
+            // The outcomes the org refused are in the journal already: the resume writes them.
             this.log.error(
-                { err: describeError(error) },
+                { err: describeError(error), journal: this.journal.file },
                 'Run not parked cleanly; it resumes once its heartbeat is stale'
             );
         }
+    }
+
+    private allWritten(): boolean {
+        return this.itemBuffer.length === 0 && this.authBuffer.length === 0 && this.authWaiting.size === 0;
     }
 
     private async finish(status: RunStatus, error?: string): Promise<void> {
@@ -659,7 +698,12 @@ export class RunExecution {
             ...this.pendingRunFields,
             Error__c: notes.length > 0 ? truncate(notes.join('\n'), 32_000) : null
         });
-        rmSync(this.journalFile(), { force: true });
+        if (this.allWritten()) await this.journal.remove();
+        else
+            this.log.warn(
+                { journal: this.journal.file },
+                'Run finished with outcomes not written to the org; its journal is kept'
+            );
         this.deps.metrics.runs.inc({ trigger: this.ctx.trigger, status });
         this.log.info({ status, ...this.counts(), apiCalls: this.apiCalls() }, 'Run finished');
     }

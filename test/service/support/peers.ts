@@ -146,6 +146,66 @@ export async function startSlackEndpoint(): Promise<SlackEndpoint> {
     return endpoint;
 }
 
+export interface OrgProxy {
+    url: string;
+    /** While true, every composite update or upsert (PATCH …/composite/sobjects…) answers 503. */
+    refuseWrites: boolean;
+    /** Writes refused so far. */
+    refused: number;
+    close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of the local org that can refuse the service's record updates (an org outage
+ * for writes) while reads and creates still go through.
+ */
+export async function startOrgProxy(target: string): Promise<OrgProxy> {
+    const proxy: OrgProxy = { url: '', refuseWrites: false, refused: 0, close: async () => undefined };
+    const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        void (async () => {
+            const chunks: Buffer[] = [];
+            for await (const chunk of req) chunks.push(chunk as Buffer);
+            const path = req.url ?? '/';
+            if (proxy.refuseWrites && req.method === 'PATCH' && /\/composite\/sobjects/.test(path)) {
+                proxy.refused++;
+                res.writeHead(503, { 'content-type': 'application/json' });
+                res.end(
+                    JSON.stringify([
+                        { errorCode: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable' }
+                    ])
+                );
+                return;
+            }
+            const headers = { ...req.headers } as Record<string, string>;
+            delete headers.host;
+            delete headers['content-length'];
+            try {
+                const upstream = await fetch(`${target}${path}`, {
+                    method: req.method,
+                    headers,
+                    body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : Buffer.concat(chunks)
+                });
+                // The token endpoint names the instance URL: the service must keep talking to the proxy.
+                const text = (await upstream.text()).split(target).join(proxy.url);
+                res.writeHead(upstream.status, {
+                    'content-type': upstream.headers.get('content-type') ?? 'application/json'
+                });
+                res.end(text);
+            } catch {
+                res.destroy();
+            }
+        })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    proxy.close = () =>
+        new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+        });
+    return proxy;
+}
+
 /** Polls until the condition holds (the tests wait on state, never on elapsed time). */
 export async function until<T>(
     condition: () => T | Promise<T>,
