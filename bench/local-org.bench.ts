@@ -7,22 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalOrg, type LocalOrg } from '../service/src/local-org';
+import { clientCredentialsToken } from '../test/local-org/helpers';
 
 const FILTER =
     "SELECT Id, Username, Email, Department, Title, Profile.Name, UserRole.Name, Manager.Email, CreatedDate FROM User WHERE IsActive = true AND (Department = 'Sales' OR UserRole.Name LIKE 'EMEA%') AND CreatedDate = LAST_N_DAYS:2000 ORDER BY CreatedDate";
-
-async function token(org: LocalOrg): Promise<string> {
-    const res = await fetch(`${org.url}/services/oauth2/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-            grant_type: 'client_credentials',
-            client_id: org.clientId,
-            client_secret: org.clientSecret
-        })
-    });
-    return ((await res.json()) as { access_token: string }).access_token;
-}
 
 async function timeStart(users: number, dataDir: string): Promise<{ ms: number; org: LocalOrg }> {
     const t0 = performance.now();
@@ -33,7 +21,7 @@ async function timeStart(users: number, dataDir: string): Promise<{ ms: number; 
 async function pageTimes(
     org: LocalOrg
 ): Promise<{ coldFirstPageMs: number; firstPageMs: number; nextPageMs: number; totalSize: number }> {
-    const auth = { authorization: `Bearer ${await token(org)}` };
+    const auth = { authorization: `Bearer ${await clientCredentialsToken(org)}` };
     const runs: Array<{ first: number; next: number; total: number }> = [];
     let cold = 0;
     // Three warm-up rounds (JIT, the cached sort order), then ten measured ones.

@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
-import { SalesforceGateway } from '../service/src/adapters/salesforce';
 import { OrgStore } from '../service/src/domain/org-store';
-import { createLogger } from '../service/src/logger';
+import { orgStore } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import type { OrgGateway, SObjectRecord } from '../service/src/ports';
@@ -38,20 +37,7 @@ interface PeersInfo {
 async function peers(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-org-'));
     const org = await startLocalOrg({ users: USERS, seed: 2024, dataDir, reset: true });
-    const store = new OrgStore(
-        new SalesforceGateway({
-            config: {
-                loginUrl: org.url,
-                clientId: org.jwt.consumerKey,
-                username: org.jwt.username,
-                privateKeyPem: org.jwt.privateKeyPem,
-                apiVersion: '62.0',
-                retryAttempts: 2,
-                retryBaseMs: 50
-            },
-            logger: createLogger('silent')
-        })
-    );
+    const store = orgStore(org);
     const active = await store.org.query<{ Id: string }>(
         'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
     );
