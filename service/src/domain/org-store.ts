@@ -2,7 +2,7 @@
  * The org's records as the service reads and writes them (API names are the contract, DESIGN §3).
  * Every SOQL text the service builds outside the engine is here, every literal through `soqlString`.
  */
-import { soqlString } from '../engine/soql';
+import { soqlString } from '../engine';
 import { AppError } from '../errors';
 import type { OrgGateway, SObjectRecord, WriteResult } from '../ports';
 

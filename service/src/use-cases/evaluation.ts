@@ -11,6 +11,7 @@ import {
     fieldsInUse,
     prepareSets,
     requiredManagerIds,
+    soqlString,
     type AuthorizationStatus,
     type ConditionSetInput,
     type EligibilityEntry,
@@ -25,7 +26,6 @@ import {
 import { AppError } from '../errors';
 import type { Clock, SObjectRecord } from '../ports';
 import { assertSalesforceId, splitMulti, type AuthorizationRecord, type OrgStore } from '../domain/org-store';
-import { soqlString } from '../engine/soql';
 
 const CACHE_TTL_MS = 10 * 60 * 1000;
 /** Above this many candidates it is cheaper to read all authorization records than to page by ids. */
