@@ -277,6 +277,13 @@ export function loadConfig(env: Env = process.env): Config {
         }
     }
     if (e.SMTP_USER && !e.SMTP_PASSWORD) problems.push('SMTP_PASSWORD: required when SMTP_USER is set');
+    if (e.HEARTBEAT_SECONDS * 4 > e.STALE_RUN_SECONDS) {
+        // The provisioning lease lives STALE_RUN_SECONDS and is renewed with each heartbeat; its holder stops
+        // sending after half of it without a renewal, so several renewals must fit in that half.
+        problems.push(
+            `STALE_RUN_SECONDS: must be at least 4 × HEARTBEAT_SECONDS (${e.HEARTBEAT_SECONDS * 4}); it is ${e.STALE_RUN_SECONDS}`
+        );
+    }
     if (problems.length > 0) throw configError(problems);
 
     const transport: MailTransportConfig =

@@ -4,13 +4,17 @@
  * the service; in local mode it also starts the local org with its demo data, runs one preview and
  * sync, prints the summary and where the emails went, then keeps serving.
  */
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createMailer } from './adapters/mailer';
 import { SalesforceGateway } from './adapters/salesforce';
 import { SlackNotifier } from './adapters/slack';
 import { MailTemplates } from './adapters/templates';
+import { JournalFolder } from './adapters/journal';
+import { LeaseKeeper } from './use-cases/run/claim';
 import { loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
 import { describeError, registerSecret } from './errors';
@@ -131,12 +135,15 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const mailer = options.mailer ?? createMailer(config.mail, logger);
     const notifier = options.notifier ?? new SlackNotifier(config.slack, logger);
     const templates = new MailTemplates(config.mail.templatesDir);
+    const instance = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const provisioning = new ProvisioningService({
         config,
         store,
         mailer,
         notifier,
         templates,
+        journals: new JournalFolder(config.runs.journalDir),
+        leases: new LeaseKeeper(store, clock, config.runs.staleAfterSeconds, instance, logger),
         clock,
         logger,
         metrics

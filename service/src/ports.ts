@@ -80,6 +80,62 @@ export interface Notifier {
     post(message: SlackMessage): Promise<NotificationOutcome>;
 }
 
+export interface RenderedMail {
+    subject: string;
+    html: string;
+    text: string;
+}
+
+/** Named mails (the invitation, the audit) rendered from replaceable templates. */
+export interface MailTemplates {
+    render(name: string, context: Record<string, unknown>): RenderedMail;
+}
+
+/** One invitation outcome, durable before the sending worker takes its next item. */
+export interface JournalEntry {
+    /** The run's Run_Key__c: an entry of another run that got the same id is never applied. */
+    runKey: string;
+    runId: string;
+    itemId: string;
+    userId: string;
+    status: 'Invited' | 'Failed';
+    reason?: string;
+    /** When the mailer returned (ISO 8601). */
+    at: string;
+    /** The products the invitation listed. */
+    products: string[];
+}
+
+export interface JournalContents {
+    entries: JournalEntry[];
+    /** Bytes of complete, readable lines; anything after is a torn last line (a crash mid-append). */
+    validBytes: number;
+    torn: boolean;
+    /** Complete lines that could not be read (never expected; counted, then ignored). */
+    unreadable: number;
+}
+
+/** The outcomes of one run not yet known to be in the org (DESIGN §6). */
+export interface OutcomeJournal {
+    /** Where it is, for people. */
+    readonly file: string;
+    read(): JournalContents;
+    append(entry: JournalEntry): Promise<void>;
+    close(): Promise<void>;
+    /** The run is finished and every outcome is in the org. */
+    remove(): Promise<void>;
+}
+
+export interface OutcomeJournals {
+    /** The journal of the run with this id and Run_Key__c. */
+    open(runId: string, runKey: string): OutcomeJournal;
+    /**
+     * Journals left under this run id by another run (the same id with another key, e.g. after an org was
+     * reset): moved aside, never applied. Returns where each went.
+     */
+    setAsideForeign(runId: string, runKey: string): string[];
+}
+
 export interface Clock {
     now(): Date;
 }

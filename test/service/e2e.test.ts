@@ -6,6 +6,7 @@ import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
 import type { OrgStore } from '../../service/src/domain/org-store';
 import { signWebhook, verifyAuthorizationToken } from '../../service/src/domain/tokens';
+import { clientCredentialsToken, rest, v } from '../local-org/helpers';
 import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type SmtpSink } from './support/peers';
 import {
     API_SECRET,
@@ -14,6 +15,7 @@ import {
     WEBHOOK_SECRET,
     api,
     orgStore,
+    previewViaApi,
     TEST_DATA_DIR,
     removeDir,
     serviceEnv,
@@ -83,13 +85,14 @@ async function previewAndRun(
     notify: Record<string, unknown> = { admins: true, recipients: ['ops@example.com'] }
 ) {
     const admin = org.ids.adminUserIds[0];
-    const preview = await api(service, 'POST', '/v1/previews', { initiatedBy: admin });
-    expect(preview.status).toBe(201);
-    const runId = String(preview.body.runId);
+    const preview = await previewViaApi(service, admin);
+    expect(preview.run.status).toBe('Previewed');
+    const runId = preview.runId;
     const run = await api(service, 'POST', '/v1/runs', { previewRunId: runId, initiatedBy: admin, notify });
     expect(run.status).toBe(202);
     await service.provisioning.waitForRun(runId);
-    return { preview: preview.body, runId };
+    const counts = preview.run.counts as { eligible: number };
+    return { preview: { status: preview.run.status, eligible: counts.eligible }, runId };
 }
 
 /** The service's Prometheus samples, by name and labels. */
@@ -334,16 +337,18 @@ describe('preview then execute', () => {
             }
         ]);
 
-        const response = await api(service, 'POST', '/v1/previews', {});
+        const response = await previewViaApi(service, org.ids.adminUserIds[0]);
         await store.update([{ attributes: { type: 'Condition_Set__c' }, Id: created.id, Active__c: false }]);
 
-        expect(response.status).toBe(201);
-        const invalid = response.body.invalidSets as { name: string; reasons: string[] }[];
-        expect(invalid).toEqual([
-            { id: created.id, name: 'Broken set', reasons: [expect.stringContaining('No_Such_Field__c')] }
+        expect(response.run.status).toBe('Previewed');
+        const snapshot = JSON.parse(String(await store.runSnapshot(response.runId)));
+        expect(snapshot.invalid).toEqual([
+            expect.objectContaining({
+                id: created.id,
+                name: 'Broken set',
+                reasons: [expect.stringContaining('No_Such_Field__c')]
+            })
         ]);
-        const snapshot = JSON.parse(String(await store.runSnapshot(String(response.body.runId))));
-        expect(snapshot.invalid[0]).toMatchObject({ name: 'Broken set' });
     });
 
     it('when the initiator is not a Rollcall admin, then the preview is refused with 403', async () => {
@@ -355,12 +360,61 @@ describe('preview then execute', () => {
         expect(response.body).toEqual({ error: { code: 'FORBIDDEN', message: expect.any(String) } });
     });
 
-    it('when a preview has expired, then executing it answers 409 PREVIEW_EXPIRED and the run is Expired', async () => {
+    it('when a preview or a run names no initiator, then the answer is 400 saying initiatedBy is required and nothing is written', async () => {
+        const before = (await store.listRuns(200)).length;
+
         const preview = await api(service, 'POST', '/v1/previews', {});
-        const runId = String(preview.body.runId);
+        const { runId } = await previewViaApi(service, org.ids.adminUserIds[0]);
+        const run = await api(service, 'POST', '/v1/runs', { previewRunId: runId });
+
+        for (const response of [preview, run]) {
+            expect(response.status).toBe(400);
+            expect(response.body.error).toEqual({
+                code: 'VALIDATION_FAILED',
+                message: expect.stringContaining('initiatedBy: is required')
+            });
+        }
+        expect((await store.listRuns(200)).length).toBe(before + 1);
+        expect((await store.findRun(runId))?.Status__c).toBe('Previewed');
+    });
+
+    it('when the admin who previewed lost Rollcall_Admin before executing, then the run is refused with 403 and nothing is sent', async () => {
+        // Arrange: a second admin previews, then loses the permission set
+        const admin = org.ids.adminUserIds[1];
+        const { runId } = await previewViaApi(service, admin);
+        const assignments = await store.org.query<{ Id: string }>(
+            `SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '${admin}' AND PermissionSet.Name = 'Rollcall_Admin'`
+        );
+        expect(assignments.length).toBeGreaterThan(0);
+        for (const assignment of assignments) {
+            const response = await rest(
+                org,
+                await clientCredentialsToken(org),
+                v(`/sobjects/PermissionSetAssignment/${assignment.Id}`),
+                {
+                    method: 'DELETE'
+                }
+            );
+            expect(response.status).toBe(204);
+        }
+        const sent = smtp.messages.length;
+
+        // Act
+        const response = await api(service, 'POST', '/v1/runs', { previewRunId: runId, initiatedBy: admin });
+
+        // Assert
+        expect(response.status).toBe(403);
+        expect(response.body.error).toMatchObject({ code: 'FORBIDDEN' });
+        expect((await store.findRun(runId))?.Status__c).toBe('Previewed');
+        expect(smtp.messages.length).toBe(sent);
+    });
+
+    it('when a preview has expired, then executing it answers 409 PREVIEW_EXPIRED and the run is Expired', async () => {
+        const admin = org.ids.adminUserIds[0];
+        const { runId } = await previewViaApi(service, admin);
         await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 1000).toISOString() });
 
-        const response = await api(service, 'POST', '/v1/runs', { previewRunId: runId });
+        const response = await api(service, 'POST', '/v1/runs', { previewRunId: runId, initiatedBy: admin });
 
         expect(response.status).toBe(409);
         expect((response.body.error as { code: string }).code).toBe('PREVIEW_EXPIRED');
@@ -368,8 +422,7 @@ describe('preview then execute', () => {
     });
 
     it('when the sweep finds a preview past its expiry, then it marks it Expired', async () => {
-        const preview = await api(service, 'POST', '/v1/previews', {});
-        const runId = String(preview.body.runId);
+        const { runId } = await previewViaApi(service, org.ids.adminUserIds[0]);
         await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 1000).toISOString() });
 
         const result = await service.provisioning.sweep();
@@ -490,8 +543,8 @@ describe('authorization webhook', () => {
         });
         const [authorization] = await store.authorizations([user.Id], ['Round Robin']);
         expect(authorization.Status__c).toBe('Authorized');
-        const next = await api(service, 'POST', '/v1/previews', {});
-        const items = await store.items(String(next.body.runId));
+        const next = await previewViaApi(service, org.ids.adminUserIds[0]);
+        const items = await store.items(next.runId);
         expect(
             items.some((item) => item.User__c === user.Id && String(item.Products__c).includes('Round Robin'))
         ).toBe(false);

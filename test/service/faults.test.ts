@@ -22,6 +22,7 @@ import {
     TEST_DATA_DIR,
     TOKEN_SECRET,
     api,
+    previewViaApi,
     orgStore,
     removeDir,
     serviceEnv,
@@ -234,8 +235,12 @@ async function killWhileOrgRefusesWrites(count: number, accepted: number, resume
     );
     const proxy = await startOrgProxy(org.url);
     cleanups.push(() => proxy.close());
-    proxy.refuseWrites = true;
-    smtp.behaviour.hold = (sofar) => sofar >= accepted;
+    // The org refuses writes from the first invitation on: the run and its Pending items are written,
+    // the outcomes are not.
+    smtp.behaviour.hold = (sofar) => {
+        proxy.refuseWrites = true;
+        return sofar >= accepted;
+    };
     const { child, url } = await startChild({
         ...serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1', SMTP_TIMEOUT_MS: '60000' }),
         SF_LOGIN_URL: proxy.url,
@@ -420,10 +425,10 @@ describe('Salesforce faults', () => {
         await api(service, 'GET', '/readyz');
         org.faults.failNext(3, 503);
 
-        const preview = await api(service, 'POST', '/v1/previews', {});
+        const preview = await previewViaApi(service, org.ids.adminUserIds[0]);
 
-        expect(preview.status).toBe(201);
-        expect(preview.body.eligible).toBe(2);
+        expect(preview.run.status).toBe('Previewed');
+        expect(preview.run.counts).toMatchObject({ eligible: 2 });
         const metrics = await (await fetch(`${service.url}/metrics`)).text();
         expect(metrics).toMatch(/rollcall_salesforce_retries_total\{reason="SERVER_UNAVAILABLE"\} 3/);
     });
@@ -503,10 +508,10 @@ describe('API limit spent, then the service stops', () => {
         await until(() => smtp.messages.length >= 3, 'three invitations');
         await spendApiLimit(limited, limitedStore);
         const first = service;
-        await until(
-            async () => (await first.provisioning.getRun(runId)).progress?.paused,
-            'the run to pause'
-        );
+        await until(async () => {
+            const progress = (await first.provisioning.getRun(runId)).progress;
+            return progress && 'paused' in progress ? progress.paused : undefined;
+        }, 'the run to pause');
 
         // Act: stop while the org refuses every call, then start again once calls are available
         await service.stop();

@@ -14,6 +14,7 @@ import {
     API_SECRET,
     WEBHOOK_SECRET,
     api,
+    previewViaApi,
     TEST_DATA_DIR,
     removeDir,
     serviceEnv,
@@ -176,13 +177,12 @@ describe('authentication and errors', () => {
 
     it('when an audit recipient tries to smuggle a header, then the answer is 400 naming it and the preview stays executable', async () => {
         // Arrange
-        const preview = await api(service, 'POST', '/v1/previews', {});
-        expect(preview.status).toBe(201);
-        const runId = String(preview.body.runId);
+        const { runId } = await previewViaApi(service, org.ids.adminUserIds[0]);
 
         // Act
         const response = await api(service, 'POST', '/v1/runs', {
             previewRunId: runId,
+            initiatedBy: org.ids.adminUserIds[0],
             notify: { recipients: ['ops@example.com', 'a@b.com\r\nBcc: x@y.com'] }
         });
 

@@ -18,6 +18,7 @@ import {
     TOKEN_SECRET,
     WEBHOOK_SECRET,
     api,
+    previewViaApi,
     orgStore,
     TEST_DATA_DIR,
     removeDir,
@@ -180,16 +181,14 @@ describe('secrets in upstream errors', () => {
         proxy.leakOn = (method, path) => method === 'GET' && path.includes('FROM Condition_Set__c');
 
         // Act
-        const response = await api(service, 'POST', '/v1/previews', {});
+        const response = await previewViaApi(service, org.ids.adminUserIds[0]);
 
-        // Assert
-        expect(response.status).toBe(502);
-        expect(response.body.error).toMatchObject({
-            code: 'ORG_REQUEST_FAILED',
-            message: expect.stringContaining('INVALID_QUERY_FILTER_OPERATOR')
-        });
-        expect(JSON.stringify(response.body)).toContain('[redacted');
-        expectNoSecret(JSON.stringify(response.body));
+        // Assert: the preview fails, and says why on the run, redacted
+        expect(response.run.status).toBe('Failed');
+        expect(response.run.error).toEqual(expect.stringContaining('INVALID_QUERY_FILTER_OPERATOR'));
+        expect(JSON.stringify(response.run)).toContain('[redacted');
+        expectNoSecret(JSON.stringify(response.run));
+        expectNoSecret(JSON.stringify(await store.findRun(response.runId)));
         expectNoSecret(logLines.join(''));
     });
 
@@ -216,7 +215,7 @@ describe('secrets in upstream errors', () => {
         proxy.leakAssertion = true;
 
         // Act
-        const response = await api(service, 'POST', '/v1/previews', {});
+        const response = await api(service, 'POST', '/v1/previews', { initiatedBy: org.ids.adminUserIds[0] });
 
         // Assert
         expect(response.status).toBe(502);
@@ -227,7 +226,7 @@ describe('secrets in upstream errors', () => {
         expectNoSecret(JSON.stringify(response.body));
         expectNoSecret(logLines.join(''));
         proxy.leakAssertion = false;
-        expect((await api(service, 'POST', '/v1/previews', {})).status).toBe(201);
+        expect((await previewViaApi(service, org.ids.adminUserIds[0])).run.status).toBe('Previewed');
     });
 });
 

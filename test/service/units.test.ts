@@ -3,7 +3,12 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunJournal, parseJournal, type JournalEntry } from '../../service/src/adapters/journal';
+import {
+    JournalFolder,
+    RunJournal,
+    parseJournal,
+    type JournalEntry
+} from '../../service/src/adapters/journal';
 import { createMailer, classifySmtpError } from '../../service/src/adapters/mailer';
 import { MailTemplates, escapeText, parseTemplate } from '../../service/src/adapters/templates';
 import { DEFAULT_TEMPLATES_DIR, loadConfig } from '../../service/src/config';
@@ -256,8 +261,11 @@ describe('service scheduler', () => {
 });
 
 describe('run journal', () => {
-    const entry = (n: number): JournalEntry => ({
-        runId: 'a0D5g0000000001EAA',
+    const RUN_ID = 'a0D5g0000000001EAA';
+    const RUN_KEY = '6f1c2a3e-0b7d-4c55-9a41-2e7f3d9b8c10';
+    const entry = (n: number, runKey = RUN_KEY): JournalEntry => ({
+        runKey,
+        runId: RUN_ID,
         itemId: `a0E5g00000000${String(n).padStart(2, '0')}`,
         userId: `0055g00000000${String(n).padStart(2, '0')}`,
         status: n % 2 === 0 ? 'Invited' : 'Failed',
@@ -281,14 +289,14 @@ describe('run journal', () => {
         // Arrange: a journal left by a process killed in the middle of its third append
         const dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-'));
         try {
-            const first = new RunJournal(dir, 'a0D5g0000000001EAA');
+            const first = new RunJournal(dir, RUN_ID, RUN_KEY);
             await first.append(entry(1));
             await first.append(entry(2));
             await first.close();
             appendFileSync(first.file, JSON.stringify(entry(3)).slice(0, 25));
 
             // Act: the resuming process reads it, then journals its own outcomes
-            const resumed = new RunJournal(dir, 'a0D5g0000000001EAA');
+            const resumed = new RunJournal(dir, RUN_ID, RUN_KEY);
             const before = resumed.read();
             await Promise.all([resumed.append(entry(4)), resumed.append(entry(5)), resumed.append(entry(6))]);
             await resumed.close();
@@ -311,7 +319,7 @@ describe('run journal', () => {
         try {
             const blocked = join(dir, 'journal');
             appendFileSync(blocked, 'not a folder');
-            const journal = new RunJournal(blocked, 'a0D5g0000000001EAA');
+            const journal = new RunJournal(blocked, RUN_ID, RUN_KEY);
 
             // Act + Assert
             await expect(journal.append(entry(1))).rejects.toThrow(/EEXIST|ENOTDIR/);
@@ -325,9 +333,55 @@ describe('run journal', () => {
     it('when there is no journal, then reading finds nothing and creates no file', () => {
         const dir = join(tmpdir(), `rollcall-journal-none-${process.pid}`);
 
-        const contents = new RunJournal(dir, 'a0D5g0000000001EAA').read();
+        const contents = new RunJournal(dir, RUN_ID, RUN_KEY).read();
 
         expect(contents).toEqual({ entries: [], validBytes: 0, torn: false, unreadable: 0 });
-        expect(() => readFileSync(join(dir, 'a0D5g0000000001EAA.jsonl'))).toThrow(/ENOENT/);
+        expect(() => readFileSync(join(dir, `${RUN_ID}.${RUN_KEY}.jsonl`))).toThrow(/ENOENT/);
+    });
+
+    it('when another run left a journal under the same run id (an org reset reuses ids), then it is set aside and never read as ours', async () => {
+        // Arrange: the journal of an earlier run that got the same id, a legacy unkeyed one, and ours
+        const dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-'));
+        try {
+            const folder = new JournalFolder(dir);
+            const earlierKey = 'aaaaaaaa-0000-4000-8000-000000000001';
+            const earlier = folder.open(RUN_ID, earlierKey);
+            await earlier.append(entry(2, earlierKey));
+            await earlier.close();
+            appendFileSync(join(dir, `${RUN_ID}.jsonl`), `${JSON.stringify(entry(4))}\n`);
+            const ours = folder.open(RUN_ID, RUN_KEY);
+            await ours.append(entry(6));
+            await ours.close();
+
+            // Act
+            const setAside = folder.setAsideForeign(RUN_ID, RUN_KEY);
+            const contents = folder.open(RUN_ID, RUN_KEY).read();
+
+            // Assert
+            expect(setAside).toHaveLength(2);
+            expect(setAside.every((file) => /\.foreign-\d+$/.test(file))).toBe(true);
+            expect(contents.entries).toEqual([entry(6)]);
+            expect(folder.setAsideForeign(RUN_ID, RUN_KEY)).toEqual([]);
+        } finally {
+            removeDir(dir);
+        }
+    });
+
+    it('when an entry of another run key sits in our file, then it is counted unreadable and not applied', () => {
+        const dir = mkdtempSync(join(tmpdir(), 'rollcall-journal-'));
+        try {
+            const journal = new RunJournal(dir, RUN_ID, RUN_KEY);
+            appendFileSync(
+                journal.file,
+                `${JSON.stringify(entry(2, 'someone-else'))}\n${JSON.stringify(entry(4))}\n`
+            );
+
+            const contents = journal.read();
+
+            expect(contents.entries).toEqual([entry(4)]);
+            expect(contents.unreadable).toBe(1);
+        } finally {
+            removeDir(dir);
+        }
     });
 });

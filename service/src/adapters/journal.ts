@@ -1,10 +1,14 @@
 /**
- * The run journal: every invitation outcome is appended to `<dir>/<run id>.jsonl` as soon as the mailer
+ * The run journal: every invitation outcome is appended to `<dir>/<run id>.<run key>.jsonl` as soon as the mailer
  * returns, and is durable before the sending worker takes its next item. The org writes stay batched; after
  * a hard kill (SIGKILL, OOM, power loss) the resume applies the journaled outcomes instead of sending them
  * again. Appends are synchronous writes (in the kernel at once: a killed process loses nothing) followed
  * by one shared fdatasync for everything appended meanwhile (group commit: a power loss loses nothing
  * acknowledged either), so the cost per outcome stays small with several SMTP connections in flight.
+ *
+ * A journal belongs to one run: its name and every entry carry the run's Run_Key__c, a UUID chosen when
+ * the run was created. A run id alone is not enough: a reset org (a reseeded local org, a refreshed
+ * sandbox) hands out the same ids again.
  */
 import {
     closeSync,
@@ -14,37 +18,22 @@ import {
     mkdirSync,
     openSync,
     readFileSync,
+    readdirSync,
+    renameSync,
     rmSync,
     writeSync
 } from 'node:fs';
 import { join } from 'node:path';
+import type { JournalContents, JournalEntry, OutcomeJournal, OutcomeJournals } from '../ports';
 
-export interface JournalEntry {
-    runId: string;
-    itemId: string;
-    userId: string;
-    status: 'Invited' | 'Failed';
-    reason?: string;
-    /** When the mailer returned (ISO 8601). */
-    at: string;
-    /** The products the invitation listed. */
-    products: string[];
-}
-
-export interface JournalContents {
-    entries: JournalEntry[];
-    /** Bytes of complete, readable lines; anything after is a torn last line (a crash mid-append). */
-    validBytes: number;
-    torn: boolean;
-    /** Complete lines that could not be read (never expected; counted, then ignored). */
-    unreadable: number;
-}
+export type { JournalContents, JournalEntry };
 
 function isEntry(value: unknown): value is JournalEntry {
     const entry = value as Partial<JournalEntry> | null;
     return (
         typeof entry === 'object' &&
         entry !== null &&
+        typeof entry.runKey === 'string' &&
         typeof entry.runId === 'string' &&
         typeof entry.itemId === 'string' &&
         typeof entry.userId === 'string' &&
@@ -77,7 +66,12 @@ export function parseJournal(text: string): JournalContents {
     };
 }
 
-export class RunJournal {
+/** File names carry the run id and its key; a key is a UUID, anything else is made safe. */
+function fileStem(runId: string, runKey: string): string {
+    return `${runId}.${runKey.replace(/[^A-Za-z0-9-]/g, '_')}`;
+}
+
+export class RunJournal implements OutcomeJournal {
     readonly file: string;
     private fd?: number;
     /** Set when the file cannot be written: outcomes are then only as durable as the org writes. */
@@ -87,9 +81,10 @@ export class RunJournal {
 
     constructor(
         private readonly dir: string,
-        runId: string
+        runId: string,
+        private readonly runKey: string
     ) {
-        this.file = join(dir, `${runId}.jsonl`);
+        this.file = join(dir, `${fileStem(runId, runKey)}.jsonl`);
     }
 
     failure(): Error | undefined {
@@ -106,7 +101,14 @@ export class RunJournal {
                 return { entries: [], validBytes: 0, torn: false, unreadable: 0 };
             throw error;
         }
-        return parseJournal(text);
+        const contents = parseJournal(text);
+        // Never expected in our own file; counted as unreadable rather than applied.
+        const foreign = contents.entries.filter((entry) => entry.runKey !== this.runKey).length;
+        return {
+            ...contents,
+            entries: contents.entries.filter((entry) => entry.runKey === this.runKey),
+            unreadable: contents.unreadable + foreign
+        };
     }
 
     /**
@@ -192,5 +194,32 @@ export class RunJournal {
     async remove(): Promise<void> {
         await this.close();
         rmSync(this.file, { force: true });
+    }
+}
+
+/** The journals folder (`$DATA_DIR/journal`): one file per run, named by the run's id and key. */
+export class JournalFolder implements OutcomeJournals {
+    constructor(private readonly dir: string) {}
+
+    open(runId: string, runKey: string): RunJournal {
+        return new RunJournal(this.dir, runId, runKey);
+    }
+
+    setAsideForeign(runId: string, runKey: string): string[] {
+        let names: string[];
+        try {
+            names = readdirSync(this.dir);
+        } catch {
+            return [];
+        }
+        const ours = `${fileStem(runId, runKey)}.jsonl`;
+        const moved: string[] = [];
+        for (const name of names) {
+            if (!name.startsWith(`${runId}.`) || !name.endsWith('.jsonl') || name === ours) continue;
+            const target = join(this.dir, `${name}.foreign-${Date.now()}`);
+            renameSync(join(this.dir, name), target);
+            moved.push(target);
+        }
+        return moved;
     }
 }

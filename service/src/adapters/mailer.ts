@@ -14,9 +14,8 @@ import type { Logger } from '../logger';
 import type { Mailer, OutgoingMail, SendResult } from '../ports';
 import { redact } from '../errors';
 import { escapeText } from './templates';
+import { isValidAddress } from '../domain/email';
 
-const ADDRESS =
-    /^[^\s@<>,;"()[\]\\]+@[^\s@<>,;"()[\]\\]+\.[^\s@<>,;"()[\]\\]+$|^[^\s@<>,;"()[\]\\]+@localhost$/;
 const CONNECTION_ERROR_CODES = new Set([
     'ECONNECTION',
     'ESOCKET',
@@ -29,9 +28,7 @@ const CONNECTION_ERROR_CODES = new Set([
 ]);
 const FAIL_FAST_AFTER = 3;
 
-export function isValidAddress(address: string): boolean {
-    return address.length <= 254 && ADDRESS.test(address);
-}
+export { isValidAddress };
 
 interface SmtpError {
     code?: string;

@@ -6,6 +6,10 @@
  * - Writes through composite/sobjects, 200 records a call; upserts by external id.
  * - Retries 5xx, REQUEST_LIMIT_EXCEEDED and connection errors a bounded number of times with jittered
  *   exponential backoff; re-signs-in on INVALID_SESSION_ID (jsforce's refresh hook and our own retry).
+ *   Reads, updates by Id and upserts by external id give the same result when applied twice, so any
+ *   failure is retried. A create is not: after a failure the org may have applied it (the response was
+ *   lost), so it is retried only when the org surely did not apply it (connection refused, session
+ *   expired, API limit); otherwise the error says so (`details.ambiguous`) and the caller reads back.
  * - Counts every REST call it makes (jsforce's own retries are switched off so the count is exact).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -155,7 +159,7 @@ export class SalesforceGateway implements OrgGateway {
 
     async create(sobject: string, records: SObjectRecord[]): Promise<WriteResult[]> {
         const typed = records.map((record) => ({ ...record, attributes: { type: sobject } }));
-        return this.composite('POST', '/composite/sobjects', typed);
+        return this.composite('POST', '/composite/sobjects', typed, false);
     }
 
     async update(records: SObjectRecord[]): Promise<WriteResult[]> {
@@ -175,14 +179,18 @@ export class SalesforceGateway implements OrgGateway {
     private async composite(
         method: 'POST' | 'PATCH',
         url: string,
-        records: SObjectRecord[]
+        records: SObjectRecord[],
+        idempotent = true
     ): Promise<WriteResult[]> {
         const results: WriteResult[] = [];
         for (let i = 0; i < records.length; i += BATCH) {
             const chunk = records.slice(i, i + BATCH);
             const body = JSON.stringify({ allOrNone: false, records: chunk });
-            const response = (await this.call(`${method} ${url}`, (conn) =>
-                conn.request({ method, url, body, headers: { 'content-type': 'application/json' } })
+            const response = (await this.call(
+                `${method} ${url}`,
+                (conn) =>
+                    conn.request({ method, url, body, headers: { 'content-type': 'application/json' } }),
+                idempotent
             )) as CompositeResult[];
             for (const result of response) {
                 results.push({
@@ -195,8 +203,15 @@ export class SalesforceGateway implements OrgGateway {
         return results;
     }
 
-    /** One REST call with bounded, jittered retries and re-login on an invalid session. */
-    private async call<R>(what: string, operation: (conn: Connection) => PromiseLike<R>): Promise<R> {
+    /**
+     * One REST call with bounded, jittered retries and re-login on an invalid session. A call that is not
+     * idempotent is retried only after failures that prove the org did not apply it.
+     */
+    private async call<R>(
+        what: string,
+        operation: (conn: Connection) => PromiseLike<R>,
+        idempotent = true
+    ): Promise<R> {
         let attempt = 0;
         for (;;) {
             attempt++;
@@ -216,10 +231,21 @@ export class SalesforceGateway implements OrgGateway {
                     /ECONNREFUSED|ECONNRESET|socket hang up|premature close|Unexpected end of JSON|terminated/i.test(
                         e.message ?? ''
                     );
-                const retryable =
+                const notApplied =
+                    invalidSession ||
+                    code === 'REQUEST_LIMIT_EXCEEDED' ||
+                    code === 'ECONNREFUSED' ||
+                    /ECONNREFUSED/.test(e.message ?? '');
+                const transient =
                     invalidSession || serverError || connectionError || RETRYABLE_CODES.has(code);
+                const retryable = idempotent ? transient : notApplied;
                 if (!retryable || attempt > this.config.retryAttempts) {
-                    throw this.toAppError(what, code, e, context.status);
+                    const failure = this.toAppError(what, code, e, context.status);
+                    if (idempotent || notApplied || !transient) throw failure;
+                    throw new AppError(failure.code, `${failure.message} (the org may have applied it)`, {
+                        cause: e,
+                        details: { ambiguous: true }
+                    });
                 }
                 const reason = invalidSession
                     ? 'session'

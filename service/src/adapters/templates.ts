@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MailTemplates as MailTemplatesPort, RenderedMail } from '../ports';
 
 type Node =
     | { kind: 'text'; text: string }
@@ -106,14 +107,10 @@ export function escapeText(value: string): string {
     return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }
 
-export interface RenderedMail {
-    subject: string;
-    html: string;
-    text: string;
-}
+export type { RenderedMail };
 
 /** A named mail: `<name>.subject.txt`, `<name>.html` and `<name>.txt` in the templates folder. */
-export class MailTemplates {
+export class MailTemplates implements MailTemplatesPort {
     private readonly cache = new Map<string, { subject: Node[]; html: Node[]; text: Node[] }>();
 
     constructor(private readonly dir: string) {}

@@ -5,7 +5,7 @@ import { runSummary, table } from './format';
 
 export async function runDemo(service: RunningService): Promise<void> {
     const { provisioning, localOrg } = service;
-    const admin = localOrg?.ids.adminUserIds[0];
+    const admin = String(localOrg?.ids.adminUserIds[0]);
     const active = provisioning.activeRunId();
     if (active) {
         console.log(`\nA run left unfinished (${active}) is being resumed; waiting for it first…`);

@@ -49,11 +49,15 @@ export function buildProgram(): Command {
     program
         .command('preview')
         .description('Evaluate the condition sets and write a Previewed run')
-        .option('--as <userId>', 'the admin initiating it (checked for Rollcall_Admin)')
+        .option(
+            '--as <userId>',
+            'the admin initiating it, checked for Rollcall_Admin (local mode: the demo admin)'
+        )
         .action(async (options: { as?: string }) => {
             const { json } = program.opts<GlobalOptions>();
-            await withService(async ({ provisioning }) => {
-                const preview = await provisioning.preview({ initiatedBy: options.as });
+            await withService(async ({ provisioning, localOrg }) => {
+                const initiatedBy = options.as ?? localOrg?.ids.adminUserIds[0];
+                const preview = await provisioning.preview({ initiatedBy });
                 print(json, preview, () =>
                     [
                         `Preview ${preview.runId} (expires ${preview.expiresAt})`,
@@ -81,16 +85,20 @@ export function buildProgram(): Command {
     program
         .command('sync')
         .description('Preview, then send the invitations (progress bar, then a summary)')
-        .option('--as <userId>', 'the admin initiating it (checked for Rollcall_Admin)')
+        .option(
+            '--as <userId>',
+            'the admin initiating it, checked for Rollcall_Admin (local mode: the demo admin)'
+        )
         .option('--notify-admins', 'send the audit email to the Rollcall admins too')
         .option('--recipient <email...>', 'extra audit email recipients')
         .action(async (options: { as?: string; notifyAdmins?: boolean; recipient?: string[] }) => {
             const { json } = program.opts<GlobalOptions>();
-            await withService(async ({ provisioning }) => {
-                const preview = await provisioning.preview({ initiatedBy: options.as });
+            await withService(async ({ provisioning, localOrg }) => {
+                const initiatedBy = options.as ?? localOrg?.ids.adminUserIds[0];
+                const preview = await provisioning.preview({ initiatedBy });
                 const { runId } = await provisioning.execute({
                     previewRunId: preview.runId,
-                    initiatedBy: options.as,
+                    initiatedBy: String(initiatedBy),
                     notify: { admins: options.notifyAdmins === true, recipients: options.recipient ?? [] }
                 });
                 const bar =

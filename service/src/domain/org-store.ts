@@ -11,10 +11,18 @@ export const ITEM = 'Provisioning_Run_Item__c';
 export const AUTHORIZATION = 'Calendar_Authorization__c';
 export const CONDITION_SET = 'Condition_Set__c';
 export const SETTINGS = 'Rollcall_Settings__c';
+export const LEASE = 'Rollcall_Lease__c';
 export const ADMIN_PERMISSION = 'Rollcall_Admin';
 
 export type RunStatus =
-    'Previewed' | 'Queued' | 'Running' | 'Completed' | 'Completed with Errors' | 'Failed' | 'Expired';
+    | 'Previewing'
+    | 'Previewed'
+    | 'Queued'
+    | 'Running'
+    | 'Completed'
+    | 'Completed with Errors'
+    | 'Failed'
+    | 'Expired';
 export type RunTrigger = 'Manual' | 'Scheduled';
 export type ItemStatus = 'Pending' | 'Invited' | 'Skipped' | 'Failed';
 
@@ -22,6 +30,7 @@ export interface RunRecord extends SObjectRecord {
     Id: string;
     Name?: string;
     Status__c: RunStatus;
+    Run_Key__c?: string | null;
     Trigger__c?: RunTrigger;
     Initiated_By__c?: string | null;
     Started_At__c?: string | null;
@@ -44,6 +53,7 @@ export interface RunRecord extends SObjectRecord {
 
 export interface ItemRecord extends SObjectRecord {
     Id: string;
+    Item_Key__c?: string | null;
     Run__c: string;
     User__c: string;
     Email__c?: string | null;
@@ -61,6 +71,17 @@ export interface AuthorizationRecord extends SObjectRecord {
     Status__c?: string | null;
     Invite_Count__c?: number | null;
     Last_Run__c?: string | null;
+}
+
+export interface LeaseRecord extends SObjectRecord {
+    Id: string;
+    Key__c: string;
+    Epoch__c: number;
+    Holder__c?: string | null;
+    Run_Id__c?: string | null;
+    Purpose__c?: string | null;
+    Expires_At__c?: string | null;
+    Released_At__c?: string | null;
 }
 
 export interface SettingsRecord {
@@ -86,6 +107,7 @@ const RUN_FIELDS = [
     'Id',
     'Name',
     'Status__c',
+    'Run_Key__c',
     'Trigger__c',
     'Initiated_By__c',
     'Started_At__c',
@@ -106,7 +128,14 @@ const RUN_FIELDS = [
 ].join(', ');
 
 const ITEM_FIELDS =
-    'Id, Run__c, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Product_Statuses__c, Status__c, Reason__c';
+    'Id, Item_Key__c, Run__c, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Product_Statuses__c, Status__c, Reason__c';
+
+const LEASE_FIELDS = 'Id, Key__c, Epoch__c, Holder__c, Run_Id__c, Purpose__c, Expires_At__c, Released_At__c';
+
+/** One item per user per run: the key a retried write upserts on. */
+export function itemKey(runId: string, userId: string): string {
+    return `${runId}:${userId}`;
+}
 
 const CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 
@@ -190,7 +219,7 @@ export class OrgStore {
     /** One query for the sweep: runs in progress and previews past their expiry. */
     async sweepCandidates(now: Date): Promise<RunRecord[]> {
         return this.org.query<RunRecord>(
-            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Status__c IN ('Queued', 'Running') OR (Status__c = 'Previewed' AND Expires_At__c < ${soqlDateTime(now)}) ORDER BY CreatedDate`
+            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Status__c IN ('Queued', 'Running', 'Previewing') OR (Status__c = 'Previewed' AND Expires_At__c < ${soqlDateTime(now)}) ORDER BY CreatedDate`
         );
     }
 
@@ -306,8 +335,9 @@ export class OrgStore {
         return rows.map((row) => row.Assignee?.Email).filter((email): email is string => Boolean(email));
     }
 
-    async createRun(fields: Omit<SObjectRecord, 'Id'>): Promise<string> {
-        const [result] = await this.org.create(RUN, [fields]);
+    /** Creates the run, or finds the one a lost response already created: Run_Key__c is chosen by the caller. */
+    async upsertRun(runKey: string, fields: Omit<SObjectRecord, 'Id'>): Promise<string> {
+        const [result] = await this.org.upsert(RUN, 'Run_Key__c', [{ ...fields, Run_Key__c: runKey }]);
         if (!result?.success || !result.id) throw writeError('create the run', result);
         return result.id;
     }
@@ -317,8 +347,30 @@ export class OrgStore {
         if (!result?.success) throw writeError('update the run', result);
     }
 
-    async createItems(records: SObjectRecord[]): Promise<WriteResult[]> {
-        return this.org.create(ITEM, records);
+    /** Items carry Item_Key__c (itemKey): written twice, they are one record. */
+    async upsertItems(records: SObjectRecord[]): Promise<WriteResult[]> {
+        return this.org.upsert(ITEM, 'Item_Key__c', records);
+    }
+
+    /** The lease of the highest epoch (the current or the last claim), if any was ever claimed. */
+    async latestLease(): Promise<LeaseRecord | undefined> {
+        const [lease] = await this.org.query<LeaseRecord>(
+            `SELECT ${LEASE_FIELDS} FROM ${LEASE} ORDER BY Epoch__c DESC LIMIT 1`
+        );
+        return lease;
+    }
+
+    async leaseByKey(key: string): Promise<LeaseRecord | undefined> {
+        const [lease] = await this.org.query<LeaseRecord>(
+            `SELECT ${LEASE_FIELDS} FROM ${LEASE} WHERE Key__c = ${soqlString(key)} LIMIT 1`
+        );
+        return lease;
+    }
+
+    /** A plain insert, never an upsert: on a unique Key__c only one caller's insert succeeds. */
+    async insertLease(fields: Omit<LeaseRecord, 'Id'>): Promise<WriteResult> {
+        const [result] = await this.org.create(LEASE, [fields]);
+        return result ?? { success: false, errors: ['no result'] };
     }
 
     async update(records: SObjectRecord[]): Promise<WriteResult[]> {

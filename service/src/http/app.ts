@@ -32,10 +32,19 @@ export interface AppDeps {
 type RawBodyRequest = Request & { rawBody?: Buffer };
 
 const salesforceId = z.string().regex(/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/, 'must be a Salesforce id');
-const previewBody = z.strictObject({ initiatedBy: salesforceId.optional() });
+/** Manual previews and runs name the admin who starts them (DESIGN §5); the org is asked whether they hold Rollcall_Admin. */
+const initiatedBy = z
+    .string({
+        error: (issue) =>
+            issue.input === undefined
+                ? 'is required: the Salesforce User Id of the admin who starts this (must hold Rollcall_Admin)'
+                : 'must be a Salesforce id'
+    })
+    .regex(/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/, 'must be a Salesforce id');
+const previewBody = z.strictObject({ initiatedBy });
 const executeBody = z.strictObject({
     previewRunId: salesforceId,
-    initiatedBy: salesforceId.optional(),
+    initiatedBy,
     notify: z
         .strictObject({
             admins: z.boolean().optional(),
@@ -170,7 +179,8 @@ export function createApp(deps: AppDeps): express.Express {
     v1.use(bearerAuth(config.apiSecret));
     v1.post('/previews', async (req, res) => {
         const body = parse(previewBody, req.body);
-        res.status(201).json(await provisioning.preview(body));
+        const accepted = await provisioning.startPreview(body);
+        res.status(202).location(`/v1/runs/${accepted.runId}`).json(accepted);
     });
     v1.post('/runs', async (req, res) => {
         const body = parseRunBody(req.body);

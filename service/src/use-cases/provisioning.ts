@@ -1,23 +1,28 @@
 /**
- * The provisioning use cases: preview, execute a preview, scheduled run, resume of stale runs, preview
- * expiry, run status, explain, and the authorization webhook. One run per org at a time.
+ * The provisioning use cases: preview, execute a preview, scheduled run, resume of interrupted runs,
+ * preview expiry, run status, explain, and the authorization webhook.
+ *
+ * One run per org, across every service instance: a run starts, and an interrupted run is resumed, only
+ * by the holder of the org's provisioning lease (./run/claim). Every state change of a run (Previewed →
+ * Running, a new scheduled run, a resume) happens after the claim, so it needs no check-then-write.
  */
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { MailTemplates } from '../adapters/templates';
-import { isValidAddress } from '../adapters/mailer';
+import { isValidAddress } from '../domain/email';
 import {
     RUN,
     assertSalesforceId,
     type ItemRecord,
+    type LeaseRecord,
     type RunRecord,
     type SettingsRecord
 } from '../domain/org-store';
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
-import type { SObjectRecord } from '../ports';
 import { Evaluator, parseSnapshot, type Evaluation } from './evaluation';
+import { Previews, itemRecords, type PreviewProgress, type PreviewResult } from './preview';
+import type { ClaimOutcome, Lease, LeasePurpose } from './run/claim';
 import {
-    RunExecution,
     toWorkItem,
     truncate,
     type ProgressListener,
@@ -25,28 +30,10 @@ import {
     type RunDeps,
     type RunProgress,
     type WorkItem
-} from './run-execution';
+} from './run/context';
+import { RunExecution } from './run/execution';
 
-export interface PreviewItem {
-    userId: string;
-    name: string;
-    email: string | null;
-    products: string[];
-    matchedSets: string[];
-    statuses: Record<string, string>;
-}
-
-export interface PreviewResult {
-    runId: string;
-    status: 'Previewed';
-    expiresAt: string;
-    evaluated: number;
-    eligible: number;
-    invalidSets: { id: string; name: string; reasons: string[] }[];
-    overlaps: { setA: string; setB: string; users: number }[];
-    items: PreviewItem[];
-    hasMore: boolean;
-}
+export type { PreviewItem, PreviewResult } from './preview';
 
 export interface RunView {
     runId: string;
@@ -62,12 +49,12 @@ export interface RunView {
     apiCalls: number;
     error?: string | null;
     notification?: unknown;
-    progress?: RunProgress;
+    progress?: RunProgress | PreviewProgress;
 }
 
 export interface ExecuteRequest {
     previewRunId: string;
-    initiatedBy?: string;
+    initiatedBy: string;
     notify?: { admins?: boolean; recipients?: string[] };
 }
 
@@ -103,13 +90,14 @@ export const authorizationBody = z.union([authorizationByToken, authorizationByU
 
 export class ProvisioningService {
     readonly evaluator: Evaluator;
+    private readonly previews: Previews;
     private active?: ActiveRun;
-    private starting: Promise<unknown> = Promise.resolve();
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
 
-    constructor(private readonly deps: RunDeps & { templates: MailTemplates }) {
+    constructor(private readonly deps: RunDeps) {
         this.evaluator = new Evaluator(deps.store, deps.clock);
+        this.previews = new Previews(deps, this.evaluator);
     }
 
     onProgress(listener: ProgressListener): () => void {
@@ -127,115 +115,90 @@ export class ProvisioningService {
         if (active && (!runId || active.runId === runId)) await active.done;
     }
 
-    private async assertAdmin(initiatedBy: string | undefined): Promise<void> {
-        if (initiatedBy === undefined) return;
-        assertSalesforceId(initiatedBy, 'initiatedBy');
-        if (!(await this.deps.store.isRollcallAdmin(initiatedBy))) {
+    /** Manual previews and runs name the admin; they must hold Rollcall_Admin in the org now. */
+    private async assertAdmin(initiatedBy: unknown): Promise<string> {
+        if (initiatedBy === undefined || initiatedBy === null || initiatedBy === '') {
+            throw new AppError(
+                'VALIDATION_FAILED',
+                'initiatedBy is required: the Salesforce User Id of the admin who starts this (it must hold Rollcall_Admin)'
+            );
+        }
+        const id = assertSalesforceId(initiatedBy, 'initiatedBy');
+        if (!(await this.deps.store.isRollcallAdmin(id))) {
             throw new AppError(
                 'FORBIDDEN',
                 'initiatedBy does not hold the Rollcall_Admin permission in the org'
             );
         }
+        return id;
     }
 
     private assertOpen(): void {
         if (this.closed) throw new AppError('SHUTTING_DOWN', 'The service is shutting down');
     }
 
-    async preview(request: { initiatedBy?: string }): Promise<PreviewResult> {
+    /** `POST /v1/previews`: the run is written Previewing; poll it until Previewed (or Failed). */
+    async startPreview(request: { initiatedBy?: string }): Promise<{ runId: string; status: 'Previewing' }> {
         this.assertOpen();
-        const { store, clock, config, metrics, logger } = this.deps;
-        const started = Date.now();
-        const callsBefore = store.org.apiCalls();
-        await this.assertAdmin(request.initiatedBy);
-        const evaluation = await this.evaluator.evaluate();
-        const now = clock.now();
-        const expiresAt = new Date(now.getTime() + config.runs.previewTtlHours * 3600_000);
-        const runId = await store.createRun({
-            Status__c: 'Previewed',
-            Trigger__c: 'Manual',
-            Initiated_By__c: request.initiatedBy ?? null,
-            Expires_At__c: expiresAt.toISOString(),
-            Evaluated_Count__c: evaluation.evaluated,
-            Eligible_Count__c: evaluation.entries.length,
-            Invited_Count__c: 0,
-            Skipped_Count__c: 0,
-            Failed_Count__c: 0,
-            Condition_Sets_Snapshot__c: evaluation.snapshot
-        });
-        const results = await store.createItems(this.itemRecords(runId, evaluation, null));
-        const failed = results.filter((result) => !result.success);
-        if (failed.length > 0) {
-            await store.updateRun(runId, {
-                Status__c: 'Failed',
-                Error__c: `Items not written: ${failed[0].errors.join('; ')}`
-            });
-            throw new AppError(
-                'ORG_REQUEST_FAILED',
-                `Could not write ${failed.length} preview items (first: ${failed[0].errors.join('; ')}); the preview run ${runId} is marked Failed`
+        const initiatedBy = await this.assertAdmin(request.initiatedBy);
+        return this.previews.start(initiatedBy);
+    }
+
+    /** A preview from start to end, in this process (the CLI and the demo). */
+    async preview(request: { initiatedBy?: string }): Promise<PreviewResult> {
+        const { runId } = await this.startPreview(request);
+        return this.previews.wait(runId);
+    }
+
+    private inProgress(runId: string | null | undefined, message?: string): AppError {
+        return new AppError(
+            'RUN_IN_PROGRESS',
+            message ?? `Run ${runId ?? '(starting)'} is in progress; one run per org at a time`,
+            { details: { runId: runId ?? null } }
+        );
+    }
+
+    /** Claims the org's provisioning, or says which run holds it. */
+    private async claim(purpose: LeasePurpose, runId?: string): Promise<Lease> {
+        const outcome: ClaimOutcome = await this.deps.leases.claim(purpose, runId);
+        if ('heldBy' in outcome) {
+            // A scheduled run's lease names its run from its first heartbeat on; until then the org does.
+            const holding =
+                outcome.heldBy.Run_Id__c ?? (await this.deps.store.activeRuns().catch(() => []))[0]?.Id;
+            throw this.inProgress(holding);
+        }
+        return outcome.lease;
+    }
+
+    /**
+     * Under the claim: a run another process left Running is resumed before any new run starts (the sweep
+     * does it); the new request is refused meanwhile.
+     */
+    private async assertNoInterruptedRun(except?: string): Promise<void> {
+        const [interrupted] = (await this.deps.store.activeRuns()).filter((run) => run.Id !== except);
+        if (interrupted) {
+            throw this.inProgress(
+                interrupted.Id,
+                `Run ${interrupted.Id} was interrupted and is resumed first; try again in a minute`
             );
         }
-        await store.updateRun(runId, { Api_Calls__c: store.org.apiCalls() - callsBefore + 1 });
-        metrics.previews.inc();
-        metrics.previewDuration.observe((Date.now() - started) / 1000);
-        logger.info(
-            { runId, evaluated: evaluation.evaluated, eligible: evaluation.entries.length },
-            'Preview written'
-        );
-        const page = evaluation.entries.slice(0, config.runs.previewPageSize);
-        return {
-            runId,
-            status: 'Previewed',
-            expiresAt: expiresAt.toISOString(),
-            evaluated: evaluation.evaluated,
-            eligible: evaluation.entries.length,
-            invalidSets: evaluation.invalidSets,
-            overlaps: evaluation.overlaps.map(({ setA, setB, users }) => ({ setA, setB, users })),
-            items: page.map((entry) => ({
-                userId: entry.userId,
-                name: String(entry.user.Name ?? entry.userId),
-                email: entry.user.Email ?? null,
-                products: entry.products,
-                matchedSets: entry.matchedSets,
-                statuses: entry.statuses
-            })),
-            hasMore: evaluation.entries.length > page.length
-        };
     }
 
-    private itemRecords(runId: string, evaluation: Evaluation, status: 'Pending' | null): SObjectRecord[] {
-        return evaluation.entries.map((entry) => ({
-            Run__c: runId,
-            User__c: entry.userId,
-            Email__c: entry.user.Email ?? null,
-            Products__c: entry.products.join(';'),
-            Matched_Sets__c: truncate(entry.matchedSets.join('; ')),
-            Product_Statuses__c: JSON.stringify(entry.statuses),
-            Status__c: status
-        }));
-    }
-
-    /** Serialises run starts in this process, and refuses when a run is active here or in the org. */
-    private async exclusive<T>(start: () => Promise<T>): Promise<T> {
-        const previous = this.starting;
-        let release!: () => void;
-        this.starting = new Promise<void>((resolve) => (release = resolve));
-        await previous.catch(() => undefined);
+    /** Runs `body` under a fresh claim; the claim is released if it throws. */
+    private async underClaim<T>(
+        purpose: LeasePurpose,
+        runId: string | undefined,
+        body: (lease: Lease) => Promise<T>
+    ): Promise<T> {
+        this.assertOpen();
+        const lease = await this.claim(purpose, runId);
         try {
             this.assertOpen();
-            if (this.active) throw this.inProgress(this.active.runId);
-            const [running] = await this.deps.store.activeRuns();
-            if (running) throw this.inProgress(running.Id);
-            return await start();
-        } finally {
-            release();
+            return await body(lease);
+        } catch (error) {
+            await this.deps.leases.release(lease);
+            throw error;
         }
-    }
-
-    private inProgress(runId: string): AppError {
-        return new AppError('RUN_IN_PROGRESS', `Run ${runId} is in progress; one run per org at a time`, {
-            details: { runId }
-        });
     }
 
     async execute(request: ExecuteRequest): Promise<{ runId: string; status: 'Running' }> {
@@ -251,8 +214,22 @@ export class ProvisioningService {
                 `notify.recipients.${bad}: ${JSON.stringify(recipients[bad])} is not a single email address such as ops@example.com`
             );
         }
-        await this.assertAdmin(request.initiatedBy);
-        return this.exclusive(async () => {
+        // Checked again now, not taken from the preview: the admin may have lost Rollcall_Admin since.
+        const initiatedBy = await this.assertAdmin(request.initiatedBy);
+        const known = await store.findRun(runId);
+        if (!known) throw new AppError('NOT_FOUND', `No run ${runId}`);
+        if (known.Status__c === 'Previewing') {
+            throw new AppError(
+                'PREVIEW_NOT_EXECUTABLE',
+                `Run ${runId} is still previewing; wait until it is Previewed`,
+                {
+                    details: { runId, status: known.Status__c }
+                }
+            );
+        }
+        if (known.Status__c !== 'Previewed') throw this.notExecutable(known);
+        return this.underClaim('execute', runId, async (lease) => {
+            // Re-read under the claim: until now another instance could have executed it.
             const run = await store.findRun(runId);
             if (!run) throw new AppError('NOT_FOUND', `No run ${runId}`);
             const now = clock.now();
@@ -264,44 +241,36 @@ export class ProvisioningService {
                 await store.updateRun(runId, { Status__c: 'Expired' });
                 throw new AppError('PREVIEW_EXPIRED', 'The preview has expired; preview again');
             }
-            if (run.Status__c === 'Expired')
-                throw new AppError('PREVIEW_EXPIRED', 'The preview has expired; preview again');
-            if (run.Status__c !== 'Previewed') {
-                throw new AppError(
-                    'PREVIEW_NOT_EXECUTABLE',
-                    `Run ${runId} is ${run.Status__c}, not Previewed`,
-                    {
-                        details: { runId, status: run.Status__c }
-                    }
-                );
-            }
-            const initiatedBy = request.initiatedBy ?? run.Initiated_By__c ?? undefined;
+            if (run.Status__c !== 'Previewed') throw this.notExecutable(run);
+            await this.assertNoInterruptedRun(runId);
+            const runKey = run.Run_Key__c ?? randomUUID();
             const notifyAdmins = request.notify?.admins === true;
             await store.updateRun(runId, {
                 Status__c: 'Running',
+                Run_Key__c: runKey,
                 Started_At__c: now.toISOString(),
                 Heartbeat__c: now.toISOString(),
-                Initiated_By__c: initiatedBy ?? null,
+                Initiated_By__c: initiatedBy,
                 Notify_Admins__c: notifyAdmins,
                 Recipients__c: recipients.join('\n') || null,
                 Error__c: null
             });
-            this.startBackground(runId, async () => {
+            this.startBackground(runId, lease, async () => {
                 const [items, snapshot, settings] = await Promise.all([
                     store.items(runId),
                     store.runSnapshot(runId),
                     this.settings()
                 ]);
-                const sets = parseSnapshot(snapshot);
                 return {
-                    ctx: this.context(run, {
+                    ctx: this.context(run, lease, {
+                        runKey,
                         trigger: 'Manual',
                         initiatedBy,
                         startedAt: now,
                         notifyAdmins,
                         recipients,
                         settings,
-                        sets
+                        sets: parseSnapshot(snapshot)
                     }),
                     items: items.map(toWorkItem)
                 };
@@ -310,13 +279,24 @@ export class ProvisioningService {
         });
     }
 
+    private notExecutable(run: RunRecord): AppError {
+        if (run.Status__c === 'Expired')
+            return new AppError('PREVIEW_EXPIRED', 'The preview has expired; preview again');
+        return new AppError('PREVIEW_NOT_EXECUTABLE', `Run ${run.Id} is ${run.Status__c}, not Previewed`, {
+            details: { runId: run.Id, status: run.Status__c }
+        });
+    }
+
     async scheduled(): Promise<{ runId: string; status: 'Running' }> {
-        this.assertOpen();
         const { store, clock } = this.deps;
-        return this.exclusive(async () => {
+        return this.underClaim('scheduled', undefined, async (lease) => {
+            await this.assertNoInterruptedRun();
             const now = clock.now();
             const settings = await this.settings();
-            const runId = await store.createRun({
+            // Keyed by the claim: a create whose response was lost and is retried finds this same run.
+            const runKey = lease.token;
+            const callsBefore = store.org.apiCalls();
+            const runId = await store.upsertRun(runKey, {
                 Status__c: 'Running',
                 Trigger__c: 'Scheduled',
                 Started_At__c: now.toISOString(),
@@ -327,20 +307,16 @@ export class ProvisioningService {
                 Skipped_Count__c: 0,
                 Failed_Count__c: 0
             });
-            const callsBefore = store.org.apiCalls() - 1;
-            this.startBackground(runId, () =>
-                this.evaluateScheduled(
-                    {
-                        Id: runId,
-                        Status__c: 'Running',
-                        Trigger__c: 'Scheduled',
-                        Api_Calls__c: 0
-                    } as RunRecord,
-                    now,
-                    settings,
-                    [],
-                    callsBefore
-                )
+            lease.runId = runId;
+            const run = {
+                Id: runId,
+                Run_Key__c: runKey,
+                Status__c: 'Running',
+                Trigger__c: 'Scheduled',
+                Api_Calls__c: 0
+            } as RunRecord;
+            this.startBackground(runId, lease, () =>
+                this.evaluateScheduled(run, lease, now, settings, [], callsBefore)
             );
             return { runId, status: 'Running' as const };
         });
@@ -349,6 +325,7 @@ export class ProvisioningService {
     /** Scheduled runs evaluate in the background, then write their items Pending before sending. */
     private async evaluateScheduled(
         run: RunRecord,
+        lease: Lease,
         startedAt: Date,
         settings: SettingsRecord,
         existing: ItemRecord[],
@@ -361,8 +338,7 @@ export class ProvisioningService {
             ...evaluation,
             entries: evaluation.entries.filter((entry) => !already.has(entry.userId))
         };
-        const records = this.itemRecords(run.Id, fresh, 'Pending');
-        const results = await store.createItems(records);
+        const results = await store.upsertItems(itemRecords(run.Id, fresh, 'Pending'));
         const items: WorkItem[] = existing.map(toWorkItem);
         results.forEach((result, index) => {
             const entry = fresh.entries[index];
@@ -380,31 +356,31 @@ export class ProvisioningService {
                 email: String(entry.user.Email ?? ''),
                 products: entry.products,
                 statusesAtPreview: entry.statuses,
+                // Users without an email are re-checked (and skipped with the reason) by the execution.
                 status: entry.user.Email ? 'Pending' : null
             });
         });
-        // Users without an email are re-checked (and skipped with the reason) by the execution.
-        const sets = parseSnapshot(evaluation.snapshot);
-        // Written with the run's first progress record (one call fewer). Until then a resume evaluates again.
-        const runFields = {
-            Condition_Sets_Snapshot__c: evaluation.snapshot,
-            Evaluated_Count__c: evaluation.evaluated,
-            Eligible_Count__c: fresh.entries.length + existing.length
-        };
-        const ctx = this.context(run, {
+        const ctx = this.context(run, lease, {
+            runKey: String(run.Run_Key__c),
             trigger: 'Scheduled',
             initiatedBy: undefined,
             startedAt,
             notifyAdmins: settings.Notify_Admins__c === true,
             recipients: parseRecipients(settings.Recipients__c),
             settings,
-            sets
+            sets: parseSnapshot(evaluation.snapshot)
         });
         ctx.evaluated = evaluation.evaluated;
         // Users already written by the interrupted attempt are counted once.
         ctx.eligible = fresh.entries.length + existing.length;
         ctx.apiCallsBefore = (run.Api_Calls__c ?? 0) + (store.org.apiCalls() - callsBefore);
         ctx.timeZone = evaluation.timeZone;
+        // Written with the run's first progress record (one call fewer). Until then a resume evaluates again.
+        const runFields = {
+            Condition_Sets_Snapshot__c: evaluation.snapshot,
+            Evaluated_Count__c: evaluation.evaluated,
+            Eligible_Count__c: ctx.eligible
+        };
         return { ctx, items, authorizations: evaluation.authorizations, runFields };
     }
 
@@ -422,7 +398,9 @@ export class ProvisioningService {
 
     private context(
         run: RunRecord,
+        lease: Lease,
         options: {
+            runKey: string;
             trigger: 'Manual' | 'Scheduled';
             initiatedBy?: string;
             startedAt: Date;
@@ -434,6 +412,7 @@ export class ProvisioningService {
     ): RunContext {
         return {
             runId: run.Id,
+            runKey: options.runKey,
             runName: run.Name,
             trigger: options.trigger,
             initiatedBy: options.initiatedBy,
@@ -446,11 +425,12 @@ export class ProvisioningService {
             apiCallsBefore: run.Api_Calls__c ?? 0,
             sets: options.sets.valid.map((set) => ({ name: set.name, products: set.products })),
             invalidSets: options.sets.invalid.map((set) => ({ name: set.name, reasons: set.reasons })),
-            notes: []
+            notes: [],
+            lease
         };
     }
 
-    private startBackground(runId: string, prepare: () => Promise<PreparedRun>): void {
+    private startBackground(runId: string, lease: Lease, prepare: () => Promise<PreparedRun>): void {
         const controller = new AbortController();
         const log = this.deps.logger.child({ runId });
         const active: ActiveRun = { runId, controller, done: Promise.resolve() };
@@ -458,7 +438,10 @@ export class ProvisioningService {
         active.done = (async () => {
             try {
                 const { ctx, items, authorizations, runFields } = await prepare();
-                if (controller.signal.aborted) return;
+                if (controller.signal.aborted) {
+                    await this.deps.leases.release(lease);
+                    return;
+                }
                 const execution = new RunExecution(this.deps, ctx, items, controller.signal, (progress) => {
                     for (const listener of this.listeners) listener(progress);
                 });
@@ -479,20 +462,30 @@ export class ProvisioningService {
                         );
                     this.deps.metrics.runs.inc({ trigger: 'unknown', status: 'Failed' });
                 }
+                await this.deps.leases.release(lease);
             } finally {
                 if (this.active === active) this.active = undefined;
             }
         })();
     }
 
-    /** Resumes runs left Running by a dead process and expires old previews (one query when idle). */
-    async sweep(): Promise<{ resumed?: string; expired: number }> {
-        if (this.closed) return { expired: 0 };
-        const { store, clock, config, logger } = this.deps;
+    /**
+     * Expires old previews, fails previews whose process died, and resumes a run whose process died or
+     * stopped (one query when idle). A resume needs the claim like any run: of the instances sweeping at
+     * once, one resumes.
+     */
+    async sweep(): Promise<{ resumed?: string; expired: number; failedPreviews: number }> {
+        if (this.closed) return { expired: 0, failedPreviews: 0 };
+        const { store, clock, logger } = this.deps;
         const now = clock.now();
         const candidates = await store.sweepCandidates(now);
         let expired = 0;
-        const previews = candidates.filter((run) => run.Status__c === 'Previewed');
+        const previews = candidates.filter(
+            (run) =>
+                run.Status__c === 'Previewed' &&
+                run.Expires_At__c &&
+                Date.parse(run.Expires_At__c) < now.getTime()
+        );
         if (previews.length > 0) {
             const results = await store.update(
                 previews.map((run) => ({ attributes: { type: RUN }, Id: run.Id, Status__c: 'Expired' }))
@@ -500,50 +493,48 @@ export class ProvisioningService {
             expired = results.filter((result) => result.success).length;
             logger.info({ expired }, 'Previews expired');
         }
-        const staleBefore = now.getTime() - config.runs.staleAfterSeconds * 1000;
-        const stale = candidates.find(
-            (run) =>
-                run.Status__c !== 'Previewed' &&
-                (!run.Heartbeat__c || Date.parse(run.Heartbeat__c) < staleBefore)
+        const failedPreviews = await this.previews.failStale(candidates, now);
+        if (failedPreviews > 0) logger.warn({ failedPreviews }, 'Previews of a stopped process failed');
+        const interrupted = candidates.some(
+            (run) => run.Status__c === 'Running' || run.Status__c === 'Queued'
         );
-        if (this.active || !stale) return { expired };
+        if (this.active || this.closed || !interrupted) return { expired, failedPreviews };
+        // Cheap look first: a live claim means its holder is working (or will be resumed once it lapses).
+        if (await this.deps.leases.holder()) return { expired, failedPreviews };
         let resumed: string | undefined;
-        await this.exclusiveResume(async () => {
-            // Re-read under the lock: another instance may have taken it up meanwhile.
-            const current = await store.findRun(stale.Id);
-            if (
-                !current ||
-                !['Queued', 'Running'].includes(current.Status__c) ||
-                (current.Heartbeat__c && Date.parse(current.Heartbeat__c) >= staleBefore)
-            ) {
-                return;
-            }
-            resumed = current.Id;
-            await this.resume(current);
-        });
-        return { resumed, expired };
-    }
-
-    private async exclusiveResume(body: () => Promise<void>): Promise<void> {
-        const previous = this.starting;
-        let release!: () => void;
-        this.starting = new Promise<void>((resolve) => (release = resolve));
-        await previous.catch(() => undefined);
         try {
-            if (!this.active && !this.closed) await body();
-        } finally {
-            release();
+            await this.underClaim('resume', undefined, async (lease) => {
+                // Under the claim nobody else works on any run: the oldest Running one is ours to resume.
+                const [run] = await store.activeRuns();
+                if (!run) throw new AppError('NOT_FOUND', 'Nothing to resume');
+                lease.runId = run.Id;
+                resumed = run.Id;
+                await this.resume(run, lease);
+            });
+        } catch (error) {
+            if (!(
+                error instanceof AppError &&
+                ['RUN_IN_PROGRESS', 'NOT_FOUND', 'SHUTTING_DOWN'].includes(error.code)
+            ))
+                throw error;
         }
+        return { resumed, expired, failedPreviews };
     }
 
-    private async resume(run: RunRecord): Promise<void> {
+    private async resume(run: RunRecord, lease: Lease): Promise<void> {
         const { store, clock, logger } = this.deps;
         const now = clock.now();
-        logger.info({ runId: run.Id, heartbeat: run.Heartbeat__c }, 'Resuming a stale run');
-        await store.updateRun(run.Id, { Status__c: 'Running', Heartbeat__c: now.toISOString() });
+        logger.info({ runId: run.Id, heartbeat: run.Heartbeat__c }, 'Resuming an interrupted run');
+        const runKey = run.Run_Key__c ?? randomUUID();
+        await store.updateRun(run.Id, {
+            Status__c: 'Running',
+            Run_Key__c: runKey,
+            Heartbeat__c: now.toISOString()
+        });
         const startedAt = run.Started_At__c ? new Date(run.Started_At__c) : now;
         const trigger = run.Trigger__c === 'Scheduled' ? 'Scheduled' : 'Manual';
-        this.startBackground(run.Id, async (): Promise<PreparedRun> => {
+        const keyed = { ...run, Run_Key__c: runKey };
+        this.startBackground(run.Id, lease, async (): Promise<PreparedRun> => {
             const [items, snapshot, settings] = await Promise.all([
                 store.items(run.Id),
                 store.runSnapshot(run.Id),
@@ -551,9 +542,10 @@ export class ProvisioningService {
             ]);
             if (trigger === 'Scheduled' && !snapshot) {
                 // The evaluation had not finished: evaluate again, keeping the items already written.
-                return this.evaluateScheduled(run, startedAt, settings, items, store.org.apiCalls());
+                return this.evaluateScheduled(keyed, lease, startedAt, settings, items, store.org.apiCalls());
             }
-            const ctx = this.context(run, {
+            const ctx = this.context(keyed, lease, {
+                runKey,
                 trigger,
                 initiatedBy: run.Initiated_By__c ?? undefined,
                 startedAt,
@@ -562,14 +554,16 @@ export class ProvisioningService {
                 settings,
                 sets: parseSnapshot(snapshot)
             });
-            ctx.notes.push(`Resumed at ${now.toISOString()} after the heartbeat went stale.`);
+            ctx.notes.push(`Resumed at ${now.toISOString()} after the process running it stopped.`);
             return { ctx, items: items.map(toWorkItem) };
         });
     }
 
     async getRun(id: string): Promise<RunView> {
         assertSalesforceId(id, 'run id');
-        const progress = this.active?.runId === id ? this.active.execution?.progress() : undefined;
+        const progress =
+            (this.active?.runId === id ? this.active.execution?.progress() : undefined) ??
+            this.previews.progress(id);
         let run: RunRecord | undefined;
         try {
             run = await this.deps.store.findRun(id);
@@ -588,6 +582,11 @@ export class ProvisioningService {
 
     async runItems(id: string): Promise<ItemRecord[]> {
         return this.deps.store.items(assertSalesforceId(id, 'run id'));
+    }
+
+    /** Who holds the org's provisioning now (the lease), for operators. */
+    async leaseHolder(): Promise<LeaseRecord | undefined> {
+        return this.deps.leases.holder();
     }
 
     async explain(key: string) {
@@ -645,26 +644,24 @@ export class ProvisioningService {
     async shutdown(timeoutMs: number): Promise<void> {
         this.closed = true;
         const active = this.active;
-        if (!active) return;
-        active.controller.abort();
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-            active.done,
-            new Promise<void>((resolve) => {
-                timer = setTimeout(resolve, timeoutMs);
-            })
-        ]);
+        const bound = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+        });
+        active?.controller.abort();
+        await Promise.race([Promise.all([active?.done, this.previews.settled()]), bound]);
         clearTimeout(timer);
     }
 }
 
-function toRunView(run: RunRecord, progress?: RunProgress): RunView {
+function toRunView(run: RunRecord, progress?: RunProgress | PreviewProgress): RunView {
     let notification: unknown;
     try {
         notification = run.Notification_Outcome__c ? JSON.parse(run.Notification_Outcome__c) : undefined;
     } catch {
         notification = run.Notification_Outcome__c;
     }
+    const live = progress && 'invited' in progress ? progress : undefined;
     return {
         runId: run.Id,
         name: run.Name,
@@ -678,9 +675,9 @@ function toRunView(run: RunRecord, progress?: RunProgress): RunView {
         counts: {
             evaluated: run.Evaluated_Count__c ?? 0,
             eligible: run.Eligible_Count__c ?? 0,
-            invited: progress?.invited ?? run.Invited_Count__c ?? 0,
-            skipped: progress?.skipped ?? run.Skipped_Count__c ?? 0,
-            failed: progress?.failed ?? run.Failed_Count__c ?? 0
+            invited: live?.invited ?? run.Invited_Count__c ?? 0,
+            skipped: live?.skipped ?? run.Skipped_Count__c ?? 0,
+            failed: live?.failed ?? run.Failed_Count__c ?? 0
         },
         apiCalls: run.Api_Calls__c ?? 0,
         error: run.Error__c,

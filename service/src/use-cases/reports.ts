@@ -2,8 +2,7 @@
  * What a finished run tells people: the audit email (HTML + text, capped table, full CSV attachment)
  * and the Slack summary (Block Kit). Pure functions of a RunReport.
  */
-import type { MailTemplates } from '../adapters/templates';
-import type { OutgoingMail, SlackMessage } from '../ports';
+import type { MailTemplates, OutgoingMail, SlackMessage } from '../ports';
 
 export interface ReportRow {
     name: string;

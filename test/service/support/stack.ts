@@ -109,3 +109,25 @@ export async function api(
     }
     return { status: response.status, body: parsed, headers: response.headers };
 }
+
+/**
+ * A preview as Apex makes it: `POST /v1/previews` (202 with the run id), then `GET /v1/runs/{id}` until the
+ * run leaves Previewing. Returns the final run view (status Previewed or Failed).
+ */
+export async function previewViaApi(
+    service: { url: string },
+    initiatedBy: string
+): Promise<{ runId: string; run: Record<string, unknown> }> {
+    const accepted = await api(service, 'POST', '/v1/previews', { initiatedBy });
+    if (accepted.status !== 202) {
+        throw new Error(`POST /v1/previews answered ${accepted.status}: ${JSON.stringify(accepted.body)}`);
+    }
+    const runId = String(accepted.body.runId);
+    const started = Date.now();
+    for (;;) {
+        const run = await api(service, 'GET', `/v1/runs/${runId}`);
+        if (run.status === 200 && run.body.status !== 'Previewing') return { runId, run: run.body };
+        if (Date.now() - started > 60_000) throw new Error(`Preview ${runId} still Previewing after 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+}

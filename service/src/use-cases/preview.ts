@@ -1,0 +1,221 @@
+/**
+ * Previews (DESIGN §5): the run record is written `Previewing` and its id answered at once; the evaluation
+ * runs in the background (no Apex callout waits on it), writes one item per eligible user and ends the run
+ * `Previewed` (or `Failed` with the reason). The heartbeat is kept fresh meanwhile; a preview whose process
+ * died is failed by the sweep. Every write is an upsert by a key chosen here or an update by Id, so a lost
+ * response retried by the gateway writes nothing twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { RUN, itemKey, type RunRecord } from '../domain/org-store';
+import { AppError, describeError } from '../errors';
+import type { SObjectRecord } from '../ports';
+import type { Evaluation, Evaluator } from './evaluation';
+import { truncate, type RunDeps } from './run/context';
+
+export interface PreviewItem {
+    userId: string;
+    name: string;
+    email: string | null;
+    products: string[];
+    matchedSets: string[];
+    statuses: Record<string, string>;
+}
+
+export interface PreviewResult {
+    runId: string;
+    status: 'Previewed';
+    expiresAt: string;
+    evaluated: number;
+    eligible: number;
+    invalidSets: { id: string; name: string; reasons: string[] }[];
+    overlaps: { setA: string; setB: string; users: number }[];
+    items: PreviewItem[];
+    hasMore: boolean;
+}
+
+export interface PreviewProgress {
+    runId: string;
+    phase: 'evaluating' | 'writing';
+    written: number;
+    total: number;
+}
+
+/** The items of an evaluation, keyed so that writing them twice is writing them once. */
+export function itemRecords(
+    runId: string,
+    evaluation: Evaluation,
+    status: 'Pending' | null
+): SObjectRecord[] {
+    return evaluation.entries.map((entry) => ({
+        Item_Key__c: itemKey(runId, entry.userId),
+        Run__c: runId,
+        User__c: entry.userId,
+        Email__c: entry.user.Email ?? null,
+        Products__c: entry.products.join(';'),
+        Matched_Sets__c: truncate(entry.matchedSets.join('; ')),
+        Product_Statuses__c: JSON.stringify(entry.statuses),
+        Status__c: status
+    }));
+}
+
+export class Previews {
+    private readonly running = new Map<string, { progress: PreviewProgress; done: Promise<PreviewResult> }>();
+
+    constructor(
+        private readonly deps: RunDeps,
+        private readonly evaluator: Evaluator
+    ) {}
+
+    /** Writes the Previewing run and starts the evaluation; the caller polls the run. */
+    async start(initiatedBy: string): Promise<{ runId: string; status: 'Previewing' }> {
+        const { store, clock } = this.deps;
+        const now = clock.now().toISOString();
+        const runId = await store.upsertRun(randomUUID(), {
+            Status__c: 'Previewing',
+            Trigger__c: 'Manual',
+            Initiated_By__c: initiatedBy,
+            Started_At__c: now,
+            Heartbeat__c: now,
+            Invited_Count__c: 0,
+            Skipped_Count__c: 0,
+            Failed_Count__c: 0
+        });
+        const progress: PreviewProgress = { runId, phase: 'evaluating', written: 0, total: 0 };
+        const done = this.evaluate(runId, progress);
+        // The caller may never wait: a failure is recorded on the run, not thrown into the void.
+        done.catch(() => undefined);
+        this.running.set(runId, { progress, done });
+        void done.finally(() => this.running.delete(runId)).catch(() => undefined);
+        return { runId, status: 'Previewing' };
+    }
+
+    /** The result of a preview this process is evaluating (for the CLI and the demo). */
+    async wait(runId: string): Promise<PreviewResult> {
+        const running = this.running.get(runId);
+        if (!running) throw new AppError('NOT_FOUND', `Preview ${runId} is not being evaluated here`);
+        return running.done;
+    }
+
+    progress(runId: string): PreviewProgress | undefined {
+        return this.running.get(runId)?.progress;
+    }
+
+    isRunningHere(runId: string): boolean {
+        return this.running.has(runId);
+    }
+
+    /** Resolves once every preview of this process has ended (shutdown). */
+    async settled(): Promise<void> {
+        await Promise.all([...this.running.values()].map(({ done }) => done.catch(() => undefined)));
+    }
+
+    private async evaluate(runId: string, progress: PreviewProgress): Promise<PreviewResult> {
+        const { store, clock, config, metrics, logger } = this.deps;
+        const log = logger.child({ runId });
+        const started = Date.now();
+        const callsBefore = store.org.apiCalls() - 1;
+        const heartbeat = setInterval(() => {
+            store
+                .updateRun(runId, { Heartbeat__c: clock.now().toISOString() })
+                .catch((error) => log.warn({ err: describeError(error) }, 'Preview heartbeat not written'));
+        }, config.runs.heartbeatSeconds * 1000);
+        heartbeat.unref();
+        try {
+            const evaluation = await this.evaluator.evaluate();
+            progress.phase = 'writing';
+            progress.total = evaluation.entries.length;
+            const records = itemRecords(runId, evaluation, null);
+            for (let i = 0; i < records.length; i += 2000) {
+                const results = await store.upsertItems(records.slice(i, i + 2000));
+                const failed = results.filter((result) => !result.success);
+                if (failed.length > 0) {
+                    throw new AppError(
+                        'ORG_REQUEST_FAILED',
+                        `Could not write ${failed.length} preview items (first: ${failed[0].errors.join('; ')})`
+                    );
+                }
+                progress.written += results.length;
+            }
+            const expiresAt = new Date(clock.now().getTime() + config.runs.previewTtlHours * 3600_000);
+            clearInterval(heartbeat);
+            await store.updateRun(runId, {
+                Status__c: 'Previewed',
+                Heartbeat__c: clock.now().toISOString(),
+                Expires_At__c: expiresAt.toISOString(),
+                Evaluated_Count__c: evaluation.evaluated,
+                Eligible_Count__c: evaluation.entries.length,
+                Condition_Sets_Snapshot__c: evaluation.snapshot,
+                Api_Calls__c: store.org.apiCalls() - callsBefore + 1
+            });
+            metrics.previews.inc();
+            metrics.previewDuration.observe((Date.now() - started) / 1000);
+            log.info(
+                { evaluated: evaluation.evaluated, eligible: evaluation.entries.length },
+                'Preview written'
+            );
+            return this.result(runId, evaluation, expiresAt);
+        } catch (error) {
+            clearInterval(heartbeat);
+            log.error({ err: describeError(error) }, 'Preview failed');
+            await store
+                .updateRun(runId, {
+                    Status__c: 'Failed',
+                    Finished_At__c: clock.now().toISOString(),
+                    Error__c: truncate(`Preview failed: ${describeError(error)}`, 32_000)
+                })
+                .catch((writeError) =>
+                    log.error({ err: describeError(writeError) }, 'Could not record the failed preview')
+                );
+            throw error;
+        } finally {
+            clearInterval(heartbeat);
+        }
+    }
+
+    private result(runId: string, evaluation: Evaluation, expiresAt: Date): PreviewResult {
+        const page = evaluation.entries.slice(0, this.deps.config.runs.previewPageSize);
+        return {
+            runId,
+            status: 'Previewed',
+            expiresAt: expiresAt.toISOString(),
+            evaluated: evaluation.evaluated,
+            eligible: evaluation.entries.length,
+            invalidSets: evaluation.invalidSets,
+            overlaps: evaluation.overlaps.map(({ setA, setB, users }) => ({ setA, setB, users })),
+            items: page.map((entry) => ({
+                userId: entry.userId,
+                name: String(entry.user.Name ?? entry.userId),
+                email: entry.user.Email ?? null,
+                products: entry.products,
+                matchedSets: entry.matchedSets,
+                statuses: entry.statuses
+            })),
+            hasMore: evaluation.entries.length > page.length
+        };
+    }
+
+    /**
+     * Previews whose heartbeat went stale were being evaluated by a process that died: they are failed
+     * with the reason, so the admin previews again instead of waiting.
+     */
+    async failStale(candidates: RunRecord[], now: Date): Promise<number> {
+        const staleBefore = now.getTime() - this.deps.config.runs.staleAfterSeconds * 1000;
+        const stale = candidates.filter(
+            (run) =>
+                run.Status__c === 'Previewing' &&
+                !this.running.has(run.Id) &&
+                (!run.Heartbeat__c || Date.parse(run.Heartbeat__c) < staleBefore)
+        );
+        if (stale.length === 0) return 0;
+        const results = await this.deps.store.update(
+            stale.map((run) => ({
+                attributes: { type: RUN },
+                Id: run.Id,
+                Status__c: 'Failed',
+                Finished_At__c: now.toISOString(),
+                Error__c: `The service evaluating this preview stopped (last heartbeat ${run.Heartbeat__c ?? 'never'}); preview again.`
+            }))
+        );
+        return results.filter((result) => result.success).length;
+    }
+}

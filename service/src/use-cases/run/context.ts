@@ -1,0 +1,109 @@
+/** What every phase of a run shares: the work items, the run's context, the dependencies (ports only). */
+import type { Config } from '../../config';
+import type { ItemRecord, ItemStatus, OrgStore, RunTrigger } from '../../domain/org-store';
+import type { Logger } from '../../logger';
+import type { Metrics } from '../../metrics';
+import type { Clock, Mailer, MailTemplates, Notifier, OutcomeJournals, SendResult } from '../../ports';
+import type { Lease, LeaseKeeper } from './claim';
+
+/** Records per composite call (Salesforce's maximum). */
+export const BATCH = 200;
+const REASON_LIMIT = 255;
+
+export interface WorkItem {
+    itemId: string;
+    userId: string;
+    name: string;
+    email: string;
+    products: string[];
+    /** Product → status at preview (Product_Statuses__c). */
+    statusesAtPreview: Record<string, string>;
+    status: ItemStatus | null;
+    reason?: string;
+}
+
+export interface RunContext {
+    runId: string;
+    /** Run_Key__c: binds the journal to this run. */
+    runKey: string;
+    runName?: string;
+    trigger: RunTrigger;
+    initiatedBy?: string;
+    startedAt: Date;
+    notifyAdmins: boolean;
+    recipients: string[];
+    slackChannel?: string;
+    evaluated: number;
+    eligible: number;
+    apiCallsBefore: number;
+    sets: { name: string; products: string[] }[];
+    invalidSets: { name: string; reasons: string[] }[];
+    timeZone?: string;
+    /** Notes written to Error__c beside the final status (e.g. a pause). */
+    notes: string[];
+    /** The claim this process holds on the org's provisioning (one run per org). */
+    lease: Lease;
+}
+
+export interface RunDeps {
+    config: Config;
+    store: OrgStore;
+    mailer: Mailer;
+    notifier: Notifier;
+    templates: MailTemplates;
+    journals: OutcomeJournals;
+    leases: LeaseKeeper;
+    clock: Clock;
+    logger: Logger;
+    metrics: Metrics;
+}
+
+export interface RunProgress {
+    runId: string;
+    total: number;
+    done: number;
+    invited: number;
+    failed: number;
+    skipped: number;
+    paused?: string;
+}
+
+export type ProgressListener = (progress: RunProgress) => void;
+
+/** What the mailer said about one invitation, or why it was never handed to the mailer. */
+export type InviteResult = SendResult | { status: 'invalid'; reason: string };
+
+export function truncate(text: string, limit = REASON_LIMIT): string {
+    return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+function splitProducts(value: string): string[] {
+    return value.split(';').filter(Boolean);
+}
+
+export function toWorkItem(record: ItemRecord): WorkItem {
+    let statusesAtPreview: Record<string, string> = {};
+    try {
+        statusesAtPreview = JSON.parse(record.Product_Statuses__c ?? '{}') as Record<string, string>;
+    } catch {
+        statusesAtPreview = {};
+    }
+    return {
+        itemId: record.Id,
+        userId: record.User__c,
+        name: record.User__r?.Name ?? record.User__c,
+        email: record.Email__c ?? '',
+        products: splitProducts(record.Products__c ?? ''),
+        statusesAtPreview,
+        status: record.Status__c ?? null,
+        reason: record.Reason__c ?? undefined
+    };
+}
+
+export function progressOf(runId: string, items: WorkItem[], paused?: string): RunProgress {
+    const count = (status: ItemStatus) => items.filter((item) => item.status === status).length;
+    const invited = count('Invited');
+    const failed = count('Failed');
+    const skipped = count('Skipped');
+    return { runId, total: items.length, done: invited + failed + skipped, invited, failed, skipped, paused };
+}

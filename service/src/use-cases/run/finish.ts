@@ -1,0 +1,138 @@
+/**
+ * Finish: the run's final record, the audit email and the Slack summary. Whatever happened to the
+ * notifications is recorded on the run (Notification_Outcome__c); a bad recipient never costs the others
+ * their audit.
+ */
+import { isValidAddress } from '../../domain/email';
+import { RUN, type RunStatus } from '../../domain/org-store';
+import { describeError } from '../../errors';
+import type { SendResult } from '../../ports';
+import { buildAuditMail, buildSlackMessage, type ReportRow, type RunReport } from '../reports';
+import { truncate, type RunContext, type RunDeps, type RunProgress, type WorkItem } from './context';
+
+export interface FinishInput {
+    status: RunStatus;
+    error?: string;
+    items: WorkItem[];
+    progress: RunProgress;
+    apiCalls: number;
+    /** Run fields that were waiting for a progress write. */
+    runFields: Record<string, unknown>;
+}
+
+export async function finishRun(deps: RunDeps, ctx: RunContext, input: FinishInput): Promise<void> {
+    const finishedAt = deps.clock.now();
+    const report = await buildReport(deps, ctx, input, finishedAt);
+    const outcome = await notify(deps, ctx, report);
+    const notes = [...ctx.notes, ...(input.error ? [input.error] : [])];
+    const p = input.progress;
+    await deps.store.updateRun(ctx.runId, {
+        Status__c: input.status,
+        Finished_At__c: finishedAt.toISOString(),
+        Heartbeat__c: finishedAt.toISOString(),
+        Invited_Count__c: p.invited,
+        Failed_Count__c: p.failed,
+        Skipped_Count__c: p.skipped,
+        Eligible_Count__c: ctx.eligible,
+        Evaluated_Count__c: ctx.evaluated,
+        Api_Calls__c: input.apiCalls + 1,
+        Notification_Outcome__c: truncate(JSON.stringify(outcome), 32_000),
+        ...input.runFields,
+        Error__c: notes.length > 0 ? truncate(notes.join('\n'), 32_000) : null
+    });
+}
+
+function runUrl(deps: RunDeps, runId: string): string {
+    const template = deps.config.links.runUrlTemplate;
+    if (template) return template.replace('{runId}', runId);
+    return `${deps.store.org.instanceUrl()}/lightning/r/${RUN}/${runId}/view`;
+}
+
+async function buildReport(
+    deps: RunDeps,
+    ctx: RunContext,
+    input: FinishInput,
+    finishedAt: Date
+): Promise<RunReport> {
+    let initiatedBy: RunReport['initiatedBy'];
+    if (ctx.initiatedBy) {
+        const [user] = await deps.store.users([ctx.initiatedBy]).catch(() => []);
+        initiatedBy = { name: user?.Name ?? ctx.initiatedBy, email: user?.Email ?? undefined };
+    }
+    const p = input.progress;
+    const rows: ReportRow[] = input.items.map((item) => ({
+        name: item.name,
+        email: item.email,
+        products: item.products,
+        status: item.status ?? 'Pending',
+        reason: item.reason
+    }));
+    return {
+        runId: ctx.runId,
+        runName: ctx.runName,
+        runUrl: runUrl(deps, ctx.runId),
+        trigger: ctx.trigger,
+        status: input.status,
+        initiatedBy,
+        startedAt: ctx.startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        timeZone: ctx.timeZone,
+        sets: ctx.sets,
+        invalidSets: ctx.invalidSets,
+        totals: {
+            evaluated: ctx.evaluated,
+            eligible: ctx.eligible,
+            invited: p.invited,
+            skipped: p.skipped,
+            failed: p.failed
+        },
+        rows,
+        error: [...ctx.notes, ...(input.error ? [input.error] : [])].join('\n') || undefined
+    };
+}
+
+async function notify(deps: RunDeps, ctx: RunContext, report: RunReport) {
+    const { store, config, mailer, notifier, templates, metrics, logger } = deps;
+    const recipients = new Set<string>(ctx.recipients);
+    if (report.initiatedBy?.email) recipients.add(report.initiatedBy.email);
+    let adminsNote: string | undefined;
+    if (ctx.notifyAdmins) {
+        try {
+            for (const email of await store.adminEmails(config.runs.adminRecipientCap)) recipients.add(email);
+        } catch (error) {
+            adminsNote = `admins not added: ${describeError(error)}`;
+        }
+    }
+    const all = [...new Set([...recipients].map((r) => r.trim().toLowerCase()).filter(Boolean))];
+    // One bad address in the settings must not cost everyone else the audit: it is dropped and named.
+    const to = all.filter((address) => isValidAddress(address));
+    const dropped = all.filter((address) => !isValidAddress(address));
+    if (dropped.length > 0) {
+        const note = `invalid recipients dropped: ${dropped.map((a) => JSON.stringify(a)).join(', ')}`;
+        adminsNote = adminsNote ? `${adminsNote}; ${note}` : note;
+    }
+    let email: { status: string; detail?: string; recipients: number };
+    if (to.length === 0) {
+        email = { status: 'skipped', detail: adminsNote ?? 'no recipients', recipients: 0 };
+    } else {
+        const mail = buildAuditMail(report, templates, to, config.runs.auditTableCap);
+        const result = await mailer.send(mail).catch((error): SendResult => ({
+            status: 'failed',
+            permanent: true,
+            reason: describeError(error),
+            attempts: 0
+        }));
+        email =
+            result.status === 'sent'
+                ? { status: 'sent', recipients: mail.to.length, detail: adminsNote }
+                : { status: 'failed', detail: result.reason, recipients: mail.to.length };
+    }
+    metrics.notifications.inc({ channel: 'email', outcome: email.status });
+    const slack = await notifier
+        .post(buildSlackMessage(report, ctx.slackChannel))
+        .catch((error) => ({ status: 'failed' as const, detail: describeError(error) }));
+    metrics.notifications.inc({ channel: 'slack', outcome: slack.status });
+    if (email.status === 'failed')
+        logger.child({ runId: ctx.runId }).warn({ detail: email.detail }, 'Audit email not sent');
+    return { email, slack };
+}

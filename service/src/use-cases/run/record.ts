@@ -1,0 +1,404 @@
+/**
+ * Record: every outcome reaches the org exactly once, and survives a crash before it does.
+ *
+ * Each invitation outcome is appended to the run's journal as soon as the mailer returns (durable before
+ * the worker sends its next mail), then written to the org in batches of up to 200 records: the items, and
+ * with them the run's progress (heartbeat, counts) and the lease's renewal when a heartbeat is due. An
+ * item's authorization upserts are written only after its outcome. Every write is an update by Id or an
+ * upsert by external id, so the gateway may retry it after a lost response without doubling anything.
+ * When the org is unavailable or the API limit is spent, sending pauses and the batch is retried until it
+ * is written. A resume applies the journal first, so a hard kill re-sends only the mails whose acceptance
+ * was not yet journaled.
+ */
+import { AppError, describeError } from '../../errors';
+import { ITEM, RUN, type AuthorizationRecord, type ItemStatus } from '../../domain/org-store';
+import type { Logger } from '../../logger';
+import type { JournalEntry, OutcomeJournal, SObjectRecord, WriteResult } from '../../ports';
+import { authorizationKey } from '../evaluation';
+import {
+    BATCH,
+    truncate,
+    type InviteResult,
+    type ProgressListener,
+    type RunContext,
+    type RunDeps,
+    type RunProgress,
+    type WorkItem
+} from './context';
+
+/** Nothing to write: no items and no run record. */
+function nothingToWrite(buffer: SObjectRecord[], withRun: boolean): boolean {
+    return buffer.length === 0 && !withRun;
+}
+
+export function outcomeReason(result: InviteResult): string | undefined {
+    if (result.status === 'sent') return undefined;
+    if (result.status === 'invalid') return result.reason;
+    return result.permanent ? `SMTP rejected: ${result.reason}` : `SMTP unavailable: ${result.reason}`;
+}
+
+export class OutcomeRecorder {
+    private itemBuffer: SObjectRecord[] = [];
+    /** Authorization upserts of items whose outcome is not written yet (they are written after it). */
+    private readonly authWaiting = new Map<string, SObjectRecord[]>();
+    private authBuffer: SObjectRecord[] = [];
+    private lastRunWrite = 0;
+    /** Fields for the run record that ride on the next progress write (e.g. the evaluation's snapshot). */
+    private pendingRunFields: Record<string, unknown> = {};
+    private flushing: Promise<void> = Promise.resolve();
+    /** Why sending is paused (the org refuses writes), or undefined. */
+    paused?: string;
+    private readonly inviteCounts = new Map<string, number>();
+    private readonly apiCallsAtStart: number;
+    private readonly journal: OutcomeJournal;
+    /** When the journal says an item was invited (a resume writes its authorizations with that time). */
+    readonly journaledAt = new Map<string, Date>();
+    private journalFailed = false;
+
+    constructor(
+        private readonly deps: RunDeps,
+        private readonly ctx: RunContext,
+        private readonly log: Logger,
+        private readonly progress: () => RunProgress,
+        private readonly signal: AbortSignal,
+        private readonly onProgress?: ProgressListener
+    ) {
+        this.apiCallsAtStart = deps.store.org.apiCalls();
+        this.journal = deps.journals.open(ctx.runId, ctx.runKey);
+        // The run record was just written (created, claimed or resumed): the next heartbeat is one interval away.
+        this.lastRunWrite = Date.now();
+    }
+
+    get journalFile(): string {
+        return this.journal.file;
+    }
+
+    rememberInviteCounts(authorizations: Map<string, AuthorizationRecord>): void {
+        for (const [key, record] of authorizations) this.inviteCounts.set(key, record.Invite_Count__c ?? 0);
+    }
+
+    /** Decides an item's status; the decision is written with the next batch. */
+    decide(item: WorkItem, status: ItemStatus, reason?: string, extra: Record<string, unknown> = {}): void {
+        item.status = status;
+        item.reason = reason;
+        this.itemBuffer.push({
+            attributes: { type: ITEM },
+            Id: item.itemId,
+            Status__c: status,
+            Reason__c: reason ? truncate(reason) : null,
+            ...extra
+        });
+        if (status === 'Skipped') this.deps.metrics.invitations.inc({ outcome: 'skipped' });
+    }
+
+    /** A mail was accepted (or refused): journaled first, then decided, written with the next batch. */
+    async record(item: WorkItem, result: InviteResult): Promise<void> {
+        await this.journalOutcome(item, result);
+        if (result.status === 'sent') {
+            this.decide(item, 'Invited');
+            this.queueAuthorizations(item, this.deps.clock.now());
+            this.deps.metrics.invitations.inc({ outcome: 'sent' });
+        } else {
+            this.decide(item, 'Failed', outcomeReason(result));
+            this.deps.metrics.invitations.inc({ outcome: 'failed' });
+        }
+        this.onProgress?.(this.progress());
+        if (this.itemBuffer.length >= BATCH) await this.flush();
+    }
+
+    queueAuthorizations(item: WorkItem, at: Date): void {
+        for (const product of item.products) {
+            const key = authorizationKey(item.userId, product);
+            const count = (this.inviteCounts.get(key) ?? 0) + 1;
+            this.inviteCounts.set(key, count);
+            const waiting = this.authWaiting.get(item.itemId) ?? [];
+            this.authWaiting.set(item.itemId, waiting);
+            waiting.push({
+                Key__c: key,
+                User__c: item.userId,
+                Product__c: product,
+                Status__c: 'Invited',
+                Invited_At__c: at.toISOString(),
+                Invite_Count__c: count,
+                Last_Run__c: this.ctx.runId
+            });
+        }
+    }
+
+    /** Authorizations of an item decided Invited before this process (journal or org): written now. */
+    releaseAuthorizations(item: WorkItem, at: Date): void {
+        this.queueAuthorizations(item, at);
+        this.authBuffer.push(...(this.authWaiting.get(item.itemId) ?? []));
+        this.authWaiting.delete(item.itemId);
+    }
+
+    /** Run fields written with the next progress record instead of a call of their own. */
+    setRunFields(fields: Record<string, unknown>): void {
+        Object.assign(this.pendingRunFields, fields);
+    }
+
+    /** Fields of the final run write that were waiting for a progress write (then cleared). */
+    takeRunFields(): Record<string, unknown> {
+        const fields = this.pendingRunFields;
+        this.pendingRunFields = {};
+        return fields;
+    }
+
+    apiCalls(): number {
+        return this.ctx.apiCallsBefore + (this.deps.store.org.apiCalls() - this.apiCallsAtStart);
+    }
+
+    allWritten(): boolean {
+        return this.itemBuffer.length === 0 && this.authBuffer.length === 0 && this.authWaiting.size === 0;
+    }
+
+    /** Waits for a flush in progress (a paused worker waits here for the org to take writes again). */
+    async settled(): Promise<void> {
+        await this.flushing.catch(() => undefined);
+    }
+
+    private runProgressRecord(): SObjectRecord {
+        const p = this.progress();
+        return {
+            attributes: { type: RUN },
+            Id: this.ctx.runId,
+            Heartbeat__c: this.deps.clock.now().toISOString(),
+            Invited_Count__c: p.invited,
+            Failed_Count__c: p.failed,
+            Skipped_Count__c: p.skipped,
+            Api_Calls__c: this.apiCalls() + 1,
+            ...this.pendingRunFields
+        };
+    }
+
+    /**
+     * Writes buffered outcomes in full batches of 200. The run's progress (heartbeat, counts) and the
+     * lease's renewal ride in a batch when a heartbeat is due; `force` (heartbeat timer, end of a phase)
+     * also writes partial batches. Serialised; pauses while the org refuses writes.
+     */
+    flush(options: { force?: boolean; withoutRun?: boolean; maxAttempts?: number } = {}): Promise<void> {
+        this.flushing = this.flushing.then(() =>
+            this.flushNow(
+                options.force === true,
+                options.maxAttempts ?? Number.POSITIVE_INFINITY,
+                options.withoutRun === true
+            )
+        );
+        return this.flushing;
+    }
+
+    private heartbeatDue(): boolean {
+        return Date.now() - this.lastRunWrite >= this.deps.config.runs.heartbeatSeconds * 1000;
+    }
+
+    private async flushNow(force: boolean, maxAttempts: number, withoutRun = false): Promise<void> {
+        let runWritten = withoutRun;
+        while (this.itemBuffer.length >= BATCH || (force && (this.itemBuffer.length > 0 || !runWritten))) {
+            const withRun = !runWritten && (force || this.heartbeatDue());
+            if (nothingToWrite(this.itemBuffer, withRun)) break;
+            const group = this.itemBuffer.splice(0, withRun ? BATCH - 2 : BATCH);
+            await this.retrying(
+                () => this.writeItems(group, withRun),
+                maxAttempts,
+                () => {
+                    this.itemBuffer.unshift(...group);
+                }
+            );
+            if (withRun) runWritten = true;
+            for (const record of group) {
+                const waiting = this.authWaiting.get(String(record.Id));
+                if (waiting) {
+                    this.authBuffer.push(...waiting);
+                    this.authWaiting.delete(String(record.Id));
+                }
+            }
+        }
+        while (this.authBuffer.length >= BATCH || (force && this.authBuffer.length > 0)) {
+            const group = this.authBuffer.splice(0, BATCH);
+            await this.retrying(
+                () => this.writeAuthorizations(group),
+                maxAttempts,
+                () => {
+                    this.authBuffer.unshift(...group);
+                }
+            );
+        }
+    }
+
+    private async retrying(
+        write: () => Promise<void>,
+        maxAttempts: number,
+        giveBack: () => void
+    ): Promise<void> {
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await write();
+                if (this.paused) {
+                    this.ctx.notes.push(
+                        `${this.paused} (paused, then resumed at ${this.deps.clock.now().toISOString()})`
+                    );
+                    this.log.info('Org writes succeed again; run continues');
+                    this.paused = undefined;
+                }
+                return;
+            } catch (error) {
+                const orgRefused =
+                    error instanceof AppError &&
+                    ['ORG_UNAVAILABLE', 'ORG_LIMIT_EXCEEDED'].includes(error.code);
+                if (!orgRefused || attempt >= maxAttempts || (this.signal.aborted && attempt >= 2)) {
+                    giveBack();
+                    throw error;
+                }
+                this.paused = `${this.deps.clock.now().toISOString()}: ${describeError(error)}`;
+                this.log.error({ err: describeError(error) }, "Org refused the run's writes; sending paused");
+                this.onProgress?.(this.progress());
+                await this.pause(this.deps.config.runs.sweepSeconds * 1000);
+            }
+        }
+    }
+
+    private pause(ms: number): Promise<void> {
+        // An abort that already happened fires no event: waiting would outlast the shutdown's bound.
+        if (this.signal.aborted) return Promise.resolve();
+        return new Promise((resolve) => {
+            const timer = setTimeout(done, ms);
+            const onAbort = () => done();
+            function done() {
+                clearTimeout(timer);
+                resolve();
+            }
+            this.signal.addEventListener('abort', onAbort, { once: true });
+        });
+    }
+
+    private async writeItems(group: SObjectRecord[], withRun: boolean): Promise<void> {
+        const renewal = withRun ? this.deps.leases.renewal(this.ctx.lease) : undefined;
+        const records = renewal ? [...group, this.runProgressRecord(), renewal.record] : group;
+        let results: WriteResult[];
+        try {
+            results = await this.deps.store.update(records);
+        } catch (error) {
+            renewal?.settle(undefined);
+            throw error;
+        }
+        renewal?.settle(results[group.length + 1]);
+        if (withRun) {
+            this.lastRunWrite = Date.now();
+            this.pendingRunFields = {};
+        }
+        results.slice(0, group.length).forEach((result, index) => {
+            if (!result.success) {
+                this.log.warn({ itemId: group[index].Id, errors: result.errors }, 'Item outcome not written');
+            }
+        });
+        const runResult = results[group.length];
+        if (runResult && !runResult.success)
+            this.log.warn({ errors: runResult.errors }, 'Run progress not written');
+    }
+
+    private async writeAuthorizations(records: SObjectRecord[]): Promise<void> {
+        const results = await this.deps.store.upsertAuthorizations(records);
+        const failed = results.filter((result) => !result.success);
+        if (failed.length > 0) {
+            this.log.warn(
+                { count: failed.length, first: failed[0].errors },
+                'Some authorization records not written'
+            );
+        }
+    }
+
+    /**
+     * The outcome goes to disk before anything else happens (and before this worker sends its next mail):
+     * after a hard kill the resume applies it instead of sending again. A journal that cannot be written is
+     * reported once and the run goes on; its outcomes are then only as durable as the batched org writes.
+     */
+    private async journalOutcome(item: WorkItem, result: InviteResult): Promise<void> {
+        const reason = outcomeReason(result);
+        const entry: JournalEntry = {
+            runKey: this.ctx.runKey,
+            runId: this.ctx.runId,
+            itemId: item.itemId,
+            userId: item.userId,
+            status: result.status === 'sent' ? 'Invited' : 'Failed',
+            ...(reason === undefined ? {} : { reason: truncate(reason) }),
+            at: this.deps.clock.now().toISOString(),
+            products: item.products
+        };
+        try {
+            await this.journal.append(entry);
+        } catch (error) {
+            // Workers waiting on the same failed fdatasync all see it: reported once.
+            if (this.journalFailed) return;
+            this.journalFailed = true;
+            const note = `Run journal ${this.journal.file} not writable (${describeError(error)}); a hard kill from then on re-sends the invitations not yet written to the org.`;
+            this.ctx.notes.push(note);
+            this.log.error({ err: describeError(error), file: this.journal.file }, note);
+        }
+    }
+
+    /**
+     * Outcomes journaled by a process that died (or stopped while the org refused writes) before they
+     * reached the org: applied as if just decided, so they are written and never sent again. Journals that
+     * another run left under the same id (an org reset hands ids out again) are set aside, never applied.
+     */
+    applyJournal(items: WorkItem[]): void {
+        const foreign = this.deps.journals.setAsideForeign(this.ctx.runId, this.ctx.runKey);
+        if (foreign.length > 0) {
+            const note = `Journal of another run with the same id set aside, not applied: ${foreign.join(', ')}`;
+            this.ctx.notes.push(note);
+            this.log.warn({ files: foreign }, note);
+        }
+        let contents;
+        try {
+            contents = this.journal.read();
+        } catch (error) {
+            const note = `Run journal ${this.journal.file} not readable (${describeError(error)}); outcomes it held may be sent again.`;
+            this.ctx.notes.push(note);
+            this.log.error({ err: describeError(error) }, note);
+            return;
+        }
+        if (contents.entries.length === 0 && !contents.torn && contents.unreadable === 0) return;
+        const byId = new Map(items.map((item) => [item.itemId, item]));
+        let applied = 0;
+        for (const entry of contents.entries) {
+            const item = byId.get(entry.itemId);
+            if (entry.runId !== this.ctx.runId || !item || item.userId !== entry.userId) continue;
+            // Already recorded in the org (written before the crash): nothing to apply.
+            if (item.status !== null && item.status !== 'Pending') continue;
+            const productsChanged = entry.products.join(';') !== item.products.join(';');
+            item.products = entry.products;
+            if (entry.status === 'Invited') this.journaledAt.set(item.itemId, new Date(entry.at));
+            this.decide(
+                item,
+                entry.status,
+                entry.reason,
+                productsChanged ? { Products__c: entry.products.join(';') } : {}
+            );
+            applied++;
+        }
+        this.log.info(
+            {
+                applied,
+                entries: contents.entries.length,
+                tornLastLine: contents.torn,
+                unreadableLines: contents.unreadable,
+                file: this.journal.file
+            },
+            'Journaled outcomes applied; those invitations are not sent again'
+        );
+    }
+
+    async closeJournal(): Promise<void> {
+        await this.journal.close();
+    }
+
+    /** The run is over: the journal goes only when every outcome is in the org. */
+    async retireJournal(): Promise<void> {
+        if (this.allWritten()) await this.journal.remove();
+        else
+            this.log.warn(
+                { journal: this.journal.file },
+                'Run finished with outcomes not written to the org; its journal is kept'
+            );
+    }
+}
