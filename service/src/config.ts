@@ -13,6 +13,8 @@ const bool = z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .transform((v) => ['true', '1', 'yes'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Seconds, fractions allowed (tests and demos shorten the run timings). */
+const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const optionalText = z
     .string()
     .trim()
@@ -112,9 +114,9 @@ const envSchema = z.object({
     ),
 
     PREVIEW_TTL_HOURS: int(1, 24 * 30).default(24),
-    HEARTBEAT_SECONDS: int(1, 3600).default(15),
-    STALE_RUN_SECONDS: int(2, 86_400).default(120),
-    SWEEP_SECONDS: int(1, 86_400).default(60),
+    HEARTBEAT_SECONDS: seconds(0.1, 3600).default(15),
+    STALE_RUN_SECONDS: seconds(0.4, 86_400).default(120),
+    SWEEP_SECONDS: seconds(0.1, 86_400).default(60),
     AUDIT_TABLE_CAP: int(1, 100_000).default(200),
     PREVIEW_PAGE_SIZE: int(1, 2000).default(200),
     SCHEDULER: z.enum(['apex', 'service', 'off']).optional(),

@@ -25,8 +25,12 @@ export interface OrgGateway {
     describe(sobject: string): Promise<unknown>;
     /** Creates records, 200 per call; results in input order. */
     create(sobject: string, records: SObjectRecord[]): Promise<WriteResult[]>;
-    /** Updates records (each with Id and attributes.type; types may be mixed), 200 per call. */
-    update(records: SObjectRecord[]): Promise<WriteResult[]>;
+    /**
+     * Updates records (each with Id and attributes.type; types may be mixed), 200 per call. Retried after a
+     * lost answer unless `retry` is false: then an answer that may have been lost throws with
+     * `details.ambiguous` and the caller decides (a state change must not be re-sent after others moved on).
+     */
+    update(records: SObjectRecord[], options?: { retry?: boolean }): Promise<WriteResult[]>;
     /** Upserts by an external id field, 200 per call. */
     upsert(sobject: string, externalIdField: string, records: SObjectRecord[]): Promise<WriteResult[]>;
     /** REST API calls made by this gateway since it was created. */

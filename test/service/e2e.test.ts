@@ -423,7 +423,7 @@ describe('preview then execute', () => {
 
     it('when the sweep finds a preview past its expiry, then it marks it Expired', async () => {
         const { runId } = await previewViaApi(service, org.ids.adminUserIds[0]);
-        await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 1000).toISOString() });
+        await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 10 * 60_000).toISOString() });
 
         const result = await service.provisioning.sweep();
 

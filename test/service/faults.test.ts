@@ -2,7 +2,6 @@
  * Faults, each a test: a killed process, SMTP 4xx / 5xx / down, Salesforce 503s, session expiry,
  * the API limit spent, Slack 500 and 429.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,9 @@ import {
     removeDir,
     serviceEnv,
     startService,
-    startTestOrg
+    startServiceProcess,
+    startTestOrg,
+    createSetFor
 } from './support/stack';
 
 jest.setTimeout(90_000);
@@ -75,33 +76,6 @@ afterAll(async () => {
     await org?.stop();
     removeDir(dataDir);
 });
-
-/** Activates a set granting Meeting Links to `count` users (whatever their status); returns them. */
-type TargetUser = { Id: string; Email: string; Name: string };
-
-/** Creates an active condition set granting `product` to exactly the first `count` standard users. */
-async function createSetFor(
-    target: OrgStore,
-    count: number,
-    set: { name: string; product: string; statuses: string }
-): Promise<{ users: TargetUser[]; setId: string }> {
-    const users = await target.org.query<TargetUser>(
-        `SELECT Id, Email, Name FROM User WHERE IsActive = true AND UserType = 'Standard' AND Email != null ORDER BY Id LIMIT ${count}`
-    );
-    const [created] = await target.org.create('Condition_Set__c', [
-        {
-            Name: set.name,
-            Active__c: true,
-            Products__c: set.product,
-            Eligible_Statuses__c: set.statuses,
-            Definition__c: JSON.stringify({
-                version: 1,
-                conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
-            })
-        }
-    ]);
-    return { users, setId: String(created.id) };
-}
 
 async function targetUsers(count: number, name = `Fault set ${Date.now()}`) {
     const { users, setId } = await createSetFor(store, count, {
@@ -153,34 +127,12 @@ function invitationsTo(email: string) {
     return smtp.to(email).filter((m) => !String(m.subject).startsWith('Rollcall'));
 }
 
-function startChild(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(__dirname, 'support', 'service-process.ts')],
-        {
-            env: { PATH: process.env.PATH, ...env },
-            stdio: ['ignore', 'pipe', 'pipe']
-        }
-    );
-    return new Promise((resolve, reject) => {
-        let out = '';
-        let err = '';
-        child.stdout?.on('data', (chunk: Buffer) => {
-            out += chunk.toString();
-            const match = /READY (\S+)/.exec(out);
-            if (match) resolve({ child, url: match[1] });
-        });
-        child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-        child.once('exit', (code) => reject(new Error(`service process exited (${code}): ${err}`)));
-    });
-}
-
 describe('process killed mid-run', () => {
     it('when the service is killed mid-run and another resumes it, then every eligible user is invited exactly once', async () => {
         // Arrange: 30 users; the SMTP server accepts 10 mails, then stops answering
         const users = await targetUsers(30);
         smtp.behaviour.hold = (accepted) => accepted >= 10;
-        const { child, url } = await startChild({
+        const { child, url } = await startServiceProcess({
             ...serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1' }),
             SF_LOGIN_URL: org.url,
             SF_CLIENT_ID: org.jwt.consumerKey,
@@ -241,7 +193,7 @@ async function killWhileOrgRefusesWrites(count: number, accepted: number, resume
         proxy.refuseWrites = true;
         return sofar >= accepted;
     };
-    const { child, url } = await startChild({
+    const { child, url } = await startServiceProcess({
         ...serviceEnv(smtp, slack, { SMTP_MAX_CONNECTIONS: '1', SMTP_TIMEOUT_MS: '60000' }),
         SF_LOGIN_URL: proxy.url,
         SF_JWT_AUDIENCE: org.url,

@@ -162,13 +162,13 @@ export class SalesforceGateway implements OrgGateway {
         return this.composite('POST', '/composite/sobjects', typed, false);
     }
 
-    async update(records: SObjectRecord[]): Promise<WriteResult[]> {
+    async update(records: SObjectRecord[], options: { retry?: boolean } = {}): Promise<WriteResult[]> {
         for (const record of records) {
             if (!record.Id || !record.attributes?.type) {
                 throw new AppError('VALIDATION_FAILED', 'Updated records need Id and attributes.type');
             }
         }
-        return this.composite('PATCH', '/composite/sobjects', records);
+        return this.composite('PATCH', '/composite/sobjects', records, options.retry !== false);
     }
 
     async upsert(sobject: string, externalIdField: string, records: SObjectRecord[]): Promise<WriteResult[]> {

@@ -185,6 +185,7 @@ export function chunk<T>(values: T[], size: number): T[][] {
 }
 
 const ID_CHUNK = 300;
+const TRANSITION_ATTEMPTS = 5;
 
 export class OrgStore {
     constructor(readonly org: OrgGateway) {}
@@ -340,6 +341,34 @@ export class OrgStore {
         const [result] = await this.org.upsert(RUN, 'Run_Key__c', [{ ...fields, Run_Key__c: runKey }]);
         if (!result?.success || !result.id) throw writeError('create the run', result);
         return result.id;
+    }
+
+    /**
+     * Moves a run out of status `from`. A write whose answer was lost is sent again only while the run is
+     * still `from`: a late re-send must never undo what another instance did after the first one landed
+     * (a preview's Previewed arriving after its execution made it Running). True when the run took `to`.
+     */
+    async transitionRun(
+        id: string,
+        from: RunStatus,
+        fields: Record<string, unknown> & { Status__c: RunStatus }
+    ): Promise<boolean> {
+        for (let attempt = 1; ; attempt++) {
+            try {
+                const [result] = await this.org.update([{ attributes: { type: RUN }, Id: id, ...fields }], {
+                    retry: false
+                });
+                if (!result?.success) throw writeError('update the run', result);
+                return true;
+            } catch (error) {
+                const ambiguous = error instanceof AppError && error.details?.ambiguous === true;
+                if (!ambiguous) throw error;
+                const run = await this.findRun(id);
+                if (!run || run.Status__c !== from) return run?.Status__c === fields.Status__c;
+                if (attempt >= TRANSITION_ATTEMPTS) throw error;
+                await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+            }
+        }
     }
 
     async updateRun(id: string, fields: Record<string, unknown>): Promise<void> {

@@ -138,7 +138,7 @@ export class Previews {
             }
             const expiresAt = new Date(clock.now().getTime() + config.runs.previewTtlHours * 3600_000);
             clearInterval(heartbeat);
-            await store.updateRun(runId, {
+            await store.transitionRun(runId, 'Previewing', {
                 Status__c: 'Previewed',
                 Heartbeat__c: clock.now().toISOString(),
                 Expires_At__c: expiresAt.toISOString(),
@@ -158,7 +158,7 @@ export class Previews {
             clearInterval(heartbeat);
             log.error({ err: describeError(error) }, 'Preview failed');
             await store
-                .updateRun(runId, {
+                .transitionRun(runId, 'Previewing', {
                     Status__c: 'Failed',
                     Finished_At__c: clock.now().toISOString(),
                     Error__c: truncate(`Preview failed: ${describeError(error)}`, 32_000)

@@ -35,6 +35,8 @@ import { RunExecution } from './run/execution';
 
 export type { PreviewItem, PreviewResult } from './preview';
 
+const PREVIEW_EXPIRY_GRACE_MS = 5 * 60_000;
+
 export interface RunView {
     runId: string;
     name?: string;
@@ -480,11 +482,14 @@ export class ProvisioningService {
         const now = clock.now();
         const candidates = await store.sweepCandidates(now);
         let expired = 0;
+        // Execute refuses a preview from its expiry on; the sweep marks it a grace later, so that its write
+        // can never land on a preview an instance was executing at the very last moment.
+        const expiredBefore = now.getTime() - PREVIEW_EXPIRY_GRACE_MS;
         const previews = candidates.filter(
             (run) =>
                 run.Status__c === 'Previewed' &&
                 run.Expires_At__c &&
-                Date.parse(run.Expires_At__c) < now.getTime()
+                Date.parse(run.Expires_At__c) < expiredBefore
         );
         if (previews.length > 0) {
             const results = await store.update(
@@ -540,9 +545,19 @@ export class ProvisioningService {
                 store.runSnapshot(run.Id),
                 this.settings()
             ]);
+            const note = `Resumed at ${now.toISOString()} after the process running it stopped.`;
             if (trigger === 'Scheduled' && !snapshot) {
                 // The evaluation had not finished: evaluate again, keeping the items already written.
-                return this.evaluateScheduled(keyed, lease, startedAt, settings, items, store.org.apiCalls());
+                const prepared = await this.evaluateScheduled(
+                    keyed,
+                    lease,
+                    startedAt,
+                    settings,
+                    items,
+                    store.org.apiCalls()
+                );
+                prepared.ctx.notes.push(note);
+                return prepared;
             }
             const ctx = this.context(keyed, lease, {
                 runKey,
@@ -554,7 +569,7 @@ export class ProvisioningService {
                 settings,
                 sets: parseSnapshot(snapshot)
             });
-            ctx.notes.push(`Resumed at ${now.toISOString()} after the process running it stopped.`);
+            ctx.notes.push(note);
             return { ctx, items: items.map(toWorkItem) };
         });
     }

@@ -152,15 +152,28 @@ export interface OrgProxy {
     refuseWrites: boolean;
     /** Writes refused so far. */
     refused: number;
+    /** REST writes (POST, PATCH, DELETE under /services/data) forwarded so far. */
+    writes: { method: string; path: string }[];
+    /**
+     * The number (1-based, counted in `writes`) of the write whose response is lost: the org applies it,
+     * then the connection is cut before the answer reaches the service.
+     */
+    dropResponseOfWrite?: number;
     close(): Promise<void>;
 }
 
 /**
  * An HTTP proxy in front of the local org that can refuse the service's record updates (an org outage
- * for writes) while reads and creates still go through.
+ * for writes) while reads and creates still go through, or lose the answer to one write the org applied.
  */
 export async function startOrgProxy(target: string): Promise<OrgProxy> {
-    const proxy: OrgProxy = { url: '', refuseWrites: false, refused: 0, close: async () => undefined };
+    const proxy: OrgProxy = {
+        url: '',
+        refuseWrites: false,
+        refused: 0,
+        writes: [],
+        close: async () => undefined
+    };
     const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
         void (async () => {
             const chunks: Buffer[] = [];
@@ -176,6 +189,10 @@ export async function startOrgProxy(target: string): Promise<OrgProxy> {
                 );
                 return;
             }
+            const isWrite =
+                ['POST', 'PATCH', 'DELETE'].includes(req.method ?? '') && path.startsWith('/services/data');
+            if (isWrite) proxy.writes.push({ method: String(req.method), path });
+            const dropResponse = isWrite && proxy.writes.length === proxy.dropResponseOfWrite;
             const headers = { ...req.headers } as Record<string, string>;
             delete headers.host;
             delete headers['content-length'];
@@ -187,6 +204,10 @@ export async function startOrgProxy(target: string): Promise<OrgProxy> {
                 });
                 // The token endpoint names the instance URL: the service must keep talking to the proxy.
                 const text = (await upstream.text()).split(target).join(proxy.url);
+                if (dropResponse) {
+                    res.socket?.destroy();
+                    return;
+                }
                 res.writeHead(upstream.status, {
                     'content-type': upstream.headers.get('content-type') ?? 'application/json'
                 });

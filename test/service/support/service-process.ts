@@ -1,7 +1,11 @@
-/** The service as its own process (for the kill test): configured from the environment, prints READY <url>. */
+/**
+ * The service as its own process (the kill and race tests): configured from the environment, prints
+ * READY <url>. ROLLCALL_TEST_TIMERS=1 keeps its periodic sweep on, as in production.
+ */
 import { start } from '../../../service/src/main';
 
-start({ timers: false, initialSweep: false }).then(
+const timers = process.env.ROLLCALL_TEST_TIMERS === '1';
+start({ timers, initialSweep: timers }).then(
     (service) => {
         process.stdout.write(`READY ${service.url}\n`);
     },

@@ -1,4 +1,5 @@
 /** Starts the local org and the service (in process or as a child process) for the tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,4 +131,62 @@ export async function previewViaApi(
         if (Date.now() - started > 60_000) throw new Error(`Preview ${runId} still Previewing after 60 s`);
         await new Promise((resolve) => setTimeout(resolve, 25));
     }
+}
+
+/** The service as a child process (support/service-process.ts): resolves once it serves. */
+export function startServiceProcess(
+    env: Record<string, string | undefined>
+): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'service-process.ts')], {
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ['ignore', 'pipe', 'pipe']
+    });
+    return new Promise((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            const match = /READY (\S+)/.exec(out);
+            if (match) resolve({ child, url: match[1] });
+        });
+        child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        child.once('exit', (code) => reject(new Error(`service process exited (${code}): ${err}`)));
+    });
+}
+
+/** The environment that points a service process at the local org (JWT bearer, like a real org). */
+export function orgEnv(org: LocalOrg, loginUrl = org.url): Record<string, string> {
+    return {
+        SF_LOGIN_URL: loginUrl,
+        SF_JWT_AUDIENCE: org.url,
+        SF_CLIENT_ID: org.jwt.consumerKey,
+        SF_USERNAME: org.jwt.username,
+        SF_PRIVATE_KEY: org.jwt.privateKeyPem
+    };
+}
+
+export type TargetUser = { Id: string; Email: string; Name: string };
+
+/** Creates an active condition set granting `product` to exactly the first `count` standard users. */
+export async function createSetFor(
+    target: OrgStore,
+    count: number,
+    set: { name: string; product: string; statuses: string }
+): Promise<{ users: TargetUser[]; setId: string }> {
+    const users = await target.org.query<TargetUser>(
+        `SELECT Id, Email, Name FROM User WHERE IsActive = true AND UserType = 'Standard' AND Email != null ORDER BY Id LIMIT ${count}`
+    );
+    const [created] = await target.org.create('Condition_Set__c', [
+        {
+            Name: set.name,
+            Active__c: true,
+            Products__c: set.product,
+            Eligible_Statuses__c: set.statuses,
+            Definition__c: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
+            })
+        }
+    ]);
+    return { users, setId: String(created.id) };
 }

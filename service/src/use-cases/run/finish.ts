@@ -5,7 +5,7 @@
  */
 import { isValidAddress } from '../../domain/email';
 import { RUN, type RunStatus } from '../../domain/org-store';
-import { describeError } from '../../errors';
+import { AppError, describeError } from '../../errors';
 import type { SendResult } from '../../ports';
 import { buildAuditMail, buildSlackMessage, type ReportRow, type RunReport } from '../reports';
 import { truncate, type RunContext, type RunDeps, type RunProgress, type WorkItem } from './context';
@@ -26,20 +26,32 @@ export async function finishRun(deps: RunDeps, ctx: RunContext, input: FinishInp
     const outcome = await notify(deps, ctx, report);
     const notes = [...ctx.notes, ...(input.error ? [input.error] : [])];
     const p = input.progress;
-    await deps.store.updateRun(ctx.runId, {
-        Status__c: input.status,
-        Finished_At__c: finishedAt.toISOString(),
-        Heartbeat__c: finishedAt.toISOString(),
-        Invited_Count__c: p.invited,
-        Failed_Count__c: p.failed,
-        Skipped_Count__c: p.skipped,
-        Eligible_Count__c: ctx.eligible,
-        Evaluated_Count__c: ctx.evaluated,
-        Api_Calls__c: input.apiCalls + 1,
-        Notification_Outcome__c: truncate(JSON.stringify(outcome), 32_000),
-        ...input.runFields,
-        Error__c: notes.length > 0 ? truncate(notes.join('\n'), 32_000) : null
-    });
+    // The claim is released in the same call: a run is never Completed while its claim still blocks the next.
+    const [result] = await deps.store.update([
+        {
+            attributes: { type: RUN },
+            Id: ctx.runId,
+            Status__c: input.status,
+            Finished_At__c: finishedAt.toISOString(),
+            Heartbeat__c: finishedAt.toISOString(),
+            Invited_Count__c: p.invited,
+            Failed_Count__c: p.failed,
+            Skipped_Count__c: p.skipped,
+            Eligible_Count__c: ctx.eligible,
+            Evaluated_Count__c: ctx.evaluated,
+            Api_Calls__c: input.apiCalls + 1,
+            Notification_Outcome__c: truncate(JSON.stringify(outcome), 32_000),
+            ...input.runFields,
+            Error__c: notes.length > 0 ? truncate(notes.join('\n'), 32_000) : null
+        },
+        deps.leases.releaseRecord(ctx.lease)
+    ]);
+    if (!result?.success) {
+        throw new AppError(
+            'ORG_REQUEST_FAILED',
+            `Could not finish the run: ${result?.errors.join('; ') || 'no result'}`
+        );
+    }
 }
 
 function runUrl(deps: RunDeps, runId: string): string {
