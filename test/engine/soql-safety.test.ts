@@ -5,13 +5,13 @@
 import fc from 'fast-check';
 import { parseQuery } from '@jetstreamapp/soql-parser-js';
 import {
-    compileCandidateQueries,
     compileWhere,
     computeEligibility,
     explain,
     matchSets,
     OPERATOR_TABLE,
     OPERATORS,
+    planCandidateQueries,
     prepareSets,
     soqlLike,
     soqlString,
@@ -363,7 +363,7 @@ describe('random definitions (property-based)', () => {
                         ),
                         schema
                     );
-                    for (const query of compileCandidateQueries(prepared.valid, schema, { maxLength, ctx })) {
+                    for (const query of planCandidateQueries(prepared.valid, { maxLength, ctx }).queries) {
                         expect(() => parseQuery(query)).not.toThrow();
                     }
                 }

@@ -81,6 +81,9 @@ describe('validateDefinition', () => {
             { field: 'Str__c', operator: 'in', value: ['ok', 'x'.repeat(MAX_VALUE_LENGTH + 1)] },
             'VALUE_TOO_LONG'
         ],
+        // Half a surrogate pair has no UTF-8 form: no URL can carry it (encodeURIComponent throws).
+        [{ field: 'Str__c', operator: 'equals', value: 'a\ud800b' }, 'INVALID_VALUE'],
+        [{ field: 'Str__c', operator: 'in', value: ['ok', '\udc00'] }, 'INVALID_VALUE'],
         ['not an object', 'INVALID_CONDITION']
     ])('when condition 1 is %j, then the error is %s and names condition 1', (condition, code) => {
         const errors = errorsOf(define([condition]));

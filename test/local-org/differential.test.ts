@@ -9,8 +9,10 @@ import fc from 'fast-check';
 import type { Connection } from 'jsforce';
 import {
     buildSchema,
-    compileCandidateQueries,
+    compileWhere,
+    encodedLength,
     matchSets,
+    planCandidateQueries,
     prepareSets,
     type Condition,
     type EvalContext,
@@ -237,7 +239,7 @@ describe('compiled SOQL against the in-memory evaluator, over the demo org', () 
                     schema
                 );
                 expect(prepared.invalid.map((set) => set.errors.map((e) => e.message))).toEqual([]);
-                const queries = compileCandidateQueries(prepared.valid, schema, withBounds ? { ctx } : {});
+                const { queries } = planCandidateQueries(prepared.valid, withBounds ? { ctx } : {});
                 const fromSoql = new Set<string>();
                 for (const soql of queries) for (const id of await queryIds(soql)) fromSoql.add(id);
 
@@ -265,4 +267,173 @@ describe('compiled SOQL against the in-memory evaluator, over the demo org', () 
         expect(compared).toBe(120);
         expect(nonEmpty).toBeGreaterThan(40);
     }, 120_000);
+});
+
+/** Fabricated values that encode long: spaces (%20), apostrophes (`\'` is %5C'), accents and CJK (UTF-8). */
+function fabricated(count: number, seed: string): string[] {
+    const bases = [
+        `Saint-Jean-d'Angély`,
+        'Rio de Janeiro',
+        `L'Aquila`,
+        'São Paulo',
+        '東京都 千代田区',
+        'Zürich'
+    ];
+    return Array.from({ length: count }, (_, i) => `${bases[i % bases.length]} ${seed} ${i}`);
+}
+
+let setNumber = 0;
+
+/** A condition set input with a fresh id. */
+function set(
+    name: string,
+    definition: object
+): {
+    id: string;
+    name: string;
+    products: string[];
+    eligibleStatuses: ['Not Invited'];
+    definition: string;
+    createdDate: string;
+} {
+    return {
+        id: `a0B${String(++setNumber).padStart(12, '0')}`,
+        name,
+        products: ['Round Robin'],
+        eligibleStatuses: ['Not Invited'],
+        definition: JSON.stringify({ version: 1, ...definition }),
+        createdDate: '2024-01-01T00:00:00.000+0000'
+    };
+}
+
+describe('long sets, planned within Salesforce request limits, over the demo org', () => {
+    async function union(queries: string[]): Promise<Set<string>> {
+        const ids = new Set<string>();
+        for (const soql of queries) for (const id of await queryIds(soql)) ids.add(id);
+        return ids;
+    }
+
+    function matching(valid: ReturnType<typeof prepareSets>['valid']): Set<string> {
+        return new Set(users.filter((user) => matchSets(valid, user, ctx).length > 0).map((user) => user.Id));
+    }
+
+    it('when sets list 700 ids and 3 × 250 cities, then every query is accepted and they return exactly the matching users', async () => {
+        const active = users.filter((user) => user.IsActive === true).map((user) => user.Id);
+        const realCities = [...new Set(users.map((user) => user.City).filter((c): c is string => !!c))];
+        const lists = [0, 1, 2].map((k) => [
+            ...realCities.filter((_, i) => i % 3 === k),
+            ...fabricated(250 - realCities.filter((_, i) => i % 3 === k).length, `list${k}`)
+        ]);
+        const prepared = prepareSets(
+            [
+                set('Seven hundred', {
+                    conditions: [{ field: 'Id', operator: 'in', value: active.slice(0, 700) }]
+                }),
+                ...lists.map((cities, k) =>
+                    set(`Cities ${k}`, { conditions: [{ field: 'City', operator: 'in', value: cities }] })
+                )
+            ],
+            schema
+        );
+        expect(prepared.invalid).toEqual([]);
+
+        const plan = planCandidateQueries(prepared.valid, { ctx });
+
+        expect(plan.unrunnable).toEqual([]);
+        expect(plan.queries.length).toBeGreaterThan(1);
+        // As one query (the request size unchecked), the org refuses them, as Salesforce does: 414 when
+        // the URI alone is over 16,384 bytes, 431 when the URI and headers are.
+        const [whole] = planCandidateQueries(prepared.valid, { ctx, maxRequestLineBytes: Infinity }).queries;
+        await expect(queryIds(whole)).rejects.toMatchObject({
+            errorCode: expect.stringMatching(/^ERROR_HTTP_(414|431)$/)
+        });
+        const fromSoql = await union(plan.queries);
+        const expected = matching(prepared.valid);
+        expect(expected.size).toBeGreaterThan(700);
+        expect([...expected].filter((id) => !fromSoql.has(id))).toEqual([]);
+        expect([...fromSoql].filter((id) => !expected.has(id))).toEqual([]);
+    }, 60_000);
+
+    it('when one set cannot run, then it alone is reported and the other sets return their users', async () => {
+        const prepared = prepareSets(
+            [
+                set('Sales', { conditions: [{ field: 'Department', operator: 'equals', value: 'Sales' }] }),
+                set('Too long', {
+                    conditions: [{ field: 'Title', operator: 'equals', value: '長'.repeat(1900) }]
+                })
+            ],
+            schema
+        );
+
+        const plan = planCandidateQueries(prepared.valid, { ctx });
+
+        expect(plan.unrunnable.map((set) => set.name)).toEqual(['Too long']);
+        const runnable = prepared.valid.filter((set) => set.name === 'Sales');
+        const fromSoql = await union(plan.queries);
+        expect(fromSoql).toEqual(matching(runnable));
+        expect(fromSoql.size).toBeGreaterThan(100);
+    }, 60_000);
+
+    it('when random long sets are planned under small budgets, then the org accepts every query and no matching user is missed', async () => {
+        const active = users.filter((user) => user.IsActive === true).map((user) => user.Id);
+        const cities = [...new Set(users.map((user) => user.City).filter((c): c is string => !!c))];
+        const titles = [...new Set(users.map((user) => user.Title).filter((c): c is string => !!c))];
+        const pools: Record<string, string[]> = {
+            Id: [...active.slice(0, 400), ...users.filter((u) => u.IsActive !== true).map((u) => u.Id)],
+            City: [...cities, ...fabricated(150, 'x')],
+            Title: [...titles, ...fabricated(60, 'y')]
+        };
+        const longList = fc.constantFrom('Id', 'City', 'Title').chain((field) =>
+            fc
+                .tuple(
+                    fc.constantFrom('in', 'notIn'),
+                    fc.shuffledSubarray(pools[field], {
+                        minLength: 1,
+                        maxLength: Math.min(300, pools[field].length)
+                    })
+                )
+                .map(([operator, value]) => ({ field, operator, value }) as Condition)
+        );
+        const definition = fc
+            .array(
+                fc.oneof({ weight: 3, arbitrary: longList }, { weight: 2, arbitrary: conditionArbitrary() }),
+                {
+                    minLength: 1,
+                    maxLength: 3
+                }
+            )
+            .chain((conditions) => logicArbitrary(conditions.length).map((logic) => ({ conditions, logic })));
+        let split = 0;
+        await fc.assert(
+            fc.asyncProperty(
+                fc.array(definition, { minLength: 1, maxLength: 3 }),
+                fc.integer({ min: 1_500, max: 6_000 }),
+                async (definitions, budget) => {
+                    const prepared = prepareSets(
+                        definitions.map(({ conditions, logic }, index) =>
+                            set(`Random ${index}`, { conditions, ...(logic ? { logic } : {}) })
+                        ),
+                        schema
+                    );
+                    expect(prepared.invalid.map((s) => s.errors.map((e) => e.message))).toEqual([]);
+                    const plan = planCandidateQueries(prepared.valid, { ctx, maxRequestLineBytes: budget });
+                    for (const { reason } of plan.unrunnable) expect(reason).toContain('needs more than');
+                    if (
+                        prepared.valid.some(
+                            (s) => encodedLength(compileWhere(s.definition, schema, ctx)) > budget
+                        )
+                    )
+                        split++;
+                    const runnable = prepared.valid.filter(
+                        (s) => !plan.unrunnable.some((u) => u.id === s.id)
+                    );
+                    const fromSoql = await union(plan.queries);
+                    const expected = matching(runnable);
+                    expect([...expected].filter((id) => !fromSoql.has(id))).toEqual([]);
+                }
+            ),
+            { numRuns: 40, seed: 20261124 }
+        );
+        expect(split).toBeGreaterThan(10);
+    }, 180_000);
 });

@@ -3,6 +3,7 @@
  * SFDO-Tooling/CumulusCI shared cassettes; error bodies as documented), the limits header and
  * counter, and the fault switches.
  */
+import { connect } from 'node:net';
 import { startLocalOrg, type LocalOrg } from '../../service/src/local-org';
 import { clientCredentialsToken, rest, v } from './helpers';
 
@@ -112,6 +113,24 @@ const REAL_OBJECT_KEYS = [
     'updateable',
     'urls'
 ];
+
+/** The status of a raw request whose head is exactly this request line and these header lines. */
+async function rawStatus(org: LocalOrg, target: string, headers: string[]): Promise<number> {
+    const { hostname, port } = new URL(org.url);
+    const head = `GET ${target} HTTP/1.1\r\n${headers.map((line) => `${line}\r\n`).join('')}\r\n`;
+    return new Promise((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(head));
+        let answer = '';
+        socket.on('data', (data) => {
+            answer += data.toString('latin1');
+            if (answer.includes('\r\n')) {
+                socket.destroy();
+                resolve(Number(answer.split(' ')[1]));
+            }
+        });
+        socket.on('error', reject);
+    });
+}
 
 describe('local org fidelity', () => {
     let org: LocalOrg;
@@ -257,6 +276,30 @@ describe('local org fidelity', () => {
                 fields: ['Name']
             }
         ]);
+    });
+
+    describe('request size (URI and headers at most 16,384 bytes)', () => {
+        /** A /limits request whose URI plus header lines (`Name: value` CRLF) weigh exactly `total` bytes. */
+        function sized(total: number, uri?: number): { target: string; headers: string[] } {
+            const headers = [`Host: ${new URL(org.url).host}`, `Authorization: Bearer ${token}`];
+            const headerBytes = headers.reduce((sum, line) => sum + line.length + 2, 0);
+            const base = `${v('/limits')}?pad=`;
+            const uriBytes = uri ?? total - headerBytes;
+            const target = base + 'a'.repeat(uriBytes - base.length);
+            const padding = total - uriBytes - headerBytes;
+            if (padding > 0) headers.push(`X-Pad: ${'p'.repeat(padding - 'X-Pad: '.length - 2)}`);
+            return { target, headers };
+        }
+
+        it.each([
+            ['exactly 16,384 bytes of URI and headers', 200, 16_384, undefined],
+            ['16,385 bytes of URI and headers', 431, 16_385, undefined],
+            ['a 12,000-byte URI and 4,385 bytes of headers', 431, 16_385, 12_000],
+            ['a URI of 16,385 bytes', 414, 16_385, 16_385]
+        ])('when a request has %s, then it answers %d', async (_label, status, total, uri) => {
+            const { target, headers } = sized(total, uri);
+            expect(await rawStatus(org, target, headers)).toBe(status);
+        });
     });
 
     describe('faults', () => {

@@ -340,3 +340,41 @@ describe('SOQL semantics', () => {
             expect(e.message).toMatch(/\nERROR at Row:1:Column:\d+\n/);
     });
 });
+
+describe('AND and OR at one level', () => {
+    it.each([
+        ["Department = 'Sales' AND IsActive = true OR Title = 'CEO'", 'OR'],
+        ["Department = 'Sales' OR IsActive = true AND Title = 'CEO'", 'AND'],
+        ["IsActive = true AND (Department = 'Sales' AND Title = 'CEO' OR Title = 'CFO')", 'OR'],
+        ["NOT Department = 'Sales' AND IsActive = true OR Title = 'CEO'", 'OR'],
+        [
+            "Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.Name = 'A' AND Assignee.IsActive = true OR PermissionSet.Name = 'B')",
+            'OR'
+        ]
+    ])(
+        'when the WHERE is %s, then MALFORMED_QUERY "unexpected token: %s" with the caret on it',
+        (where, token) => {
+            const soql = `SELECT Id FROM User WHERE ${where}`;
+            const e = queryError(soql);
+            expect(e.errorCode).toBe('MALFORMED_QUERY');
+            const column = Number(/ERROR at Row:1:Column:(\d+)/.exec(e.message)?.[1]);
+            expect(e.message.endsWith(`\nunexpected token: ${token}`)).toBe(true);
+            expect(soql.slice(column - 1, column - 1 + token.length + 1)).toBe(`${token} `);
+            // The operator under the caret is the first one that differs from its level's first.
+            const level = where.includes('(SELECT') ? where.slice(where.indexOf('WHERE')) : where;
+            expect(soql.indexOf(level) + level.search(new RegExp(` ${token} `)) + 1).toBe(column - 1);
+        }
+    );
+
+    it.each([
+        "(Department = 'Sales' AND IsActive = true) OR Title = 'CEO'",
+        "Department = 'Sales' AND (IsActive = true OR Title = 'CEO')",
+        "Department = 'Sales' AND IsActive = true AND Title != 'CEO'",
+        "Department = 'Sales' OR Title = 'CEO' OR Title = 'CFO'",
+        "(NOT Department = 'Sales') AND (IsActive = true OR Title = 'CEO')",
+        "Title = 'AND OR' AND Department = 'OR'",
+        "Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE (PermissionSet.Name = 'A' AND Assignee.IsActive = true) OR PermissionSet.Name = 'B') OR Title = 'CEO'"
+    ])('when the WHERE is %s, then it runs', (where) => {
+        expect(() => query(`SELECT Id FROM User WHERE ${where}`)).not.toThrow();
+    });
+});

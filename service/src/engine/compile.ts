@@ -25,7 +25,7 @@ import type { ResolvedCondition, ValidDefinition } from './validate';
 
 export const MAX_SOQL_LENGTH = 100_000;
 /** Always true / always false for any User row (Id is never null). */
-const SOQL_TRUE = 'Id != null';
+export const SOQL_TRUE = 'Id != null';
 const SOQL_FALSE = 'Id = null';
 const BASE_FIELDS = ['Id', 'Name', 'Email', 'IsActive'];
 
@@ -36,7 +36,8 @@ type Compiled = { kind: 'true' } | { kind: 'false' } | { kind: 'expr'; text: str
 const TRUE: Compiled = { kind: 'true' };
 const FALSE: Compiled = { kind: 'false' };
 
-function literal(value: ConditionScalar, field: SchemaField): string {
+/** One value as a SOQL literal for the field's type (escaped by `soqlString` where it is text). */
+export function literal(value: ConditionScalar, field: SchemaField): string {
     switch (field.type) {
         case 'boolean':
             return value === true ? 'true' : 'false';
@@ -171,29 +172,79 @@ function wrap(compiled: Compiled & { kind: 'expr' }): string {
 }
 
 /**
- * Compiles the logic in negation normal form: NOT is pushed down to the conditions (De Morgan), so
- * the SOQL carries NOT only on single conditions. `negated` says whether an odd number of NOTs sit
- * above this node.
+ * A definition's logic in negation normal form: NOT is pushed down to the conditions (De Morgan), so
+ * NOT sits only on single conditions (literals), and every IsManager literal is already TRUE (see the
+ * header). An NNF formula is monotone in its literals: replacing any literal by TRUE can only let more
+ * rows through, which is what the query planner (plan.ts) relies on.
  */
-function compileNode(
-    node: LogicNode,
-    conditions: ResolvedCondition[],
-    negated: boolean,
-    ctx: CompileContext | undefined
-): Compiled {
+export type NnfLiteral = {
+    kind: 'literal';
+    condition: ResolvedCondition;
+    /** The condition's number in the definition (1-based), for messages. */
+    number: number;
+    /** Under an odd number of NOTs. */
+    negated: boolean;
+};
+export type Nnf = { kind: 'true' } | { kind: 'false' } | NnfLiteral | { kind: 'and' | 'or'; children: Nnf[] };
+
+export const NNF_TRUE: Nnf = { kind: 'true' };
+const NNF_FALSE: Nnf = { kind: 'false' };
+
+/**
+ * TRUE and FALSE folded away (`X AND TRUE` → `X`, `X OR TRUE` → TRUE, a group of one → its member),
+ * without flattening nested groups: the rendered text is the same as rendering the unsimplified tree.
+ */
+export function simplifyNnf(nnf: Nnf): Nnf {
+    if (nnf.kind !== 'and' && nnf.kind !== 'or') return nnf;
+    const isAnd = nnf.kind === 'and';
+    const children: Nnf[] = [];
+    for (const child of nnf.children) {
+        const simple = simplifyNnf(child);
+        if (simple.kind === 'true') {
+            if (!isAnd) return NNF_TRUE;
+            continue;
+        }
+        if (simple.kind === 'false') {
+            if (isAnd) return NNF_FALSE;
+            continue;
+        }
+        children.push(simple);
+    }
+    if (children.length === 0) return isAnd ? NNF_TRUE : NNF_FALSE;
+    if (children.length === 1) return children[0];
+    return { kind: nnf.kind, children };
+}
+
+function toNnf(node: LogicNode, conditions: ResolvedCondition[], negated: boolean): Nnf {
     if (node.type === 'condition') {
         const condition = conditions[node.index - 1];
         // Sound widening for IsManager (see the header): the literal, negated or not, becomes TRUE,
         // which can only let more rows through.
-        if (condition.schemaField.derived && condition.schemaField.path === IS_MANAGER) return TRUE;
-        return compileLiteral(condition, negated, ctx);
+        if (condition.schemaField.derived && condition.schemaField.path === IS_MANAGER) return NNF_TRUE;
+        return { kind: 'literal', condition, number: node.index, negated };
     }
-    if (node.type === 'not') return compileNode(node.child, conditions, !negated, ctx);
+    if (node.type === 'not') return toNnf(node.child, conditions, !negated);
     // De Morgan: under an odd number of NOTs, AND becomes OR and OR becomes AND.
     const isAnd = (node.type === 'and') !== negated;
+    return {
+        kind: isAnd ? 'and' : 'or',
+        children: node.children.map((child) => toNnf(child, conditions, negated))
+    };
+}
+
+/** The definition in negation normal form, simplified. */
+export function definitionNnf(definition: ValidDefinition): Nnf {
+    return simplifyNnf(toNnf(definition.tree, definition.conditions, false));
+}
+
+function renderNnf(nnf: Nnf, ctx: CompileContext | undefined): Compiled {
+    if (nnf.kind === 'true') return TRUE;
+    if (nnf.kind === 'false') return FALSE;
+    if (nnf.kind === 'literal') return compileLiteral(nnf.condition, nnf.negated, ctx);
+    const isAnd = nnf.kind === 'and';
     const parts: Array<Compiled & { kind: 'expr' }> = [];
-    for (const child of node.children) {
-        const compiled = compileNode(child, conditions, negated, ctx);
+    for (const child of nnf.children) {
+        const compiled = renderNnf(child, ctx);
         if (compiled.kind === 'true') {
             if (!isAnd) return TRUE;
             continue;
@@ -209,15 +260,30 @@ function compileNode(
     return { kind: 'expr', text: parts.map(wrap).join(isAnd ? ' AND ' : ' OR '), composite: true };
 }
 
+/** An NNF formula as a SOQL WHERE clause (without `WHERE`): TRUE is `Id != null`, FALSE `Id = null`. */
+export function nnfWhere(nnf: Nnf, ctx?: CompileContext): string {
+    const compiled = renderNnf(nnf, ctx);
+    if (compiled.kind === 'true') return SOQL_TRUE;
+    if (compiled.kind === 'false') return SOQL_FALSE;
+    return compiled.text;
+}
+
+/** One literal's SOQL text, as it appears in the WHERE clause. */
+export function literalText(literal: NnfLiteral, ctx?: CompileContext): string {
+    return nnfWhere(literal, ctx);
+}
+
+/** The literal's operator once its NOT is applied, when SOQL has one (`in` under NOT is `notIn`). */
+export function effectiveOperator(literal: NnfLiteral): Operator | undefined {
+    return literal.negated ? NEGATION[literal.condition.operator] : literal.condition.operator;
+}
+
 /**
  * The definition as a SOQL WHERE clause (without `WHERE`). A set that only IsManager decides compiles
  * to `Id != null` (every row is a candidate).
  */
 export function compileWhere(definition: ValidDefinition, _schema?: unknown, ctx?: CompileContext): string {
-    const compiled = compileNode(definition.tree, definition.conditions, false, ctx);
-    if (compiled.kind === 'true') return SOQL_TRUE;
-    if (compiled.kind === 'false') return SOQL_FALSE;
-    return compiled.text;
+    return nnfWhere(definitionNnf(definition), ctx);
 }
 
 /** SOQL paths the definitions read, in first-use order (IsManager reads none: it needs only Id). */
@@ -236,49 +302,6 @@ export function fieldsInUse(definitions: ValidDefinition[]): string[] {
 
 export function usesIsManager(definition: ValidDefinition): boolean {
     return definition.conditions.some((condition) => condition.schemaField.path === IS_MANAGER);
-}
-
-export interface CandidateQueryOptions {
-    /** Extra filter AND-ed to every query (e.g. `UserType = 'Standard'`). Trusted text from the service. */
-    baseWhere?: string;
-    /** Longest query to emit; SOQL's limit by default. */
-    maxLength?: number;
-    /** The run's clock and org time zone, for exact relative-date bounds (recommended). */
-    ctx?: CompileContext;
-}
-
-/**
- * Complete SOQL queries selecting the candidate users of all the sets: active users matching
- * `(set1) OR (set2) …`. Every query selects the same fields (those any set reads), so any candidate
- * can be evaluated against every set; the sets are packed greedily into as few queries as fit in
- * `maxLength`. A user may be returned by more than one query: deduplicate by Id.
- */
-export function compileCandidateQueries(
-    valid: ReadonlyArray<{ definition: ValidDefinition }>,
-    _schema?: unknown,
-    opts: CandidateQueryOptions = {}
-): string[] {
-    if (valid.length === 0) return [];
-    const maxLength = opts.maxLength ?? MAX_SOQL_LENGTH;
-    const fields = fieldsInUse(valid.map((set) => set.definition));
-    const prefix = `SELECT ${fields.join(', ')} FROM User WHERE ${opts.baseWhere ? `(${opts.baseWhere}) AND ` : ''}IsActive = true`;
-    const wheres = valid.map((set) => compileWhere(set.definition, undefined, opts.ctx));
-    const render = (group: string[]): string =>
-        group.includes(SOQL_TRUE)
-            ? prefix
-            : `${prefix} AND (${group.map((where) => `(${where})`).join(' OR ')})`;
-
-    const queries: string[] = [];
-    let group: string[] = [];
-    for (const where of wheres) {
-        if (group.length > 0 && render([...group, where]).length > maxLength) {
-            queries.push(render(group));
-            group = [];
-        }
-        group.push(where);
-    }
-    if (group.length > 0) queries.push(render(group));
-    return [...new Set(queries)];
 }
 
 /** True when some set reads IsManager: the service must then load the ids of users who are managers. */

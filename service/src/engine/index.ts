@@ -51,17 +51,18 @@ export {
 } from './validate';
 export type { ResolvedCondition, ValidDefinition, ValidationResult } from './validate';
 export { soqlLike, soqlString } from './soql';
-export { MAX_SOQL_LENGTH, compileCandidateQueries, fieldsInUse, requiredManagerIds } from './compile';
-export type { CandidateQueryOptions, CompileContext } from './compile';
+export { MAX_SOQL_LENGTH, fieldsInUse, requiredManagerIds } from './compile';
+export type { CompileContext } from './compile';
 export {
-    MAX_SET_WHERE_LENGTH,
-    compileWhere,
-    computeEligibility,
-    explain,
-    isActiveUser,
-    matchSets,
-    prepareSets
-} from './sets';
+    MAX_QUERIES_PER_SET,
+    MAX_QUERY_REQUEST_LINE_BYTES,
+    SALESFORCE_REQUEST_LIMIT_BYTES,
+    encodedLength,
+    planCandidateQueries,
+    queryRequestLineBytes
+} from './plan';
+export type { CandidateQueryOptions, CandidateQueryPlan, UnrunnableSet } from './plan';
+export { compileWhere, computeEligibility, explain, isActiveUser, matchSets, prepareSets } from './sets';
 export type {
     ConditionExplanation,
     EligibilityEntry,

@@ -26,9 +26,6 @@ import type {
 } from './types';
 import { describeValue, validateDefinition, type ValidDefinition } from './validate';
 
-/** Longest WHERE clause one set may compile to, leaving room for the SELECT list under 100,000. */
-export const MAX_SET_WHERE_LENGTH = 80_000;
-
 export interface PreparedSet {
     id: string;
     name: string;
@@ -95,15 +92,6 @@ export function prepareSets(sets: ConditionSetInput[], schema: Schema): Prepared
     for (const set of [...sets].sort(byPrecedence)) {
         const result = validateDefinition(set.definition, schema);
         const errors = [...setErrors(set), ...(result.ok ? [] : result.errors)];
-        if (result.ok) {
-            const where = compileValidWhere(result.definition);
-            if (where.length > MAX_SET_WHERE_LENGTH) {
-                errors.push({
-                    code: 'DEFINITION_TOO_LONG',
-                    message: `Set "${set.name}" compiles to a ${where.length}-character filter; Salesforce queries are limited to 100,000 characters. Use fewer or shorter values, or split the set.`
-                });
-            }
-        }
         if (!result.ok || errors.length > 0) {
             invalid.push({ set, errors });
             continue;

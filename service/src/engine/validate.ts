@@ -43,6 +43,8 @@ export function describeValue(value: unknown): string {
 /** Control characters SOQL has no escape for; line feed, carriage return and tab are allowed. */
 
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
+/** Half of a UTF-16 surrogate pair on its own: no UTF-8 form, so no URL (encodeURIComponent throws). */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const ID_PATTERN = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 
@@ -178,6 +180,13 @@ function validateCondition(
             valueError(
                 'INVALID_VALUE',
                 `${where} contains control characters (other than line breaks and tabs). Remove them.`
+            );
+            return;
+        }
+        if (typeof item === 'string' && UNPAIRED_SURROGATE.test(item)) {
+            valueError(
+                'INVALID_VALUE',
+                `${where} contains a broken character (half of a UTF-16 surrogate pair) that cannot be sent to Salesforce. Retype the value.`
             );
             return;
         }

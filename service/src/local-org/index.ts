@@ -189,7 +189,9 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         log
     };
 
-    const server: Server = createServer(createApp(runtime));
+    // Node refuses heads over its own limit (16 KiB by default, counted its own way) with 431 before the
+    // app sees them; the app applies Salesforce's limit itself (server.ts), so Node's is set well above.
+    const server: Server = createServer({ maxHeaderSize: 64 * 1024 }, createApp(runtime));
     await new Promise<void>((ok, fail) => {
         server.once('error', fail);
         server.listen(opts.port ?? 0, '127.0.0.1', () => ok());

@@ -56,6 +56,34 @@ const API_VERSIONS = Array.from({ length: 45 }, (_, i) => 20 + i).map((v) => {
     };
 });
 
+/**
+ * Salesforce Help, "Maximum number of rows returned by SOQL queries over the REST API" (000386264):
+ * "the maximum length for the combined URI and headers is 16,384 bytes. A request exceeding this limit
+ * returns a 431 Request Header Fields Too Large error. If the URI itself exceeds this limit, the request
+ * returns a 414 URI Too Long error."
+ */
+export const MAX_URI_AND_HEADERS_BYTES = 16_384;
+
+/**
+ * The bytes the limit counts: the request target as sent (`/services/data/…?q=…`) and every header
+ * line (`Name: value` and its CRLF). Counting the separators too is the stricter reading of "headers".
+ */
+export function uriAndHeaderBytes(req: { url?: string; rawHeaders: string[] }): {
+    uri: number;
+    total: number;
+} {
+    const uri = Buffer.byteLength(req.url ?? '', 'latin1');
+    let headers = 0;
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        headers +=
+            Buffer.byteLength(req.rawHeaders[i], 'latin1') +
+            2 +
+            Buffer.byteLength(req.rawHeaders[i + 1], 'latin1') +
+            2;
+    }
+    return { uri, total: uri + headers };
+}
+
 const MAX_CURSORS_PER_USER = 10;
 const CURSOR_IDLE_MS = 15 * 60_000;
 const COLLECTION_MAX = 200;
@@ -95,6 +123,18 @@ export function createApp(rt: Runtime): express.Express {
     app.disable('x-powered-by');
     const cursors = new Map<string, Cursor>();
     let cursorCounter = 0;
+
+    // ---- request size, checked before anything else, as on the platform ----
+    app.use((req: Request, res: Response, next: NextFunction) => {
+        const size = uriAndHeaderBytes(req);
+        if (size.uri > MAX_URI_AND_HEADERS_BYTES || size.total > MAX_URI_AND_HEADERS_BYTES) {
+            const status = size.uri > MAX_URI_AND_HEADERS_BYTES ? 414 : 431;
+            rt.log(`${req.method} ${req.path}: ${status}, URI ${size.uri} bytes, with headers ${size.total}`);
+            res.status(status).set('Connection', 'close').end();
+            return;
+        }
+        next();
+    });
 
     // ---- fault injection (every /services and /id path) ----
     app.use(async (req: Request, res: Response, next: NextFunction) => {

@@ -353,12 +353,22 @@ function flattenWhere(node: ParsedWhere | undefined, out: Token[]): void {
 
 const CLAUSE_WORDS = new Set(['ORDER', 'GROUP', 'LIMIT', 'OFFSET', 'HAVING', 'WITH', 'FOR', 'UPDATE']);
 
+type StructureToken = '(' | ')' | 'AND' | 'OR' | 'NOT' | 'COND';
+
+/** The WHERE clause's tokens, each with its index in the text; a condition's with its end too. */
+interface WhereStructure {
+    tokens: StructureToken[];
+    at: number[];
+    /** For each COND, in order: [start, end) in the text. */
+    conditions: Array<[number, number]>;
+}
+
 /**
  * The WHERE clause's logical structure read from the text itself: the parser loses a NOT in chains
  * like `NOT (NOT (x))`, so the order of `( ) AND OR NOT` comes from here and each condition (`COND`)
  * from the parser, in source order. Undefined when the text can't be read this way.
  */
-function whereStructure(soql: string): Array<'(' | ')' | 'AND' | 'OR' | 'NOT' | 'COND'> | undefined {
+function whereStructure(soql: string): WhereStructure | undefined {
     const n = soql.length;
     const isWordChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_.:]/.test(c);
     const skipString = (i: number): number => {
@@ -393,7 +403,13 @@ function whereStructure(soql: string): Array<'(' | ')' | 'AND' | 'OR' | 'NOT' | 
         } else i++;
     }
     if (start < 0) return undefined;
-    const tokens: Array<'(' | ')' | 'AND' | 'OR' | 'NOT' | 'COND'> = [];
+    const tokens: StructureToken[] = [];
+    const at: number[] = [];
+    const conditions: Array<[number, number]> = [];
+    const push = (token: StructureToken, index: number): void => {
+        tokens.push(token);
+        at.push(index);
+    };
     let group = 0;
     let expectingFactor = true;
     i = start;
@@ -404,26 +420,26 @@ function whereStructure(soql: string): Array<'(' | ')' | 'AND' | 'OR' | 'NOT' | 
             continue;
         }
         if (expectingFactor && c === '(') {
-            tokens.push('(');
+            push('(', i);
             group++;
             i++;
             continue;
         }
         if (!expectingFactor && c === ')') {
             if (group === 0) return undefined;
-            tokens.push(')');
+            push(')', i);
             group--;
             i++;
             continue;
         }
         const w = isWordChar(c) ? wordAt(i).toUpperCase() : '';
         if (expectingFactor && w === 'NOT') {
-            tokens.push('NOT');
+            push('NOT', i);
             i += 3;
             continue;
         }
         if (!expectingFactor && (w === 'AND' || w === 'OR')) {
-            tokens.push(w);
+            push(w, i);
             expectingFactor = true;
             i += w.length;
             continue;
@@ -431,6 +447,7 @@ function whereStructure(soql: string): Array<'(' | ')' | 'AND' | 'OR' | 'NOT' | 
         if (!expectingFactor && group === 0 && CLAUSE_WORDS.has(w)) break;
         if (!expectingFactor) return undefined;
         // A condition: up to a grouping ')', a top-level AND/OR or clause word, or the end.
+        const conditionStart = i;
         let nested = 0;
         while (i < n) {
             const d = soql[i];
@@ -451,14 +468,30 @@ function whereStructure(soql: string): Array<'(' | ')' | 'AND' | 'OR' | 'NOT' | 
             }
             i++;
         }
-        tokens.push('COND');
+        push('COND', conditionStart);
+        conditions.push([conditionStart, i]);
         expectingFactor = false;
     }
-    return group === 0 ? tokens : undefined;
+    return group === 0 ? { tokens, at, conditions } : undefined;
+}
+
+/** The text of a semi-join's sub-select in a condition (`Id IN (SELECT … )`), with its index. */
+function subSelectText(
+    soql: string,
+    [start, end]: [number, number]
+): { text: string; offset: number } | undefined {
+    const open = soql.slice(start, end).search(/\(\s*SELECT\b/i);
+    const close = soql.lastIndexOf(')', end - 1);
+    if (open < 0 || close <= start + open) return undefined;
+    return { text: soql.slice(start + open + 1, close), offset: start + open + 1 };
 }
 
 class WhereCompiler {
     private tokens: Token[] = [];
+    /** Each token's index in the query text, when the structure was read from the text. */
+    private at: Array<number | undefined> = [];
+    /** Each semi-join condition's sub-select text and its index in the query text. */
+    private subSelects = new Map<ParsedCondition, { text: string; offset: number }>();
     private pos = 0;
 
     constructor(
@@ -467,47 +500,56 @@ class WhereCompiler {
         private readonly soql: string
     ) {}
 
-    compile(where: ParsedWhere, text?: string): Predicate {
+    /** `text` is the query (or sub-select) the WHERE is read from, `offset` its index in `soql`. */
+    compile(where: ParsedWhere, text?: string, offset = 0): Predicate {
         flattenWhere(where, this.tokens);
         const conditions = this.tokens.filter((t): t is ParsedCondition => typeof t !== 'string');
         const structure = text === undefined ? undefined : whereStructure(text);
-        if (structure && structure.filter((t) => t === 'COND').length === conditions.length) {
+        if (structure && structure.conditions.length === conditions.length && text !== undefined) {
             let next = 0;
-            this.tokens = structure.map((t) => (t === 'COND' ? conditions[next++] : t));
+            this.tokens = structure.tokens.map((t) => (t === 'COND' ? conditions[next++] : t));
+            this.at = structure.at.map((index) => index + offset);
+            structure.conditions.forEach((range, index) => {
+                const sub = conditions[index].valueQuery ? subSelectText(text, range) : undefined;
+                if (sub)
+                    this.subSelects.set(conditions[index], { text: sub.text, offset: offset + sub.offset });
+            });
         }
-        const p = this.parseOr();
+        const p = this.parseGroup();
         if (this.pos !== this.tokens.length)
             throw queryError('MALFORMED_QUERY', this.soql, 'WHERE', 'unexpected token in WHERE');
         return p;
     }
 
-    private parseOr(): Predicate {
-        const parts = [this.parseAnd()];
-        while (this.tokens[this.pos] === 'OR') {
-            this.pos++;
-            parts.push(this.parseAnd());
-        }
-        if (parts.length === 1) return parts[0];
-        if (parts.length === 2) {
-            const [a, b] = parts;
-            return (row) => a(row) || b(row);
-        }
-        return (row) => {
-            for (const p of parts) if (p(row)) return true;
-            return false;
-        };
-    }
-
-    private parseAnd(): Predicate {
+    /**
+     * Terms joined by one operator. SOQL has no precedence between AND and OR: "Parentheses are
+     * required whenever you mix the operators" (SOQL reference, Logical Operators), and Salesforce
+     * answers `a AND b OR c` with MALFORMED_QUERY "unexpected token: OR", the caret on the OR.
+     */
+    private parseGroup(): Predicate {
         const parts = [this.parseNot()];
-        while (this.tokens[this.pos] === 'AND') {
+        let joiner: 'AND' | 'OR' | undefined;
+        for (;;) {
+            const t = this.tokens[this.pos];
+            if (t !== 'AND' && t !== 'OR') break;
+            if (joiner !== undefined && t !== joiner) {
+                throw queryError(
+                    'MALFORMED_QUERY',
+                    this.soql,
+                    this.at[this.pos] ?? t,
+                    `unexpected token: ${t}`
+                );
+            }
+            joiner = t;
             this.pos++;
             parts.push(this.parseNot());
         }
         if (parts.length === 1) return parts[0];
-        if (parts.length === 2) {
-            const [a, b] = parts;
-            return (row) => a(row) && b(row);
+        if (joiner === 'OR') {
+            return (row) => {
+                for (const p of parts) if (p(row)) return true;
+                return false;
+            };
         }
         return (row) => {
             for (const p of parts) if (!p(row)) return false;
@@ -524,7 +566,7 @@ class WhereCompiler {
         }
         if (t === '(') {
             this.pos++;
-            const inner = this.parseOr();
+            const inner = this.parseGroup();
             if (this.tokens[this.pos] !== ')')
                 throw queryError('MALFORMED_QUERY', this.soql, 'WHERE', 'unexpected token: missing )');
             this.pos++;
@@ -638,7 +680,12 @@ class WhereCompiler {
         if (cond.literalType === 'SUBQUERY' || cond.valueQuery) {
             if (op !== 'IN' && op !== 'NOT IN')
                 throw queryError('MALFORMED_QUERY', soql, cond.field, 'semi join only with IN / NOT IN');
-            const values = runSemiJoin(this.ctx, cond.valueQuery as ParsedQuery, soql);
+            const values = runSemiJoin(
+                this.ctx,
+                cond.valueQuery as ParsedQuery,
+                soql,
+                this.subSelects.get(cond)
+            );
             return op === 'IN'
                 ? (row) => values.has(get(row) as string)
                 : (row) => {
@@ -809,14 +856,21 @@ function cmp(v: unknown, test: (v: string) => boolean): boolean {
     return typeof v === 'string' && test(v);
 }
 
-function runSemiJoin(ctx: QueryContext, sub: ParsedQuery, soql: string): Set<string> {
+function runSemiJoin(
+    ctx: QueryContext,
+    sub: ParsedQuery,
+    soql: string,
+    text?: { text: string; offset: number }
+): Set<string> {
     const obj = lookupObject(ctx, sub.sObject ?? '', soql);
     const field = sub.fields?.[0];
     const name = field?.type === 'FieldRelationship' ? field.rawValue : field?.field;
     if (!name || (sub.fields?.length ?? 0) !== 1)
         throw queryError('MALFORMED_QUERY', soql, 'SELECT', 'semi join sub-selects must select one Id field');
     const path = resolvePath(ctx, obj, name, soql);
-    const predicate = sub.where ? new WhereCompiler(ctx, obj, soql).compile(sub.where) : () => true;
+    const predicate = sub.where
+        ? new WhereCompiler(ctx, obj, soql).compile(sub.where, text?.text, text?.offset)
+        : () => true;
     const out = new Set<string>();
     for (const row of ctx.store.table(obj.name).rows.values()) {
         if (row.IsDeleted) continue;

@@ -5,10 +5,10 @@
  */
 import {
     buildSchema,
-    compileCandidateQueries,
     computeEligibility,
     explain,
     fieldsInUse,
+    planCandidateQueries,
     prepareSets,
     requiredManagerIds,
     soqlString,
@@ -106,23 +106,45 @@ export class Evaluator {
         await Promise.all([this.schema(), this.timeZone()]);
     }
 
-    private async prepare(): Promise<{ prepared: PreparedSets; schema: Schema; ctx: EvalContext }> {
+    /**
+     * The sets to evaluate and their candidate queries. A valid set no query Salesforce accepts can
+     * carry is moved to the invalid sets with the planner's reason: it is reported by name, it matches
+     * nobody, and the other sets still run.
+     */
+    private async prepare(): Promise<{ prepared: PreparedSets; queries: string[]; ctx: EvalContext }> {
         const [schema, timeZone, setRecords] = await Promise.all([
             this.schema(),
             this.timeZone(),
             this.store.conditionSets()
         ]);
-        const prepared = prepareSets(setRecords.map(toConditionSetInput), schema);
+        const now = this.clock.now();
+        const sets = prepareSets(setRecords.map(toConditionSetInput), schema);
+        const plan = planCandidateQueries(sets.valid, { ctx: { now, timeZone } });
+        const unrunnable = new Map(plan.unrunnable.map((set) => [set.id, set.reason]));
+        const prepared: PreparedSets = {
+            valid: sets.valid.filter((set) => !unrunnable.has(set.id)),
+            invalid: [
+                ...sets.invalid,
+                ...sets.valid
+                    .filter((set) => unrunnable.has(set.id))
+                    .map((set) => ({
+                        set: set.input,
+                        errors: [
+                            { code: 'DEFINITION_TOO_LONG' as const, message: unrunnable.get(set.id) ?? '' }
+                        ]
+                    }))
+            ]
+        };
         const managerIds = requiredManagerIds(prepared.valid)
             ? await this.store.managerIds()
             : new Set<string>();
-        return { prepared, schema, ctx: { now: this.clock.now(), timeZone, managerIds } };
+        return { prepared, queries: plan.queries, ctx: { now, timeZone, managerIds } };
     }
 
     async evaluate(): Promise<Evaluation> {
-        const { prepared, schema, ctx } = await this.prepare();
+        const { prepared, queries, ctx } = await this.prepare();
         const users = new Map<string, UserRecord>();
-        for (const soql of compileCandidateQueries(prepared.valid, schema, { ctx })) {
+        for (const soql of queries) {
             for (const user of await this.store.org.query<UserRecord>(soql)) users.set(user.Id, user);
         }
         const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
