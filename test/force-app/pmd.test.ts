@@ -1,6 +1,9 @@
 /**
- * PMD's Apex security rules over force-app: CRUD/FLS (ApexCRUDViolation), sharing (ApexSharingViolations)
- * and SOQL injection (ApexSOQLInjection). Any finding fails the test.
+ * PMD's Apex rules over force-app. Any finding fails the test.
+ * - security: CRUD/FLS (ApexCRUDViolation), sharing (ApexSharingViolations), SOQL injection (ApexSOQLInjection);
+ * - tests (best practices): every test method runs as a chosen user (ApexUnitTestClassShouldHaveRunAs), never
+ *   sees the org's data (ApexUnitTestShouldNotUseSeeAllDataTrue), asserts something
+ *   (ApexUnitTestClassShouldHaveAsserts) and says why in each assertion (ApexAssertionsShouldIncludeMessage).
  *
  * PMD comes from an npm package that ships its jars, so nothing is downloaded at test time:
  * @salesforce/code-analyzer-pmd-engine (PMD 7, run through its PmdWrapper) or @salesforce/sfdx-scanner
@@ -14,15 +17,23 @@ import { join, relative } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 const forceApp = join(root, 'force-app');
-const RULES = ['ApexCRUDViolation', 'ApexSharingViolations', 'ApexSOQLInjection'];
+const SECURITY_RULES = ['ApexCRUDViolation', 'ApexSharingViolations', 'ApexSOQLInjection'];
+const TEST_RULES = [
+    'ApexUnitTestClassShouldHaveRunAs',
+    'ApexUnitTestShouldNotUseSeeAllDataTrue',
+    'ApexUnitTestClassShouldHaveAsserts',
+    'ApexAssertionsShouldIncludeMessage'
+];
+const RULES = [...SECURITY_RULES, ...TEST_RULES];
 const PMD_TIMEOUT_MS = 50_000;
 
 const RULESET = `<?xml version="1.0" encoding="UTF-8"?>
-<ruleset name="rollcall-apex-security" xmlns="http://pmd.sourceforge.net/ruleset/2.0.0"
+<ruleset name="rollcall-apex" xmlns="http://pmd.sourceforge.net/ruleset/2.0.0"
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
     xsi:schemaLocation="http://pmd.sourceforge.net/ruleset/2.0.0 https://pmd.sourceforge.io/ruleset_2_0_0.xsd">
-    <description>Rollcall: CRUD/FLS, sharing and SOQL injection must be clean.</description>
-${RULES.map((rule) => `    <rule ref="category/apex/security.xml/${rule}"/>`).join('\n')}
+    <description>Rollcall: CRUD/FLS, sharing, SOQL injection and the Apex test practices must be clean.</description>
+${SECURITY_RULES.map((rule) => `    <rule ref="category/apex/security.xml/${rule}"/>`).join('\n')}
+${TEST_RULES.map((rule) => `    <rule ref="category/apex/bestpractices.xml/${rule}"/>`).join('\n')}
 </ruleset>
 `;
 
@@ -148,7 +159,7 @@ const missingMessage =
 const describeWhenPmd = library || process.env.CI ? describe : describe.skip;
 if (!library && !process.env.CI) console.warn(`pmd.test.ts skipped. ${missingMessage}`);
 
-describeWhenPmd('PMD Apex security rules', () => {
+describeWhenPmd('PMD Apex security and test rules', () => {
     let work: string;
     beforeAll(() => {
         work = mkdtempSync(join(tmpdir(), 'rollcall-pmd-'));
@@ -160,9 +171,28 @@ describeWhenPmd('PMD Apex security rules', () => {
     });
 
     it(
-        'when PMD scans insecure Apex, then it reports all three rules (the check can fail)',
+        'when PMD scans insecure Apex and a careless test, then it reports every rule (the check can fail)',
         () => {
             const bad = join(work, 'Insecure.cls');
+            const badTest = join(work, 'CarelessTest.cls');
+            writeFileSync(
+                badTest,
+                [
+                    '@isTest(SeeAllData=true)',
+                    'private class CarelessTest {',
+                    '    @isTest',
+                    '    static void assertsNothing() {',
+                    "        Insecure.find('Acme');",
+                    '    }',
+                    '    @isTest',
+                    '    static void assertsWithoutSayingWhy() {',
+                    '        System.runAs(new User(Id = UserInfo.getUserId())) {',
+                    "            Assert.areEqual(0, Insecure.find('Acme').size());",
+                    '        }',
+                    '    }',
+                    '}'
+                ].join('\n')
+            );
             writeFileSync(
                 bad,
                 [
@@ -175,14 +205,16 @@ describeWhenPmd('PMD Apex security rules', () => {
                     '}'
                 ].join('\n')
             );
-            const rules = new Set(runPmd(library as PmdLibrary, [bad], work).map((finding) => finding.rule));
+            const rules = new Set(
+                runPmd(library as PmdLibrary, [bad, badTest], work).map((finding) => finding.rule)
+            );
             expect([...rules].sort()).toEqual([...RULES].sort());
         },
         PMD_TIMEOUT_MS
     );
 
     it(
-        'when PMD scans force-app, then there is no CRUD/FLS, sharing or SOQL-injection finding',
+        'when PMD scans force-app, then there is no security or test-practice finding',
         () => {
             const files = apexFiles(forceApp);
             expect(files.length).toBeGreaterThan(0);

@@ -1,13 +1,15 @@
 import { LightningElement } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import LightningConfirm from 'lightning/confirm';
+import RunPoller, { POLL_INTERVAL_MS, formatElapsed, previewFailureMessage, previewState } from 'c/runPoller';
 import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInProgress';
-import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+import getCurrentPreview from '@salesforce/apex/ProvisioningController.getCurrentPreview';
+import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
 import provisionUsers from '@salesforce/apex/ProvisioningController.provisionUsers';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
 import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
-export const POLL_INTERVAL_MS = 2000;
+export { POLL_INTERVAL_MS };
 const PERCENT = 100;
 /** setTimeout fires at once beyond this delay, so a preview expiring later is not timed. */
 const MAX_TIMER_DELAY_MS = 2147483647;
@@ -17,9 +19,15 @@ const MAX_TIMER_DELAY_MS = 2147483647;
  * Provision Users (only with a fresh preview and no run in progress) → live progress read from the run
  * record → final counts and each user's outcome. The service executes the preview's own run record, so
  * the run followed is the preview once it starts.
+ *
+ * A preview is asynchronous: Apex starts it (the service answers at once with a Previewing run) and the
+ * screen follows the run record until it is Previewed, Failed, or its heartbeat goes stale. Both a
+ * preview being evaluated and a run in progress are found again after a page reload.
  */
 export default class ProvisionUsers extends LightningElement {
     preview;
+    /** The preview run while the service evaluates it (Previewing). */
+    previewRun;
     run;
     runInProgress;
     notifyAdmins = false;
@@ -29,19 +37,34 @@ export default class ProvisionUsers extends LightningElement {
     isStarting = false;
     isLoading = true;
     error;
-    pollTimer;
     expiryTimer;
     /** Set when the preview's expiry time passes while the screen is open. */
     previewExpired = false;
     /** A selector to focus after the next render, so keyboard and screen-reader users follow the result. */
     focusTarget;
 
+    previewPoller = new RunPoller({
+        read: (runId, withServiceProgress) =>
+            getRunStatus({ runId, includeServiceProgress: withServiceProgress }),
+        onUpdate: (run) => this.handlePreviewUpdate(run),
+        onError: (error) => this.handlePreviewError(error)
+    });
+
+    runPoller = new RunPoller({
+        read: (runId) => getRunStatus({ runId }),
+        onUpdate: (run) => this.handleRunUpdate(run),
+        onError: (error) => {
+            this.error = error;
+        }
+    });
+
     connectedCallback() {
-        this.loadRunInProgress();
+        this.load();
     }
 
     disconnectedCallback() {
-        this.stopPolling();
+        this.previewPoller.stop();
+        this.runPoller.stop();
         this.clearExpiryTimer();
     }
 
@@ -55,16 +78,30 @@ export default class ProvisionUsers extends LightningElement {
         }
     }
 
-    async loadRunInProgress() {
+    /** A run in progress, and this admin's own preview being evaluated or still fresh, survive a reload. */
+    async load() {
         try {
-            const inProgress = await getRunInProgress();
+            const [inProgress, currentPreview] = await Promise.all([getRunInProgress(), getCurrentPreview()]);
             if (inProgress) {
                 this.follow(inProgress);
+            }
+            if (currentPreview) {
+                this.resumePreview(currentPreview);
             }
         } catch (error) {
             this.error = error;
         } finally {
             this.isLoading = false;
+        }
+    }
+
+    resumePreview(run) {
+        if (run.previewing) {
+            this.isPreviewing = true;
+            this.followPreview(run);
+        } else if (run.freshPreview) {
+            this.isPreviewing = true;
+            this.loadPreview(run.id, false);
         }
     }
 
@@ -107,6 +144,9 @@ export default class ProvisionUsers extends LightningElement {
         if (this.isRunInProgress) {
             return 'A provisioning run is in progress. You can provision again when it has finished.';
         }
+        if (this.isPreviewing) {
+            return 'The preview is being evaluated. You can provision once it is ready.';
+        }
         if (!this.hasPreview) {
             return 'Preview the users first: Provision Users sends the invitations of a fresh preview.';
         }
@@ -117,6 +157,31 @@ export default class ProvisionUsers extends LightningElement {
             return 'No user is eligible, so there is nothing to send.';
         }
         return `Sends invitations to ${this.eligibleCount} users.`;
+    }
+
+    get hasPreviewProgress() {
+        const run = this.previewRun;
+        return Boolean(run && run.progressTotal);
+    }
+
+    get previewProgressPercent() {
+        const run = this.previewRun;
+        return this.hasPreviewProgress
+            ? Math.min(PERCENT, Math.round(((run.progressDone || 0) / run.progressTotal) * PERCENT))
+            : 0;
+    }
+
+    /** Status, elapsed time and, when the service said, how many users it has evaluated. */
+    get previewProgressLabel() {
+        const run = this.previewRun;
+        if (!run) {
+            return 'Starting the preview…';
+        }
+        const elapsed = formatElapsed(run.elapsedSeconds);
+        if (this.hasPreviewProgress) {
+            return `${run.name}: evaluated ${run.progressDone || 0} of ${run.progressTotal} users (${elapsed})`;
+        }
+        return `${run.name}: evaluating the condition sets (${elapsed})`;
     }
 
     get showProgress() {
@@ -168,15 +233,59 @@ export default class ProvisionUsers extends LightningElement {
         this.isPreviewing = true;
         this.error = undefined;
         this.run = undefined;
+        this.previewRun = undefined;
+        this.setPreview(undefined);
+        this.focusTarget = '.preview-progress-heading';
         try {
-            this.setPreview(await previewUsers());
-            this.focusTarget = '.results-heading';
+            this.followPreview(await startPreview());
         } catch (error) {
-            this.setPreview(undefined);
+            this.isPreviewing = false;
             this.error = error;
             await this.checkRunInProgress();
+        }
+    }
+
+    followPreview(run) {
+        this.previewRun = run;
+        if (this.handlePreviewUpdate(run)) {
+            this.previewPoller.start(run.id);
+        }
+    }
+
+    /** Each read of the preview run; returns true while the service is still evaluating it. */
+    handlePreviewUpdate(run) {
+        this.previewRun = run;
+        const state = previewState(run);
+        if (state === 'ready') {
+            this.loadPreview(run.id, true);
+            return false;
+        }
+        if (state === 'working') {
+            return true;
+        }
+        this.isPreviewing = false;
+        this.previewRun = undefined;
+        this.error = { body: { message: previewFailureMessage(run) } };
+        return false;
+    }
+
+    handlePreviewError(error) {
+        this.isPreviewing = false;
+        this.previewRun = undefined;
+        this.error = error;
+    }
+
+    async loadPreview(runId, moveFocus) {
+        try {
+            this.setPreview(await getPreview({ runId }));
+            if (moveFocus) {
+                this.focusTarget = '.results-heading';
+            }
+        } catch (error) {
+            this.error = error;
         } finally {
             this.isPreviewing = false;
+            this.previewRun = undefined;
         }
     }
 
@@ -223,31 +332,33 @@ export default class ProvisionUsers extends LightningElement {
         }
     }
 
-    /** Shows the run and, until it finishes, re-reads its record every POLL_INTERVAL_MS. */
+    /** Shows the run and, until it finishes, re-reads its record (see c/runPoller for the pace). */
     follow(run) {
         this.run = run;
         this.runInProgress = run.finished ? undefined : run;
-        this.stopPolling();
+        this.runPoller.stop();
         if (!run.finished) {
-            // eslint-disable-next-line @lwc/lwc/no-async-operation
-            this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
+            this.runPoller.start(run.id);
         }
     }
 
-    async poll() {
+    handleRunUpdate(run) {
+        this.run = run;
+        if (!run.finished) {
+            return true;
+        }
+        this.runInProgress = undefined;
+        this.announce(run);
+        if (this.showOutcome) {
+            this.refreshOutcome(run.id);
+        }
+        return false;
+    }
+
+    async refreshOutcome(runId) {
         try {
-            const run = await getRunStatus({ runId: this.run.id });
-            this.run = run;
-            if (run.finished) {
-                this.stopPolling();
-                this.runInProgress = undefined;
-                this.announce(run);
-                if (this.showOutcome) {
-                    this.setPreview(await getPreview({ runId: run.id }));
-                }
-            }
+            this.setPreview(await getPreview({ runId }));
         } catch (error) {
-            this.stopPolling();
             this.error = error;
         }
     }
@@ -282,13 +393,6 @@ export default class ProvisionUsers extends LightningElement {
         if (this.expiryTimer) {
             clearTimeout(this.expiryTimer);
             this.expiryTimer = undefined;
-        }
-    }
-
-    stopPolling() {
-        if (this.pollTimer) {
-            clearInterval(this.pollTimer);
-            this.pollTimer = undefined;
         }
     }
 }

@@ -5,7 +5,8 @@ const PROBLEM_STATUSES = ['Skipped', 'Failed'];
 
 /**
  * One run: what it was (status, trigger, who, when, counts), what went wrong (the run's error, the
- * notification outcome, skipped and failed users with their reasons) and every item.
+ * notification outcome, skipped and failed users with their reasons) and its items, a page at a time;
+ * "Show only skipped and failed users" asks the org for those (c-preview-results), not the loaded page.
  */
 export default class RunDetail extends LightningElement {
     detail;
@@ -52,7 +53,7 @@ export default class RunDetail extends LightningElement {
         return this.run.initiatedBy || (this.run.triggerType === 'Scheduled' ? 'Schedule' : '—');
     }
 
-    /** Skipped and failed users over every item of the run (the table shows the first ones only). */
+    /** Skipped and failed users over every item of the run (the table shows a page at a time). */
     get problemCount() {
         if (!this.detail) {
             return 0;
@@ -75,14 +76,6 @@ export default class RunDetail extends LightningElement {
     get hasProblems() {
         const skipped = (this.detail && this.detail.skippedSets) || [];
         return Boolean(this.run && (this.run.error || this.problemCount > 0 || skipped.length > 0));
-    }
-
-    get shownDetail() {
-        if (!this.detail || !this.onlyProblems) {
-            return this.detail;
-        }
-        const items = this.detail.items.filter((item) => PROBLEM_STATUSES.includes(item.status));
-        return { ...this.detail, items, totalItems: items.length };
     }
 
     handleOnlyProblemsChange(event) {

@@ -2,7 +2,10 @@ import { LightningElement } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
 import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
-import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+import RunPoller, { formatElapsed, previewFailureMessage, previewState } from 'c/runPoller';
+import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
+import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
+import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
 export const HOURLY = 'Hourly';
 export const DAILY = 'Daily';
@@ -39,7 +42,8 @@ export function toInputTime(settingTime) {
  * Scheduled Provisioning: how often (hourly, daily at a time, weekly on a day at a time, in the org's
  * time zone), who gets the audit email, the Slack channel, and the enable toggle. Save Changes stores
  * the settings and (re)schedules the job; turning it off aborts the job. Preview Users shows who the
- * next run would invite.
+ * next run would invite: the service evaluates in the background and the screen follows the preview
+ * run's record (c/runPoller) until it is ready.
  */
 export default class ScheduledProvisioning extends LightningElement {
     frequency = DAILY;
@@ -56,14 +60,27 @@ export default class ScheduledProvisioning extends LightningElement {
     isSaving = false;
     isPreviewing = false;
     preview;
+    /** The preview run while the service evaluates it. */
+    previewRun;
     error;
     formErrors = {};
 
     frequencyOptions = FREQUENCY_OPTIONS;
     dayOptions = DAY_OPTIONS;
 
+    previewPoller = new RunPoller({
+        read: (runId, withServiceProgress) =>
+            getRunStatus({ runId, includeServiceProgress: withServiceProgress }),
+        onUpdate: (run) => this.handlePreviewUpdate(run),
+        onError: (error) => this.endPreview(error)
+    });
+
     connectedCallback() {
         this.load();
+    }
+
+    disconnectedCallback() {
+        this.previewPoller.stop();
     }
 
     async load() {
@@ -121,6 +138,17 @@ export default class ScheduledProvisioning extends LightningElement {
 
     get hasNextRun() {
         return this.enabled && Boolean(this.nextRunAt);
+    }
+
+    get previewProgressLabel() {
+        const run = this.previewRun;
+        if (!run) {
+            return 'Starting the preview…';
+        }
+        const elapsed = formatElapsed(run.elapsedSeconds);
+        return run.progressTotal
+            ? `Evaluated ${run.progressDone || 0} of ${run.progressTotal} users (${elapsed})`
+            : `Evaluating the condition sets (${elapsed})`;
     }
 
     get busy() {
@@ -226,12 +254,42 @@ export default class ScheduledProvisioning extends LightningElement {
     async handlePreview() {
         this.isPreviewing = true;
         this.error = undefined;
+        this.preview = undefined;
+        this.previewRun = undefined;
         try {
-            this.preview = await previewUsers();
+            const run = await startPreview();
+            if (this.handlePreviewUpdate(run)) {
+                this.previewPoller.start(run.id);
+            }
         } catch (error) {
-            this.error = error;
-        } finally {
-            this.isPreviewing = false;
+            this.endPreview(error);
         }
+    }
+
+    /** Each read of the preview run; returns true while the service is still evaluating it. */
+    handlePreviewUpdate(run) {
+        this.previewRun = run;
+        const state = previewState(run);
+        if (state === 'ready') {
+            this.loadPreview(run.id);
+        } else if (state === 'failed') {
+            this.endPreview({ body: { message: previewFailureMessage(run) } });
+        }
+        return state === 'working';
+    }
+
+    async loadPreview(runId) {
+        try {
+            this.preview = await getPreview({ runId });
+            this.endPreview(undefined);
+        } catch (error) {
+            this.endPreview(error);
+        }
+    }
+
+    endPreview(error) {
+        this.isPreviewing = false;
+        this.previewRun = undefined;
+        this.error = error;
     }
 }

@@ -1,7 +1,23 @@
 import { createElement } from 'lwc';
 import PreviewResults from 'c/previewResults';
+import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
 
 const mockRunDetail = require('./data/runDetail.json');
+
+jest.mock('@salesforce/apex/RunHistoryController.getRunItems', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+
+async function flushPromises() {
+    for (let i = 0; i < 4; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+function showMore(element) {
+    return element.shadowRoot.querySelector('lightning-button.show-more');
+}
 
 function createResults(props) {
     const element = createElement('c-preview-results', { is: PreviewResults });
@@ -19,6 +35,7 @@ describe('c-preview-results', () => {
         while (document.body.firstChild) {
             document.body.removeChild(document.body.firstChild);
         }
+        jest.clearAllMocks();
     });
 
     it('shows the totals, the overlaps and the eligible users', () => {
@@ -93,6 +110,71 @@ describe('c-preview-results', () => {
         expect(element.shadowRoot.querySelector('lightning-datatable')).toBeNull();
         expect(element.shadowRoot.querySelector('.total-users').textContent).toBe('0');
         expect(element.shadowRoot.querySelector('.skipped-sets')).toBeNull();
+    });
+
+    it('loads the next page of users from the org when the admin asks for more', async () => {
+        const firstPage = { ...mockRunDetail, hasMoreItems: true, lastItemId: 'a02000000000002AAA' };
+        const third = { ...mockRunDetail.items[0], id: 'a02000000000003AAA', userName: 'Ada Lovelace' };
+        getRunItems.mockResolvedValue({ items: [third], hasMore: false, lastId: third.id });
+        const element = createResults({ detail: firstPage });
+        expect(getRunItems).not.toHaveBeenCalled();
+        showMore(element).click();
+        await flushPromises();
+        expect(getRunItems).toHaveBeenCalledWith({
+            runId: 'a01000000000001AAA',
+            afterId: 'a02000000000002AAA',
+            onlyProblems: false
+        });
+        const rows = element.shadowRoot.querySelector('lightning-datatable').data;
+        expect(rows.map((row) => row.userName)).toEqual(['Grace Hopper', 'Alan Turing', 'Ada Lovelace']);
+        expect(showMore(element)).toBeNull();
+        expect(element.shadowRoot.querySelector('.truncated')).toBeNull();
+    });
+
+    it('reads only the skipped and failed users of the whole run from the org', async () => {
+        const failed = { ...mockRunDetail.items[1], status: 'Failed', outcome: 'Failed' };
+        getRunItems.mockResolvedValue({ items: [failed], hasMore: true, lastId: failed.id });
+        const element = createResults({
+            detail: { ...mockRunDetail, statusTotals: [{ label: 'Failed', count: 40 }] },
+            showOutcome: true,
+            problemsOnly: true
+        });
+        await flushPromises();
+        expect(getRunItems).toHaveBeenCalledWith({
+            runId: 'a01000000000001AAA',
+            afterId: null,
+            onlyProblems: true
+        });
+        expect(element.shadowRoot.querySelector('lightning-datatable').data).toHaveLength(1);
+        expect(element.shadowRoot.querySelector('.truncated').textContent).toBe(
+            'Showing the first 1 of 40 users.'
+        );
+        showMore(element).click();
+        await flushPromises();
+        expect(getRunItems).toHaveBeenLastCalledWith({
+            runId: 'a01000000000001AAA',
+            afterId: failed.id,
+            onlyProblems: true
+        });
+        element.problemsOnly = false;
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('lightning-datatable').data).toHaveLength(2);
+    });
+
+    it('shows the error when more users cannot be loaded', async () => {
+        getRunItems.mockRejectedValue({ body: { message: 'The provisioning run was not found.' } });
+        const element = createResults({
+            detail: { ...mockRunDetail, hasMoreItems: true, lastItemId: 'a02000000000002AAA' }
+        });
+        showMore(element).click();
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-error-panel').errors.body.message).toContain('not found');
+        expect(element.shadowRoot.querySelector('lightning-datatable').data).toHaveLength(2);
+    });
+
+    it('says when the set totals are a lower bound', () => {
+        const element = createResults({ detail: { ...mockRunDetail, setTotalsPartial: true } });
+        expect(element.shadowRoot.querySelector('.set-totals-partial')).not.toBeNull();
     });
 
     it('is accessible', async () => {

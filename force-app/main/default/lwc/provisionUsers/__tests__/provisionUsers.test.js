@@ -1,8 +1,10 @@
 import { createElement } from 'lwc';
 import ProvisionUsers, { POLL_INTERVAL_MS } from 'c/provisionUsers';
+import { SERVICE_PROGRESS_EVERY } from 'c/runPoller';
 import LightningConfirm from 'lightning/confirm';
 import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInProgress';
-import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+import getCurrentPreview from '@salesforce/apex/ProvisioningController.getCurrentPreview';
+import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
 import provisionUsers from '@salesforce/apex/ProvisioningController.provisionUsers';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
 import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
@@ -10,11 +12,17 @@ import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 const mockPreview = require('./data/previewDetail.json');
 const mockRunning = require('./data/runningRun.json');
 const mockFinished = require('./data/finishedRun.json');
+const mockPreviewing = require('./data/previewingRun.json');
+/** The preview run once the service has evaluated it. */
+const mockPreviewed = mockPreview.run;
 
 jest.mock('@salesforce/apex/ProvisioningController.getRunInProgress', () => ({ default: jest.fn() }), {
     virtual: true
 });
-jest.mock('@salesforce/apex/ProvisioningController.previewUsers', () => ({ default: jest.fn() }), {
+jest.mock('@salesforce/apex/ProvisioningController.getCurrentPreview', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.startPreview', () => ({ default: jest.fn() }), {
     virtual: true
 });
 jest.mock('@salesforce/apex/ProvisioningController.provisionUsers', () => ({ default: jest.fn() }), {
@@ -60,14 +68,27 @@ function setRecipients(element, detail) {
     return flushPromises();
 }
 
+/** Clicks Preview; the mocks decide whether the preview is ready at once or has to be followed. */
 async function preview(element) {
     button(element, 'preview').click();
+    await flushPromises();
+}
+
+/** A preview the service has already evaluated when Apex first reads it back. */
+function previewReadyAtOnce(detail = mockPreview) {
+    startPreview.mockResolvedValue(detail.run);
+    getPreview.mockResolvedValue(detail);
+}
+
+async function advance(ms) {
+    jest.advanceTimersByTime(ms);
     await flushPromises();
 }
 
 describe('c-provision-users', () => {
     beforeEach(() => {
         getRunInProgress.mockResolvedValue(null);
+        getCurrentPreview.mockResolvedValue(null);
     });
 
     afterEach(() => {
@@ -88,12 +109,13 @@ describe('c-provision-users', () => {
     });
 
     it('previews and shows the eligible users, then enables Provision Users', async () => {
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         const element = await createScreen();
         await setRecipients(element, { notifyAdmins: true, recipients: ['ops@example.com'] });
         await preview(element);
 
-        expect(previewUsers).toHaveBeenCalledWith();
+        expect(startPreview).toHaveBeenCalledWith();
+        expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
         const results = element.shadowRoot.querySelector('c-preview-results');
         expect(results.detail).toEqual(mockPreview);
         expect(results.showOutcome).toBe(false);
@@ -107,7 +129,7 @@ describe('c-provision-users', () => {
     });
 
     it('does not provision while an email is invalid', async () => {
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         const element = await createScreen();
         await preview(element);
         await setRecipients(element, { valid: false, recipients: [] });
@@ -120,7 +142,7 @@ describe('c-provision-users', () => {
     });
 
     it('treats an expired preview as stale', async () => {
-        previewUsers.mockResolvedValue({
+        previewReadyAtOnce({
             ...mockPreview,
             run: { ...mockPreview.run, expiresAt: '2000-01-01T00:00:00Z' }
         });
@@ -131,7 +153,7 @@ describe('c-provision-users', () => {
     });
 
     it('keeps Provision Users disabled when nobody is eligible', async () => {
-        previewUsers.mockResolvedValue({ ...mockPreview, items: [], totalItems: 0 });
+        previewReadyAtOnce({ ...mockPreview, items: [], totalItems: 0 });
         const element = await createScreen();
         await preview(element);
         expect(button(element, 'provision').disabled).toBe(true);
@@ -140,7 +162,7 @@ describe('c-provision-users', () => {
 
     it('provisions after confirmation, follows the run until it finishes and shows the final counts', async () => {
         jest.useFakeTimers();
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         provisionUsers.mockResolvedValue(mockRunning);
         getRunStatus.mockResolvedValueOnce(mockRunning).mockResolvedValueOnce(mockFinished);
         const finishedDetail = {
@@ -156,7 +178,7 @@ describe('c-provision-users', () => {
                 }
             ]
         };
-        getPreview.mockResolvedValue(finishedDetail);
+        getPreview.mockResolvedValueOnce(mockPreview).mockResolvedValueOnce(finishedDetail);
         LightningConfirm.open.mockResolvedValue(true);
         const element = await createScreen();
         const toast = jest.fn();
@@ -204,7 +226,7 @@ describe('c-provision-users', () => {
     });
 
     it('moves the focus to the results after a preview and to the progress once the run starts', async () => {
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         provisionUsers.mockResolvedValue(mockRunning);
         getRunStatus.mockResolvedValue(mockRunning);
         LightningConfirm.open.mockResolvedValue(true);
@@ -219,7 +241,7 @@ describe('c-provision-users', () => {
     it('disables Provision Users when the preview expires while the screen is open', async () => {
         jest.useFakeTimers();
         const expiresInMs = 60000;
-        previewUsers.mockResolvedValue({
+        previewReadyAtOnce({
             ...mockPreview,
             run: { ...mockPreview.run, expiresAt: new Date(Date.now() + expiresInMs).toISOString() }
         });
@@ -233,7 +255,7 @@ describe('c-provision-users', () => {
     });
 
     it('does nothing when the admin does not confirm', async () => {
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         LightningConfirm.open.mockResolvedValue(false);
         const element = await createScreen();
         await preview(element);
@@ -257,7 +279,7 @@ describe('c-provision-users', () => {
 
     it('shows the 409 message and the run in progress when the service refuses', async () => {
         jest.useFakeTimers();
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         provisionUsers.mockRejectedValue(RUN_IN_PROGRESS_ERROR);
         LightningConfirm.open.mockResolvedValue(true);
         const element = await createScreen();
@@ -271,7 +293,7 @@ describe('c-provision-users', () => {
 
     it('shows a preview error and stops polling on a status error', async () => {
         jest.useFakeTimers();
-        previewUsers.mockRejectedValue({ body: { message: 'Could not reach the Rollcall service.' } });
+        startPreview.mockRejectedValue({ body: { message: 'Could not reach the Rollcall service.' } });
         const element = await createScreen();
         await preview(element);
         expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
@@ -296,8 +318,160 @@ describe('c-provision-users', () => {
         expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
     });
 
+    describe('asynchronous preview', () => {
+        beforeEach(() => {
+            jest.useFakeTimers();
+        });
+
+        it('follows the preview from its record, with the elapsed time and the service progress, until it is ready', async () => {
+            startPreview.mockResolvedValue(mockPreviewing);
+            getRunStatus.mockImplementation(({ includeServiceProgress }) =>
+                Promise.resolve(
+                    includeServiceProgress
+                        ? { ...mockPreviewing, elapsedSeconds: 34, progressDone: 300, progressTotal: 1200 }
+                        : mockPreviewing
+                )
+            );
+            getPreview.mockResolvedValue(mockPreview);
+            const element = await createScreen();
+            await preview(element);
+
+            expect(startPreview).toHaveBeenCalledWith();
+            expect(getPreview).not.toHaveBeenCalled();
+            expect(element.shadowRoot.querySelector('.preview-progress-label').textContent).toBe(
+                'RUN-000042: evaluating the condition sets (24 s)'
+            );
+            expect(button(element, 'preview').disabled).toBe(true);
+            expect(button(element, 'provision').disabled).toBe(true);
+            expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain(
+                'being evaluated'
+            );
+
+            for (let poll = 1; poll < SERVICE_PROGRESS_EVERY; poll++) {
+                // eslint-disable-next-line no-await-in-loop
+                await advance(POLL_INTERVAL_MS);
+            }
+            expect(getRunStatus).toHaveBeenCalledTimes(SERVICE_PROGRESS_EVERY - 1);
+            expect(getRunStatus).toHaveBeenLastCalledWith({
+                runId: 'a01000000000001AAA',
+                includeServiceProgress: false
+            });
+            await advance(POLL_INTERVAL_MS);
+            expect(getRunStatus).toHaveBeenLastCalledWith({
+                runId: 'a01000000000001AAA',
+                includeServiceProgress: true
+            });
+            expect(element.shadowRoot.querySelector('.preview-progress-label').textContent).toBe(
+                'RUN-000042: evaluated 300 of 1200 users (34 s)'
+            );
+            expect(element.shadowRoot.querySelector('.preview-progress-bar').value).toBe(25);
+
+            getRunStatus.mockReset();
+            getRunStatus.mockResolvedValue(mockPreviewed);
+            await advance(POLL_INTERVAL_MS);
+            expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
+            expect(element.shadowRoot.querySelector('.preview-progress')).toBeNull();
+            expect(element.shadowRoot.querySelector('c-preview-results').detail).toEqual(mockPreview);
+            expect(button(element, 'provision').disabled).toBe(false);
+            await advance(POLL_INTERVAL_MS * 5);
+            expect(getRunStatus).toHaveBeenCalledTimes(1);
+        });
+
+        it('shows the service error when the preview fails, and lets the admin preview again', async () => {
+            startPreview.mockResolvedValue(mockPreviewing);
+            getRunStatus.mockResolvedValue({
+                ...mockPreviewing,
+                status: 'Failed',
+                previewing: false,
+                finished: true,
+                error: 'Could not read the User describe.'
+            });
+            const element = await createScreen();
+            await preview(element);
+            await advance(POLL_INTERVAL_MS);
+
+            const panel = element.shadowRoot.querySelector('c-error-panel');
+            expect(panel.errors.body.message).toBe(
+                'The preview failed: Could not read the User describe. Preview again.'
+            );
+            expect(element.shadowRoot.querySelector('.preview-progress')).toBeNull();
+            expect(button(element, 'preview').disabled).toBe(false);
+            expect(getPreview).not.toHaveBeenCalled();
+            await advance(POLL_INTERVAL_MS * 3);
+            expect(getRunStatus).toHaveBeenCalledTimes(1);
+        });
+
+        it('says so when the service stops giving signs of life during the preview', async () => {
+            startPreview.mockResolvedValue(mockPreviewing);
+            getRunStatus.mockResolvedValue({ ...mockPreviewing, stalled: true });
+            const element = await createScreen();
+            await preview(element);
+            await advance(POLL_INTERVAL_MS);
+
+            expect(element.shadowRoot.querySelector('c-error-panel').errors.body.message).toContain(
+                'stopped answering'
+            );
+            expect(button(element, 'preview').disabled).toBe(false);
+            await advance(POLL_INTERVAL_MS * 3);
+            expect(getRunStatus).toHaveBeenCalledTimes(1);
+        });
+
+        it('resumes the preview being evaluated after a page reload', async () => {
+            getCurrentPreview.mockResolvedValue(mockPreviewing);
+            getRunStatus.mockResolvedValueOnce(mockPreviewing).mockResolvedValueOnce(mockPreviewed);
+            getPreview.mockResolvedValue(mockPreview);
+            const element = await createScreen();
+
+            expect(startPreview).not.toHaveBeenCalled();
+            expect(element.shadowRoot.querySelector('.preview-progress')).not.toBeNull();
+            expect(button(element, 'preview').disabled).toBe(true);
+            await advance(POLL_INTERVAL_MS);
+            expect(getPreview).not.toHaveBeenCalled();
+            await advance(POLL_INTERVAL_MS);
+            expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
+            expect(element.shadowRoot.querySelector('c-preview-results').detail).toEqual(mockPreview);
+            expect(button(element, 'provision').disabled).toBe(false);
+        });
+
+        it('shows a fresh preview again after a page reload', async () => {
+            getCurrentPreview.mockResolvedValue(mockPreviewed);
+            getPreview.mockResolvedValue(mockPreview);
+            const element = await createScreen();
+            expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
+            expect(getRunStatus).not.toHaveBeenCalled();
+            expect(element.shadowRoot.querySelector('c-preview-results').detail).toEqual(mockPreview);
+            expect(button(element, 'provision').disabled).toBe(false);
+        });
+
+        it('stops polling when the screen is closed', async () => {
+            startPreview.mockResolvedValue(mockPreviewing);
+            getRunStatus.mockResolvedValue(mockPreviewing);
+            const element = await createScreen();
+            await preview(element);
+            await advance(POLL_INTERVAL_MS);
+            expect(getRunStatus).toHaveBeenCalledTimes(1);
+            document.body.removeChild(element);
+            await advance(POLL_INTERVAL_MS * 10);
+            expect(getRunStatus).toHaveBeenCalledTimes(1);
+        });
+
+        it('stops polling and shows the error when the run record cannot be read', async () => {
+            startPreview.mockResolvedValue(mockPreviewing);
+            getRunStatus.mockRejectedValue({ body: { message: 'The provisioning run was not found.' } });
+            const element = await createScreen();
+            await preview(element);
+            await advance(POLL_INTERVAL_MS);
+            expect(element.shadowRoot.querySelector('c-error-panel').errors.body.message).toContain(
+                'not found'
+            );
+            expect(button(element, 'preview').disabled).toBe(false);
+            await advance(POLL_INTERVAL_MS * 3);
+            expect(getRunStatus).toHaveBeenCalledTimes(1);
+        });
+    });
+
     it('is accessible before and after a preview', async () => {
-        previewUsers.mockResolvedValue(mockPreview);
+        previewReadyAtOnce();
         const element = await createScreen();
         await expect(element).toBeAccessible();
         await preview(element);

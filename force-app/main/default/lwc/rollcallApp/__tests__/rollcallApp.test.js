@@ -21,7 +21,12 @@ jest.mock(
     () => ({ default: jest.fn(() => Promise.resolve(null)) }),
     { virtual: true }
 );
-jest.mock('@salesforce/apex/ProvisioningController.previewUsers', () => ({ default: jest.fn() }), {
+jest.mock(
+    '@salesforce/apex/ProvisioningController.getCurrentPreview',
+    () => ({ default: jest.fn(() => Promise.resolve(null)) }),
+    { virtual: true }
+);
+jest.mock('@salesforce/apex/ProvisioningController.startPreview', () => ({ default: jest.fn() }), {
     virtual: true
 });
 jest.mock('@salesforce/apex/ProvisioningController.provisionUsers', () => ({ default: jest.fn() }), {

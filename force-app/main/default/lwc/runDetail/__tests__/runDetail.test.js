@@ -1,10 +1,14 @@
 import { createElement } from 'lwc';
 import RunDetail from 'c/runDetail';
 import getRunDetail from '@salesforce/apex/RunHistoryController.getRunDetail';
+import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
 
 const mockRunDetail = require('./data/runDetail.json');
 
 jest.mock('@salesforce/apex/RunHistoryController.getRunDetail', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/RunHistoryController.getRunItems', () => ({ default: jest.fn() }), {
     virtual: true
 });
 
@@ -49,16 +53,23 @@ describe('c-run-detail', () => {
         expect(results.detail.items).toHaveLength(2);
     });
 
-    it('filters to the skipped and failed users', async () => {
+    it('asks for only the skipped and failed users of the whole run', async () => {
         getRunDetail.mockResolvedValue(mockRunDetail);
+        getRunItems.mockResolvedValue({ items: [mockRunDetail.items[1]], hasMore: false, lastId: 'a02' });
         const element = await createDetail();
+        const results = element.shadowRoot.querySelector('c-preview-results');
+        expect(results.problemsOnly).toBe(false);
         element.shadowRoot
             .querySelector('lightning-input.only-problems')
             .dispatchEvent(new CustomEvent('change', { detail: { checked: true } }));
         await flushPromises();
-        const results = element.shadowRoot.querySelector('c-preview-results');
-        expect(results.detail.items.map((item) => item.userName)).toEqual(['Alan Turing']);
-        expect(results.detail.totalItems).toBe(1);
+        expect(results.problemsOnly).toBe(true);
+        expect(results.detail).toEqual(mockRunDetail);
+        expect(getRunItems).toHaveBeenCalledWith({
+            runId: 'a01000000000001AAA',
+            afterId: null,
+            onlyProblems: true
+        });
     });
 
     it('names the schedule as initiator of a scheduled run and hides the errors box when all went well', async () => {

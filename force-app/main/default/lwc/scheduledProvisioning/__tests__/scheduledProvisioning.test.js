@@ -2,7 +2,10 @@ import { createElement } from 'lwc';
 import ScheduledProvisioning, { toInputTime, toSettingTime } from 'c/scheduledProvisioning';
 import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
 import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
-import previewUsers from '@salesforce/apex/ProvisioningController.previewUsers';
+import { POLL_INTERVAL_MS } from 'c/runPoller';
+import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
+import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
+import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
 const mockSettings = require('./data/settings.json');
 const mockPreview = require('./data/previewDetail.json');
@@ -13,9 +16,24 @@ jest.mock('@salesforce/apex/ScheduledProvisioningController.getSettings', () => 
 jest.mock('@salesforce/apex/ScheduledProvisioningController.saveSettings', () => ({ default: jest.fn() }), {
     virtual: true
 });
-jest.mock('@salesforce/apex/ProvisioningController.previewUsers', () => ({ default: jest.fn() }), {
+jest.mock('@salesforce/apex/ProvisioningController.startPreview', () => ({ default: jest.fn() }), {
     virtual: true
 });
+jest.mock('@salesforce/apex/ProvisioningController.getRunStatus', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ProvisioningController.getPreview', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+
+const PREVIEWING_RUN = {
+    id: 'a01000000000001AAA',
+    name: 'RUN-000042',
+    status: 'Previewing',
+    previewing: true,
+    stalled: false,
+    elapsedSeconds: 3
+};
 
 const SHOW_TOAST_EVENT = 'lightning__showtoast';
 
@@ -184,21 +202,60 @@ describe('c-scheduled-provisioning', () => {
         expect(query(element, 'c-error-panel')).not.toBeNull();
     });
 
-    it('Preview Users shows who the next run would invite', async () => {
-        previewUsers.mockResolvedValue(mockPreview);
+    it('Preview Users follows the preview until the service has evaluated it, then shows who the next run would invite', async () => {
+        jest.useFakeTimers();
+        startPreview.mockResolvedValue(PREVIEWING_RUN);
+        getRunStatus
+            .mockResolvedValueOnce(PREVIEWING_RUN)
+            .mockResolvedValueOnce({ ...PREVIEWING_RUN, status: 'Previewed', previewing: false });
+        getPreview.mockResolvedValue(mockPreview);
         const element = await createScreen();
         query(element, 'lightning-button.preview').click();
         await flushPromises();
-        expect(previewUsers).toHaveBeenCalledWith();
+        expect(startPreview).toHaveBeenCalledWith();
+        expect(query(element, '.preview-progress-label').textContent.trim()).toBe(
+            'Evaluating the condition sets (3 s)'
+        );
+        expect(query(element, 'lightning-button.save').disabled).toBe(true);
+        jest.advanceTimersByTime(POLL_INTERVAL_MS);
+        await flushPromises();
+        expect(getPreview).not.toHaveBeenCalled();
+        jest.advanceTimersByTime(POLL_INTERVAL_MS);
+        await flushPromises();
+        expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
         expect(query(element, 'c-preview-results').detail).toEqual(mockPreview);
+        expect(query(element, '.preview-progress-label')).toBeNull();
+        expect(query(element, 'lightning-button.save').disabled).toBe(false);
+        jest.useRealTimers();
     });
 
-    it('shows the Apex error when the preview fails', async () => {
-        previewUsers.mockRejectedValue({ body: { message: 'Could not reach the Rollcall service.' } });
+    it('shows the Apex error when the preview cannot start', async () => {
+        startPreview.mockRejectedValue({ body: { message: 'Could not reach the Rollcall service.' } });
         const element = await createScreen();
         query(element, 'lightning-button.preview').click();
         await flushPromises();
         expect(query(element, 'c-error-panel')).not.toBeNull();
+        expect(query(element, 'lightning-button.preview').disabled).toBe(false);
+    });
+
+    it('shows why the preview failed and stops following it', async () => {
+        jest.useFakeTimers();
+        startPreview.mockResolvedValue(PREVIEWING_RUN);
+        getRunStatus.mockResolvedValue({
+            ...PREVIEWING_RUN,
+            status: 'Failed',
+            previewing: false,
+            error: 'The org is over its API request limit.'
+        });
+        const element = await createScreen();
+        query(element, 'lightning-button.preview').click();
+        await flushPromises();
+        jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
+        await flushPromises();
+        expect(query(element, 'c-error-panel').errors.body.message).toContain('API request limit');
+        expect(getRunStatus).toHaveBeenCalledTimes(1);
+        document.body.removeChild(element);
+        jest.useRealTimers();
     });
 
     it('is accessible', async () => {
