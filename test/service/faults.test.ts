@@ -28,7 +28,8 @@ import {
     startService,
     startServiceProcess,
     startTestOrg,
-    createSetFor
+    createSetFor,
+    deactivateAllSets
 } from './support/stack';
 
 jest.setTimeout(90_000);
@@ -46,13 +47,7 @@ beforeAll(async () => {
     smtp = await startSmtpSink();
     slack = await startSlackEndpoint();
     store = orgStore(org);
-    // Only the test's own sets are active here.
-    const sets = await store.org.query<{ Id: string }>(
-        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
-    );
-    await store.update(
-        sets.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
-    );
+    await deactivateAllSets(store);
 });
 
 afterEach(async () => {
@@ -99,12 +94,7 @@ async function limitedOrgTargeting(count: number, seed: number, set: { name: str
         removeDir(limited.dataDir);
     });
     const limitedStore = orgStore(limited.org);
-    const sets = await limitedStore.org.query<{ Id: string }>(
-        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
-    );
-    await limitedStore.update(
-        sets.map((s) => ({ attributes: { type: 'Condition_Set__c' }, Id: s.Id, Active__c: false }))
-    );
+    await deactivateAllSets(limitedStore);
     const { users } = await createSetFor(limitedStore, count, { ...set, statuses: 'Not Invited' });
     limited.org.resetApiCounter();
     return { limited, limitedStore, users };

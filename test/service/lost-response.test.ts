@@ -10,13 +10,11 @@ import { start, type RunningService } from '../../service/src/main';
 import { startOrgProxy, startSmtpSink, until, type OrgProxy, type SmtpSink } from './support/peers';
 import {
     api,
-    createSetFor,
     orgEnv,
-    orgStore,
     previewViaApi,
     removeDir,
     serviceEnv,
-    startTestOrg,
+    startOrgWithOneSet,
     type TargetUser
 } from './support/stack';
 
@@ -34,20 +32,18 @@ let proxy: OrgProxy;
 const running: RunningService[] = [];
 
 beforeAll(async () => {
-    ({ org, dataDir: orgDir } = await startTestOrg({ users: 80, seed: 31 }));
-    smtp = await startSmtpSink();
-    store = orgStore(org);
-    const active = await store.org.query<{ Id: string }>(
-        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
-    );
-    await store.update(
-        active.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
-    );
-    ({ users } = await createSetFor(store, USERS, {
-        name: 'Lost response set',
-        product: PRODUCT,
-        statuses: 'Not Invited;Invited'
+    ({
+        org,
+        dataDir: orgDir,
+        store,
+        users
+    } = await startOrgWithOneSet({
+        users: 80,
+        seed: 31,
+        count: USERS,
+        name: 'Lost response set'
     }));
+    smtp = await startSmtpSink();
     proxy = await startOrgProxy(org.url);
 });
 

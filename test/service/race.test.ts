@@ -16,14 +16,12 @@ import type { OrgStore, RunRecord } from '../../service/src/domain/org-store';
 import { startSmtpSink, until, type SmtpSink } from './support/peers';
 import {
     api,
-    createSetFor,
     orgEnv,
-    orgStore,
     previewViaApi,
     removeDir,
     serviceEnv,
+    startOrgWithOneSet,
     startServiceProcess,
-    startTestOrg,
     type TargetUser
 } from './support/stack';
 import { mkdtempSync } from 'node:fs';
@@ -57,21 +55,19 @@ async function launch(): Promise<Instance> {
 }
 
 beforeAll(async () => {
-    ({ org, dataDir: orgDir } = await startTestOrg({ users: 120, seed: 23 }));
-    smtp = await startSmtpSink();
-    store = orgStore(org);
-    const active = await store.org.query<{ Id: string }>(
-        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
-    );
-    await store.update(
-        active.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
-    );
     // Every round invites the same users again: Invited is an eligible status.
-    ({ users } = await createSetFor(store, USERS, {
-        name: 'Race set',
-        product: 'Meeting Links',
-        statuses: 'Not Invited;Invited'
+    ({
+        org,
+        dataDir: orgDir,
+        store,
+        users
+    } = await startOrgWithOneSet({
+        users: 120,
+        seed: 23,
+        count: USERS,
+        name: 'Race set'
     }));
+    smtp = await startSmtpSink();
     dataDir = mkdtempSync(join(tmpdir(), 'rollcall-race-'));
     env = {
         ...serviceEnv(smtp, undefined, {

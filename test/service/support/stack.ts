@@ -190,3 +190,34 @@ export async function createSetFor(
     ]);
     return { users, setId: String(created.id) };
 }
+
+/** Deactivates every condition set: only the test's own sets are active from here on. */
+export async function deactivateAllSets(target: OrgStore): Promise<void> {
+    const sets = await target.org.query<{ Id: string }>(
+        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
+    );
+    await target.update(
+        sets.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
+    );
+}
+
+/**
+ * A fresh local org whose one active set grants Meeting Links to the first `count` users whatever their
+ * status is among `statuses` (Invited included: every run invites them all again).
+ */
+export async function startOrgWithOneSet(options: {
+    users: number;
+    seed: number;
+    count: number;
+    name: string;
+}): Promise<{ org: LocalOrg; dataDir: string; store: OrgStore; users: TargetUser[] }> {
+    const { org, dataDir } = await startTestOrg({ users: options.users, seed: options.seed });
+    const store = orgStore(org);
+    await deactivateAllSets(store);
+    const { users } = await createSetFor(store, options.count, {
+        name: options.name,
+        product: 'Meeting Links',
+        statuses: 'Not Invited;Invited'
+    });
+    return { org, dataDir, store, users };
+}
