@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
 import type { OrgStore } from '../../service/src/domain/org-store';
+import type { OrgGateway } from '../../service/src/ports';
 import {
     startOrgProxy,
     startSlackEndpoint,
@@ -517,6 +518,43 @@ describe('secrets', () => {
         const text = JSON.stringify(runs);
         expect(text).not.toContain(API_SECRET);
         expect(text).not.toContain(TOKEN_SECRET);
+    });
+});
+
+describe('a long evaluation', () => {
+    it('when a scheduled run evaluates for longer than its lease lives, then the lease is kept, no other instance takes the run over and everyone is invited once', async () => {
+        // Arrange: the candidate query takes 3 s; the lease lives 2 s; a second instance sweeps meanwhile
+        const users = await targetUsers(5);
+        const slowCandidates = (gateway: OrgGateway): OrgGateway =>
+            Object.assign(Object.create(gateway) as OrgGateway, {
+                query: async <T extends object>(soql: string): Promise<T[]> => {
+                    if (/FROM User WHERE IsActive = true AND/.test(soql))
+                        await new Promise((r) => setTimeout(r, 3000));
+                    return gateway.query<T>(soql);
+                }
+            });
+        const timings = { HEARTBEAT_SECONDS: '0.25', STALE_RUN_SECONDS: '2' };
+        service = await startService(org, serviceEnv(smtp, slack, timings), { wrapOrg: slowCandidates });
+        const other = await startService(org, serviceEnv(smtp, slack, timings));
+        cleanups.push(() => other.stop());
+
+        // Act
+        const runId = await scheduledRun(service);
+        const resumedByOther: (string | undefined)[] = [];
+        while (service.provisioning.activeRunId() === runId) {
+            resumedByOther.push((await other.provisioning.sweep()).resumed);
+            await new Promise((r) => setTimeout(r, 250));
+        }
+        await service.provisioning.waitForRun(runId);
+        await other.provisioning.waitForRun();
+
+        // Assert
+        expect(resumedByOther.length).toBeGreaterThan(8);
+        expect(resumedByOther.filter(Boolean)).toEqual([]);
+        for (const user of users) expect(invitationsTo(user.Email)).toHaveLength(1);
+        const run = await store.findRun(runId);
+        expect(run).toMatchObject({ Status__c: 'Completed', Invited_Count__c: 5 });
+        expect(run?.Error__c ?? '').not.toContain('Resumed');
     });
 });
 

@@ -432,6 +432,36 @@ export class ProvisioningService {
         };
     }
 
+    /**
+     * A scheduled run evaluates for minutes in a large org before the execution's own heartbeat starts:
+     * meanwhile the run's heartbeat and the lease are renewed here, or another instance would take the run
+     * over as interrupted.
+     */
+    private async keepingClaim<T>(runId: string, lease: Lease, body: () => Promise<T>): Promise<T> {
+        const { store, leases, clock, config, logger } = this.deps;
+        const timer = setInterval(() => {
+            const renewal = leases.renewal(lease);
+            store
+                .update([
+                    { attributes: { type: RUN }, Id: runId, Heartbeat__c: clock.now().toISOString() },
+                    renewal.record
+                ])
+                .then(
+                    (results) => renewal.settle(results[1]),
+                    (error: unknown) => {
+                        renewal.settle(undefined);
+                        logger.warn({ runId, err: describeError(error) }, 'Heartbeat not written');
+                    }
+                );
+        }, config.runs.heartbeatSeconds * 1000);
+        timer.unref();
+        try {
+            return await body();
+        } finally {
+            clearInterval(timer);
+        }
+    }
+
     private startBackground(runId: string, lease: Lease, prepare: () => Promise<PreparedRun>): void {
         const controller = new AbortController();
         const log = this.deps.logger.child({ runId });
@@ -439,7 +469,11 @@ export class ProvisioningService {
         this.active = active;
         active.done = (async () => {
             try {
-                const { ctx, items, authorizations, runFields } = await prepare();
+                const { ctx, items, authorizations, runFields } = await this.keepingClaim(
+                    runId,
+                    lease,
+                    prepare
+                );
                 if (controller.signal.aborted) {
                     await this.deps.leases.release(lease);
                     return;
