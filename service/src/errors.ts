@@ -18,6 +18,7 @@ export type ErrorCode =
     | 'ORG_REQUEST_FAILED'
     | 'ORG_AUTH_FAILED'
     | 'SHUTTING_DOWN'
+    | 'ALREADY_TRIGGERED'
     | 'CONFIG_INVALID'
     | 'INTERNAL';
 
@@ -37,6 +38,7 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
     ORG_REQUEST_FAILED: 502,
     ORG_AUTH_FAILED: 502,
     SHUTTING_DOWN: 503,
+    ALREADY_TRIGGERED: 409,
     CONFIG_INVALID: 500,
     INTERNAL: 500
 };

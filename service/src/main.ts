@@ -186,7 +186,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         scheduler = new ServiceScheduler({
             loadSettings: () => store.settings(),
             timeZone: () => store.orgTimeZone(),
-            trigger: () => provisioning.scheduled(),
+            trigger: (slot) => provisioning.scheduled({ slot }),
             logger
         });
     }

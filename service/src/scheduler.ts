@@ -33,7 +33,7 @@ export function cronPattern(settings: SettingsRecord): string | undefined {
 export interface SchedulerDeps {
     loadSettings: () => Promise<SettingsRecord>;
     timeZone: () => Promise<string>;
-    trigger: () => Promise<{ runId: string }>;
+    trigger: (slot: string) => Promise<{ runId: string }>;
     logger: Logger;
 }
 
@@ -71,10 +71,15 @@ export class ServiceScheduler {
 
     private async fire(): Promise<void> {
         try {
-            const { runId } = await this.deps.trigger();
+            // Every instance's scheduler fires the same minute: that minute is the slot, so it runs once.
+            const minute = Math.round(Date.now() / 60_000) * 60_000;
+            const { runId } = await this.deps.trigger(new Date(minute).toISOString().slice(0, 16) + 'Z');
             this.deps.logger.info({ runId }, 'Scheduled run started');
         } catch (error) {
-            const level = isAppError(error) && error.code === 'RUN_IN_PROGRESS' ? 'info' : 'error';
+            const level =
+                isAppError(error) && ['RUN_IN_PROGRESS', 'ALREADY_TRIGGERED'].includes(error.code)
+                    ? 'info'
+                    : 'error';
             this.deps.logger[level]({ err: describeError(error) }, 'Scheduled run not started');
         }
     }

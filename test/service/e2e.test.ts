@@ -433,6 +433,19 @@ describe('preview then execute', () => {
 });
 
 describe('scheduled runs and concurrency', () => {
+    it('when the same schedule slot is triggered twice, then it runs once and the repeat answers 409 ALREADY_TRIGGERED', async () => {
+        const slot = `2026-12-01T09:00Z-${Date.now()}`;
+
+        const first = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled', slot });
+        await service.provisioning.waitForRun(String(first.body.runId));
+        const repeat = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled', slot });
+
+        expect(first.status).toBe(202);
+        expect(repeat.status).toBe(409);
+        expect(repeat.body.error).toMatchObject({ code: 'ALREADY_TRIGGERED', runId: first.body.runId });
+        expect((await store.findRun(String(first.body.runId)))?.Run_Key__c).toBe(`scheduled:${slot}`);
+    });
+
     it('when a scheduled run is triggered, then it evaluates and sends in one go', async () => {
         // Arrange: an open set for one product nobody has yet
         const [user] = await store.org.query<{ Id: string; Email: string; Title: string }>(

@@ -171,12 +171,19 @@ describe('two instances, the same instant', () => {
 
             // Act
             const answers = await Promise.all(
-                [a, b].map((instance) => api(instance, 'POST', '/v1/runs', { trigger: 'scheduled' }))
+                [a, b].map((instance) =>
+                    api(instance, 'POST', '/v1/runs', { trigger: 'scheduled', slot: `race-${round}` })
+                )
             );
 
             // Assert
+            // The loser is refused while the winner runs, or (when it is late) finds the slot already run.
             expect(answers.map((answer) => answer.status).sort()).toEqual([202, 409]);
             const accepted = answers.find((answer) => answer.status === 202);
+            const refused = answers.find((answer) => answer.status === 409);
+            expect(['RUN_IN_PROGRESS', 'ALREADY_TRIGGERED']).toContain(
+                (refused?.body.error as { code: string }).code
+            );
             const run = await finished(String(accepted?.body.runId));
             expectOneInvitationEach(run);
             expect(await scheduledRuns()).toBe(before + 1);

@@ -371,6 +371,13 @@ export class OrgStore {
         }
     }
 
+    async findRunByKey(runKey: string): Promise<RunRecord | undefined> {
+        const [run] = await this.org.query<RunRecord>(
+            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Run_Key__c = ${soqlString(runKey)} LIMIT 1`
+        );
+        return run;
+    }
+
     async updateRun(id: string, fields: Record<string, unknown>): Promise<void> {
         const [result] = await this.org.update([{ attributes: { type: RUN }, Id: id, ...fields }]);
         if (!result?.success) throw writeError('update the run', result);

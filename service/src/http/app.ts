@@ -53,7 +53,12 @@ const executeBody = z.strictObject({
         .optional()
 });
 const scheduledBody = z.strictObject({
-    trigger: z.literal('scheduled', { error: 'must be "scheduled"' })
+    trigger: z.literal('scheduled', { error: 'must be "scheduled"' }),
+    /** The schedule's fire time (or any key of the trigger): triggers with the same slot start one run. */
+    slot: z
+        .string()
+        .regex(/^[\w:.+-]{1,64}$/, 'must be 1–64 letters, digits or _ : . + -, such as 2026-12-01T09:00Z')
+        .optional()
 });
 
 /** The two run bodies are told apart by `trigger`, so a mistake is reported against the right one. */
@@ -185,7 +190,9 @@ export function createApp(deps: AppDeps): express.Express {
     v1.post('/runs', async (req, res) => {
         const body = parseRunBody(req.body);
         const accepted =
-            'trigger' in body ? await provisioning.scheduled() : await provisioning.execute(body);
+            'trigger' in body
+                ? await provisioning.scheduled({ slot: body.slot })
+                : await provisioning.execute(body);
         res.status(202).location(`/v1/runs/${accepted.runId}`).json(accepted);
     });
     v1.get('/runs', async (req, res) => {

@@ -289,14 +289,29 @@ export class ProvisioningService {
         });
     }
 
-    async scheduled(): Promise<{ runId: string; status: 'Running' }> {
+    /**
+     * A scheduled run. `slot` names the schedule's firing (its time): every instance's scheduler, and a
+     * trigger sent twice, fire the same slot, and a slot runs once. Without one, each trigger is a run.
+     */
+    async scheduled(request: { slot?: string } = {}): Promise<{ runId: string; status: 'Running' }> {
         const { store, clock } = this.deps;
         return this.underClaim('scheduled', undefined, async (lease) => {
             await this.assertNoInterruptedRun();
+            // Keyed by the slot (or the claim): a create whose answer was lost and is retried finds this run.
+            const runKey = request.slot ? `scheduled:${request.slot}` : lease.token;
+            if (request.slot) {
+                // Under the claim nobody else creates runs: looking first is not a race.
+                const earlier = await store.findRunByKey(runKey);
+                if (earlier) {
+                    throw new AppError(
+                        'ALREADY_TRIGGERED',
+                        `The scheduled run of slot ${request.slot} was already started (run ${earlier.Id}, ${earlier.Status__c})`,
+                        { details: { runId: earlier.Id } }
+                    );
+                }
+            }
             const now = clock.now();
             const settings = await this.settings();
-            // Keyed by the claim: a create whose response was lost and is retried finds this same run.
-            const runKey = lease.token;
             const callsBefore = store.org.apiCalls();
             const runId = await store.upsertRun(runKey, {
                 Status__c: 'Running',
