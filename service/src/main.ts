@@ -18,7 +18,7 @@ import { LeaseKeeper } from './use-cases/run/claim';
 import { loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
 import { describeError, registerSecret } from './errors';
-import { createApp } from './http/app';
+import { answerClientErrors, createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import type { Clock, Mailer, Notifier, OrgGateway } from './ports';
@@ -169,6 +169,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         s.once('error', reject);
     });
     server.requestTimeout = 120_000;
+    answerClientErrors(server);
     const port = (server.address() as AddressInfo).port;
     const url = `http://127.0.0.1:${port}`;
 

@@ -277,6 +277,75 @@ describe('authentication and errors', () => {
     });
 });
 
+describe('HTTP hygiene', () => {
+    it('when the bearer secret is wrong, then the 401 says so in words (redaction leaves the message alone)', async () => {
+        const response = await api(service, 'GET', '/v1/runs', undefined, { authorization: 'Bearer nope' });
+
+        expect(response.body.error).toEqual({
+            code: 'UNAUTHORIZED',
+            message: 'Missing or wrong bearer secret'
+        });
+    });
+
+    it.each([
+        ['DELETE', '/v1/runs', 'GET, HEAD, POST'],
+        ['PUT', '/v1/runs/a0D5g0000000999EAA', 'GET, HEAD'],
+        ['GET', '/v1/previews', 'POST'],
+        ['POST', '/healthz', 'GET, HEAD']
+    ])('when %s %s is asked for, then the answer is 405 with Allow: %s', async (method, path, allow) => {
+        const response = await api(service, method, path);
+
+        expect(response.status).toBe(405);
+        expect(response.headers.get('allow')).toBe(allow);
+        expect(response.body.error).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+    });
+
+    it('when the body has an unsupported Content-Encoding, then the answer is 415, not 500', async () => {
+        const response = await api(service, 'POST', '/v1/previews', '{}', {
+            'content-type': 'application/json',
+            'content-encoding': 'x-unknown'
+        });
+
+        expect(response.status).toBe(415);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when the path is malformed percent-encoding, then the answer is 400, not 500', async () => {
+        const response = await api(service, 'GET', '/v1/runs/%E0%A4%A');
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when any API answer is sent, then it carries Cache-Control: no-store', async () => {
+        const run = await api(service, 'GET', '/v1/runs');
+        const missing = await api(service, 'GET', '/nope');
+
+        expect(run.headers.get('cache-control')).toBe('no-store');
+        expect(missing.headers.get('cache-control')).toBe('no-store');
+    });
+
+    it('when the request headers are too large, then the 431 has a JSON body', async () => {
+        const response = await api(service, 'GET', '/v1/runs', undefined, {
+            'x-padding': 'x'.repeat(20_000)
+        });
+
+        expect(response.status).toBe(431);
+        expect(response.body.error).toMatchObject({ code: 'HEADERS_TOO_LARGE' });
+    });
+
+    it('when unknown paths are probed, then /metrics labels them with one fixed route value', async () => {
+        await api(service, 'GET', '/probe-a-1');
+        await api(service, 'GET', '/v1/probe-b-2', undefined, { authorization: '' });
+
+        const text = await (await fetch(`${service.url}/metrics`)).text();
+
+        expect(text).not.toContain('probe-a-1');
+        expect(text).not.toContain('probe-b-2');
+        expect(text).toMatch(/route="unmatched"/);
+    });
+});
+
 describe('health and metrics', () => {
     it('when probed, then /healthz and /readyz answer 200 and helmet headers are set', async () => {
         const health = await api(service, 'GET', '/healthz', undefined, { authorization: '' });
