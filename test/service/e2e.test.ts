@@ -20,6 +20,7 @@ import {
     removeDir,
     serviceEnv,
     startService,
+    setScheduleEnabled,
     startTestOrg
 } from './support/stack';
 
@@ -469,6 +470,25 @@ describe('scheduled runs and concurrency', () => {
         const status = await api(service, 'GET', `/v1/runs/${runId}`);
         expect(status.body).toMatchObject({ runId, status: 'Completed', trigger: 'Scheduled' });
         await store.update([{ attributes: { type: 'Condition_Set__c' }, Id: created.id, Active__c: false }]);
+    });
+
+    it('when the schedule is switched off, then a scheduled trigger answers 409 SCHEDULE_DISABLED and no run starts', async () => {
+        // Arrange
+        await setScheduleEnabled(org, false);
+        const before = (await api(service, 'GET', '/v1/runs?limit=200')).body.runs as unknown[];
+
+        // Act
+        const response = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+
+        // Assert
+        await setScheduleEnabled(org, true);
+        expect(response.status).toBe(409);
+        expect(response.body.error).toEqual({
+            code: 'SCHEDULE_DISABLED',
+            message: expect.stringContaining('Schedule_Enabled__c')
+        });
+        expect((await api(service, 'GET', '/v1/runs?limit=200')).body.runs).toHaveLength(before.length);
+        expect(service.provisioning.activeRunId()).toBeUndefined();
     });
 
     it('when a run is in progress, then a second one answers 409 with the running run id', async () => {

@@ -292,9 +292,17 @@ export class ProvisioningService {
     async scheduled(): Promise<{ runId: string; status: 'Running' }> {
         const { store, clock } = this.deps;
         return this.underClaim('scheduled', undefined, async (lease) => {
+            // Read under the claim, so a schedule switched off just before the trigger is honoured; unreadable
+            // settings refuse the run rather than guess.
+            const settings = await store.settings();
+            if (settings.Schedule_Enabled__c !== true) {
+                throw new AppError(
+                    'SCHEDULE_DISABLED',
+                    'Scheduled provisioning is switched off in Rollcall settings (Schedule_Enabled__c); no run started'
+                );
+            }
             await this.assertNoInterruptedRun();
             const now = clock.now();
-            const settings = await this.settings();
             // Keyed by the claim: a create whose response was lost and is retried finds this same run.
             const runKey = lease.token;
             const callsBefore = store.org.apiCalls();
