@@ -15,7 +15,7 @@ import { SlackNotifier } from './adapters/slack';
 import { MailTemplates } from './adapters/templates';
 import { JournalFolder } from './adapters/journal';
 import { LeaseKeeper } from './use-cases/run/claim';
-import { loadConfig, type Config, type Env, type SalesforceConfig } from './config';
+import { configuredSecrets, loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
 import { describeError, registerSecret } from './errors';
 import { answerClientErrors, createApp } from './http/app';
@@ -87,17 +87,7 @@ function createServiceLogger(
 export async function start(options: StartOptions = {}): Promise<RunningService> {
     const config = loadConfig(options.env ?? process.env);
     options.configure?.(config);
-    for (const secret of [
-        config.apiSecret,
-        config.links.tokenSecret,
-        config.webhook.secret,
-        config.slack.token,
-        config.salesforce?.privateKeyPem,
-        config.mail.transport.kind === 'smtp' ? config.mail.transport.password : undefined,
-        config.mail.transport.kind === 'smtp' ? config.mail.transport.url : undefined
-    ]) {
-        registerSecret(secret);
-    }
+    for (const secret of configuredSecrets(config)) registerSecret(secret);
     const logger = createServiceLogger(config, options.logDestination, options.logToStderr === true);
     const clock = options.clock ?? systemClock;
     const metrics = new Metrics();
