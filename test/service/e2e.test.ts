@@ -295,9 +295,11 @@ describe('preview then execute', () => {
         expect(audit.subject).toContain(`${items.length} invited`);
         expect(audit.text).toContain('Trigger: Manual');
         expect(audit.text).toContain('Status: Completed');
-        expect(audit.text).toMatch(/Started: \d{4}-\d\d-\d\dT[\d:.]+Z\nFinished: \d{4}-\d\d-\d\dT[\d:.]+Z/);
+        expect(audit.text).toMatch(
+            /Started: \d{4}-\d\d-\d\d [\d:]+ America\/Los_Angeles\nFinished: \d{4}-\d\d-\d\d [\d:]+ America\/Los_Angeles/
+        );
         expect(audit.text).toContain(
-            `Totals: ${String((await store.findRun(runId))?.Evaluated_Count__c)} evaluated, ${items.length} eligible, ${items.length} invited, 0 skipped, 0 failed`
+            `Totals: ${String((await store.findRun(runId))?.Evaluated_Count__c)} users evaluated (those the condition sets' queries selected, not every user in the org), ${items.length} eligible, ${items.length} invited, 0 skipped, 0 failed`
         );
         expect(audit.text).toContain(`Initiated by: ${admins[0].Name}`);
         expect(audit.text).toContain('Audit check (Instant Booker)');

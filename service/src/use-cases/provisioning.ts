@@ -258,13 +258,15 @@ export class ProvisioningService {
                 Error__c: null
             });
             this.startBackground(runId, lease, async () => {
-                const [items, snapshot, settings] = await Promise.all([
+                const [items, snapshot, settings, timeZone] = await Promise.all([
                     store.items(runId),
                     store.runSnapshot(runId),
-                    this.settings()
+                    this.settings(),
+                    this.evaluator.timeZone().catch(() => undefined)
                 ]);
                 return {
                     ctx: this.context(run, lease, {
+                        timeZone,
                         runKey,
                         trigger: 'Manual',
                         initiatedBy,
@@ -418,12 +420,14 @@ export class ProvisioningService {
             recipients: string[];
             settings: SettingsRecord;
             sets: ReturnType<typeof parseSnapshot>;
+            timeZone?: string;
         }
     ): RunContext {
         return {
             runId: run.Id,
             runKey: options.runKey,
             runName: run.Name,
+            timeZone: options.timeZone,
             trigger: options.trigger,
             initiatedBy: options.initiatedBy,
             startedAt: options.startedAt,
