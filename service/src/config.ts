@@ -173,6 +173,8 @@ export interface Config {
     apiSecret: string;
     apiSecretGenerated: boolean;
     requestBodyLimit: string;
+    /** DATA_DIR: the local org, the run journals and `service.json` (where the CLI finds the service). */
+    dataDir: string;
     salesforce?: SalesforceConfig;
     /** Only for local mode: how the embedded local org is started. */
     localOrg: { dataDir: string; port: number; users?: number; apiVersion: string };
@@ -319,6 +321,7 @@ export function loadConfig(env: Env = process.env): Config {
         apiSecret: e.ROLLCALL_API_SECRET ?? generatedSecret(),
         apiSecretGenerated: e.ROLLCALL_API_SECRET === undefined,
         requestBodyLimit: e.REQUEST_BODY_LIMIT,
+        dataDir: resolve(e.DATA_DIR),
         salesforce,
         localOrg: {
             dataDir: resolve(e.DATA_DIR, 'local-org'),

@@ -27,6 +27,7 @@ import { ServiceScheduler } from './scheduler';
 import { ProvisioningService } from './use-cases/provisioning';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
 import { runDemo } from './cli/demo';
+import { removeServiceFile, writeServiceFile } from './service-file';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -250,10 +251,20 @@ async function main(): Promise<void> {
         console.log(`API secret (local mode): ${config.apiSecret}`);
     console.log(`Emails: ${service.mailer.describe()}`);
 
+    // The CLI finds this service (URL and secret) here instead of opening the org itself.
+    const serviceFile = writeServiceFile(config.dataDir, {
+        url: service.url,
+        secret: config.apiSecret,
+        pid: process.pid,
+        initiatedBy: service.localOrg?.ids.adminUserIds[0]
+    });
+    console.log(`CLI: npx rollcall runs (finds this service through ${serviceFile})`);
+
     let shuttingDown = false;
     const shutdown = (signal: string) => {
         if (shuttingDown) return;
         shuttingDown = true;
+        removeServiceFile(config.dataDir, process.pid);
         console.log(`${signal}: shutting down`);
         const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutSeconds + 5) * 1000);
         force.unref();

@@ -252,6 +252,27 @@ export function createApp(deps: AppDeps): express.Express {
     v1.get('/runs/:id', async (req, res) => {
         res.json(await provisioning.getRun(parse(salesforceId, req.params.id, 'id')));
     });
+    v1.get('/runs/:id/items', async (req, res) => {
+        const items = await provisioning.runItems(parse(salesforceId, req.params.id, 'id'));
+        res.json({
+            items: items.map((item) => ({
+                userId: item.User__c,
+                name: item.User__r?.Name ?? item.User__c,
+                email: item.Email__c ?? null,
+                products: (item.Products__c ?? '').split(';').filter(Boolean),
+                matchedSets: (item.Matched_Sets__c ?? '')
+                    .split(';')
+                    .map((name) => name.trim())
+                    .filter(Boolean),
+                status: item.Status__c ?? null,
+                reason: item.Reason__c ?? null
+            }))
+        });
+    });
+    v1.get('/users/:key/explain', async (req, res) => {
+        const key = parse(z.string().trim().min(1).max(255), req.params.key, 'key');
+        res.json(await provisioning.explain(key));
+    });
     app.use('/v1', v1);
 
     app.use((req, _res, next) => {
