@@ -10,10 +10,12 @@ import type { RunningService } from '../../service/src/main';
 import { ERROR_CODES } from '../../service/src/errors';
 import { createApp } from '../../service/src/http/app';
 import { signWebhook } from '../../service/src/domain/tokens';
+import { idChecksum } from '../../service/src/domain/org-store';
 import {
     API_SECRET,
     WEBHOOK_SECRET,
     api,
+    orgStore,
     previewViaApi,
     TEST_DATA_DIR,
     removeDir,
@@ -343,6 +345,81 @@ describe('HTTP hygiene', () => {
         expect(text).not.toContain('probe-a-1');
         expect(text).not.toContain('probe-b-2');
         expect(text).toMatch(/route="unmatched"/);
+    });
+});
+
+describe('authorization webhook', () => {
+    async function deliver(body: string, signature = signWebhook(WEBHOOK_SECRET, body, new Date())) {
+        return api(service, 'POST', '/v1/authorizations', body, {
+            authorization: '',
+            'content-type': 'application/json',
+            'x-rollcall-signature': signature
+        });
+    }
+
+    async function someUserId(offset: number): Promise<string> {
+        const users = await orgStore(org).org.query<{ Id: string }>(
+            "SELECT Id FROM User WHERE IsActive = true AND UserType = 'Standard' ORDER BY Id LIMIT 20"
+        );
+        return users[offset].Id;
+    }
+
+    it('when the same user is reported with its 15- and its 18-character id, then there is one authorization record', async () => {
+        // Arrange
+        const userId = await someUserId(0);
+
+        // Act
+        const long = await deliver(JSON.stringify({ userId, products: ['Round Robin'] }));
+        const short = await deliver(
+            JSON.stringify({ userId: userId.slice(0, 15), products: ['Round Robin'] })
+        );
+
+        // Assert
+        expect([long.status, short.status]).toEqual([200, 200]);
+        expect(short.body).toMatchObject({ userId });
+        const records = await orgStore(org).org.query<{ Id: string }>(
+            `SELECT Id FROM Calendar_Authorization__c WHERE Product__c = 'Round Robin' AND User__c = '${userId}'`
+        );
+        expect(records).toHaveLength(1);
+    });
+
+    it.each([
+        ['an unknown product', async () => ({ userId: await someUserId(1), products: ['Teleporter'] })],
+        [
+            'an id that is not a user',
+            async () => ({
+                userId: `001000000000001${idChecksum('001000000000001')}`,
+                products: ['Round Robin']
+            })
+        ],
+        [
+            'authorizedAt in the year 2999',
+            async () => ({
+                userId: await someUserId(2),
+                products: ['Round Robin'],
+                authorizedAt: '2999-01-01T00:00:00Z'
+            })
+        ]
+    ])('when the webhook reports %s, then the answer is 400', async (_what, body) => {
+        const response = await deliver(JSON.stringify(await body()));
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when an identical signed request arrives again within the window, then it is refused as a replay', async () => {
+        const body = JSON.stringify({ userId: await someUserId(3), products: ['Instant Booker'] });
+        const signature = signWebhook(WEBHOOK_SECRET, body, new Date());
+
+        const first = await deliver(body, signature);
+        const again = await deliver(body, signature);
+
+        expect(first.status).toBe(200);
+        expect(again.status).toBe(401);
+        expect(again.body.error).toEqual({
+            code: 'INVALID_SIGNATURE',
+            message: expect.stringContaining('replay')
+        });
     });
 });
 

@@ -165,6 +165,11 @@ export function assertSalesforceId(id: unknown, what = 'id'): string {
     return id;
 }
 
+/** The 18-character (case-safe) form of a valid id: the form every record the service writes holds. */
+export function id18(id: string): string {
+    return id.length === 15 ? `${id}${idChecksum(id)}` : `${id.slice(0, 15)}${id.slice(15).toUpperCase()}`;
+}
+
 /** A Salesforce datetime literal for SOQL (no quotes). */
 export function soqlDateTime(date: Date): string {
     return date.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { z } from 'zod';
 import type { Config } from '../config';
-import { SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
+import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
 import { AppError, isAppError, redact } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -213,23 +213,31 @@ export function createApp(deps: AppDeps): express.Express {
         res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
 
+    const replays = new ReplayGuard(config.webhook.toleranceSeconds);
     app.post('/v1/authorizations', async (req: RawBodyRequest, res) => {
         if (!config.webhook.secret)
             throw new AppError('FORBIDDEN', 'The authorization webhook is not configured');
+        const signature = req.get(SIGNATURE_HEADER);
         verifyWebhook(
             config.webhook.secret,
-            req.get(SIGNATURE_HEADER),
+            signature,
             req.rawBody ?? Buffer.alloc(0),
             clock.now(),
             config.webhook.toleranceSeconds
         );
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const result = await provisioning.authorize(
-            typeof body === 'object' && 'token' in body
-                ? parse(authorizationByToken, body)
-                : parse(authorizationByUser, body)
-        );
-        res.status(200).json({ status: 'Authorized', ...result });
+        const release = replays.claim(String(signature), clock.now());
+        try {
+            const body = (req.body ?? {}) as Record<string, unknown>;
+            const result = await provisioning.authorize(
+                typeof body === 'object' && 'token' in body
+                    ? parse(authorizationByToken, body)
+                    : parse(authorizationByUser, body)
+            );
+            res.status(200).json({ status: 'Authorized', ...result });
+        } catch (error) {
+            release();
+            throw error;
+        }
     });
 
     const v1 = express.Router();

@@ -12,6 +12,7 @@ import { isValidAddress } from '../domain/email';
 import {
     RUN,
     assertSalesforceId,
+    id18,
     type ItemRecord,
     type LeaseRecord,
     type RunRecord,
@@ -19,7 +20,7 @@ import {
 } from '../domain/org-store';
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
-import { Evaluator, parseSnapshot, type Evaluation } from './evaluation';
+import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
 import { Previews, itemRecords, type PreviewProgress, type PreviewResult } from './preview';
 import type { ClaimOutcome, Lease, LeasePurpose } from './run/claim';
 import {
@@ -89,6 +90,11 @@ export const authorizationByUser = z.object({
     authorizedAt: z.iso.datetime({ offset: true }).optional()
 });
 export const authorizationBody = z.union([authorizationByToken, authorizationByUser]);
+
+const USER_ID_PREFIX = '005';
+/** Write errors that mean the webhook's data is wrong (unknown product or user), answered 400. */
+const SENDER_ERRORS =
+    /^(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST|INVALID_CROSS_REFERENCE_KEY|FIELD_INTEGRITY_EXCEPTION|ENTITY_IS_DELETED):/;
 
 export class ProvisioningService {
     readonly evaluator: Evaluator;
@@ -644,13 +650,24 @@ export class ProvisioningService {
             userId = claims.userId;
             products = claims.products;
         } else {
-            userId = assertSalesforceId(body.userId, 'userId');
+            // One record per (user, product) whatever form the sender used: keys hold the 18-character id.
+            userId = id18(assertSalesforceId(body.userId, 'userId'));
+            if (!userId.startsWith(USER_ID_PREFIX)) {
+                throw new AppError('VALIDATION_FAILED', 'userId: must be a User id (005…)');
+            }
             products = body.products;
-            if (body.authorizedAt) at = new Date(body.authorizedAt);
+            if (body.authorizedAt) {
+                at = new Date(body.authorizedAt);
+                // The sender's clock may run a little ahead, never by more than the signature window.
+                const latest = clock.now().getTime() + config.webhook.toleranceSeconds * 1000;
+                if (at.getTime() > latest) {
+                    throw new AppError('VALIDATION_FAILED', 'authorizedAt: must not be in the future');
+                }
+            }
         }
         const results = await store.upsertAuthorizations(
             products.map((product) => ({
-                Key__c: `${userId}:${product}`,
+                Key__c: authorizationKey(userId, product),
                 User__c: userId,
                 Product__c: product,
                 Status__c: 'Authorized',
@@ -658,11 +675,15 @@ export class ProvisioningService {
             }))
         );
         const failed = results.find((result) => !result.success);
-        if (failed)
+        if (failed) {
+            // The org refusing the sender's data (no such user, a product it does not know) is the sender's
+            // mistake, not an upstream failure.
+            const refused = failed.errors.some((error) => SENDER_ERRORS.test(error));
             throw new AppError(
-                'ORG_REQUEST_FAILED',
+                refused ? 'VALIDATION_FAILED' : 'ORG_REQUEST_FAILED',
                 `Authorization not recorded: ${failed.errors.join('; ')}`
             );
+        }
         this.deps.logger.info({ userId, products }, 'Authorization recorded');
         return { userId, products };
     }
