@@ -493,6 +493,41 @@ describe('scheduled runs and concurrency', () => {
         expect(service.provisioning.activeRunId()).toBeUndefined();
     });
 
+    it('when pollers ask for runs often, then the org is not asked each time', async () => {
+        // Arrange: a run held in progress here, and a preview (Previewed) that is not
+        const cleanup = await targetedSet(
+            'Polling check',
+            'Meeting Links',
+            (await someUsers(2, 'Sales Development Representative')).map((u) => u.Id)
+        );
+        const { runId: previewId } = await previewViaApi(service, org.ids.adminUserIds[0]);
+        smtp.behaviour.hold = () => true;
+        const started = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+        const runId = String(started.body.runId);
+        await until(() => smtp.held > 0, 'the first invitation to be held');
+
+        // Act
+        const before = org.apiUsage().used;
+        for (let i = 0; i < 20; i++) {
+            const [running, previewed] = await Promise.all([
+                api(service, 'GET', `/v1/runs/${runId}`),
+                api(service, 'GET', `/v1/runs/${previewId}`)
+            ]);
+            expect(running.body).toMatchObject({ status: 'Running' });
+            expect(previewed.body).toMatchObject({ status: 'Previewed' });
+        }
+        const calls = org.apiUsage().used - before;
+
+        // Assert: 40 answers; at most a re-read of each record and a heartbeat or two reached the org
+        smtp.behaviour.hold = undefined;
+        await service.provisioning.waitForRun(runId);
+        await cleanup();
+        expect(calls).toBeLessThanOrEqual(5);
+        expect((await api(service, 'GET', `/v1/runs/${runId}`)).body).toMatchObject({
+            status: expect.stringMatching(/^Completed/)
+        });
+    });
+
     it('when a run is in progress, then a second one answers 409 with the running run id', async () => {
         // Arrange: hold the first invitation so the run stays in progress
         const cleanup = await targetedSet(

@@ -92,6 +92,11 @@ export const authorizationByUser = z.object({
 export const authorizationBody = z.union([authorizationByToken, authorizationByUser]);
 
 const USER_ID_PREFIX = '005';
+/** How long GET /v1/runs/{id} reuses a run record read from the org (see getRun). */
+const RUN_CACHE_MS = 1000;
+const FINAL_RUN_CACHE_MS = 60_000;
+const RUN_CACHE_SIZE = 500;
+const FINAL_STATUSES = new Set(['Completed', 'Completed with Errors', 'Failed', 'Expired']);
 /** Write errors that mean the webhook's data is wrong (unknown product or user), answered 400. */
 const SENDER_ERRORS =
     /^(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST|INVALID_CROSS_REFERENCE_KEY|FIELD_INTEGRITY_EXCEPTION|ENTITY_IS_DELETED):/;
@@ -102,6 +107,7 @@ export class ProvisioningService {
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
+    private readonly runCache = new Map<string, { record: RunRecord; at: number; live: boolean }>();
 
     constructor(private readonly deps: RunDeps) {
         this.evaluator = new Evaluator(deps.store, deps.clock);
@@ -451,6 +457,7 @@ export class ProvisioningService {
     }
 
     private startBackground(runId: string, lease: Lease, prepare: () => Promise<PreparedRun>): void {
+        this.forgetRun(runId);
         const controller = new AbortController();
         const log = this.deps.logger.child({ runId });
         const active: ActiveRun = { runId, controller, done: Promise.resolve() };
@@ -485,6 +492,7 @@ export class ProvisioningService {
                 await this.deps.leases.release(lease);
             } finally {
                 if (this.active === active) this.active = undefined;
+                this.forgetRun(runId);
             }
         })();
     }
@@ -592,19 +600,50 @@ export class ProvisioningService {
         });
     }
 
+    /**
+     * A run's view. Pollers (Apex, the LWC, the CLI) ask often; each read is a Salesforce API call. A run this
+     * process is executing or previewing is answered from memory (its record re-read at most once a heartbeat
+     * interval, the live status and counts on top); other runs are cached briefly, finished ones longer (they
+     * no longer change).
+     */
     async getRun(id: string): Promise<RunView> {
         assertSalesforceId(id, 'run id');
-        const progress =
-            (this.active?.runId === id ? this.active.execution?.progress() : undefined) ??
-            this.previews.progress(id);
-        let run: RunRecord | undefined;
-        try {
-            run = await this.deps.store.findRun(id);
-        } catch (error) {
-            if (!progress) throw error;
+        const executing = this.active?.runId === id ? this.active.execution?.progress() : undefined;
+        const previewing = this.previews.progress(id);
+        const progress = executing ?? previewing;
+        const liveStatus = executing ? 'Running' : previewing ? 'Previewing' : undefined;
+        const cached = this.runCache.get(id);
+        const age = cached ? Date.now() - cached.at : Infinity;
+        const maxAge = liveStatus
+            ? this.deps.config.runs.heartbeatSeconds * 1000
+            : cached && FINAL_STATUSES.has(cached.record.Status__c)
+              ? FINAL_RUN_CACHE_MS
+              : RUN_CACHE_MS;
+        // A record read while the run was live here says nothing once it is not (it has been finished since).
+        const usable = age < maxAge && cached?.live === (liveStatus !== undefined);
+        let run = usable ? cached?.record : undefined;
+        if (!run) {
+            try {
+                run = await this.deps.store.findRun(id);
+            } catch (error) {
+                if (!progress) throw error;
+            }
+            if (run) this.cacheRun(run, liveStatus !== undefined);
         }
         if (!run && !progress) throw new AppError('NOT_FOUND', `No run ${id}`);
-        return toRunView(run ?? ({ Id: id, Status__c: 'Running' } as RunRecord), progress);
+        const base = run ?? ({ Id: id, Status__c: 'Running' } as RunRecord);
+        return toRunView(liveStatus ? { ...base, Status__c: liveStatus } : base, progress);
+    }
+
+    private cacheRun(run: RunRecord, live: boolean): void {
+        this.runCache.delete(run.Id);
+        this.runCache.set(run.Id, { record: run, at: Date.now(), live });
+        if (this.runCache.size > RUN_CACHE_SIZE) this.runCache.delete(this.runCache.keys().next().value!);
+    }
+
+    /** This process changed the run: the next view reads it again. */
+    private forgetRun(id: string): void {
+        this.runCache.delete(id);
     }
 
     async listRuns(limit = 20): Promise<RunView[]> {
