@@ -11,6 +11,7 @@ import { ERROR_CODES } from '../../service/src/errors';
 import { createApp } from '../../service/src/http/app';
 import { signWebhook } from '../../service/src/domain/tokens';
 import { idChecksum } from '../../service/src/domain/org-store';
+import { until } from './support/peers';
 import {
     API_SECRET,
     WEBHOOK_SECRET,
@@ -345,6 +346,36 @@ describe('HTTP hygiene', () => {
         expect(text).not.toContain('probe-a-1');
         expect(text).not.toContain('probe-b-2');
         expect(text).toMatch(/route="unmatched"/);
+    });
+});
+
+describe('schedule checks', () => {
+    it('when the schedule screen previews (purpose schedule-check), then the run is marked, never executed and not listed', async () => {
+        // Arrange
+        const admin = org.ids.adminUserIds[0];
+        const accepted = await api(service, 'POST', '/v1/previews', {
+            initiatedBy: admin,
+            purpose: 'schedule-check'
+        });
+        expect(accepted.status).toBe(202);
+        const runId = String(accepted.body.runId);
+        await until(
+            async () => (await api(service, 'GET', `/v1/runs/${runId}`)).body.status !== 'Previewing',
+            'the schedule check to be evaluated'
+        );
+        const ordinary = await previewViaApi(service, admin);
+
+        // Act
+        const view = await api(service, 'GET', `/v1/runs/${runId}`);
+        const listed = (await api(service, 'GET', '/v1/runs?limit=200')).body.runs as { runId: string }[];
+        const execute = await api(service, 'POST', '/v1/runs', { previewRunId: runId, initiatedBy: admin });
+
+        // Assert
+        expect(view.body).toMatchObject({ status: 'Previewed', purpose: 'schedule-check' });
+        expect(listed.map((run) => run.runId)).not.toContain(runId);
+        expect(listed.map((run) => run.runId)).toContain(ordinary.runId);
+        expect(execute.status).toBe(409);
+        expect(execute.body.error).toMatchObject({ code: 'PREVIEW_NOT_EXECUTABLE' });
     });
 });
 

@@ -43,7 +43,12 @@ const initiatedBy = z
                 : 'must be a Salesforce id'
     })
     .regex(/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/, 'must be a Salesforce id');
-const previewBody = z.strictObject({ initiatedBy });
+const previewBody = z.strictObject({
+    initiatedBy,
+    purpose: z
+        .enum(['provisioning', 'schedule-check'], { error: 'must be "provisioning" or "schedule-check"' })
+        .optional()
+});
 const executeBody = z.strictObject({
     previewRunId: salesforceId,
     initiatedBy,

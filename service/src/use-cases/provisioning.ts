@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { isValidAddress } from '../domain/email';
 import {
     RUN,
+    SCHEDULE_CHECK,
     assertSalesforceId,
     id18,
     type ItemRecord,
@@ -21,7 +22,13 @@ import {
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
-import { Previews, itemRecords, type PreviewProgress, type PreviewResult } from './preview';
+import {
+    Previews,
+    itemRecords,
+    type PreviewProgress,
+    type PreviewPurpose,
+    type PreviewResult
+} from './preview';
 import type { ClaimOutcome, Lease, LeasePurpose } from './run/claim';
 import {
     toWorkItem,
@@ -43,6 +50,8 @@ export interface RunView {
     name?: string;
     status: string;
     trigger?: string;
+    /** `schedule-check` for the schedule screen's previews (kept out of GET /v1/runs). */
+    purpose?: PreviewPurpose;
     initiatedBy?: string | null;
     startedAt?: string | null;
     finishedAt?: string | null;
@@ -152,10 +161,13 @@ export class ProvisioningService {
     }
 
     /** `POST /v1/previews`: the run is written Previewing; poll it until Previewed (or Failed). */
-    async startPreview(request: { initiatedBy?: string }): Promise<{ runId: string; status: 'Previewing' }> {
+    async startPreview(request: {
+        initiatedBy?: string;
+        purpose?: PreviewPurpose;
+    }): Promise<{ runId: string; status: 'Previewing' }> {
         this.assertOpen();
         const initiatedBy = await this.assertAdmin(request.initiatedBy);
-        return this.previews.start(initiatedBy);
+        return this.previews.start(initiatedBy, request.purpose);
     }
 
     /** A preview from start to end, in this process (the CLI and the demo). */
@@ -242,6 +254,13 @@ export class ProvisioningService {
             );
         }
         if (known.Status__c !== 'Previewed') throw this.notExecutable(known);
+        if (known.Purpose__c === SCHEDULE_CHECK) {
+            throw new AppError(
+                'PREVIEW_NOT_EXECUTABLE',
+                `Run ${runId} is a schedule check (who the next scheduled run would invite); it is never executed`,
+                { details: { runId, status: known.Status__c } }
+            );
+        }
         return this.underClaim('execute', runId, async (lease) => {
             // Re-read under the claim: until now another instance could have executed it.
             const run = await store.findRun(runId);
@@ -754,6 +773,7 @@ function toRunView(run: RunRecord, progress?: RunProgress | PreviewProgress): Ru
         name: run.Name,
         status: run.Status__c,
         trigger: run.Trigger__c,
+        purpose: run.Purpose__c === SCHEDULE_CHECK ? 'schedule-check' : 'provisioning',
         initiatedBy: run.Initiated_By__c,
         startedAt: run.Started_At__c,
         finishedAt: run.Finished_At__c,
