@@ -44,6 +44,11 @@ async function peers(): Promise<void> {
     await store.update(
         active.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
     );
+    // Scheduled runs are refused while the schedule is off (as the demo org ships).
+    const [settings] = await store.org.query<{ Id: string }>('SELECT Id FROM Rollcall_Settings__c LIMIT 1');
+    await store.update([
+        { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Schedule_Enabled__c: true }
+    ]);
     // Choose a CreatedDate cut-off so that about TARGET_ELIGIBLE active users are eligible.
     const users = await store.org.query<{ Id: string; CreatedDate: string }>(
         'SELECT Id, CreatedDate FROM User WHERE IsActive = true'

@@ -3,7 +3,7 @@
  * message naming every bad variable. With no org configured the service runs in local mode: the embedded
  * local org, emails written to an outbox folder, generated secrets.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -173,6 +173,8 @@ export interface Config {
     apiSecret: string;
     apiSecretGenerated: boolean;
     requestBodyLimit: string;
+    /** DATA_DIR: the local org, the run journals and `service.json` (where the CLI finds the service). */
+    dataDir: string;
     salesforce?: SalesforceConfig;
     /** Only for local mode: how the embedded local org is started. */
     localOrg: { dataDir: string; port: number; users?: number; apiVersion: string };
@@ -260,8 +262,11 @@ export function loadConfig(env: Env = process.env): Config {
         }
         if (!privateKeyPem && !e.SF_PRIVATE_KEY_FILE) {
             problems.push('SF_PRIVATE_KEY: required (or SF_PRIVATE_KEY_FILE) when an org is configured');
-        } else if (privateKeyPem && !privateKeyPem.includes('PRIVATE KEY')) {
-            problems.push('SF_PRIVATE_KEY: must be a PEM private key');
+        } else if (privateKeyPem && !isPrivateKey(privateKeyPem)) {
+            // Caught here, a bad key is one clear message instead of ERR_OSSL_* on every org call.
+            problems.push(
+                `${e.SF_PRIVATE_KEY ? 'SF_PRIVATE_KEY' : 'SF_PRIVATE_KEY_FILE'}: must be a PEM private key (RSA) that can be read`
+            );
         }
         if (!e.ROLLCALL_API_SECRET) problems.push('ROLLCALL_API_SECRET: required when an org is configured');
         if (!e.AUTH_TOKEN_SECRET) problems.push('AUTH_TOKEN_SECRET: required when an org is configured');
@@ -316,6 +321,7 @@ export function loadConfig(env: Env = process.env): Config {
         apiSecret: e.ROLLCALL_API_SECRET ?? generatedSecret(),
         apiSecretGenerated: e.ROLLCALL_API_SECRET === undefined,
         requestBodyLimit: e.REQUEST_BODY_LIMIT,
+        dataDir: resolve(e.DATA_DIR),
         salesforce,
         localOrg: {
             dataDir: resolve(e.DATA_DIR, 'local-org'),
@@ -359,6 +365,41 @@ export function loadConfig(env: Env = process.env): Config {
         shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
         demoOnStart: e.DEMO_ON_START ?? (mode === 'local' && e.NODE_ENV !== 'test')
     };
+}
+
+function isPrivateKey(pem: string): boolean {
+    try {
+        return createPrivateKey(pem).asymmetricKeyType === 'rsa';
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * The secret values a configuration holds, for redaction: the configured secrets, and the password inside
+ * SMTP_URL as it is written and as it is sent (percent-decoded), since a server may echo it in a 535.
+ */
+export function configuredSecrets(config: Config): string[] {
+    const transport = config.mail.transport;
+    const values = [
+        config.apiSecret,
+        config.links.tokenSecret,
+        config.webhook.secret,
+        config.slack.token,
+        config.salesforce?.privateKeyPem,
+        transport.kind === 'smtp' ? transport.password : undefined,
+        transport.kind === 'smtp' ? transport.url : undefined
+    ];
+    if (transport.kind === 'smtp' && transport.url) {
+        try {
+            const password = new URL(transport.url).password;
+            values.push(password);
+            values.push(decodeURIComponent(password));
+        } catch {
+            // An unparsable URL fails at the mailer; the whole URL is registered above.
+        }
+    }
+    return values.filter((value): value is string => Boolean(value));
 }
 
 function configError(problems: string[]): AppError {

@@ -17,6 +17,9 @@ export type ErrorCode =
     | 'ORG_LIMIT_EXCEEDED'
     | 'ORG_REQUEST_FAILED'
     | 'ORG_AUTH_FAILED'
+    | 'METHOD_NOT_ALLOWED'
+    | 'HEADERS_TOO_LARGE'
+    | 'SCHEDULE_DISABLED'
     | 'SHUTTING_DOWN'
     | 'ALREADY_TRIGGERED'
     | 'CONFIG_INVALID'
@@ -37,6 +40,9 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
     ORG_LIMIT_EXCEEDED: 503,
     ORG_REQUEST_FAILED: 502,
     ORG_AUTH_FAILED: 502,
+    METHOD_NOT_ALLOWED: 405,
+    HEADERS_TOO_LARGE: 431,
+    SCHEDULE_DISABLED: 409,
     SHUTTING_DOWN: 503,
     ALREADY_TRIGGERED: 409,
     CONFIG_INVALID: 500,
@@ -51,12 +57,15 @@ export interface AppErrorOptions {
     cause?: unknown;
     /** Extra fields returned to the client beside code and message (e.g. the running run's id). */
     details?: Record<string, unknown>;
+    /** Response headers that belong to the error (e.g. `Allow` on a 405). */
+    headers?: Record<string, string>;
 }
 
 export class AppError extends Error {
     readonly code: ErrorCode;
     readonly status: number;
     readonly details?: Record<string, unknown>;
+    readonly headers?: Record<string, string>;
 
     constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
         super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -64,6 +73,7 @@ export class AppError extends Error {
         this.code = code;
         this.status = options.status ?? DEFAULT_STATUS[code];
         this.details = options.details;
+        this.headers = options.headers;
     }
 }
 
@@ -84,7 +94,12 @@ const SECRET_SHAPES: [RegExp, string][] = [
     [/\b00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?![A-Za-z0-9._~+/=-]+/g, '[redacted session id]'],
     // A JWT (e.g. the bearer assertion): three base64url parts, the first a JSON header.
     [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted JWT]'],
-    [/\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/!=-]+/gi, '$1 [redacted]'],
+    // A token after Bearer/OAuth; a plain word ("bearer secret" in a message) is not one: a token is long or
+    // holds a digit or punctuation.
+    [
+        /\b(Bearer|OAuth)\s+(?:[A-Za-z0-9._~+/!=-]{20,}|[A-Za-z]*[0-9._~+/!=-][A-Za-z0-9._~+/!=-]*)/gi,
+        '$1 [redacted]'
+    ],
     [/\bxox[a-z]-[A-Za-z0-9-]+/g, '[redacted Slack token]'],
     [
         /\b((?:access_token|refresh_token|assertion|client_secret|password|pass|sid)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi,

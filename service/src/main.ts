@@ -15,10 +15,10 @@ import { SlackNotifier } from './adapters/slack';
 import { MailTemplates } from './adapters/templates';
 import { JournalFolder } from './adapters/journal';
 import { LeaseKeeper } from './use-cases/run/claim';
-import { loadConfig, type Config, type Env, type SalesforceConfig } from './config';
+import { configuredSecrets, loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
 import { describeError, registerSecret } from './errors';
-import { createApp } from './http/app';
+import { answerClientErrors, createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import type { Clock, Mailer, Notifier, OrgGateway } from './ports';
@@ -27,6 +27,7 @@ import { ServiceScheduler } from './scheduler';
 import { ProvisioningService } from './use-cases/provisioning';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
 import { runDemo } from './cli/demo';
+import { removeServiceFile, writeServiceFile } from './service-file';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -87,17 +88,7 @@ function createServiceLogger(
 export async function start(options: StartOptions = {}): Promise<RunningService> {
     const config = loadConfig(options.env ?? process.env);
     options.configure?.(config);
-    for (const secret of [
-        config.apiSecret,
-        config.links.tokenSecret,
-        config.webhook.secret,
-        config.slack.token,
-        config.salesforce?.privateKeyPem,
-        config.mail.transport.kind === 'smtp' ? config.mail.transport.password : undefined,
-        config.mail.transport.kind === 'smtp' ? config.mail.transport.url : undefined
-    ]) {
-        registerSecret(secret);
-    }
+    for (const secret of configuredSecrets(config)) registerSecret(secret);
     const logger = createServiceLogger(config, options.logDestination, options.logToStderr === true);
     const clock = options.clock ?? systemClock;
     const metrics = new Metrics();
@@ -169,6 +160,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         s.once('error', reject);
     });
     server.requestTimeout = 120_000;
+    answerClientErrors(server);
     const port = (server.address() as AddressInfo).port;
     const url = `http://127.0.0.1:${port}`;
 
@@ -259,10 +251,20 @@ async function main(): Promise<void> {
         console.log(`API secret (local mode): ${config.apiSecret}`);
     console.log(`Emails: ${service.mailer.describe()}`);
 
+    // The CLI finds this service (URL and secret) here instead of opening the org itself.
+    const serviceFile = writeServiceFile(config.dataDir, {
+        url: service.url,
+        secret: config.apiSecret,
+        pid: process.pid,
+        initiatedBy: service.localOrg?.ids.adminUserIds[0]
+    });
+    console.log(`CLI: npx rollcall runs (finds this service through ${serviceFile})`);
+
     let shuttingDown = false;
     const shutdown = (signal: string) => {
         if (shuttingDown) return;
         shuttingDown = true;
+        removeServiceFile(config.dataDir, process.pid);
         console.log(`${signal}: shutting down`);
         const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutSeconds + 5) * 1000);
         force.unref();

@@ -1,7 +1,21 @@
 import { jwtAudience } from '../../service/src/adapters/salesforce';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENV_VARIABLES, loadConfig } from '../../service/src/config';
+import { generateKeyPairSync } from 'node:crypto';
+import { configuredSecrets, ENV_VARIABLES, loadConfig } from '../../service/src/config';
+import { redact, registerSecret } from '../../service/src/errors';
+
+const RSA_KEY_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem'
+}) as string;
+const ORG_ENV = {
+    SF_LOGIN_URL: 'https://login.salesforce.com',
+    SF_CLIENT_ID: 'client',
+    SF_USERNAME: 'integration@example.com',
+    ROLLCALL_API_SECRET: 'x'.repeat(40),
+    AUTH_TOKEN_SECRET: 'y'.repeat(40)
+};
 
 describe('configuration', () => {
     it('when nothing is configured, then the service runs in local mode with an outbox and generated secrets', () => {
@@ -44,7 +58,7 @@ describe('configuration', () => {
             SF_LOGIN_URL: 'https://test.salesforce.com/',
             SF_CLIENT_ID: 'client',
             SF_USERNAME: 'integration@example.com',
-            SF_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----',
+            SF_PRIVATE_KEY: RSA_KEY_PEM.replace(/\n/g, '\\n'),
             ROLLCALL_API_SECRET: 'x'.repeat(40),
             AUTH_TOKEN_SECRET: 'y'.repeat(40),
             SMTP_HOST: 'smtp.example.com',
@@ -58,7 +72,7 @@ describe('configuration', () => {
             loginUrl: 'https://test.salesforce.com',
             clientId: 'client'
         });
-        expect(config.salesforce?.privateKeyPem).toContain('\nabc\n');
+        expect(config.salesforce?.privateKeyPem).toBe(RSA_KEY_PEM);
         expect(config.mail.transport).toMatchObject({
             kind: 'smtp',
             host: 'smtp.example.com',
@@ -67,6 +81,30 @@ describe('configuration', () => {
         });
         expect(config.scheduler).toBe('apex');
         expect(config.host).toBe('0.0.0.0');
+    });
+
+    it.each([
+        [
+            'a PEM block with a body that is not a key',
+            '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----'
+        ],
+        ['a truncated key', RSA_KEY_PEM.slice(0, 400).replace(/\n/g, '\\n')],
+        ['a public key', '-----BEGIN PUBLIC KEY-----\\nMIIBIjAN\\n-----END PUBLIC KEY-----']
+    ])('when SF_PRIVATE_KEY is %s, then the configuration is refused naming SF_PRIVATE_KEY', (_what, key) => {
+        const attempt = () => loadConfig({ ...ORG_ENV, SF_PRIVATE_KEY: key });
+
+        expect(attempt).toThrow(/SF_PRIVATE_KEY: must be a PEM private key/);
+        expect(attempt).not.toThrow(/abc|MIIBIjAN/);
+    });
+
+    it('when SMTP_URL holds a password, then the password (as written and decoded) is redacted wherever it appears', () => {
+        const config = loadConfig({ SMTP_URL: 'smtps://mailer:s3cr%40t-Pa55word@smtp.example.com:465' });
+
+        for (const secret of configuredSecrets(config)) registerSecret(secret);
+
+        const echoed = redact('535 5.7.8 Authentication failed for mailer / s3cr@t-Pa55word');
+        expect(echoed).not.toContain('s3cr@t-Pa55word');
+        expect(redact('login s3cr%40t-Pa55word refused')).not.toContain('s3cr%40t-Pa55word');
     });
 
     it('when the link template has no {token}, then it is refused', () => {

@@ -20,6 +20,7 @@ import {
     removeDir,
     serviceEnv,
     startService,
+    setScheduleEnabled,
     startTestOrg
 } from './support/stack';
 
@@ -294,9 +295,11 @@ describe('preview then execute', () => {
         expect(audit.subject).toContain(`${items.length} invited`);
         expect(audit.text).toContain('Trigger: Manual');
         expect(audit.text).toContain('Status: Completed');
-        expect(audit.text).toMatch(/Started: \d{4}-\d\d-\d\dT[\d:.]+Z\nFinished: \d{4}-\d\d-\d\dT[\d:.]+Z/);
+        expect(audit.text).toMatch(
+            /Started: \d{4}-\d\d-\d\d [\d:]+ America\/Los_Angeles\nFinished: \d{4}-\d\d-\d\d [\d:]+ America\/Los_Angeles/
+        );
         expect(audit.text).toContain(
-            `Totals: ${String((await store.findRun(runId))?.Evaluated_Count__c)} evaluated, ${items.length} eligible, ${items.length} invited, 0 skipped, 0 failed`
+            `Totals: ${String((await store.findRun(runId))?.Evaluated_Count__c)} users evaluated (those the condition sets' queries selected, not every user in the org), ${items.length} eligible, ${items.length} invited, 0 skipped, 0 failed`
         );
         expect(audit.text).toContain(`Initiated by: ${admins[0].Name}`);
         expect(audit.text).toContain('Audit check (Instant Booker)');
@@ -482,6 +485,60 @@ describe('scheduled runs and concurrency', () => {
         const status = await api(service, 'GET', `/v1/runs/${runId}`);
         expect(status.body).toMatchObject({ runId, status: 'Completed', trigger: 'Scheduled' });
         await store.update([{ attributes: { type: 'Condition_Set__c' }, Id: created.id, Active__c: false }]);
+    });
+
+    it('when the schedule is switched off, then a scheduled trigger answers 409 SCHEDULE_DISABLED and no run starts', async () => {
+        // Arrange
+        await setScheduleEnabled(org, false);
+        const before = (await api(service, 'GET', '/v1/runs?limit=200')).body.runs as unknown[];
+
+        // Act
+        const response = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+
+        // Assert
+        await setScheduleEnabled(org, true);
+        expect(response.status).toBe(409);
+        expect(response.body.error).toEqual({
+            code: 'SCHEDULE_DISABLED',
+            message: expect.stringContaining('Schedule_Enabled__c')
+        });
+        expect((await api(service, 'GET', '/v1/runs?limit=200')).body.runs).toHaveLength(before.length);
+        expect(service.provisioning.activeRunId()).toBeUndefined();
+    });
+
+    it('when pollers ask for runs often, then the org is not asked each time', async () => {
+        // Arrange: a run held in progress here, and a preview (Previewed) that is not
+        const cleanup = await targetedSet(
+            'Polling check',
+            'Meeting Links',
+            (await someUsers(2, 'Sales Development Representative')).map((u) => u.Id)
+        );
+        const { runId: previewId } = await previewViaApi(service, org.ids.adminUserIds[0]);
+        smtp.behaviour.hold = () => true;
+        const started = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+        const runId = String(started.body.runId);
+        await until(() => smtp.held > 0, 'the first invitation to be held');
+
+        // Act
+        const before = org.apiUsage().used;
+        for (let i = 0; i < 20; i++) {
+            const [running, previewed] = await Promise.all([
+                api(service, 'GET', `/v1/runs/${runId}`),
+                api(service, 'GET', `/v1/runs/${previewId}`)
+            ]);
+            expect(running.body).toMatchObject({ status: 'Running' });
+            expect(previewed.body).toMatchObject({ status: 'Previewed' });
+        }
+        const calls = org.apiUsage().used - before;
+
+        // Assert: 40 answers; at most a re-read of each record and a heartbeat or two reached the org
+        smtp.behaviour.hold = undefined;
+        await service.provisioning.waitForRun(runId);
+        await cleanup();
+        expect(calls).toBeLessThanOrEqual(5);
+        expect((await api(service, 'GET', `/v1/runs/${runId}`)).body).toMatchObject({
+            status: expect.stringMatching(/^Completed/)
+        });
     });
 
     it('when a run is in progress, then a second one answers 409 with the running run id', async () => {

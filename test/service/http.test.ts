@@ -10,10 +10,13 @@ import type { RunningService } from '../../service/src/main';
 import { ERROR_CODES } from '../../service/src/errors';
 import { createApp } from '../../service/src/http/app';
 import { signWebhook } from '../../service/src/domain/tokens';
+import { idChecksum } from '../../service/src/domain/org-store';
+import { until } from './support/peers';
 import {
     API_SECRET,
     WEBHOOK_SECRET,
     api,
+    orgStore,
     previewViaApi,
     TEST_DATA_DIR,
     removeDir,
@@ -274,6 +277,180 @@ describe('authentication and errors', () => {
 
         expect(response.status).toBe(401);
         expect(response.body.error).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    });
+});
+
+describe('HTTP hygiene', () => {
+    it('when the bearer secret is wrong, then the 401 says so in words (redaction leaves the message alone)', async () => {
+        const response = await api(service, 'GET', '/v1/runs', undefined, { authorization: 'Bearer nope' });
+
+        expect(response.body.error).toEqual({
+            code: 'UNAUTHORIZED',
+            message: 'Missing or wrong bearer secret'
+        });
+    });
+
+    it.each([
+        ['DELETE', '/v1/runs', 'GET, HEAD, POST'],
+        ['PUT', '/v1/runs/a0D5g0000000999EAA', 'GET, HEAD'],
+        ['GET', '/v1/previews', 'POST'],
+        ['POST', '/healthz', 'GET, HEAD']
+    ])('when %s %s is asked for, then the answer is 405 with Allow: %s', async (method, path, allow) => {
+        const response = await api(service, method, path);
+
+        expect(response.status).toBe(405);
+        expect(response.headers.get('allow')).toBe(allow);
+        expect(response.body.error).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+    });
+
+    it('when the body has an unsupported Content-Encoding, then the answer is 415, not 500', async () => {
+        const response = await api(service, 'POST', '/v1/previews', '{}', {
+            'content-type': 'application/json',
+            'content-encoding': 'x-unknown'
+        });
+
+        expect(response.status).toBe(415);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when the path is malformed percent-encoding, then the answer is 400, not 500', async () => {
+        const response = await api(service, 'GET', '/v1/runs/%E0%A4%A');
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when any API answer is sent, then it carries Cache-Control: no-store', async () => {
+        const run = await api(service, 'GET', '/v1/runs');
+        const missing = await api(service, 'GET', '/nope');
+
+        expect(run.headers.get('cache-control')).toBe('no-store');
+        expect(missing.headers.get('cache-control')).toBe('no-store');
+    });
+
+    it('when the request headers are too large, then the 431 has a JSON body', async () => {
+        const response = await api(service, 'GET', '/v1/runs', undefined, {
+            'x-padding': 'x'.repeat(20_000)
+        });
+
+        expect(response.status).toBe(431);
+        expect(response.body.error).toMatchObject({ code: 'HEADERS_TOO_LARGE' });
+    });
+
+    it('when unknown paths are probed, then /metrics labels them with one fixed route value', async () => {
+        await api(service, 'GET', '/probe-a-1');
+        await api(service, 'GET', '/v1/probe-b-2', undefined, { authorization: '' });
+
+        const text = await (await fetch(`${service.url}/metrics`)).text();
+
+        expect(text).not.toContain('probe-a-1');
+        expect(text).not.toContain('probe-b-2');
+        expect(text).toMatch(/route="unmatched"/);
+    });
+});
+
+describe('schedule checks', () => {
+    it('when the schedule screen previews (purpose schedule-check), then the run is marked, never executed and not listed', async () => {
+        // Arrange
+        const admin = org.ids.adminUserIds[0];
+        const accepted = await api(service, 'POST', '/v1/previews', {
+            initiatedBy: admin,
+            purpose: 'schedule-check'
+        });
+        expect(accepted.status).toBe(202);
+        const runId = String(accepted.body.runId);
+        await until(
+            async () => (await api(service, 'GET', `/v1/runs/${runId}`)).body.status !== 'Previewing',
+            'the schedule check to be evaluated'
+        );
+        const ordinary = await previewViaApi(service, admin);
+
+        // Act
+        const view = await api(service, 'GET', `/v1/runs/${runId}`);
+        const listed = (await api(service, 'GET', '/v1/runs?limit=200')).body.runs as { runId: string }[];
+        const execute = await api(service, 'POST', '/v1/runs', { previewRunId: runId, initiatedBy: admin });
+
+        // Assert
+        expect(view.body).toMatchObject({ status: 'Previewed', purpose: 'schedule-check' });
+        expect(listed.map((run) => run.runId)).not.toContain(runId);
+        expect(listed.map((run) => run.runId)).toContain(ordinary.runId);
+        expect(execute.status).toBe(409);
+        expect(execute.body.error).toMatchObject({ code: 'PREVIEW_NOT_EXECUTABLE' });
+    });
+});
+
+describe('authorization webhook', () => {
+    async function deliver(body: string, signature = signWebhook(WEBHOOK_SECRET, body, new Date())) {
+        return api(service, 'POST', '/v1/authorizations', body, {
+            authorization: '',
+            'content-type': 'application/json',
+            'x-rollcall-signature': signature
+        });
+    }
+
+    async function someUserId(offset: number): Promise<string> {
+        const users = await orgStore(org).org.query<{ Id: string }>(
+            "SELECT Id FROM User WHERE IsActive = true AND UserType = 'Standard' ORDER BY Id LIMIT 20"
+        );
+        return users[offset].Id;
+    }
+
+    it('when the same user is reported with its 15- and its 18-character id, then there is one authorization record', async () => {
+        // Arrange
+        const userId = await someUserId(0);
+
+        // Act
+        const long = await deliver(JSON.stringify({ userId, products: ['Round Robin'] }));
+        const short = await deliver(
+            JSON.stringify({ userId: userId.slice(0, 15), products: ['Round Robin'] })
+        );
+
+        // Assert
+        expect([long.status, short.status]).toEqual([200, 200]);
+        expect(short.body).toMatchObject({ userId });
+        const records = await orgStore(org).org.query<{ Id: string }>(
+            `SELECT Id FROM Calendar_Authorization__c WHERE Product__c = 'Round Robin' AND User__c = '${userId}'`
+        );
+        expect(records).toHaveLength(1);
+    });
+
+    it.each([
+        ['an unknown product', async () => ({ userId: await someUserId(1), products: ['Teleporter'] })],
+        [
+            'an id that is not a user',
+            async () => ({
+                userId: `001000000000001${idChecksum('001000000000001')}`,
+                products: ['Round Robin']
+            })
+        ],
+        [
+            'authorizedAt in the year 2999',
+            async () => ({
+                userId: await someUserId(2),
+                products: ['Round Robin'],
+                authorizedAt: '2999-01-01T00:00:00Z'
+            })
+        ]
+    ])('when the webhook reports %s, then the answer is 400', async (_what, body) => {
+        const response = await deliver(JSON.stringify(await body()));
+
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+
+    it('when an identical signed request arrives again within the window, then it is refused as a replay', async () => {
+        const body = JSON.stringify({ userId: await someUserId(3), products: ['Instant Booker'] });
+        const signature = signWebhook(WEBHOOK_SECRET, body, new Date());
+
+        const first = await deliver(body, signature);
+        const again = await deliver(body, signature);
+
+        expect(first.status).toBe(200);
+        expect(again.status).toBe(401);
+        expect(again.body.error).toEqual({
+            code: 'INVALID_SIGNATURE',
+            message: expect.stringContaining('replay')
+        });
     });
 });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runDemo } from '../../service/src/cli/demo';
 import { start } from '../../service/src/main';
+import { writeServiceFile } from '../../service/src/service-file';
 import { removeDir } from './support/stack';
 
 jest.setTimeout(120_000);
@@ -53,7 +54,9 @@ describe('local mode', () => {
         expect(service.config.mode).toBe('local');
         expect(service.localOrg?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
         const output = lines.join('\n');
-        expect(output).toMatch(/Preview \w+: \d+ candidates evaluated, \d+ eligible/);
+        expect(output).toMatch(
+            /Preview \w+: \d+ users evaluated \(those the condition sets' queries selected\), \d+ eligible/
+        );
         expect(output).toMatch(/Completed/);
         expect(output).toContain(`outbox ${outbox}`);
         const [runDir] = readdirSync(outbox);
@@ -71,8 +74,8 @@ describe('local mode', () => {
         expect(invitation).toMatch(/Subject: Action needed: connect your calendar/);
     });
 
-    it('when the CLI is asked for JSON, then preview, runs and explain print parseable results', async () => {
-        // Arrange
+    it('when the CLI is asked for JSON against the local service, then preview, runs and explain print parseable results', async () => {
+        // Arrange: a local-mode service, recorded in its data folder as `npm start` does
         const env = {
             ...process.env,
             NODE_ENV: 'test',
@@ -81,14 +84,21 @@ describe('local mode', () => {
             LOCAL_ORG_USERS: '300',
             LOG_LEVEL: 'silent'
         };
+        const service = await start({ env: { ...env, PORT: '0' }, timers: false });
+        writeServiceFile(service.config.dataDir, {
+            url: service.url,
+            secret: service.config.apiSecret,
+            pid: process.pid,
+            initiatedBy: service.localOrg?.ids.adminUserIds[0]
+        });
         const cli = (...args: string[]) => run(join(ROOT, 'bin', 'rollcall'), args, { env, cwd: dir });
 
         // Act
-        const preview = JSON.parse((await cli('preview', '--json')).stdout) as {
-            runId: string;
-            eligible: number;
+        const previewed = JSON.parse((await cli('preview', '--json')).stdout) as {
+            run: { runId: string; counts: { eligible: number } };
             items: { userId: string; email: string }[];
         };
+        const preview = { runId: previewed.run.runId, eligible: previewed.run.counts.eligible, ...previewed };
         const runs = JSON.parse((await cli('runs', '--json')).stdout) as {
             runs: { runId: string; status: string }[];
         };
@@ -105,6 +115,7 @@ describe('local mode', () => {
         const syncedJson = JSON.parse((await cli('sync', '--json')).stdout) as {
             run: { status: string; trigger: string; counts: { eligible: number; invited: number } };
         };
+        await service.stop();
 
         // Assert
         expect(preview.eligible).toBeGreaterThan(0);

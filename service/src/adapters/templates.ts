@@ -2,7 +2,7 @@
  * Mail templates: files a deployment can replace (TEMPLATES_DIR). A small logic-less syntax:
  * `{{name}}` or `{{a.b}}` inserts a value, always escaped for the output (HTML or plain text);
  * `{{#list}}…{{/list}}` repeats for each element (or renders once when truthy), `{{^x}}…{{/x}}` renders
- * when x is empty or false; inside a section `{{.}}` is the element itself. There is no raw insertion.
+ * when x is empty, false or 0 (so `{{#count}}` reads "when there are any"); inside a section `{{.}}` is the element itself. There is no raw insertion.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,6 +80,7 @@ function renderNodes(nodes: Node[], scopes: unknown[], escape: (value: string) =
                 value === null ||
                 value === false ||
                 value === '' ||
+                value === 0 ||
                 (Array.isArray(value) && value.length === 0);
             if (node.inverted) {
                 if (empty) out += renderNodes(node.children, scopes, escape);

@@ -14,7 +14,7 @@ export async function runDemo(service: RunningService): Promise<void> {
     console.log('\nDemo: previewing a provisioning sync…');
     const preview = await provisioning.preview({ initiatedBy: admin });
     console.log(
-        `Preview ${preview.runId}: ${preview.evaluated} candidates evaluated, ${preview.eligible} eligible.`
+        `Preview ${preview.runId}: ${preview.evaluated} users evaluated (those the condition sets' queries selected), ${preview.eligible} eligible.`
     );
     for (const set of preview.invalidSets)
         console.log(`  Skipped invalid set "${set.name}": ${set.reasons.join(' ')}`);

@@ -1,41 +1,56 @@
 /**
- * `npx rollcall preview|sync|explain <user>|runs [--json]`: the use cases in-process, on the configured
- * org (in local mode, on the local org's data folder). Human output by default, `--json` for scripts.
- * Logs go to stderr (LOG_LEVEL, default warn) so stdout stays clean.
+ * `npx rollcall preview|sync|explain <user>|runs [--json] [--url <url>]`: a client of the running service's
+ * API (DESIGN §5); it never opens the org or the local org's data folder. The service is found by --url,
+ * ROLLCALL_URL (with ROLLCALL_API_SECRET), or the service.json that `npm start` writes in DATA_DIR. Human
+ * output by default, `--json` for scripts.
  */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { AppError, describeError, isAppError } from '../errors';
-import { start, type RunningService } from '../main';
+import type { ProvisioningService, RunView } from '../use-cases/provisioning';
+import { call, findTarget, waitForRun, type Target } from './client';
 import { runSummary, table } from './format';
 
 interface GlobalOptions {
     json?: boolean;
+    url?: string;
 }
 
-async function withService<T>(body: (service: RunningService) => Promise<T>): Promise<T> {
-    const env = { ...process.env, PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-    const service = await start({
-        env,
-        timers: false,
-        initialSweep: false,
-        logToStderr: true,
-        configure: (config) => {
-            config.port = 0;
-            // Nothing calls the CLI's in-process server: never expose it beyond this machine.
-            config.host = '127.0.0.1';
-            config.scheduler = 'off';
-        }
-    });
-    try {
-        return await body(service);
-    } finally {
-        await service.stop();
-    }
+type Explanation = Awaited<ReturnType<ProvisioningService['explain']>>;
+
+interface ItemView {
+    userId: string;
+    name: string;
+    email: string | null;
+    products: string[];
+    matchedSets: string[];
+    status: string | null;
+    reason: string | null;
 }
 
 function print(json: boolean | undefined, data: unknown, human: () => string): void {
     console.log(json ? JSON.stringify(data, null, 2) : human());
+}
+
+function initiator(target: Target, as: string | undefined): string {
+    const initiatedBy = as ?? target.initiatedBy;
+    if (!initiatedBy) {
+        throw new AppError(
+            'VALIDATION_FAILED',
+            '--as <userId> is required: the Salesforce User Id of the Rollcall admin starting this'
+        );
+    }
+    return initiatedBy;
+}
+
+/** A preview through the API: 202, then the run is polled until it leaves Previewing. */
+async function preview(target: Target, initiatedBy: string): Promise<RunView> {
+    const { runId } = await call<{ runId: string }>(target, 'POST', '/v1/previews', { initiatedBy });
+    const run = await waitForRun<RunView>(target, runId, (r) => r.status !== 'Previewing');
+    if (run.status !== 'Previewed') {
+        throw new AppError('INTERNAL', `Preview ${runId} ended ${run.status}: ${run.error ?? 'no detail'}`);
+    }
+    return run;
 }
 
 export function buildProgram(): Command {
@@ -44,6 +59,10 @@ export function buildProgram(): Command {
         .name('rollcall')
         .description('Rollcall provisioning: preview, sync, explain, runs')
         .option('--json', 'machine-readable output')
+        .option(
+            '--url <url>',
+            'the service (default: ROLLCALL_URL, or the one `npm start` recorded in DATA_DIR)'
+        )
         .showHelpAfterError();
 
     program
@@ -55,31 +74,27 @@ export function buildProgram(): Command {
         )
         .action(async (options: { as?: string }) => {
             const { json } = program.opts<GlobalOptions>();
-            await withService(async ({ provisioning, localOrg }) => {
-                const initiatedBy = options.as ?? localOrg?.ids.adminUserIds[0];
-                const preview = await provisioning.preview({ initiatedBy });
-                print(json, preview, () =>
-                    [
-                        `Preview ${preview.runId} (expires ${preview.expiresAt})`,
-                        `${preview.evaluated} candidates evaluated, ${preview.eligible} eligible`,
-                        ...preview.invalidSets.map(
-                            (set) => `Skipped invalid set "${set.name}": ${set.reasons.join(' ')}`
-                        ),
-                        table(
-                            ['User', 'Email', 'Products', 'Sets'],
-                            preview.items.map((item) => [
-                                item.name,
-                                item.email ?? '',
-                                item.products.join(', '),
-                                item.matchedSets.join(', ')
-                            ])
-                        ),
-                        preview.hasMore ? `…first ${preview.items.length} of ${preview.eligible}` : ''
-                    ]
-                        .filter(Boolean)
-                        .join('\n')
-                );
-            });
+            const target = findTarget({ url: program.opts<GlobalOptions>().url });
+            const run = await preview(target, initiator(target, options.as));
+            const { items } = await call<{ items: ItemView[] }>(target, 'GET', `/v1/runs/${run.runId}/items`);
+            print(json, { run, items }, () =>
+                [
+                    `Preview ${run.name ?? run.runId} (${run.runId}, expires ${run.expiresAt ?? '?'})`,
+                    `${run.counts.evaluated} users evaluated (those the condition sets' queries selected, not every user in the org), ${run.counts.eligible} eligible`,
+                    run.error ? `Note: ${run.error}` : '',
+                    table(
+                        ['User', 'Email', 'Products', 'Sets'],
+                        items.map((item) => [
+                            item.name,
+                            item.email ?? '',
+                            item.products.join(', '),
+                            item.matchedSets.join(', ')
+                        ])
+                    )
+                ]
+                    .filter(Boolean)
+                    .join('\n')
+            );
         });
 
     program
@@ -93,49 +108,50 @@ export function buildProgram(): Command {
         .option('--recipient <email...>', 'extra audit email recipients')
         .action(async (options: { as?: string; notifyAdmins?: boolean; recipient?: string[] }) => {
             const { json } = program.opts<GlobalOptions>();
-            await withService(async ({ provisioning, localOrg }) => {
-                const initiatedBy = options.as ?? localOrg?.ids.adminUserIds[0];
-                const preview = await provisioning.preview({ initiatedBy });
-                const { runId } = await provisioning.execute({
-                    previewRunId: preview.runId,
-                    initiatedBy: String(initiatedBy),
-                    notify: { admins: options.notifyAdmins === true, recipients: options.recipient ?? [] }
-                });
-                const bar =
-                    json || !process.stderr.isTTY
-                        ? undefined
-                        : new SingleBar({ stream: process.stderr }, Presets.shades_classic);
-                bar?.start(Math.max(preview.eligible, 1), 0);
-                const unsubscribe = provisioning.onProgress((progress) => {
-                    bar?.setTotal(Math.max(progress.total, 1));
-                    bar?.update(progress.done);
-                });
-                await provisioning.waitForRun(runId);
-                unsubscribe();
-                bar?.stop();
-                const run = await provisioning.getRun(runId);
-                const items = (await provisioning.runItems(runId)).filter(
-                    (item) => item.Status__c !== 'Invited'
-                );
-                print(json, { run, problems: items }, () =>
-                    [
-                        runSummary(run),
-                        items.length > 0
-                            ? table(
-                                  ['User', 'Email', 'Status', 'Reason'],
-                                  items.map((item) => [
-                                      item.User__r?.Name ?? item.User__c,
-                                      item.Email__c ?? '',
-                                      item.Status__c ?? '',
-                                      item.Reason__c ?? ''
-                                  ])
-                              )
-                            : ''
-                    ]
-                        .filter(Boolean)
-                        .join('\n\n')
-                );
+            const target = findTarget({ url: program.opts<GlobalOptions>().url });
+            const initiatedBy = initiator(target, options.as);
+            const previewed = await preview(target, initiatedBy);
+            const { runId } = await call<{ runId: string }>(target, 'POST', '/v1/runs', {
+                previewRunId: previewed.runId,
+                initiatedBy,
+                notify: { admins: options.notifyAdmins === true, recipients: options.recipient ?? [] }
             });
+            const bar =
+                json || !process.stderr.isTTY
+                    ? undefined
+                    : new SingleBar({ stream: process.stderr }, Presets.shades_classic);
+            bar?.start(Math.max(previewed.counts.eligible, 1), 0);
+            const run = await waitForRun<RunView>(
+                target,
+                runId,
+                (r) => !['Running', 'Queued', 'Previewed'].includes(r.status),
+                (r) => {
+                    const progress = r.progress as { total?: number; done?: number } | undefined;
+                    if (progress?.total !== undefined) bar?.setTotal(Math.max(progress.total, 1));
+                    if (progress?.done !== undefined) bar?.update(progress.done);
+                }
+            );
+            bar?.stop();
+            const { items } = await call<{ items: ItemView[] }>(target, 'GET', `/v1/runs/${runId}/items`);
+            const problems = items.filter((item) => item.status !== 'Invited');
+            print(json, { run, problems }, () =>
+                [
+                    runSummary(run),
+                    problems.length > 0
+                        ? table(
+                              ['User', 'Email', 'Status', 'Reason'],
+                              problems.map((item) => [
+                                  item.name,
+                                  item.email ?? '',
+                                  item.status ?? '',
+                                  item.reason ?? ''
+                              ])
+                          )
+                        : ''
+                ]
+                    .filter(Boolean)
+                    .join('\n\n')
+            );
         });
 
     program
@@ -144,37 +160,40 @@ export function buildProgram(): Command {
         .argument('<user>', 'user id, email or username')
         .action(async (key: string) => {
             const { json } = program.opts<GlobalOptions>();
-            await withService(async ({ provisioning }) => {
-                const explanation = await provisioning.explain(key);
-                print(json, explanation, () => {
-                    const lines = [
-                        `${String(explanation.user.Name ?? explanation.userId)} (${explanation.userId})${explanation.active ? '' : ' — inactive'}`
-                    ];
-                    for (const set of explanation.sets) {
-                        lines.push(
-                            `\nSet "${set.setName}": ${set.valid ? (set.matched ? 'matched' : 'not matched') : 'invalid, skipped'}${set.logic ? ` (logic ${set.logic})` : ''}`
-                        );
-                        for (const error of set.errors ?? []) lines.push(`  ! ${error.message}`);
-                        for (const c of set.conditions) {
-                            lines.push(
-                                `  ${c.outcome ? '✓' : '✗'} ${c.number}. ${c.field} ${c.operator} ${c.value === undefined ? '' : JSON.stringify(c.value)} (actual: ${JSON.stringify(c.actual)})`
-                            );
-                        }
-                    }
-                    lines.push('');
+            const target = findTarget({ url: program.opts<GlobalOptions>().url });
+            const explanation = await call<Explanation>(
+                target,
+                'GET',
+                `/v1/users/${encodeURIComponent(key)}/explain`
+            );
+            print(json, explanation, () => {
+                const lines = [
+                    `${String(explanation.user.Name ?? explanation.userId)} (${explanation.userId})${explanation.active ? '' : ' — inactive'}`
+                ];
+                for (const set of explanation.sets) {
                     lines.push(
-                        table(
-                            ['Product', 'Status', 'Eligible', 'Why'],
-                            explanation.products.map((p) => [
-                                p.product,
-                                p.status,
-                                p.eligible ? 'yes' : 'no',
-                                p.reasons.join('; ')
-                            ])
-                        )
+                        `\nSet "${set.setName}": ${set.valid ? (set.matched ? 'matched' : 'not matched') : 'invalid, skipped'}${set.logic ? ` (logic ${set.logic})` : ''}`
                     );
-                    return lines.join('\n');
-                });
+                    for (const error of set.errors ?? []) lines.push(`  ! ${error.message}`);
+                    for (const c of set.conditions) {
+                        lines.push(
+                            `  ${c.outcome ? '✓' : '✗'} ${c.number}. ${c.field} ${c.operator} ${c.value === undefined ? '' : JSON.stringify(c.value)} (actual: ${JSON.stringify(c.actual)})`
+                        );
+                    }
+                }
+                lines.push('');
+                lines.push(
+                    table(
+                        ['Product', 'Status', 'Eligible', 'Why'],
+                        explanation.products.map((p) => [
+                            p.product,
+                            p.status,
+                            p.eligible ? 'yes' : 'no',
+                            p.reasons.join('; ')
+                        ])
+                    )
+                );
+                return lines.join('\n');
             });
         });
 
@@ -188,35 +207,24 @@ export function buildProgram(): Command {
             if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
                 throw new AppError('VALIDATION_FAILED', '--limit must be a whole number from 1 to 200');
             }
-            await withService(async ({ provisioning }) => {
-                const runs = await provisioning.listRuns(limit);
-                print(json, { runs }, () =>
-                    table(
-                        [
-                            'Run',
-                            'Id',
-                            'Status',
-                            'Trigger',
-                            'Started',
-                            'Eligible',
-                            'Invited',
-                            'Skipped',
-                            'Failed'
-                        ],
-                        runs.map((r) => [
-                            r.name ?? '',
-                            r.runId,
-                            r.status,
-                            r.trigger ?? '',
-                            r.startedAt ?? '',
-                            r.counts.eligible,
-                            r.counts.invited,
-                            r.counts.skipped,
-                            r.counts.failed
-                        ])
-                    )
-                );
-            });
+            const target = findTarget({ url: program.opts<GlobalOptions>().url });
+            const { runs } = await call<{ runs: RunView[] }>(target, 'GET', `/v1/runs?limit=${limit}`);
+            print(json, { runs }, () =>
+                table(
+                    ['Run', 'Id', 'Status', 'Trigger', 'Started', 'Eligible', 'Invited', 'Skipped', 'Failed'],
+                    runs.map((r) => [
+                        r.name ?? '',
+                        r.runId,
+                        r.status,
+                        r.trigger ?? '',
+                        r.startedAt ?? '',
+                        r.counts.eligible,
+                        r.counts.invited,
+                        r.counts.skipped,
+                        r.counts.failed
+                    ])
+                )
+            );
         });
     return program;
 }

@@ -32,6 +32,8 @@ export interface RunRecord extends SObjectRecord {
     Status__c: RunStatus;
     Run_Key__c?: string | null;
     Trigger__c?: RunTrigger;
+    /** 'Schedule Check': a preview from the schedule screen, never executed, not in the run listing. */
+    Purpose__c?: string | null;
     Initiated_By__c?: string | null;
     Started_At__c?: string | null;
     Finished_At__c?: string | null;
@@ -103,12 +105,16 @@ export interface OrgUser {
     [field: string]: unknown;
 }
 
+/** Purpose__c of the previews the schedule screen makes to show who the next scheduled run would invite. */
+export const SCHEDULE_CHECK = 'Schedule Check';
+
 const RUN_FIELDS = [
     'Id',
     'Name',
     'Status__c',
     'Run_Key__c',
     'Trigger__c',
+    'Purpose__c',
     'Initiated_By__c',
     'Started_At__c',
     'Finished_At__c',
@@ -165,6 +171,11 @@ export function assertSalesforceId(id: unknown, what = 'id'): string {
     return id;
 }
 
+/** The 18-character (case-safe) form of a valid id: the form every record the service writes holds. */
+export function id18(id: string): string {
+    return id.length === 15 ? `${id}${idChecksum(id)}` : `${id.slice(0, 15)}${id.slice(15).toUpperCase()}`;
+}
+
 /** A Salesforce datetime literal for SOQL (no quotes). */
 export function soqlDateTime(date: Date): string {
     return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -207,7 +218,8 @@ export class OrgStore {
 
     async listRuns(limit: number): Promise<RunRecord[]> {
         return this.org.query<RunRecord>(
-            `SELECT ${RUN_FIELDS} FROM ${RUN} ORDER BY CreatedDate DESC LIMIT ${Math.max(1, Math.min(200, limit))}`
+            // SOQL's != keeps the rows where the field is empty (runs from before Purpose__c existed).
+            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Purpose__c != ${soqlString(SCHEDULE_CHECK)} ORDER BY CreatedDate DESC LIMIT ${Math.max(1, Math.min(200, limit))}`
         );
     }
 

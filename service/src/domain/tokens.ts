@@ -112,3 +112,35 @@ export function verifyWebhook(
     if (!safeEqual(Buffer.from(v1, 'hex'), expected))
         throw new AppError('INVALID_SIGNATURE', 'Signature mismatch');
 }
+
+/**
+ * Replay protection for the webhook: a signature is accepted once within its window. Signatures are
+ * remembered until their timestamp leaves the window; a request in flight holds its signature, and gives
+ * it back if it fails, so the sender's retry of a failed delivery is still accepted. Bounded: past `cap`
+ * entries the oldest is forgotten. Per process: instances behind a load balancer each keep their own.
+ */
+export class ReplayGuard {
+    private readonly seen = new Map<string, number>();
+
+    constructor(
+        private readonly toleranceSeconds: number,
+        private readonly cap = 10_000
+    ) {}
+
+    /** Claims the signature of `header`; throws INVALID_SIGNATURE when it was already used. */
+    claim(header: string, now: Date): () => void {
+        const signature = /(?:^|,)\s*v1=([0-9a-f]{64})/.exec(header)?.[1] ?? header;
+        const t = Number(/(?:^|,)\s*t=(\d+)/.exec(header)?.[1] ?? 0);
+        const nowSeconds = now.getTime() / 1000;
+        for (const [key, expires] of this.seen) {
+            if (expires > nowSeconds) break;
+            this.seen.delete(key);
+        }
+        if (this.seen.has(signature)) {
+            throw new AppError('INVALID_SIGNATURE', 'This signed request was already received (replay)');
+        }
+        this.seen.set(signature, Math.max(t, nowSeconds) + this.toleranceSeconds);
+        if (this.seen.size > this.cap) this.seen.delete(this.seen.keys().next().value!);
+        return () => this.seen.delete(signature);
+    }
+}

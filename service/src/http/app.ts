@@ -4,11 +4,13 @@
  * is signed by the scheduling product instead.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
 import type { Config } from '../config';
-import { SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
+import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
 import { AppError, isAppError, redact } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -41,7 +43,12 @@ const initiatedBy = z
                 : 'must be a Salesforce id'
     })
     .regex(/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/, 'must be a Salesforce id');
-const previewBody = z.strictObject({ initiatedBy });
+const previewBody = z.strictObject({
+    initiatedBy,
+    purpose: z
+        .enum(['provisioning', 'schedule-check'], { error: 'must be "provisioning" or "schedule-check"' })
+        .optional()
+});
 const executeBody = z.strictObject({
     previewRunId: salesforceId,
     initiatedBy,
@@ -108,6 +115,53 @@ export function bearerAuth(secret: string) {
     };
 }
 
+interface RouterLayer {
+    route?: { path: string; methods: Record<string, boolean> };
+    matchers?: ((path: string) => unknown)[];
+    handle?: { stack?: RouterLayer[] };
+    rawPath?: string;
+}
+
+/** The methods the app's routes answer on this path (none: the path is not a route at all). */
+function allowedMethods(app: express.Express, path: string): string[] {
+    const methods = new Set<string>();
+    const visit = (stack: RouterLayer[], prefix: string) => {
+        for (const layer of stack) {
+            if (layer.route) {
+                const pattern = new RegExp(`^${`${prefix}${layer.route.path}`.replace(/:\w+/g, '[^/]+')}/?$`);
+                if (pattern.test(path)) {
+                    for (const method of Object.keys(layer.route.methods)) methods.add(method.toUpperCase());
+                }
+            } else if (layer.handle?.stack && layer.rawPath !== undefined) {
+                visit(layer.handle.stack, `${prefix}${layer.rawPath}`);
+            }
+        }
+    };
+    visit((app as unknown as { router: { stack: RouterLayer[] } }).router.stack, '');
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+}
+
+/** Node answers an oversized header block itself, with no body; the API's clients expect its JSON error. */
+export function answerClientErrors(server: Server): void {
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+        if (!socket.writable) return;
+        if (error.code === 'HPE_HEADER_OVERFLOW') {
+            const body = JSON.stringify({
+                error: { code: 'HEADERS_TOO_LARGE', message: 'Request headers are too large' }
+            });
+            socket.end(
+                `HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+            );
+            return;
+        }
+        const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+        socket.end(
+            `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`
+        );
+    });
+}
+
 export function createApp(deps: AppDeps): express.Express {
     const { config, provisioning, metrics, logger, clock } = deps;
     const app = express();
@@ -117,10 +171,18 @@ export function createApp(deps: AppDeps): express.Express {
     app.use((req, res, next) => {
         const end = metrics.httpDuration.startTimer({ method: req.method });
         res.on('finish', () => {
-            const route =
-                (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unknown' : req.path);
-            end({ route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+            // Only matched routes are labelled by their pattern: a raw path would give every probe its own series.
+            const pattern = req.route?.path as string | undefined;
+            end({
+                route: pattern === undefined ? 'unmatched' : `${req.baseUrl}${pattern}`,
+                status: String(res.statusCode)
+            });
         });
+        next();
+    });
+    // Answers carry run state and user data: no cache (browser, proxy) may keep them.
+    app.use((_req, res, next) => {
+        res.set('Cache-Control', 'no-store');
         next();
     });
     // A body in another format would otherwise be ignored and the request run as if it had none.
@@ -161,23 +223,31 @@ export function createApp(deps: AppDeps): express.Express {
         res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
 
+    const replays = new ReplayGuard(config.webhook.toleranceSeconds);
     app.post('/v1/authorizations', async (req: RawBodyRequest, res) => {
         if (!config.webhook.secret)
             throw new AppError('FORBIDDEN', 'The authorization webhook is not configured');
+        const signature = req.get(SIGNATURE_HEADER);
         verifyWebhook(
             config.webhook.secret,
-            req.get(SIGNATURE_HEADER),
+            signature,
             req.rawBody ?? Buffer.alloc(0),
             clock.now(),
             config.webhook.toleranceSeconds
         );
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const result = await provisioning.authorize(
-            typeof body === 'object' && 'token' in body
-                ? parse(authorizationByToken, body)
-                : parse(authorizationByUser, body)
-        );
-        res.status(200).json({ status: 'Authorized', ...result });
+        const release = replays.claim(String(signature), clock.now());
+        try {
+            const body = (req.body ?? {}) as Record<string, unknown>;
+            const result = await provisioning.authorize(
+                typeof body === 'object' && 'token' in body
+                    ? parse(authorizationByToken, body)
+                    : parse(authorizationByUser, body)
+            );
+            res.status(200).json({ status: 'Authorized', ...result });
+        } catch (error) {
+            release();
+            throw error;
+        }
     });
 
     const v1 = express.Router();
@@ -202,9 +272,45 @@ export function createApp(deps: AppDeps): express.Express {
     v1.get('/runs/:id', async (req, res) => {
         res.json(await provisioning.getRun(parse(salesforceId, req.params.id, 'id')));
     });
+    v1.get('/runs/:id/items', async (req, res) => {
+        const items = await provisioning.runItems(parse(salesforceId, req.params.id, 'id'));
+        res.json({
+            items: items.map((item) => ({
+                userId: item.User__c,
+                name: item.User__r?.Name ?? item.User__c,
+                email: item.Email__c ?? null,
+                products: (item.Products__c ?? '').split(';').filter(Boolean),
+                matchedSets: (item.Matched_Sets__c ?? '')
+                    .split(';')
+                    .map((name) => name.trim())
+                    .filter(Boolean),
+                status: item.Status__c ?? null,
+                reason: item.Reason__c ?? null
+            }))
+        });
+    });
+    v1.get('/users/:key/explain', async (req, res) => {
+        const key = parse(z.string().trim().min(1).max(255), req.params.key, 'key');
+        res.json(await provisioning.explain(key));
+    });
     app.use('/v1', v1);
 
-    app.use((_req, _res, next) => next(new AppError('NOT_FOUND', 'No such route')));
+    app.use((req, _res, next) => {
+        const allowed = allowedMethods(app, req.path);
+        if (allowed.length > 0) {
+            next(
+                new AppError(
+                    'METHOD_NOT_ALLOWED',
+                    `${req.method} is not allowed here; use ${allowed.join(', ')}`,
+                    {
+                        headers: { Allow: allowed.join(', ') }
+                    }
+                )
+            );
+            return;
+        }
+        next(new AppError('NOT_FOUND', 'No such route'));
+    });
     app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
         let appError: AppError;
         const bodyError = error as { type?: string; status?: number };
@@ -216,6 +322,21 @@ export function createApp(deps: AppDeps): express.Express {
             );
         } else if (bodyError?.type === 'entity.parse.failed') {
             appError = new AppError('VALIDATION_FAILED', 'Request body is not valid JSON');
+        } else if (bodyError?.type === 'encoding.unsupported') {
+            appError = new AppError(
+                'VALIDATION_FAILED',
+                'Content-Encoding must be identity, gzip, deflate or br',
+                {
+                    status: 415
+                }
+            );
+        } else if (error instanceof URIError || (bodyError?.status === 400 && bodyError.type === undefined)) {
+            // The router cannot decode a malformed percent-encoded path parameter.
+            appError = new AppError('VALIDATION_FAILED', 'The path is not valid percent-encoding');
+        } else if (bodyError?.status !== undefined && bodyError.status >= 400 && bodyError.status < 500) {
+            appError = new AppError('VALIDATION_FAILED', 'The request could not be read', {
+                status: bodyError.status
+            });
         } else {
             appError = new AppError('INTERNAL', 'Internal error', { cause: error });
         }
@@ -230,6 +351,7 @@ export function createApp(deps: AppDeps): express.Express {
             },
             message
         );
+        if (appError.headers) res.set(appError.headers);
         res.status(appError.status).json({
             error: { code: appError.code, message, ...(appError.details ?? {}) }
         });

@@ -93,7 +93,8 @@ export class Evaluator {
         return this.schemaCache.schema;
     }
 
-    private async timeZone(): Promise<string> {
+    /** The org's time zone (cached like the describe). */
+    async timeZone(): Promise<string> {
         const now = Date.now();
         if (!this.timeZoneCache || now - this.timeZoneCache.at > CACHE_TTL_MS) {
             this.timeZoneCache = { timeZone: await this.store.orgTimeZone(), at: now };

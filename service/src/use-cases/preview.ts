@@ -6,7 +6,7 @@
  * response retried by the gateway writes nothing twice.
  */
 import { randomUUID } from 'node:crypto';
-import { RUN, itemKey, type RunRecord } from '../domain/org-store';
+import { RUN, SCHEDULE_CHECK, itemKey, type RunRecord } from '../domain/org-store';
 import { AppError, describeError } from '../errors';
 import type { SObjectRecord } from '../ports';
 import type { Evaluation, Evaluator } from './evaluation';
@@ -20,6 +20,9 @@ export interface PreviewItem {
     matchedSets: string[];
     statuses: Record<string, string>;
 }
+
+/** `schedule-check`: the schedule screen's look at who the next scheduled run would invite. */
+export type PreviewPurpose = 'provisioning' | 'schedule-check';
 
 export interface PreviewResult {
     runId: string;
@@ -67,12 +70,16 @@ export class Previews {
     ) {}
 
     /** Writes the Previewing run and starts the evaluation; the caller polls the run. */
-    async start(initiatedBy: string): Promise<{ runId: string; status: 'Previewing' }> {
+    async start(
+        initiatedBy: string,
+        purpose: PreviewPurpose = 'provisioning'
+    ): Promise<{ runId: string; status: 'Previewing' }> {
         const { store, clock } = this.deps;
         const now = clock.now().toISOString();
         const runId = await store.upsertRun(randomUUID(), {
             Status__c: 'Previewing',
             Trigger__c: 'Manual',
+            Purpose__c: purpose === 'schedule-check' ? SCHEDULE_CHECK : 'Provisioning',
             Initiated_By__c: initiatedBy,
             Started_At__c: now,
             Heartbeat__c: now,

@@ -11,7 +11,9 @@ import { z } from 'zod';
 import { isValidAddress } from '../domain/email';
 import {
     RUN,
+    SCHEDULE_CHECK,
     assertSalesforceId,
+    id18,
     type ItemRecord,
     type LeaseRecord,
     type RunRecord,
@@ -19,8 +21,14 @@ import {
 } from '../domain/org-store';
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
-import { Evaluator, parseSnapshot, type Evaluation } from './evaluation';
-import { Previews, itemRecords, type PreviewProgress, type PreviewResult } from './preview';
+import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
+import {
+    Previews,
+    itemRecords,
+    type PreviewProgress,
+    type PreviewPurpose,
+    type PreviewResult
+} from './preview';
 import type { ClaimOutcome, Lease, LeasePurpose } from './run/claim';
 import {
     toWorkItem,
@@ -42,6 +50,8 @@ export interface RunView {
     name?: string;
     status: string;
     trigger?: string;
+    /** `schedule-check` for the schedule screen's previews (kept out of GET /v1/runs). */
+    purpose?: PreviewPurpose;
     initiatedBy?: string | null;
     startedAt?: string | null;
     finishedAt?: string | null;
@@ -90,12 +100,23 @@ export const authorizationByUser = z.object({
 });
 export const authorizationBody = z.union([authorizationByToken, authorizationByUser]);
 
+const USER_ID_PREFIX = '005';
+/** How long GET /v1/runs/{id} reuses a run record read from the org (see getRun). */
+const RUN_CACHE_MS = 1000;
+const FINAL_RUN_CACHE_MS = 60_000;
+const RUN_CACHE_SIZE = 500;
+const FINAL_STATUSES = new Set(['Completed', 'Completed with Errors', 'Failed', 'Expired']);
+/** Write errors that mean the webhook's data is wrong (unknown product or user), answered 400. */
+const SENDER_ERRORS =
+    /^(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST|INVALID_CROSS_REFERENCE_KEY|FIELD_INTEGRITY_EXCEPTION|ENTITY_IS_DELETED):/;
+
 export class ProvisioningService {
     readonly evaluator: Evaluator;
     private readonly previews: Previews;
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
+    private readonly runCache = new Map<string, { record: RunRecord; at: number; live: boolean }>();
 
     constructor(private readonly deps: RunDeps) {
         this.evaluator = new Evaluator(deps.store, deps.clock);
@@ -140,10 +161,13 @@ export class ProvisioningService {
     }
 
     /** `POST /v1/previews`: the run is written Previewing; poll it until Previewed (or Failed). */
-    async startPreview(request: { initiatedBy?: string }): Promise<{ runId: string; status: 'Previewing' }> {
+    async startPreview(request: {
+        initiatedBy?: string;
+        purpose?: PreviewPurpose;
+    }): Promise<{ runId: string; status: 'Previewing' }> {
         this.assertOpen();
         const initiatedBy = await this.assertAdmin(request.initiatedBy);
-        return this.previews.start(initiatedBy);
+        return this.previews.start(initiatedBy, request.purpose);
     }
 
     /** A preview from start to end, in this process (the CLI and the demo). */
@@ -230,6 +254,13 @@ export class ProvisioningService {
             );
         }
         if (known.Status__c !== 'Previewed') throw this.notExecutable(known);
+        if (known.Purpose__c === SCHEDULE_CHECK) {
+            throw new AppError(
+                'PREVIEW_NOT_EXECUTABLE',
+                `Run ${runId} is a schedule check (who the next scheduled run would invite); it is never executed`,
+                { details: { runId, status: known.Status__c } }
+            );
+        }
         return this.underClaim('execute', runId, async (lease) => {
             // Re-read under the claim: until now another instance could have executed it.
             const run = await store.findRun(runId);
@@ -258,13 +289,15 @@ export class ProvisioningService {
                 Error__c: null
             });
             this.startBackground(runId, lease, async () => {
-                const [items, snapshot, settings] = await Promise.all([
+                const [items, snapshot, settings, timeZone] = await Promise.all([
                     store.items(runId),
                     store.runSnapshot(runId),
-                    this.settings()
+                    this.settings(),
+                    this.evaluator.timeZone().catch(() => undefined)
                 ]);
                 return {
                     ctx: this.context(run, lease, {
+                        timeZone,
                         runKey,
                         trigger: 'Manual',
                         initiatedBy,
@@ -296,6 +329,15 @@ export class ProvisioningService {
     async scheduled(request: { slot?: string } = {}): Promise<{ runId: string; status: 'Running' }> {
         const { store, clock } = this.deps;
         return this.underClaim('scheduled', undefined, async (lease) => {
+            // Read under the claim, so a schedule switched off just before the trigger is honoured; unreadable
+            // settings refuse the run rather than guess.
+            const settings = await store.settings();
+            if (settings.Schedule_Enabled__c !== true) {
+                throw new AppError(
+                    'SCHEDULE_DISABLED',
+                    'Scheduled provisioning is switched off in Rollcall settings (Schedule_Enabled__c); no run started'
+                );
+            }
             await this.assertNoInterruptedRun();
             // Keyed by the slot (or the claim): a create whose answer was lost and is retried finds this run.
             const runKey = request.slot ? `scheduled:${request.slot}` : lease.token;
@@ -311,7 +353,6 @@ export class ProvisioningService {
                 }
             }
             const now = clock.now();
-            const settings = await this.settings();
             const callsBefore = store.org.apiCalls();
             const runId = await store.upsertRun(runKey, {
                 Status__c: 'Running',
@@ -425,12 +466,14 @@ export class ProvisioningService {
             recipients: string[];
             settings: SettingsRecord;
             sets: ReturnType<typeof parseSnapshot>;
+            timeZone?: string;
         }
     ): RunContext {
         return {
             runId: run.Id,
             runKey: options.runKey,
             runName: run.Name,
+            timeZone: options.timeZone,
             trigger: options.trigger,
             initiatedBy: options.initiatedBy,
             startedAt: options.startedAt,
@@ -478,6 +521,7 @@ export class ProvisioningService {
     }
 
     private startBackground(runId: string, lease: Lease, prepare: () => Promise<PreparedRun>): void {
+        this.forgetRun(runId);
         const controller = new AbortController();
         const log = this.deps.logger.child({ runId });
         const active: ActiveRun = { runId, controller, done: Promise.resolve() };
@@ -516,6 +560,7 @@ export class ProvisioningService {
                 await this.deps.leases.release(lease);
             } finally {
                 if (this.active === active) this.active = undefined;
+                this.forgetRun(runId);
             }
         })();
     }
@@ -623,19 +668,50 @@ export class ProvisioningService {
         });
     }
 
+    /**
+     * A run's view. Pollers (Apex, the LWC, the CLI) ask often; each read is a Salesforce API call. A run this
+     * process is executing or previewing is answered from memory (its record re-read at most once a heartbeat
+     * interval, the live status and counts on top); other runs are cached briefly, finished ones longer (they
+     * no longer change).
+     */
     async getRun(id: string): Promise<RunView> {
         assertSalesforceId(id, 'run id');
-        const progress =
-            (this.active?.runId === id ? this.active.execution?.progress() : undefined) ??
-            this.previews.progress(id);
-        let run: RunRecord | undefined;
-        try {
-            run = await this.deps.store.findRun(id);
-        } catch (error) {
-            if (!progress) throw error;
+        const executing = this.active?.runId === id ? this.active.execution?.progress() : undefined;
+        const previewing = this.previews.progress(id);
+        const progress = executing ?? previewing;
+        const liveStatus = executing ? 'Running' : previewing ? 'Previewing' : undefined;
+        const cached = this.runCache.get(id);
+        const age = cached ? Date.now() - cached.at : Infinity;
+        const maxAge = liveStatus
+            ? this.deps.config.runs.heartbeatSeconds * 1000
+            : cached && FINAL_STATUSES.has(cached.record.Status__c)
+              ? FINAL_RUN_CACHE_MS
+              : RUN_CACHE_MS;
+        // A record read while the run was live here says nothing once it is not (it has been finished since).
+        const usable = age < maxAge && cached?.live === (liveStatus !== undefined);
+        let run = usable ? cached?.record : undefined;
+        if (!run) {
+            try {
+                run = await this.deps.store.findRun(id);
+            } catch (error) {
+                if (!progress) throw error;
+            }
+            if (run) this.cacheRun(run, liveStatus !== undefined);
         }
         if (!run && !progress) throw new AppError('NOT_FOUND', `No run ${id}`);
-        return toRunView(run ?? ({ Id: id, Status__c: 'Running' } as RunRecord), progress);
+        const base = run ?? ({ Id: id, Status__c: 'Running' } as RunRecord);
+        return toRunView(liveStatus ? { ...base, Status__c: liveStatus } : base, progress);
+    }
+
+    private cacheRun(run: RunRecord, live: boolean): void {
+        this.runCache.delete(run.Id);
+        this.runCache.set(run.Id, { record: run, at: Date.now(), live });
+        if (this.runCache.size > RUN_CACHE_SIZE) this.runCache.delete(this.runCache.keys().next().value!);
+    }
+
+    /** This process changed the run: the next view reads it again. */
+    private forgetRun(id: string): void {
+        this.runCache.delete(id);
     }
 
     async listRuns(limit = 20): Promise<RunView[]> {
@@ -681,13 +757,24 @@ export class ProvisioningService {
             userId = claims.userId;
             products = claims.products;
         } else {
-            userId = assertSalesforceId(body.userId, 'userId');
+            // One record per (user, product) whatever form the sender used: keys hold the 18-character id.
+            userId = id18(assertSalesforceId(body.userId, 'userId'));
+            if (!userId.startsWith(USER_ID_PREFIX)) {
+                throw new AppError('VALIDATION_FAILED', 'userId: must be a User id (005…)');
+            }
             products = body.products;
-            if (body.authorizedAt) at = new Date(body.authorizedAt);
+            if (body.authorizedAt) {
+                at = new Date(body.authorizedAt);
+                // The sender's clock may run a little ahead, never by more than the signature window.
+                const latest = clock.now().getTime() + config.webhook.toleranceSeconds * 1000;
+                if (at.getTime() > latest) {
+                    throw new AppError('VALIDATION_FAILED', 'authorizedAt: must not be in the future');
+                }
+            }
         }
         const results = await store.upsertAuthorizations(
             products.map((product) => ({
-                Key__c: `${userId}:${product}`,
+                Key__c: authorizationKey(userId, product),
                 User__c: userId,
                 Product__c: product,
                 Status__c: 'Authorized',
@@ -695,11 +782,15 @@ export class ProvisioningService {
             }))
         );
         const failed = results.find((result) => !result.success);
-        if (failed)
+        if (failed) {
+            // The org refusing the sender's data (no such user, a product it does not know) is the sender's
+            // mistake, not an upstream failure.
+            const refused = failed.errors.some((error) => SENDER_ERRORS.test(error));
             throw new AppError(
-                'ORG_REQUEST_FAILED',
+                refused ? 'VALIDATION_FAILED' : 'ORG_REQUEST_FAILED',
                 `Authorization not recorded: ${failed.errors.join('; ')}`
             );
+        }
         this.deps.logger.info({ userId, products }, 'Authorization recorded');
         return { userId, products };
     }
@@ -731,6 +822,7 @@ function toRunView(run: RunRecord, progress?: RunProgress | PreviewProgress): Ru
         name: run.Name,
         status: run.Status__c,
         trigger: run.Trigger__c,
+        purpose: run.Purpose__c === SCHEDULE_CHECK ? 'schedule-check' : 'provisioning',
         initiatedBy: run.Initiated_By__c,
         startedAt: run.Started_At__c,
         finishedAt: run.Finished_At__c,

@@ -44,6 +44,29 @@ export function toCsv(rows: ReportRow[]): string {
     return `${lines.join('\r\n')}\r\n`;
 }
 
+/** "2026-12-01 16:10:47 Europe/Paris": an instant as the org's admins read their clocks (UTC when unknown). */
+export function formatInZone(iso: string, timeZone = 'UTC'): string {
+    const at = new Date(iso);
+    if (Number.isNaN(at.getTime())) return iso;
+    let parts: Intl.DateTimeFormatPart[];
+    try {
+        parts = new Intl.DateTimeFormat('en-GB', {
+            timeZone,
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+            hourCycle: 'h23'
+        }).formatToParts(at);
+    } catch {
+        return formatInZone(iso, 'UTC');
+    }
+    const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+    return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')} ${timeZone}`;
+}
+
 export function buildAuditMail(
     report: RunReport,
     templates: MailTemplates,
@@ -56,6 +79,7 @@ export function buildAuditMail(
     const capped = report.rows.length > tableCap;
     const shownInvited = invited.slice(0, tableCap);
     const shownFailed = failed.slice(0, tableCap);
+    const shownSkipped = skipped.slice(0, tableCap);
     const view = (row: ReportRow) => ({ ...row, productList: row.products.join(', ') });
     const rendered = templates.render('audit', {
         ...report,
@@ -68,9 +92,13 @@ export function buildAuditMail(
         invalidSets: report.invalidSets.map((set) => ({ ...set, reasonText: set.reasons.join(' ') })),
         invited: shownInvited.map(view),
         failed: shownFailed.map(view),
-        skipped: skipped.slice(0, tableCap).map(view),
+        skipped: shownSkipped.map(view),
         hiddenInvited: invited.length - shownInvited.length,
         hiddenFailed: failed.length - shownFailed.length,
+        hiddenSkipped: skipped.length - shownSkipped.length,
+        startedAt: report.startedAt && formatInZone(report.startedAt, report.timeZone),
+        finishedAt: report.finishedAt && formatInZone(report.finishedAt, report.timeZone),
+        runLabel: report.runName ? `${report.runName} (${report.runId})` : report.runId,
         capped,
         csvName: `rollcall-run-${report.runId}.csv`
     });
@@ -82,7 +110,8 @@ export function buildAuditMail(
                   {
                       filename: `rollcall-run-${report.runId}.csv`,
                       content: toCsv(report.rows),
-                      contentType: 'text/csv'
+                      // Declared, so a mail client decodes names such as "Seán" as written.
+                      contentType: 'text/csv; charset=utf-8'
                   }
               ]
             : undefined,

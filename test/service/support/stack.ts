@@ -23,7 +23,20 @@ export async function startTestOrg(
 ): Promise<{ org: LocalOrg; dataDir: string }> {
     const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-test-org-'));
     const org = await startLocalOrg({ users: 400, seed: 7, dataDir, ...options });
+    await setScheduleEnabled(org, true);
     return { org, dataDir };
+}
+
+/** The demo org ships with the schedule off; scheduled runs are refused (409 SCHEDULE_DISABLED) until it is on. */
+export async function setScheduleEnabled(org: LocalOrg, enabled: boolean): Promise<void> {
+    const store = orgStore(org);
+    const [settings] = await store.org.query<{ Id: string }>(
+        'SELECT Id FROM Rollcall_Settings__c WHERE SetupOwnerId != null LIMIT 1'
+    );
+    await store.org.update([
+        { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Schedule_Enabled__c: enabled }
+    ]);
+    org.resetApiCounter();
 }
 
 export function removeDir(dir: string): void {

@@ -71,6 +71,10 @@ async function buildReport(
         const [user] = await deps.store.users([ctx.initiatedBy]).catch(() => []);
         initiatedBy = { name: user?.Name ?? ctx.initiatedBy, email: user?.Email ?? undefined };
     }
+    // A scheduled run is created by an upsert, which does not return the auto-number name; a resumed run may
+    // not know the org's time zone. Both are read here only when missing.
+    const runName = ctx.runName ?? (await deps.store.findRun(ctx.runId).catch(() => undefined))?.Name;
+    const timeZone = ctx.timeZone ?? (await deps.store.orgTimeZone().catch(() => undefined));
     const p = input.progress;
     const rows: ReportRow[] = input.items.map((item) => ({
         name: item.name,
@@ -81,14 +85,14 @@ async function buildReport(
     }));
     return {
         runId: ctx.runId,
-        runName: ctx.runName,
+        runName,
         runUrl: runUrl(deps, ctx.runId),
         trigger: ctx.trigger,
         status: input.status,
         initiatedBy,
         startedAt: ctx.startedAt.toISOString(),
         finishedAt: finishedAt.toISOString(),
-        timeZone: ctx.timeZone,
+        timeZone,
         sets: ctx.sets,
         invalidSets: ctx.invalidSets,
         totals: {
@@ -105,12 +109,16 @@ async function buildReport(
 
 async function notify(deps: RunDeps, ctx: RunContext, report: RunReport) {
     const { store, config, mailer, notifier, templates, metrics, logger } = deps;
-    const recipients = new Set<string>(ctx.recipients);
+    const recipients = new Set<string>(ctx.recipients.filter((address) => address.trim() !== ''));
     if (report.initiatedBy?.email) recipients.add(report.initiatedBy.email);
     let adminsNote: string | undefined;
-    if (ctx.notifyAdmins) {
+    // Every run is audited: with nobody else to tell (a schedule with no recipients and admins off, an
+    // initiator without an email), the audit goes to the Rollcall admins.
+    const adminsAsFallback = !ctx.notifyAdmins && recipients.size === 0;
+    if (ctx.notifyAdmins || adminsAsFallback) {
         try {
             for (const email of await store.adminEmails(config.runs.adminRecipientCap)) recipients.add(email);
+            if (adminsAsFallback) adminsNote = 'no recipients configured: sent to the Rollcall admins';
         } catch (error) {
             adminsNote = `admins not added: ${describeError(error)}`;
         }

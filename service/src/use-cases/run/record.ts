@@ -49,6 +49,8 @@ export class OutcomeRecorder {
     /** Why sending is paused (the org refuses writes), or undefined. */
     paused?: string;
     private readonly inviteCounts = new Map<string, number>();
+    /** Authorization statuses as last read: a re-invite never lowers Authorized (DESIGN §8). */
+    private readonly knownStatuses = new Map<string, string>();
     private readonly apiCallsAtStart: number;
     private readonly journal: OutcomeJournal;
     /** When the journal says an item was invited (a resume writes its authorizations with that time). */
@@ -74,7 +76,10 @@ export class OutcomeRecorder {
     }
 
     rememberInviteCounts(authorizations: Map<string, AuthorizationRecord>): void {
-        for (const [key, record] of authorizations) this.inviteCounts.set(key, record.Invite_Count__c ?? 0);
+        for (const [key, record] of authorizations) {
+            this.inviteCounts.set(key, record.Invite_Count__c ?? 0);
+            if (record.Status__c) this.knownStatuses.set(key, record.Status__c);
+        }
     }
 
     /** Decides an item's status; the decision is written with the next batch. */
@@ -94,12 +99,14 @@ export class OutcomeRecorder {
     /** A mail was accepted (or refused): journaled first, then decided, written with the next batch. */
     async record(item: WorkItem, result: InviteResult): Promise<void> {
         await this.journalOutcome(item, result);
+        // A note from the re-check (a product dropped because its status changed) stays with the outcome.
+        const note = item.reason;
         if (result.status === 'sent') {
-            this.decide(item, 'Invited');
+            this.decide(item, 'Invited', note);
             this.queueAuthorizations(item, this.deps.clock.now());
             this.deps.metrics.invitations.inc({ outcome: 'sent' });
         } else {
-            this.decide(item, 'Failed', outcomeReason(result));
+            this.decide(item, 'Failed', [outcomeReason(result), note].filter(Boolean).join('; '));
             this.deps.metrics.invitations.inc({ outcome: 'failed' });
         }
         this.onProgress?.(this.progress());
@@ -117,7 +124,7 @@ export class OutcomeRecorder {
                 Key__c: key,
                 User__c: item.userId,
                 Product__c: product,
-                Status__c: 'Invited',
+                Status__c: this.knownStatuses.get(key) === 'Authorized' ? 'Authorized' : 'Invited',
                 Invited_At__c: at.toISOString(),
                 Invite_Count__c: count,
                 Last_Run__c: this.ctx.runId
