@@ -27,6 +27,7 @@ import { ServiceScheduler } from './scheduler';
 import { ProvisioningService } from './use-cases/provisioning';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
 import { runDemo } from './cli/demo';
+import { startAdminApp, type AdminApp } from './admin-app/server';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -258,6 +259,19 @@ async function main(): Promise<void> {
     if (config.mode === 'local' && config.apiSecretGenerated)
         console.log(`API secret (local mode): ${config.apiSecret}`);
     console.log(`Emails: ${service.mailer.describe()}`);
+    let adminApp: AdminApp | undefined;
+    if (service.localOrg) {
+        try {
+            adminApp = await startAdminApp({
+                localOrg: service.localOrg,
+                service: { url: service.url, secret: config.apiSecret },
+                logger: service.logger
+            });
+            console.log(`Admin app: ${adminApp.url}`);
+        } catch (error) {
+            console.error(`Admin app not started: ${describeError(error)}`);
+        }
+    }
 
     let shuttingDown = false;
     const shutdown = (signal: string) => {
@@ -266,7 +280,7 @@ async function main(): Promise<void> {
         console.log(`${signal}: shutting down`);
         const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutSeconds + 5) * 1000);
         force.unref();
-        void service.stop().then(() => process.exit(0));
+        void Promise.all([adminApp?.stop(), service.stop()]).then(() => process.exit(0));
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
