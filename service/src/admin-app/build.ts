@@ -22,6 +22,7 @@ const LWC_DIR = join(REPO_ROOT, 'force-app/main/default/lwc');
 const CLIENT_DIR = join(__dirname, 'client');
 const CACHE_DIR = join(REPO_ROOT, 'node_modules/.cache/rollcall-admin-app');
 const BUNDLE = 'app.js';
+const CACHE_KEEP_MILLIS = 3600_000;
 
 /** The platform modules the components import that LWC OSS does not have: answered by client/. */
 const PLATFORM_MODULES: Record<string, string> = {
@@ -155,6 +156,16 @@ async function bundle(outFile: string): Promise<void> {
     renameSync(tmp, outFile);
 }
 
+/** Removes bundles of other sources, once a running server can no longer be serving them (an hour). */
+function pruneCache(): void {
+    if (!existsSync(CACHE_DIR)) return;
+    for (const name of readdirSync(CACHE_DIR)) {
+        const path = join(CACHE_DIR, name);
+        if (Date.now() - statSync(path).mtimeMs > CACHE_KEEP_MILLIS)
+            rmSync(path, { recursive: true, force: true });
+    }
+}
+
 /** The bundle for the current sources: from the cache, or built now (about 40 s on one core). */
 export async function buildAdminApp(options: { force?: boolean } = {}): Promise<AdminAppBuild> {
     const started = Date.now();
@@ -163,10 +174,7 @@ export async function buildAdminApp(options: { force?: boolean } = {}): Promise<
     if (!options.force && existsSync(bundlePath)) {
         return { dir, bundlePath, cached: true, millis: Date.now() - started };
     }
-    if (existsSync(CACHE_DIR)) {
-        for (const old of readdirSync(CACHE_DIR))
-            rmSync(join(CACHE_DIR, old), { recursive: true, force: true });
-    }
+    pruneCache();
     mkdirSync(dir, { recursive: true });
     await bundle(bundlePath);
     writeFileSync(join(dir, 'built-at.txt'), new Date().toISOString());

@@ -64,6 +64,9 @@ export async function startAdminApp(options: AdminAppOptions): Promise<AdminApp>
         // The cache lives under node_modules/.cache: a dot folder, which send refuses by default.
         res.sendFile(build.bundlePath, { dotfiles: 'allow' });
     });
+    app.get('/favicon.ico', (_req, res) => {
+        res.status(204).end();
+    });
     app.use('/assets', express.static(SLDS_ASSETS, { maxAge: '1h' }));
     app.post(
         '/apex/:apexClass/:method',
