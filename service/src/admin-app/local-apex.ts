@@ -52,6 +52,28 @@ export interface ServiceApi {
 }
 
 type Params = Record<string, unknown>;
+
+/** The parameters of each @AuraEnabled method, by name as Apex declares them (checked against the .cls files). */
+export const APEX_PARAMETERS: Record<string, string[]> = {
+    'ConditionSetController.getConditionSets': [],
+    'ConditionSetController.getConditionSet': ['conditionSetId'],
+    'ConditionSetController.getEditorOptions': [],
+    'ConditionSetController.validateDefinition': ['definition'],
+    'ConditionSetController.saveConditionSet': ['conditionSet'],
+    'ConditionSetController.duplicateConditionSet': ['conditionSetId'],
+    'ConditionSetController.deleteConditionSet': ['conditionSetId'],
+    'ProvisioningController.getRunInProgress': [],
+    'ProvisioningController.startPreview': [],
+    'ProvisioningController.getCurrentPreview': [],
+    'ProvisioningController.getPreview': ['runId'],
+    'ProvisioningController.provisionUsers': ['previewRunId', 'notifyAdmins', 'recipients'],
+    'ProvisioningController.getRunStatus': ['runId', 'includeServiceProgress'],
+    'RunHistoryController.getRuns': ['maxRuns'],
+    'RunHistoryController.getRunDetail': ['runId'],
+    'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
+    'ScheduledProvisioningController.getSettings': [],
+    'ScheduledProvisioningController.saveSettings': ['settings']
+};
 type Handler = (params: Params) => Promise<unknown>;
 
 export interface Total {
@@ -261,11 +283,12 @@ export class LocalApex {
     };
 
     async call(apexClass: string, method: string, params: Params): Promise<unknown> {
-        const handler = Object.hasOwn(this.methods, `${apexClass}.${method}`)
-            ? this.methods[`${apexClass}.${method}`]
-            : undefined;
-        if (!handler) throw new ApexError(`No such Apex method: ${apexClass}.${method}`);
-        return (await handler(params ?? {})) ?? null;
+        const name = `${apexClass}.${method}`;
+        if (!Object.hasOwn(this.methods, name)) throw new ApexError(`No such Apex method: ${name}`);
+        // In an org a parameter the method does not declare is silently lost: refused here so it shows.
+        const unknown = Object.keys(params ?? {}).filter((param) => !APEX_PARAMETERS[name].includes(param));
+        if (unknown.length) throw new ApexError(`Unknown parameter for ${name}: ${unknown.join(', ')}`);
+        return (await this.methods[name](params ?? {})) ?? null;
     }
 
     // ConditionSetController
