@@ -255,6 +255,73 @@ describe('the admin app in a browser', () => {
         expect(settings.nextRunAt).not.toBeNull();
     });
 
+    it('when the admin creates, edits and deletes a condition set, then the list follows each change', async () => {
+        // Arrange
+        const name = `Sales department ${Date.now()}`;
+        const renamed = `${name} renamed`;
+        await openTab('Condition Sets');
+        const panel = page.getByRole('tabpanel', { name: 'Condition Sets' });
+
+        // Act: create
+        await panel.getByRole('button', { name: 'Create Condition Set' }).click();
+        await panel.getByRole('textbox', { name: 'Name' }).fill(name);
+        await panel.getByRole('option', { name: 'Round Robin' }).click();
+        await panel.getByRole('button', { name: /Move selection to Granted by this set/ }).click();
+        // A new set is eligible for users not invited yet, as the editor proposes.
+        expect(await panel.getByRole('checkbox', { name: 'Not Invited' }).isChecked()).toBe(true);
+        await screenshot('condition-set-editor-details');
+        expect(await seriousViolations()).toEqual([]);
+        await panel.getByRole('button', { name: 'Next' }).click();
+        await panel.getByRole('combobox', { name: 'Field' }).fill('Department');
+        await panel
+            .getByRole('option', { name: /Department/ })
+            .first()
+            .click();
+        await panel.getByRole('combobox', { name: 'Operator' }).click();
+        await panel.getByRole('option', { name: /^equals$/i }).click();
+        await panel.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        await screenshot('condition-set-editor-conditions');
+        expect(await seriousViolations()).toEqual([]);
+        await panel.getByRole('button', { name: 'Save' }).click();
+
+        // Assert: listed
+        await panel.getByText(name, { exact: true }).waitFor(WAIT);
+
+        // Act: edit
+        await panel
+            .getByRole('row', { name: new RegExp(name) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await page.getByRole('menuitem', { name: 'Edit' }).click();
+        const nameBox = panel.getByRole('textbox', { name: 'Name' });
+        await nameBox.waitFor(WAIT);
+        await expectValue(nameBox, name);
+        await nameBox.fill(renamed);
+        await panel.getByRole('button', { name: 'Next' }).click();
+        await panel.getByRole('button', { name: 'Save' }).click();
+
+        // Assert: renamed
+        await panel.getByText(renamed, { exact: true }).waitFor(WAIT);
+
+        // Act: delete, confirmed
+        await panel
+            .getByRole('row', { name: new RegExp(renamed) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await page.getByRole('menuitem', { name: 'Delete' }).click();
+        await page
+            .getByRole('alertdialog', { name: 'Delete condition set' })
+            .getByRole('button', { name: 'OK' })
+            .click();
+
+        // Assert: gone
+        await panel.getByText(renamed, { exact: true }).waitFor({ state: 'detached', ...WAIT });
+        const sets = (await adminApp.apex.call('ConditionSetController', 'getConditionSets', {})) as {
+            name: string;
+        }[];
+        expect(sets.map((set) => set.name)).not.toContain(renamed);
+    });
+
     it('when the admin opens Condition Sets, then the demo sets are listed with no serious accessibility problem', async () => {
         await openTab('Condition Sets');
         await page.getByRole('button', { name: 'Create Condition Set' }).waitFor(WAIT);
@@ -266,6 +333,14 @@ describe('the admin app in a browser', () => {
         expect(await seriousViolations()).toEqual([]);
     });
 });
+
+async function expectValue(locator: import('playwright-core').Locator, value: string): Promise<void> {
+    const deadline = Date.now() + WAIT.timeout;
+    while ((await locator.inputValue()) !== value) {
+        if (Date.now() > deadline) throw new Error(`expected the value ${value}`);
+        await locator.page().waitForFunction(() => true);
+    }
+}
 
 async function expectDisabled(locator: import('playwright-core').Locator, disabled: boolean): Promise<void> {
     await locator.waitFor(WAIT);
