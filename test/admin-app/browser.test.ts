@@ -82,7 +82,7 @@ describe('the admin app in a browser', () => {
     }
 
     async function screenshot(name: string): Promise<void> {
-        await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+        await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
     }
 
     /**
