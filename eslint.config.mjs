@@ -39,6 +39,12 @@ export default [
             ]
         }
     },
+    // The admin app's browser shims (ES modules bundled with the force-app components).
+    {
+        files: ['service/src/admin-app/client/**/*.js'],
+        ...js.configs.recommended,
+        languageOptions: { globals: { ...globals.browser }, sourceType: 'module' }
+    },
     {
         files: ['*.js', 'bin/*.js', 'scripts/**/*.js'],
         ...js.configs.recommended,

@@ -28,6 +28,7 @@ import { ProvisioningService } from './use-cases/provisioning';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
 import { runDemo } from './cli/demo';
 import { removeServiceFile, writeServiceFile } from './service-file';
+import { startAdminApp, type AdminApp } from './admin-app/server';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -250,6 +251,19 @@ async function main(): Promise<void> {
     if (config.mode === 'local' && config.apiSecretGenerated)
         console.log(`API secret (local mode): ${config.apiSecret}`);
     console.log(`Emails: ${service.mailer.describe()}`);
+    let adminApp: AdminApp | undefined;
+    if (service.localOrg) {
+        try {
+            adminApp = await startAdminApp({
+                localOrg: service.localOrg,
+                service: { url: service.url, secret: config.apiSecret },
+                logger: service.logger
+            });
+            console.log(`Admin app: ${adminApp.url}`);
+        } catch (error) {
+            console.error(`Admin app not started: ${describeError(error)}`);
+        }
+    }
 
     // The CLI finds this service (URL and secret) here instead of opening the org itself.
     const serviceFile = writeServiceFile(config.dataDir, {
@@ -268,7 +282,7 @@ async function main(): Promise<void> {
         console.log(`${signal}: shutting down`);
         const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutSeconds + 5) * 1000);
         force.unref();
-        void service.stop().then(() => process.exit(0));
+        void Promise.all([adminApp?.stop(), service.stop()]).then(() => process.exit(0));
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,195 @@
+/**
+ * Builds the force-app Lightning Web Components with LWC OSS and Salesforce's base components into one
+ * browser bundle (the admin app outside an org, DESIGN §9). The components are compiled from their
+ * sources in force-app, never copied. The bundle is cached under node_modules/.cache by a hash of the
+ * lockfile and every source that goes into it, so a start on a warm cache serves at once.
+ */
+import { createHash } from 'node:crypto';
+import {
+    existsSync,
+    mkdirSync,
+    readdirSync,
+    readFileSync,
+    renameSync,
+    rmSync,
+    statSync,
+    writeFileSync
+} from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '../../..');
+const LWC_DIR = join(REPO_ROOT, 'force-app/main/default/lwc');
+const CLIENT_DIR = join(__dirname, 'client');
+const CACHE_DIR = join(REPO_ROOT, 'node_modules/.cache/rollcall-admin-app');
+const BUNDLE = 'app.js';
+const CACHE_KEEP_MILLIS = 3600_000;
+
+/** The platform modules the components import that LWC OSS does not have: answered by client/. */
+const PLATFORM_MODULES: Record<string, string> = {
+    '@salesforce/apex': join(CLIENT_DIR, 'apex.js'),
+    'lightning/platformShowToastEvent': join(CLIENT_DIR, 'platformShowToastEvent.js')
+};
+const APEX_PREFIX = '@salesforce/apex/';
+const VIRTUAL_APEX = '\0rollcall-apex:';
+
+export interface AdminAppBuild {
+    /** Folder holding app.js. */
+    dir: string;
+    bundlePath: string;
+    cached: boolean;
+    millis: number;
+}
+
+function filesUnder(dir: string): string[] {
+    const out: string[] = [];
+    for (const name of readdirSync(dir).sort()) {
+        const path = join(dir, name);
+        if (name === '__tests__') continue;
+        if (statSync(path).isDirectory()) out.push(...filesUnder(path));
+        else out.push(path);
+    }
+    return out;
+}
+
+/** Hash of everything the bundle is made of: the lockfile, the components, the client shims, this file. */
+export function buildHash(): string {
+    const hash = createHash('sha256');
+    const inputs = [
+        join(REPO_ROOT, 'package-lock.json'),
+        __filename,
+        ...filesUnder(CLIENT_DIR),
+        ...filesUnder(LWC_DIR)
+    ];
+    for (const file of inputs) {
+        hash.update(relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+    }
+    return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The LWC 9 engine, pinned: the repository also holds the 8.x engine (hoisted for sfdx-lwc-jest) and
+ * templates compiled by the 9.x compiler refuse to run on it.
+ */
+function lwc9Module(name: string): string {
+    const candidates = [
+        join(REPO_ROOT, 'node_modules/lwc/node_modules', name),
+        join(REPO_ROOT, 'node_modules', name)
+    ];
+    for (const dir of candidates) {
+        if (!existsSync(join(dir, 'package.json'))) continue;
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+            version: string;
+            module?: string;
+            main: string;
+        };
+        if (pkg.version.startsWith('9.')) return join(dir, pkg.module ?? pkg.main);
+    }
+    throw new Error(`${name} 9.x not found (the lwc package's engine); run npm ci`);
+}
+
+async function bundle(outFile: string): Promise<void> {
+    const { rollup } = await import('rollup');
+    const { default: lwc } = await import('@lwc/rollup-plugin');
+    const engine: Record<string, string> = {
+        lwc: lwc9Module('@lwc/engine-dom'),
+        '@lwc/engine-dom': lwc9Module('@lwc/engine-dom'),
+        '@lwc/synthetic-shadow': lwc9Module('@lwc/synthetic-shadow'),
+        '@lwc/wire-service': lwc9Module('@lwc/wire-service')
+    };
+    const components = readdirSync(LWC_DIR).filter((name) => existsSync(join(LWC_DIR, name, `${name}.js`)));
+    const build = await rollup({
+        input: join(CLIENT_DIR, 'main.js'),
+        onwarn(warning, warn) {
+            if (warning.code === 'CIRCULAR_DEPENDENCY' || warning.code === 'THIS_IS_UNDEFINED') return;
+            // The base components' own template warnings: not ours to fix.
+            if ((warning.id ?? warning.message).includes('lightning-base-components')) return;
+            warn(warning);
+        },
+        plugins: [
+            {
+                name: 'rollcall-platform',
+                resolveId(source) {
+                    if (engine[source]) return engine[source];
+                    if (PLATFORM_MODULES[source]) return PLATFORM_MODULES[source];
+                    if (source.startsWith(APEX_PREFIX))
+                        return VIRTUAL_APEX + source.slice(APEX_PREFIX.length);
+                    return null;
+                },
+                load(id) {
+                    if (!id.startsWith(VIRTUAL_APEX)) return null;
+                    const [apexClass, method] = id.slice(VIRTUAL_APEX.length).split('.');
+                    return [
+                        `import { apexMethod } from ${JSON.stringify(PLATFORM_MODULES['@salesforce/apex'])};`,
+                        `export default apexMethod(${JSON.stringify(apexClass)}, ${JSON.stringify(method)});`
+                    ].join('\n');
+                },
+                transform(code) {
+                    // The base components branch on import.meta.env.SSR; this bundle only runs in a browser.
+                    return code.includes('import.meta.env')
+                        ? { code: code.replace(/import\.meta\.env\.SSR/g, 'false'), map: null }
+                        : null;
+                }
+            },
+            lwc({
+                rootDir: REPO_ROOT,
+                modules: [
+                    ...components.map((name) => ({
+                        name: `c/${name}`,
+                        path: join(LWC_DIR, name, `${name}.js`)
+                    })),
+                    { npm: 'lightning-base-components' }
+                ],
+                enableDynamicComponents: true,
+                enableSyntheticElementInternals: true
+            }),
+            {
+                name: 'rollcall-env',
+                renderChunk(code) {
+                    return `globalThis.process = globalThis.process || { env: { NODE_ENV: 'production' } };\n${code}`;
+                }
+            }
+        ]
+    });
+    const tmp = `${outFile}.tmp`;
+    await build.write({ file: tmp, format: 'iife', inlineDynamicImports: true });
+    await build.close();
+    renameSync(tmp, outFile);
+}
+
+/** Removes bundles of other sources, once a running server can no longer be serving them (an hour). */
+function pruneCache(): void {
+    if (!existsSync(CACHE_DIR)) return;
+    for (const name of readdirSync(CACHE_DIR)) {
+        const path = join(CACHE_DIR, name);
+        if (Date.now() - statSync(path).mtimeMs > CACHE_KEEP_MILLIS)
+            rmSync(path, { recursive: true, force: true });
+    }
+}
+
+/** The bundle for the current sources: from the cache, or built now (about 40 s on one core). */
+export async function buildAdminApp(options: { force?: boolean } = {}): Promise<AdminAppBuild> {
+    const started = Date.now();
+    const dir = join(CACHE_DIR, buildHash());
+    const bundlePath = join(dir, BUNDLE);
+    if (!options.force && existsSync(bundlePath)) {
+        return { dir, bundlePath, cached: true, millis: Date.now() - started };
+    }
+    pruneCache();
+    mkdirSync(dir, { recursive: true });
+    await bundle(bundlePath);
+    writeFileSync(join(dir, 'built-at.txt'), new Date().toISOString());
+    return { dir, bundlePath, cached: false, millis: Date.now() - started };
+}
+
+if (require.main === module) {
+    buildAdminApp({ force: process.argv.includes('--force') }).then(
+        (result) =>
+            console.log(
+                `Admin app ${result.cached ? 'cached' : 'built'} in ${result.millis} ms: ${result.bundlePath}`
+            ),
+        (error: unknown) => {
+            console.error(error);
+            process.exit(1);
+        }
+    );
+}

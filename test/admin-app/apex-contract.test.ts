@@ -1,0 +1,200 @@
+/**
+ * The local Apex surface keeps the Apex classes' contract: every `@salesforce/apex/Class.method` the
+ * components import is answered, with the parameter names the @AuraEnabled method declares, and every
+ * response carries exactly the @AuraEnabled members of the Apex DTO it stands for (parsed from the .cls
+ * files), so renaming an Apex field or parameter fails here until the local implementation follows.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalApex, APEX_PARAMETERS } from '../../service/src/admin-app/local-apex';
+import { OrgRest } from '../../service/src/admin-app/org-rest';
+import { start, type RunningService } from '../../service/src/main';
+import { removeDir } from '../service/support/stack';
+
+jest.setTimeout(120_000);
+
+const ROOT = join(__dirname, '..', '..');
+const CLASSES = join(ROOT, 'force-app/main/default/classes');
+const LWC = join(ROOT, 'force-app/main/default/lwc');
+
+/** Strips comments, so a commented-out member or method is not part of the contract. */
+function apexSource(className: string): string {
+    return readFileSync(join(CLASSES, `${className}.cls`), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '');
+}
+
+/** The @AuraEnabled members of an inner class `Outer.Inner`. */
+function auraMembers(qualified: string): string[] {
+    const [outer, inner] = qualified.split('.');
+    const source = apexSource(outer);
+    const startAt = source.search(new RegExp(`\\bclass\\s+${inner}\\b`));
+    if (startAt < 0) throw new Error(`No class ${qualified}`);
+    let depth = 0;
+    let end = source.indexOf('{', startAt);
+    for (let i = end; i < source.length; i++) {
+        if (source[i] === '{') depth++;
+        if (source[i] === '}' && --depth === 0) {
+            end = i;
+            break;
+        }
+    }
+    const body = source.slice(startAt, end);
+    const members = [...body.matchAll(/@AuraEnabled\s+public\s+[\w<>, .]+?\s+(\w+)\s*(?:[;={])/g)].map(
+        (m) => m[1]
+    );
+    return members.sort();
+}
+
+/** `Class.method` → parameter names of every @AuraEnabled static method of the controllers. */
+function auraMethods(className: string): Record<string, string[]> {
+    const methods: Record<string, string[]> = {};
+    const pattern = /@AuraEnabled(?:\([^)]*\))?\s+public\s+static\s+[\w<>, .]+?\s+(\w+)\s*\(([^)]*)\)/g;
+    for (const match of apexSource(className).matchAll(pattern)) {
+        const params = match[2]
+            .split(',')
+            .map((param) => param.trim())
+            .filter(Boolean)
+            .map((param) => param.split(/\s+/).pop()!);
+        methods[`${className}.${match[1]}`] = params;
+    }
+    return methods;
+}
+
+function keysOf(value: unknown): string[] {
+    expect(value).toEqual(expect.any(Object));
+    return Object.keys(value as object).sort();
+}
+
+describe('the local Apex surface', () => {
+    let dir: string;
+    let service: RunningService;
+    let apex: LocalApex;
+
+    beforeAll(async () => {
+        dir = mkdtempSync(join(tmpdir(), 'rollcall-apex-contract-'));
+        service = await start({
+            env: {
+                NODE_ENV: 'test',
+                LOG_LEVEL: 'silent',
+                PORT: '0',
+                DATA_DIR: join(dir, 'data'),
+                OUTBOX_DIR: join(dir, 'outbox'),
+                LOCAL_ORG_USERS: '200',
+                SCHEDULER: 'off'
+            },
+            timers: false
+        });
+        const org = service.localOrg!;
+        apex = new LocalApex(
+            new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret }),
+            { url: service.url, secret: service.config.apiSecret },
+            org.ids.adminUserIds[0],
+            org.ids.orgId
+        );
+    });
+
+    afterAll(async () => {
+        await service?.stop();
+        if (dir) removeDir(dir);
+    });
+
+    it('when the components import Apex methods, then each is answered with the parameters the Apex method declares', () => {
+        // Arrange
+        const imported = new Set<string>();
+        for (const component of readdirSync(LWC)) {
+            for (const file of readdirSync(join(LWC, component)).filter((name) => name.endsWith('.js'))) {
+                const source = readFileSync(join(LWC, component, file), 'utf8');
+                for (const match of source.matchAll(/from '@salesforce\/apex\/(\w+\.\w+)'/g))
+                    imported.add(match[1]);
+            }
+        }
+        const declared = {
+            ...auraMethods('ConditionSetController'),
+            ...auraMethods('ProvisioningController'),
+            ...auraMethods('RunHistoryController'),
+            ...auraMethods('ScheduledProvisioningController')
+        };
+
+        // Assert
+        expect(imported.size).toBeGreaterThan(10);
+        for (const method of imported) expect(Object.keys(APEX_PARAMETERS)).toContain(method);
+        expect(APEX_PARAMETERS).toEqual(declared);
+    });
+
+    it('when each method answers, then the response has exactly the members of its Apex DTO', async () => {
+        // Condition sets and the editor
+        const sets = (await apex.call('ConditionSetController', 'getConditionSets', {})) as unknown[];
+        expect(keysOf(sets[0])).toEqual(auraMembers('ConditionSetController.ConditionSetRow'));
+        const first = sets[0] as { id: string; definition: string };
+        const one = await apex.call('ConditionSetController', 'getConditionSet', {
+            conditionSetId: first.id
+        });
+        expect(keysOf(one)).toEqual(auraMembers('ConditionSetController.ConditionSetRow'));
+        const options = (await apex.call('ConditionSetController', 'getEditorOptions', {})) as {
+            fields: unknown[];
+            products: unknown[];
+        };
+        expect(keysOf(options)).toEqual(auraMembers('ConditionSetController.EditorOptions'));
+        expect(keysOf(options.fields[0])).toEqual(auraMembers('UserFieldCatalog.UserField'));
+        expect(keysOf(options.products[0])).toEqual(auraMembers('UserFieldCatalog.PicklistOption'));
+        const invalid = (await apex.call('ConditionSetController', 'validateDefinition', {
+            definition: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'NoSuchField', operator: 'equals', value: 'x' }]
+            })
+        })) as { valid: boolean; errors: unknown[] };
+        expect(keysOf(invalid)).toEqual(auraMembers('ConditionDefinitionValidator.Result'));
+        expect(invalid.valid).toBe(false);
+        expect(keysOf(invalid.errors[0])).toEqual(
+            auraMembers('ConditionDefinitionValidator.ValidationError')
+        );
+
+        // A preview, followed to its end, and its detail
+        const started = (await apex.call('ProvisioningController', 'startPreview', {})) as { id: string };
+        expect(keysOf(started)).toEqual(auraMembers('ProvisioningRuns.RunSummary'));
+        let status = started as { id: string; status: string };
+        for (let attempt = 0; attempt < 600 && status.status !== 'Previewed'; attempt++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            status = (await apex.call('ProvisioningController', 'getRunStatus', {
+                runId: started.id,
+                includeServiceProgress: true
+            })) as typeof status;
+        }
+        expect(status.status).toBe('Previewed');
+        const detail = (await apex.call('RunHistoryController', 'getRunDetail', { runId: started.id })) as {
+            items: unknown[];
+            productTotals: unknown[];
+        };
+        expect(keysOf(detail)).toEqual(auraMembers('ProvisioningRuns.RunDetail'));
+        expect(keysOf(detail.items[0])).toEqual(auraMembers('ProvisioningRuns.ItemRow'));
+        expect(keysOf(detail.productTotals[0])).toEqual(auraMembers('ProvisioningRuns.Total'));
+        const page = await apex.call('RunHistoryController', 'getRunItems', {
+            runId: started.id,
+            afterId: null,
+            onlyProblems: false
+        });
+        expect(keysOf(page)).toEqual(auraMembers('ProvisioningRuns.ItemPage'));
+        const runs = (await apex.call('RunHistoryController', 'getRuns', { maxRuns: 5 })) as unknown[];
+        expect(keysOf(runs[0])).toEqual(auraMembers('ProvisioningRuns.RunSummary'));
+
+        // Schedule settings
+        const settings = await apex.call('ScheduledProvisioningController', 'getSettings', {});
+        expect(keysOf(settings)).toEqual(auraMembers('ScheduledProvisioningController.ScheduleSettings'));
+    });
+
+    it('when a request is refused, then the failure carries the message an AuraHandledException would', async () => {
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', { conditionSet: { name: ' ' } })
+        ).rejects.toThrow('Enter a name for the condition set.');
+        await expect(
+            apex.call('ScheduledProvisioningController', 'saveSettings', {
+                settings: { frequency: 'Daily', scheduleTime: '25:00' }
+            })
+        ).rejects.toThrow('Enter the time of day as HH:MM (24-hour), for example 07:30.');
+        await expect(apex.call('RunHistoryController', 'getRunDetail', { runID: 'a' })).rejects.toThrow(
+            'Unknown parameter for RunHistoryController.getRunDetail: runID'
+        );
+    });
+});

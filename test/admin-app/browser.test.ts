@@ -1,0 +1,352 @@
+/**
+ * The admin app in a real browser: the force-app components built with LWC OSS and the base components,
+ * served in local mode against the local org and the service, driven by Playwright in Debian's Chromium.
+ * One flow per test, as the admin would say it; locators by role and accessible name; waits on text.
+ * Screenshots of each screen go to tmp/screenshots (git-ignored).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { startAdminApp, type AdminApp } from '../../service/src/admin-app/server';
+import { start, type RunningService } from '../../service/src/main';
+import { removeDir } from '../service/support/stack';
+
+jest.setTimeout(180_000);
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run'
+];
+const ROOT = join(__dirname, '..', '..');
+const SCREENSHOTS = join(ROOT, 'tmp', 'screenshots');
+const AXE_SOURCE = require.resolve('axe-core/axe.min.js');
+const WAIT = { timeout: 60_000 };
+const LABEL_RULES = ['label', 'label-title-only'];
+
+describe('the admin app in a browser', () => {
+    let dir: string;
+    let service: RunningService;
+    let adminApp: AdminApp;
+    let browser: Browser;
+    let page: Page;
+
+    beforeAll(async () => {
+        if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        dir = mkdtempSync(join(tmpdir(), 'rollcall-admin-app-'));
+        // Built (or found in the cache) in a child process: jest's module system cannot load the ESM-only
+        // LWC rollup plugin. startAdminApp then finds the bundle in the cache.
+        execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'service/src/admin-app/build.ts')], {
+            cwd: ROOT,
+            stdio: 'ignore'
+        });
+        service = await start({
+            env: {
+                NODE_ENV: 'test',
+                LOG_LEVEL: 'silent',
+                PORT: '0',
+                DATA_DIR: join(dir, 'data'),
+                OUTBOX_DIR: join(dir, 'outbox'),
+                LOCAL_ORG_USERS: '300',
+                SCHEDULER: 'off'
+            },
+            timers: false
+        });
+        adminApp = await startAdminApp({
+            localOrg: service.localOrg!,
+            service: { url: service.url, secret: service.config.apiSecret }
+        });
+        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+        page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        await page.goto(adminApp.url);
+        await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
+    });
+
+    afterAll(async () => {
+        await browser?.close();
+        await adminApp?.stop();
+        await service?.stop();
+        if (dir) removeDir(dir);
+    });
+
+    async function openTab(name: string): Promise<void> {
+        await page.getByRole('tab', { name }).click();
+    }
+
+    async function screenshot(name: string): Promise<void> {
+        await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+    }
+
+    /**
+     * axe-core on the page as it is: the serious and critical violations. A "missing label" finding is
+     * checked against Chromium's own accessibility tree first: under LWC's synthetic shadow axe cannot
+     * follow some base components' label references (the Time combobox of lightning-input type="time"),
+     * while the browser, which is what assistive technology reads, names the control.
+     */
+    async function seriousViolations(): Promise<string[]> {
+        if (!(await page.evaluate(() => 'axe' in globalThis))) {
+            await page.addScriptTag({ content: readFileSync(AXE_SOURCE, 'utf8') });
+        }
+        const violations = await page.evaluate(async () => {
+            type Marked = {
+                getAttribute(name: string): string | null;
+                setAttribute(name: string, value: string): void;
+            };
+            type AxeNode = { html: string; element?: Marked };
+            type AxeViolation = { id: string; impact: string; help: string; nodes: AxeNode[] };
+            const axe = (
+                globalThis as unknown as {
+                    axe: {
+                        run: (
+                            context: unknown,
+                            options: { elementRef: boolean }
+                        ) => Promise<{ violations: AxeViolation[] }>;
+                    };
+                }
+            ).axe;
+            const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
+                elementRef: true
+            });
+            let marked = 0;
+            return result.violations
+                .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+                .map((violation) => ({
+                    id: violation.id,
+                    impact: violation.impact,
+                    help: violation.help,
+                    nodes: violation.nodes.map((node) => {
+                        // A handle for the accessibility tree lookup below.
+                        const mark = node.element?.getAttribute('data-axe-node') ?? String(++marked);
+                        node.element?.setAttribute('data-axe-node', mark);
+                        return { html: node.html.slice(0, 160), mark };
+                    })
+                }));
+        });
+        const found: string[] = [];
+        for (const violation of violations) {
+            for (const node of violation.nodes) {
+                if (LABEL_RULES.includes(violation.id) && (await accessibleName(node.mark)) !== '') continue;
+                found.push(`${violation.impact} ${violation.id}: ${violation.help} at ${node.html}`);
+            }
+        }
+        return found;
+    }
+
+    /** The name Chromium's accessibility tree gives the element axe pointed at ('' when none). */
+    async function accessibleName(mark: string): Promise<string> {
+        const cdp = await page.context().newCDPSession(page);
+        try {
+            const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+            const { nodeId } = await cdp.send('DOM.querySelector', {
+                nodeId: root.nodeId,
+                selector: `[data-axe-node="${mark}"]`
+            });
+            if (!nodeId) return '';
+            const { nodes } = await cdp.send('Accessibility.getPartialAXTree', {
+                nodeId,
+                fetchRelatives: false
+            });
+            return String(nodes[0]?.name?.value ?? '').trim();
+        } finally {
+            await cdp.detach();
+        }
+    }
+
+    function outboxEmails(): string[] {
+        const outbox = join(dir, 'outbox');
+        if (!existsSync(outbox)) return [];
+        return readdirSync(outbox, { recursive: true, encoding: 'utf8' })
+            .filter((file) => file.endsWith('.eml'))
+            .map((file) => readFileSync(join(outbox, file), 'utf8'));
+    }
+
+    let runName = '';
+
+    it('when the admin previews and provisions users, then the eligible users are shown, the run goes to the end and the invitations are in the outbox', async () => {
+        // Arrange
+        await openTab('Provision Users');
+        const provision = page.getByRole('button', { name: 'Provision Users' });
+        await expectDisabled(provision, true);
+
+        // Act: preview
+        await page.getByRole('button', { name: 'Preview' }).click();
+        await page.getByRole('heading', { name: 'Eligible users' }).waitFor(WAIT);
+
+        // Assert: eligible users listed, Provision Users enabled
+        const userRows = page.getByRole('grid').last().getByRole('row');
+        expect(await userRows.count()).toBeGreaterThan(1);
+        await expectDisabled(provision, false);
+        await screenshot('provision-users-preview');
+
+        // Act: provision, confirmed
+        await provision.click();
+        const confirm = page.getByRole('alertdialog', { name: 'Provision users' });
+        await confirm.getByText(/Send calendar authorization invitations to \d+ users\?/).waitFor(WAIT);
+        await confirm.getByRole('button', { name: 'OK' }).click();
+
+        // Assert: the run reaches its end; its invitations are in the outbox
+        const finished = page.getByRole('heading', { name: /: (Completed|Completed with Errors)$/ });
+        await finished.waitFor(WAIT);
+        runName = ((await finished.textContent()) ?? '').split(':')[0].trim();
+        await page.getByText(/(\d+) of \1 users processed/).waitFor(WAIT);
+        const invited = Number(await page.locator('dd.invited').textContent());
+        expect(invited).toBeGreaterThan(0);
+        const invitations = outboxEmails().filter((email) => /authoriz/i.test(email));
+        expect(invitations.length).toBeGreaterThanOrEqual(invited);
+        await screenshot('provision-users-done');
+        expect(await seriousViolations()).toEqual([]);
+    });
+
+    it('when the admin opens History, then the run is listed and its detail shows its users', async () => {
+        // Act
+        await openTab('History');
+        const runButton = page.getByRole('button', { name: runName });
+        await runButton.waitFor(WAIT);
+        await screenshot('history');
+        expect(await seriousViolations()).toEqual([]);
+        await runButton.click();
+
+        // Assert
+        await page.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
+        await page.getByRole('button', { name: 'Back to History' }).waitFor(WAIT);
+        expect(await page.getByRole('grid').last().getByRole('row').count()).toBeGreaterThan(1);
+        await screenshot('run-detail');
+        expect(await seriousViolations()).toEqual([]);
+        await page.getByRole('button', { name: 'Back to History' }).click();
+        await runButton.waitFor(WAIT);
+    });
+
+    it('when the admin saves a weekly schedule, then the settings are stored and shown again', async () => {
+        // Arrange
+        await openTab('Scheduled Provisioning');
+        await page.getByRole('button', { name: 'Save Changes' }).waitFor(WAIT);
+        await screenshot('scheduled-provisioning');
+        expect(await seriousViolations()).toEqual([]);
+
+        // Act
+        // SLDS draws the switch and radios over visually hidden inputs: the admin clicks their labels.
+        await page.getByText('Run provisioning on a schedule').click();
+        await page
+            .getByRole('radiogroup', { name: 'Frequency' })
+            .getByText('Weekly', { exact: true })
+            .click();
+        expect(await page.getByRole('switch', { name: /Run provisioning on a schedule/ }).isChecked()).toBe(
+            true
+        );
+        expect(await page.getByRole('radio', { name: 'Weekly' }).isChecked()).toBe(true);
+        await page.getByRole('button', { name: 'Save Changes' }).click();
+
+        // Assert
+        await page.getByRole('status').filter({ hasText: /saved/i }).first().waitFor(WAIT);
+        const settings = (await adminApp.apex.call('ScheduledProvisioningController', 'getSettings', {})) as {
+            enabled: boolean;
+            frequency: string;
+            nextRunAt: string | null;
+        };
+        expect(settings).toMatchObject({ enabled: true, frequency: 'Weekly' });
+        expect(settings.nextRunAt).not.toBeNull();
+    });
+
+    it('when the admin creates, edits and deletes a condition set, then the list follows each change', async () => {
+        // Arrange
+        const name = `Sales department ${Date.now()}`;
+        const renamed = `${name} renamed`;
+        await openTab('Condition Sets');
+        const panel = page.getByRole('tabpanel', { name: 'Condition Sets' });
+
+        // Act: create
+        await panel.getByRole('button', { name: 'Create Condition Set' }).click();
+        await panel.getByRole('textbox', { name: 'Name' }).fill(name);
+        await panel.getByRole('option', { name: 'Round Robin' }).click();
+        await panel.getByRole('button', { name: /Move selection to Granted by this set/ }).click();
+        // A new set is eligible for users not invited yet, as the editor proposes.
+        expect(await panel.getByRole('checkbox', { name: 'Not Invited' }).isChecked()).toBe(true);
+        await screenshot('condition-set-editor-details');
+        expect(await seriousViolations()).toEqual([]);
+        await panel.getByRole('button', { name: 'Next' }).click();
+        await panel.getByRole('combobox', { name: 'Field' }).fill('Department');
+        await panel
+            .getByRole('option', { name: /Department/ })
+            .first()
+            .click();
+        await panel.getByRole('combobox', { name: 'Operator' }).click();
+        await panel.getByRole('option', { name: /^equals$/i }).click();
+        await panel.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        await screenshot('condition-set-editor-conditions');
+        expect(await seriousViolations()).toEqual([]);
+        await panel.getByRole('button', { name: 'Save' }).click();
+
+        // Assert: listed
+        await panel.getByText(name, { exact: true }).waitFor(WAIT);
+
+        // Act: edit
+        await panel
+            .getByRole('row', { name: new RegExp(name) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await page.getByRole('menuitem', { name: 'Edit' }).click();
+        const nameBox = panel.getByRole('textbox', { name: 'Name' });
+        await nameBox.waitFor(WAIT);
+        await expectValue(nameBox, name);
+        await nameBox.fill(renamed);
+        await panel.getByRole('button', { name: 'Next' }).click();
+        await panel.getByRole('button', { name: 'Save' }).click();
+
+        // Assert: renamed
+        await panel.getByText(renamed, { exact: true }).waitFor(WAIT);
+
+        // Act: delete, confirmed
+        await panel
+            .getByRole('row', { name: new RegExp(renamed) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await page.getByRole('menuitem', { name: 'Delete' }).click();
+        await page
+            .getByRole('alertdialog', { name: 'Delete condition set' })
+            .getByRole('button', { name: 'OK' })
+            .click();
+
+        // Assert: gone
+        await panel.getByText(renamed, { exact: true }).waitFor({ state: 'detached', ...WAIT });
+        const sets = (await adminApp.apex.call('ConditionSetController', 'getConditionSets', {})) as {
+            name: string;
+        }[];
+        expect(sets.map((set) => set.name)).not.toContain(renamed);
+    });
+
+    it('when the admin opens Condition Sets, then the demo sets are listed with no serious accessibility problem', async () => {
+        await openTab('Condition Sets');
+        await page.getByRole('button', { name: 'Create Condition Set' }).waitFor(WAIT);
+        await page
+            .getByRole('tabpanel', { name: 'Condition Sets' })
+            .getByText('Sales managers', { exact: true })
+            .waitFor(WAIT);
+        await screenshot('condition-sets');
+        expect(await seriousViolations()).toEqual([]);
+    });
+});
+
+async function expectValue(locator: import('playwright-core').Locator, value: string): Promise<void> {
+    const deadline = Date.now() + WAIT.timeout;
+    while ((await locator.inputValue()) !== value) {
+        if (Date.now() > deadline) throw new Error(`expected the value ${value}`);
+        await locator.page().waitForFunction(() => true);
+    }
+}
+
+async function expectDisabled(locator: import('playwright-core').Locator, disabled: boolean): Promise<void> {
+    await locator.waitFor(WAIT);
+    const deadline = Date.now() + WAIT.timeout;
+    while ((await locator.isDisabled()) !== disabled) {
+        if (Date.now() > deadline) throw new Error(`expected disabled=${disabled}`);
+        await locator.page().waitForFunction(() => true);
+    }
+}
