@@ -53,6 +53,39 @@ export default class RunDetail extends LightningElement {
         return this.run.initiatedBy || (this.run.triggerType === 'Scheduled' ? 'Schedule' : '—');
     }
 
+    /**
+     * What happened to the audit email and the Slack summary. The service records them as JSON
+     * ({email: {status, recipients, detail}, slack: {status, detail}}); anything else is shown as written.
+     */
+    get notificationSummary() {
+        const text = this.run && this.run.notificationOutcome;
+        if (!text) {
+            return '';
+        }
+        let outcome;
+        try {
+            outcome = JSON.parse(text);
+        } catch {
+            return text;
+        }
+        if (!outcome || typeof outcome !== 'object') {
+            return text;
+        }
+        const parts = [];
+        const { email, slack } = outcome;
+        if (email) {
+            const to = email.recipients === 1 ? '1 recipient' : `${email.recipients || 0} recipients`;
+            const what =
+                email.status === 'sent' ? `Audit email sent to ${to}` : `Audit email ${email.status}`;
+            parts.push(email.detail ? `${what} (${email.detail})` : what);
+        }
+        if (slack) {
+            const what = slack.status === 'sent' ? 'Slack summary posted' : `Slack summary ${slack.status}`;
+            parts.push(slack.detail ? `${what} (${slack.detail})` : what);
+        }
+        return parts.length > 0 ? `${parts.join('; ')}.` : text;
+    }
+
     /** Skipped and failed users over every item of the run (the table shows a page at a time). */
     get problemCount() {
         if (!this.detail) {

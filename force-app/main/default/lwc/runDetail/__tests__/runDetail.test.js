@@ -48,6 +48,23 @@ describe('c-run-detail', () => {
             '1 user was skipped or failed; see the reason below.'
         );
         expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toContain('Slack');
+    });
+
+    it('shows the outcome the service records as JSON as a sentence', async () => {
+        getRunDetail.mockResolvedValue({
+            ...mockRunDetail,
+            run: {
+                ...mockRunDetail.run,
+                notificationOutcome: JSON.stringify({
+                    email: { status: 'sent', recipients: 2 },
+                    slack: { status: 'skipped', detail: 'no Slack token configured' }
+                })
+            }
+        });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toBe(
+            'Notifications: Audit email sent to 2 recipients; Slack summary skipped (no Slack token configured).'
+        );
         const results = element.shadowRoot.querySelector('c-preview-results');
         expect(results.showOutcome).toBe(true);
         expect(results.detail.items).toHaveLength(2);
