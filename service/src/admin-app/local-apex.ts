@@ -64,6 +64,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ConditionSetController.deleteConditionSet': ['conditionSetId'],
     'ProvisioningController.getRunInProgress': [],
     'ProvisioningController.startPreview': [],
+    'ProvisioningController.startScheduleCheck': [],
     'ProvisioningController.getCurrentPreview': [],
     'ProvisioningController.getPreview': ['runId'],
     'ProvisioningController.provisionUsers': ['previewRunId', 'notifyAdmins', 'recipients'],
@@ -270,6 +271,7 @@ export class LocalApex {
             this.deleteConditionSet(id(p.conditionSetId, 'the condition set')),
         'ProvisioningController.getRunInProgress': () => this.runInProgress(),
         'ProvisioningController.startPreview': () => this.startPreview(),
+        'ProvisioningController.startScheduleCheck': () => this.startPreview('schedule-check'),
         'ProvisioningController.getCurrentPreview': () => this.currentPreview(),
         'ProvisioningController.getPreview': (p) => this.detail(id(p.runId, 'the run')),
         'ProvisioningController.provisionUsers': (p) => this.provisionUsers(p),
@@ -429,7 +431,7 @@ export class LocalApex {
         const since = new Date(this.now().getTime() - RESUMABLE_PREVIEW_HOURS * 3600_000).toISOString();
         const [run] = await this.org.query(
             `SELECT Id FROM Provisioning_Run__c WHERE Initiated_By__c = ${soqlQuote(this.adminUserId)} ` +
-                `AND Trigger__c = 'Manual' AND Status__c IN ('Previewing', 'Previewed') AND CreatedDate >= ${since} ` +
+                `AND Trigger__c = 'Manual' AND Status__c IN ('Previewing', 'Previewed') AND Purpose__c != 'Schedule Check' AND CreatedDate >= ${since} ` +
                 'ORDER BY CreatedDate DESC LIMIT 1'
         );
         if (!run) return null;
@@ -459,9 +461,10 @@ export class LocalApex {
         return payload;
     }
 
-    private async startPreview() {
+    private async startPreview(purpose?: 'schedule-check') {
         const accepted = await this.callService<{ runId?: string }>('POST', '/v1/previews', {
-            initiatedBy: this.adminUserId
+            initiatedBy: this.adminUserId,
+            ...(purpose ? { purpose } : {})
         });
         return this.findRun(this.acceptedRunId(accepted));
     }
@@ -518,7 +521,7 @@ export class LocalApex {
                 ? DEFAULT_RUN_COUNT
                 : Math.min(Math.trunc(requested), MAX_RUN_COUNT);
         const runs = await this.org.query(
-            `SELECT ${RUN_FIELDS} FROM Provisioning_Run__c ORDER BY CreatedDate DESC LIMIT ${count}`
+            `SELECT ${RUN_FIELDS} FROM Provisioning_Run__c WHERE Purpose__c != 'Schedule Check' ORDER BY CreatedDate DESC LIMIT ${count}`
         );
         const now = this.now();
         return runs.map((run) => runSummary(run, now));

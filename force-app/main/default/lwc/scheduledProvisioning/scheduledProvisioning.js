@@ -3,7 +3,7 @@ import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
 import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
 import RunPoller, { formatElapsed, previewFailureMessage, previewState } from 'c/runPoller';
-import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
+import startPreview from '@salesforce/apex/ProvisioningController.startScheduleCheck';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
 import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 

@@ -3,7 +3,7 @@ import ScheduledProvisioning, { toInputTime, toSettingTime } from 'c/scheduledPr
 import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
 import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
 import { POLL_INTERVAL_MS } from 'c/runPoller';
-import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
+import startPreview from '@salesforce/apex/ProvisioningController.startScheduleCheck';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
 import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
@@ -16,7 +16,7 @@ jest.mock('@salesforce/apex/ScheduledProvisioningController.getSettings', () => 
 jest.mock('@salesforce/apex/ScheduledProvisioningController.saveSettings', () => ({ default: jest.fn() }), {
     virtual: true
 });
-jest.mock('@salesforce/apex/ProvisioningController.startPreview', () => ({ default: jest.fn() }), {
+jest.mock('@salesforce/apex/ProvisioningController.startScheduleCheck', () => ({ default: jest.fn() }), {
     virtual: true
 });
 jest.mock('@salesforce/apex/ProvisioningController.getRunStatus', () => ({ default: jest.fn() }), {
