@@ -107,10 +107,6 @@ export class Previews {
         return this.running.get(runId)?.progress;
     }
 
-    isRunningHere(runId: string): boolean {
-        return this.running.has(runId);
-    }
-
     /** Resolves once every preview of this process has ended (shutdown). */
     async settled(): Promise<void> {
         await Promise.all([...this.running.values()].map(({ done }) => done.catch(() => undefined)));

@@ -15,7 +15,6 @@ import {
     assertSalesforceId,
     id18,
     type ItemRecord,
-    type LeaseRecord,
     type RunRecord,
     type SettingsRecord
 } from '../domain/org-store';
@@ -722,11 +721,6 @@ export class ProvisioningService {
 
     async runItems(id: string): Promise<ItemRecord[]> {
         return this.deps.store.items(assertSalesforceId(id, 'run id'));
-    }
-
-    /** Who holds the org's provisioning now (the lease), for operators. */
-    async leaseHolder(): Promise<LeaseRecord | undefined> {
-        return this.deps.leases.holder();
     }
 
     async explain(key: string) {
