@@ -340,6 +340,7 @@ export class LocalApex {
                 ? []
                 : result.errors.map((error) => ({
                       conditionIndex: error.condition ?? null,
+                      code: error.code,
                       message: error.message
                   }))
         };
@@ -356,7 +357,7 @@ export class LocalApex {
         if (!validation.valid) {
             const summary = validation.errors
                 .map((error) =>
-                    error.conditionIndex == null
+                    error.conditionIndex == null || error.code.startsWith('LOGIC_')
                         ? error.message
                         : `Condition ${error.conditionIndex}: ${error.message}`
                 )
