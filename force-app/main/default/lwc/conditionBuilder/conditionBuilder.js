@@ -109,13 +109,17 @@ export default class ConditionBuilder extends LightningElement {
         }
     }
 
-    /** Errors from Apex: [{ conditionIndex (1-based or null), message }]. */
+    /**
+     * Errors from Apex: [{ conditionIndex (1-based or null), code, message }]. Filter logic errors (codes
+     * LOGIC_…) name a condition number but concern the logic, so they are shown with the general errors.
+     */
     @api
     setErrors(errors) {
         const rowErrors = {};
         const general = [];
-        (errors || []).forEach(({ conditionIndex, message }) => {
-            const row = conditionIndex ? this.rows[conditionIndex - 1] : undefined;
+        (errors || []).forEach(({ conditionIndex, code, message }) => {
+            const aboutLogic = typeof code === 'string' && code.startsWith('LOGIC_');
+            const row = conditionIndex && !aboutLogic ? this.rows[conditionIndex - 1] : undefined;
             if (row) {
                 rowErrors[row.key] = message;
             } else {

@@ -187,11 +187,19 @@ describe('c-condition-builder', () => {
         const element = createBuilder(STORED);
         element.setErrors([
             { conditionIndex: 2, message: 'The operator "startsWith" cannot be used on Role Name.' },
-            { conditionIndex: null, message: 'The definition must have "version": 1.' }
+            { conditionIndex: null, message: 'The definition must have "version": 1.' },
+            {
+                conditionIndex: 1,
+                code: 'LOGIC_UNUSED_CONDITION',
+                message: 'The filter logic must use condition 1.'
+            }
         ]);
         await flushPromises();
         expect(rows(element)[1].error).toContain('startsWith');
-        expect(element.shadowRoot.querySelector('.general-errors').textContent).toContain('"version": 1');
+        expect(rows(element)[0].error).toBeFalsy();
+        const general = element.shadowRoot.querySelector('.general-errors').textContent;
+        expect(general).toContain('"version": 1');
+        expect(general).toContain('must use condition 1');
     });
 
     it('is accessible', async () => {
