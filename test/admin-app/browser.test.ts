@@ -37,6 +37,7 @@ describe('the admin app in a browser', () => {
     let adminApp: AdminApp;
     let browser: Browser;
     let page: Page;
+    const serviceLog: string[] = [];
 
     beforeAll(async () => {
         if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
@@ -51,14 +52,17 @@ describe('the admin app in a browser', () => {
         service = await start({
             env: {
                 NODE_ENV: 'test',
-                LOG_LEVEL: 'silent',
                 PORT: '0',
                 DATA_DIR: join(dir, 'data'),
                 OUTBOX_DIR: join(dir, 'outbox'),
                 LOCAL_ORG_USERS: '300',
-                SCHEDULER: 'off'
+                // The service scheduler reads the settings the Scheduled Provisioning screen saves, at
+                // every sweep; a short sweep lets the test see it pick a change up.
+                SCHEDULER: 'service',
+                SWEEP_SECONDS: '1',
+                LOG_LEVEL: 'info'
             },
-            timers: false
+            logDestination: { write: (line: string) => void serviceLog.push(line) }
         });
         adminApp = await startAdminApp({
             localOrg: service.localOrg!,
@@ -81,8 +85,24 @@ describe('the admin app in a browser', () => {
         await page.getByRole('tab', { name }).click();
     }
 
+    /** A screenshot of the screen itself: toasts from the step before are closed first. */
     async function screenshot(name: string): Promise<void> {
+        await dismissToasts();
         await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+    }
+
+    async function dismissToasts(): Promise<void> {
+        const toasts = page.locator('#toasts .slds-notify');
+        while ((await toasts.count()) > 0) {
+            await toasts.first().getByRole('button', { name: 'Close' }).click();
+        }
+    }
+
+    /** The service's log entries with this message, parsed. */
+    function logEntries(message: string): Record<string, unknown>[] {
+        return serviceLog
+            .map((line) => JSON.parse(line) as Record<string, unknown>)
+            .filter((entry) => entry.msg === message);
     }
 
     /**
@@ -169,6 +189,92 @@ describe('the admin app in a browser', () => {
     }
 
     let runName = '';
+    let scheduleCheckUsers = 0;
+
+    it('when the admin saves a weekly schedule, then the service scheduler picks it up, and Preview Users shows who the next run would invite', async () => {
+        // Arrange
+        await openTab('Scheduled Provisioning');
+        const save = page.getByRole('button', { name: 'Save Changes' });
+        await save.waitFor(WAIT);
+        await screenshot('scheduled-provisioning-before');
+        expect(await seriousViolations()).toEqual([]);
+
+        // Act: frequency, day, time, recipients, on, save
+        // SLDS draws the switch, radios and checkbox over visually hidden inputs: the admin clicks their labels.
+        await page
+            .getByRole('radiogroup', { name: 'Frequency' })
+            .getByText('Weekly', { exact: true })
+            .click();
+        await page.getByRole('combobox', { name: 'Day' }).click();
+        await page.getByRole('option', { name: 'Wednesday' }).click();
+        const time = page.getByRole('combobox', { name: /^Time/ });
+        await time.fill('6:45 AM');
+        await time.press('Enter');
+        if (!(await page.getByRole('checkbox', { name: 'Notify Rollcall admins' }).isChecked())) {
+            await page.getByText('Notify Rollcall admins').click();
+        }
+        await page
+            .getByRole('textbox', { name: 'Additional email addresses' })
+            .fill('ops@example.com, it@example.com');
+        await page.getByText('Run provisioning on a schedule').click();
+        expect(await page.getByRole('switch', { name: /Run provisioning on a schedule/ }).isChecked()).toBe(
+            true
+        );
+        expect(await page.getByRole('radio', { name: 'Weekly' }).isChecked()).toBe(true);
+        await save.click();
+
+        // Assert: saved in the settings record, shown with its next run
+        await page.getByRole('status').filter({ hasText: 'Scheduled provisioning saved' }).waitFor(WAIT);
+        const settings = (await adminApp.apex.call('ScheduledProvisioningController', 'getSettings', {})) as {
+            enabled: boolean;
+            frequency: string;
+            day: string;
+            scheduleTime: string;
+            notifyAdmins: boolean;
+            recipients: string[];
+            timeZone: string;
+            nextRunAt: string;
+        };
+        expect(settings).toMatchObject({
+            enabled: true,
+            frequency: 'Weekly',
+            day: 'WED',
+            scheduleTime: '06:45',
+            notifyAdmins: true,
+            recipients: ['ops@example.com', 'it@example.com']
+        });
+        await page.getByText(/Next run:/).waitFor(WAIT);
+
+        // Assert: the service's scheduler read the saved record at its next sweep and scheduled the run
+        // for the time the screen shows (Wednesday 06:45 in the org's time zone).
+        const deadline = Date.now() + WAIT.timeout;
+        const scheduled = () => logEntries('Sync scheduled').find((entry) => entry.pattern === '45 6 * * 3');
+        while (!scheduled()) {
+            if (Date.now() > deadline)
+                throw new Error(
+                    `the scheduler did not pick the schedule up: ${logEntries('Sync scheduled')
+                        .map((entry) => String(entry.pattern))
+                        .join(', ')}`
+                );
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(scheduled()).toMatchObject({ timeZone: settings.timeZone, next: settings.nextRunAt });
+        expect(service.scheduler?.nextRun()?.toISOString()).toBe(settings.nextRunAt);
+        await screenshot('scheduled-provisioning');
+        expect(await seriousViolations()).toEqual([]);
+
+        // Act: Preview Users
+        await page.getByRole('button', { name: 'Preview Users' }).click();
+
+        // Assert: who the next run would invite, as the service evaluated it
+        await page.getByRole('heading', { name: 'Who the next run would invite' }).waitFor(WAIT);
+        const panel = page.getByRole('tabpanel', { name: 'Scheduled Provisioning' });
+        scheduleCheckUsers = Number(await panel.locator('.total-users').textContent());
+        expect(scheduleCheckUsers).toBeGreaterThan(0);
+        expect(await panel.getByRole('grid').last().getByRole('row').count()).toBeGreaterThan(1);
+        await screenshot('scheduled-provisioning-preview');
+        expect(await seriousViolations()).toEqual([]);
+    });
 
     it('when the admin previews and provisions users, then the eligible users are shown, the run goes to the end and the invitations are in the outbox', async () => {
         // Arrange
@@ -184,6 +290,9 @@ describe('the admin app in a browser', () => {
         const userRows = page.getByRole('grid').last().getByRole('row');
         expect(await userRows.count()).toBeGreaterThan(1);
         await expectDisabled(provision, false);
+        // Nothing changed since the schedule screen's preview: both screens count the same users.
+        const panel = page.getByRole('tabpanel', { name: 'Provision Users' });
+        expect(Number(await panel.locator('.total-users').textContent())).toBe(scheduleCheckUsers);
         await screenshot('provision-users-preview');
 
         // Act: provision, confirmed
@@ -222,37 +331,6 @@ describe('the admin app in a browser', () => {
         expect(await seriousViolations()).toEqual([]);
         await page.getByRole('button', { name: 'Back to History' }).click();
         await runButton.waitFor(WAIT);
-    });
-
-    it('when the admin saves a weekly schedule, then the settings are stored and shown again', async () => {
-        // Arrange
-        await openTab('Scheduled Provisioning');
-        await page.getByRole('button', { name: 'Save Changes' }).waitFor(WAIT);
-        await screenshot('scheduled-provisioning');
-        expect(await seriousViolations()).toEqual([]);
-
-        // Act
-        // SLDS draws the switch and radios over visually hidden inputs: the admin clicks their labels.
-        await page.getByText('Run provisioning on a schedule').click();
-        await page
-            .getByRole('radiogroup', { name: 'Frequency' })
-            .getByText('Weekly', { exact: true })
-            .click();
-        expect(await page.getByRole('switch', { name: /Run provisioning on a schedule/ }).isChecked()).toBe(
-            true
-        );
-        expect(await page.getByRole('radio', { name: 'Weekly' }).isChecked()).toBe(true);
-        await page.getByRole('button', { name: 'Save Changes' }).click();
-
-        // Assert
-        await page.getByRole('status').filter({ hasText: /saved/i }).first().waitFor(WAIT);
-        const settings = (await adminApp.apex.call('ScheduledProvisioningController', 'getSettings', {})) as {
-            enabled: boolean;
-            frequency: string;
-            nextRunAt: string | null;
-        };
-        expect(settings).toMatchObject({ enabled: true, frequency: 'Weekly' });
-        expect(settings.nextRunAt).not.toBeNull();
     });
 
     it('when the admin creates, edits and deletes a condition set, then the list follows each change', async () => {

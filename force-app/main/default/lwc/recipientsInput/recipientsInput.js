@@ -77,12 +77,16 @@ export default class RecipientsInput extends LightningElement {
         return undefined;
     }
 
+    // The base components' change events bubble and are composed: stopped here, so the parent hears only
+    // this component's own change ({ notifyAdmins, recipients, valid }), not a textarea's { value } after it.
     handleNotifyChange(event) {
+        event.stopPropagation();
         this._notifyAdmins = event.detail.checked === true;
         this.notify();
     }
 
     handleTextChange(event) {
+        event.stopPropagation();
         this.text = event.detail.value;
         this.showError(this.computeError());
         this.notify();

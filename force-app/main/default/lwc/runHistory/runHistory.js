@@ -4,6 +4,10 @@ import getRuns from '@salesforce/apex/RunHistoryController.getRuns';
 export const MAX_RUNS = 50;
 const DATE_TIME = { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' };
 
+// No header actions menu (its chevron takes room from the header text, and wrapping is not needed here);
+// dates wide enough for "Dec 01, 2026, 03:45 PM", counts narrow.
+const DATE_WIDTH = 185;
+const COUNT_WIDTH = 88;
 const COLUMNS = [
     {
         label: 'Run',
@@ -13,13 +17,25 @@ const COLUMNS = [
     { label: 'Status', fieldName: 'status' },
     { label: 'Trigger', fieldName: 'triggerType', initialWidth: 100 },
     { label: 'Initiated By', fieldName: 'initiatedByLabel' },
-    { label: 'Started', fieldName: 'startedAt', type: 'date', typeAttributes: DATE_TIME },
-    { label: 'Finished', fieldName: 'finishedAt', type: 'date', typeAttributes: DATE_TIME },
-    { label: 'Eligible', fieldName: 'eligibleCount', type: 'number', initialWidth: 90 },
-    { label: 'Invited', fieldName: 'invitedCount', type: 'number', initialWidth: 90 },
-    { label: 'Skipped', fieldName: 'skippedCount', type: 'number', initialWidth: 90 },
-    { label: 'Failed', fieldName: 'failedCount', type: 'number', initialWidth: 90 }
-];
+    {
+        label: 'Started',
+        fieldName: 'startedAt',
+        type: 'date',
+        typeAttributes: DATE_TIME,
+        initialWidth: DATE_WIDTH
+    },
+    {
+        label: 'Finished',
+        fieldName: 'finishedAt',
+        type: 'date',
+        typeAttributes: DATE_TIME,
+        initialWidth: DATE_WIDTH
+    },
+    { label: 'Eligible', fieldName: 'eligibleCount', type: 'number', initialWidth: COUNT_WIDTH },
+    { label: 'Invited', fieldName: 'invitedCount', type: 'number', initialWidth: COUNT_WIDTH },
+    { label: 'Skipped', fieldName: 'skippedCount', type: 'number', initialWidth: COUNT_WIDTH },
+    { label: 'Failed', fieldName: 'failedCount', type: 'number', initialWidth: COUNT_WIDTH }
+].map((column) => ({ ...column, hideDefaultActions: true }));
 
 /**
  * History: the latest runs (previews, manual and scheduled runs) with status, trigger, initiator,

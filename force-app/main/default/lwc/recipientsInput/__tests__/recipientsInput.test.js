@@ -86,6 +86,29 @@ describe('c-recipients-input', () => {
         expect(element.validate()).toBe(false);
     });
 
+    it('reports only its own change, not the bubbling, composed change of the base components inside it', async () => {
+        const element = createInput();
+        const handler = jest.fn();
+        element.addEventListener('change', handler);
+        element.shadowRoot.querySelector('lightning-textarea').dispatchEvent(
+            new CustomEvent('change', {
+                bubbles: true,
+                composed: true,
+                detail: { value: 'ops@example.com' }
+            })
+        );
+        element.shadowRoot
+            .querySelector('lightning-input')
+            .dispatchEvent(
+                new CustomEvent('change', { bubbles: true, composed: true, detail: { checked: true } })
+            );
+        await flushPromises();
+        expect(handler.mock.calls.map(([event]) => event.detail)).toEqual([
+            { notifyAdmins: false, recipients: ['ops@example.com'], valid: true },
+            { notifyAdmins: true, recipients: ['ops@example.com'], valid: true }
+        ]);
+    });
+
     it('reports the notify admins choice', async () => {
         const element = createInput();
         const handler = jest.fn();
