@@ -66,6 +66,8 @@ const envSchema = z.object({
 
     DATA_DIR: z.string().trim().default('.data'),
     LOCAL_ORG_PORT: int(0, 65535).default(0),
+    /** Local mode: the admin app's port (0: any free port, printed at start). */
+    ADMIN_APP_PORT: int(0, 65535).default(0),
     LOCAL_ORG_USERS: int(1, 1_000_000).optional(),
 
     SMTP_URL: optionalText,
@@ -178,6 +180,8 @@ export interface Config {
     salesforce?: SalesforceConfig;
     /** Only for local mode: how the embedded local org is started. */
     localOrg: { dataDir: string; port: number; users?: number; apiVersion: string };
+    /** Only for local mode: where `npm start` serves the admin app (0: any free port). */
+    adminApp: { port: number };
     mail: {
         transport: MailTransportConfig;
         from: string;
@@ -284,6 +288,15 @@ export function loadConfig(env: Env = process.env): Config {
         }
     }
     if (e.SMTP_USER && !e.SMTP_PASSWORD) problems.push('SMTP_PASSWORD: required when SMTP_USER is set');
+    const takenPorts: [string, number][] = [
+        ['PORT', e.PORT],
+        ['LOCAL_ORG_PORT', e.LOCAL_ORG_PORT]
+    ];
+    for (const [name, port] of takenPorts) {
+        if (e.ADMIN_APP_PORT !== 0 && e.ADMIN_APP_PORT === port) {
+            problems.push(`ADMIN_APP_PORT: must differ from ${name} (both are ${port})`);
+        }
+    }
     if (e.HEARTBEAT_SECONDS * 4 > e.STALE_RUN_SECONDS) {
         // The provisioning lease lives STALE_RUN_SECONDS and is renewed with each heartbeat; its holder stops
         // sending after half of it without a renewal, so several renewals must fit in that half.
@@ -329,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
             users: e.LOCAL_ORG_USERS,
             apiVersion: e.SF_API_VERSION
         },
+        adminApp: { port: e.ADMIN_APP_PORT },
         mail: {
             transport,
             from: e.MAIL_FROM,

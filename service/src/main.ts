@@ -257,6 +257,7 @@ async function main(): Promise<void> {
             adminApp = await startAdminApp({
                 localOrg: service.localOrg,
                 service: { url: service.url, secret: config.apiSecret },
+                port: config.adminApp.port,
                 logger: service.logger
             });
             console.log(`Admin app: ${adminApp.url}`);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { startAdminApp, type AdminApp } from '../../service/src/admin-app/server';
 import { start, type RunningService } from '../../service/src/main';
 import { removeDir } from '../service/support/stack';
@@ -60,14 +61,18 @@ describe('the admin app in a browser', () => {
                 // every sweep; a short sweep lets the test see it pick a change up.
                 SCHEDULER: 'service',
                 SWEEP_SECONDS: '1',
-                LOG_LEVEL: 'info'
+                LOG_LEVEL: 'info',
+                ADMIN_APP_PORT: String(await freePort())
             },
             logDestination: { write: (line: string) => void serviceLog.push(line) }
         });
+        // As `npm start` does: on the port ADMIN_APP_PORT names.
         adminApp = await startAdminApp({
             localOrg: service.localOrg!,
-            service: { url: service.url, secret: service.config.apiSecret }
+            service: { url: service.url, secret: service.config.apiSecret },
+            port: service.config.adminApp.port
         });
+        expect(adminApp.url).toBe(`http://127.0.0.1:${service.config.adminApp.port}`);
         browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
         page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         await page.goto(adminApp.url);
@@ -281,6 +286,7 @@ describe('the admin app in a browser', () => {
         await openTab('Provision Users');
         const provision = page.getByRole('button', { name: 'Provision Users' });
         await expectDisabled(provision, true);
+        expect(await seriousViolations()).toEqual([]);
 
         // Act: preview
         await page.getByRole('button', { name: 'Preview' }).click();
@@ -294,6 +300,7 @@ describe('the admin app in a browser', () => {
         const panel = page.getByRole('tabpanel', { name: 'Provision Users' });
         expect(Number(await panel.locator('.total-users').textContent())).toBe(scheduleCheckUsers);
         await screenshot('provision-users-preview');
+        expect(await seriousViolations()).toEqual([]);
 
         // Act: provision, confirmed
         await provision.click();
@@ -411,6 +418,18 @@ describe('the admin app in a browser', () => {
         expect(await seriousViolations()).toEqual([]);
     });
 });
+
+/** A port nothing listens on now (the system picks it, then it is released). */
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
 
 async function expectValue(locator: import('playwright-core').Locator, value: string): Promise<void> {
     const deadline = Date.now() + WAIT.timeout;

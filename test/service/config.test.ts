@@ -107,6 +107,17 @@ describe('configuration', () => {
         expect(redact('login s3cr%40t-Pa55word refused')).not.toContain('s3cr%40t-Pa55word');
     });
 
+    it('when ADMIN_APP_PORT is set, then the admin app uses it; when it is bad or taken by another server, then it is named', () => {
+        expect(loadConfig({}).adminApp.port).toBe(0);
+        expect(loadConfig({ ADMIN_APP_PORT: '8090' }).adminApp.port).toBe(8090);
+        expect(() => loadConfig({ ADMIN_APP_PORT: 'ninety' })).toThrow(/ADMIN_APP_PORT/);
+        expect(() => loadConfig({ ADMIN_APP_PORT: '70000' })).toThrow(/ADMIN_APP_PORT/);
+        expect(() => loadConfig({ ADMIN_APP_PORT: '8080' })).toThrow(/ADMIN_APP_PORT: must differ from PORT/);
+        expect(() => loadConfig({ ADMIN_APP_PORT: '9000', LOCAL_ORG_PORT: '9000' })).toThrow(
+            /ADMIN_APP_PORT: must differ from LOCAL_ORG_PORT/
+        );
+    });
+
     it('when the link template has no {token}, then it is refused', () => {
         expect(() => loadConfig({ AUTH_LINK_URL_TEMPLATE: 'https://x.example.com/authorize' })).toThrow(
             /AUTH_LINK_URL_TEMPLATE: must contain \{token\}/
