@@ -288,7 +288,14 @@ describe('the admin app in a browser', () => {
         await expectDisabled(provision, true);
         expect(await seriousViolations()).toEqual([]);
 
-        // Act: preview
+        // Act: who gets the audit email (the admins and one more address), then preview
+        const provisionPanel = page.getByRole('tabpanel', { name: 'Provision Users' });
+        if (!(await provisionPanel.getByRole('checkbox', { name: 'Notify Rollcall admins' }).isChecked())) {
+            await provisionPanel.getByText('Notify Rollcall admins').click();
+        }
+        await provisionPanel
+            .getByRole('textbox', { name: 'Additional email addresses' })
+            .fill('audit@example.com');
         await page.getByRole('button', { name: 'Preview' }).click();
         await page.getByRole('heading', { name: 'Eligible users' }).waitFor(WAIT);
 
@@ -317,6 +324,19 @@ describe('the admin app in a browser', () => {
         expect(invited).toBeGreaterThan(0);
         const invitations = outboxEmails().filter((email) => /authoriz/i.test(email));
         expect(invitations.length).toBeGreaterThanOrEqual(invited);
+        // The audit email of the run goes to the admins and to the extra address.
+        const auditDeadline = Date.now() + WAIT.timeout;
+        const auditEmail = () =>
+            outboxEmails().find(
+                (email) =>
+                    /^Subject: Rollcall manual run/im.test(email) && email.includes('audit@example.com')
+            );
+        while (!auditEmail()) {
+            if (Date.now() > auditDeadline)
+                throw new Error('no audit email to audit@example.com in the outbox');
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(auditEmail()).toMatch(new RegExp(`${invited} invited`));
         await screenshot('provision-users-done');
         expect(await seriousViolations()).toEqual([]);
     });
