@@ -193,6 +193,20 @@ describe('the admin app in a browser', () => {
             .map((file) => readFileSync(join(outbox, file), 'utf8'));
     }
 
+    async function deleteSet(setName: string): Promise<void> {
+        const panel = page.getByRole('tabpanel', { name: 'Condition Sets' });
+        await panel
+            .getByRole('row', { name: new RegExp(`^${setName}`) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await page.getByRole('menuitem', { name: 'Delete' }).click();
+        await page
+            .getByRole('alertdialog', { name: 'Delete condition set' })
+            .getByRole('button', { name: 'OK' })
+            .click();
+        await panel.getByText(setName, { exact: true }).waitFor({ state: 'detached', ...WAIT });
+    }
+
     let runName = '';
     let scheduleCheckUsers = 0;
 
@@ -360,7 +374,7 @@ describe('the admin app in a browser', () => {
         await runButton.waitFor(WAIT);
     });
 
-    it('when the admin creates, edits and deletes a condition set, then the list follows each change', async () => {
+    it('when the admin creates a set in two steps (a field error first, then custom logic), edits, duplicates and deletes it, then the list follows each change', async () => {
         // Arrange
         const name = `Sales department ${Date.now()}`;
         const renamed = `${name} renamed`;
@@ -377,24 +391,73 @@ describe('the admin app in a browser', () => {
         await screenshot('condition-set-editor-details');
         expect(await seriousViolations()).toEqual([]);
         await panel.getByRole('button', { name: 'Next' }).click();
-        await panel.getByRole('combobox', { name: 'Field' }).fill('Department');
+        const first = panel.getByRole('group', { name: 'Condition 1' });
+        await first.getByRole('combobox', { name: 'Field' }).fill('Department');
         await panel
             .getByRole('option', { name: /Department/ })
             .first()
             .click();
-        await panel.getByRole('combobox', { name: 'Operator' }).click();
+        await first.getByRole('combobox', { name: 'Operator' }).click();
         await panel.getByRole('option', { name: /^equals$/i }).click();
-        await panel.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        // A second condition, its value left empty: saving shows the error on that condition.
+        await panel.getByRole('button', { name: 'Add Condition' }).click();
+        const second = panel.getByRole('group', { name: 'Condition 2' });
+        await second.getByRole('combobox', { name: 'Field' }).fill('Title');
+        await panel
+            .getByRole('option', { name: /^Title/ })
+            .first()
+            .click();
+        await second.getByRole('combobox', { name: 'Operator' }).click();
+        await panel.getByRole('option', { name: /^starts with$/i }).click();
+        await panel.getByRole('button', { name: 'Save' }).click();
+        await second.getByRole('alert').filter({ hasText: 'Enter a value.' }).waitFor(WAIT);
+        expect(await first.getByRole('alert').count()).toBe(0);
+        await screenshot('condition-set-editor-error');
+        expect(await seriousViolations()).toEqual([]);
+        await second.getByRole('textbox', { name: 'Value' }).fill('VP');
+        // Custom logic: either condition.
+        await panel.getByRole('radiogroup', { name: 'Users match when' }).getByText('Custom logic').click();
+        await panel.getByRole('textbox', { name: 'Custom logic' }).fill('1 OR 2');
         await screenshot('condition-set-editor-conditions');
         expect(await seriousViolations()).toEqual([]);
         await panel.getByRole('button', { name: 'Save' }).click();
 
-        // Assert: listed
+        // Assert: listed, stored with both conditions and the logic
         await panel.getByText(name, { exact: true }).waitFor(WAIT);
+        const stored = (
+            (await adminApp.apex.call('ConditionSetController', 'getConditionSets', {})) as {
+                id: string;
+                name: string;
+            }[]
+        ).find((set) => set.name === name);
+        const detail = (await adminApp.apex.call('ConditionSetController', 'getConditionSet', {
+            conditionSetId: stored?.id
+        })) as { definition: string };
+        expect(JSON.parse(detail.definition)).toEqual({
+            version: 1,
+            conditions: [
+                { field: 'Department', operator: 'equals', value: 'Sales' },
+                { field: 'Title', operator: 'startsWith', value: 'VP' }
+            ],
+            logic: '1 OR 2'
+        });
+
+        // Act: duplicate
+        await panel
+            .getByRole('row', { name: new RegExp(`^${name}`) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await page.getByRole('menuitem', { name: 'Duplicate' }).click();
+
+        // Assert: the copy opens in the editor, and is listed
+        await expectValue(panel.getByRole('textbox', { name: 'Name' }), `Copy of ${name}`);
+        await panel.getByRole('button', { name: 'Cancel' }).click();
+        await panel.getByText(`Copy of ${name}`, { exact: true }).waitFor(WAIT);
 
         // Act: edit
         await panel
-            .getByRole('row', { name: new RegExp(name) })
+            .getByRole('row', { name: new RegExp(`^${name}`) })
             .getByRole('button', { name: /Show actions/ })
             .click();
         await page.getByRole('menuitem', { name: 'Edit' }).click();
@@ -408,23 +471,16 @@ describe('the admin app in a browser', () => {
         // Assert: renamed
         await panel.getByText(renamed, { exact: true }).waitFor(WAIT);
 
-        // Act: delete, confirmed
-        await panel
-            .getByRole('row', { name: new RegExp(renamed) })
-            .getByRole('button', { name: /Show actions/ })
-            .click();
-        await page.getByRole('menuitem', { name: 'Delete' }).click();
-        await page
-            .getByRole('alertdialog', { name: 'Delete condition set' })
-            .getByRole('button', { name: 'OK' })
-            .click();
+        // Act: delete the set and its copy, confirmed
+        await deleteSet(renamed);
+        await deleteSet(`Copy of ${name}`);
 
         // Assert: gone
-        await panel.getByText(renamed, { exact: true }).waitFor({ state: 'detached', ...WAIT });
         const sets = (await adminApp.apex.call('ConditionSetController', 'getConditionSets', {})) as {
             name: string;
         }[];
         expect(sets.map((set) => set.name)).not.toContain(renamed);
+        expect(sets.map((set) => set.name)).not.toContain(`Copy of ${name}`);
     });
 
     it('when the admin opens Condition Sets, then the demo sets are listed with no serious accessibility problem', async () => {
