@@ -483,6 +483,35 @@ describe('the admin app in a browser', () => {
         expect(sets.map((set) => set.name)).not.toContain(`Copy of ${name}`);
     });
 
+    it('when the page acts as a user who is not a Rollcall admin, then each screen shows the refusal, and the switch leads back', async () => {
+        // Act: the page's switch
+        await page.getByRole('link', { name: 'Act as a user who is not a Rollcall admin' }).click();
+        await page
+            .getByText(/Acting as .+, who does not have the Rollcall Admin permission set/)
+            .waitFor(WAIT);
+
+        // Assert: every screen refuses with RollcallAccess's message, and nothing is listed
+        for (const tab of ['Condition Sets', 'Provision Users', 'Scheduled Provisioning', 'History']) {
+            await openTab(tab);
+            await page
+                .getByRole('tabpanel', { name: tab })
+                .getByRole('alert')
+                .filter({ hasText: 'You need the Rollcall Admin permission set to use Rollcall.' })
+                .first()
+                .waitFor(WAIT);
+            if (tab === 'Condition Sets') {
+                await screenshot('not-an-admin');
+                expect(await seriousViolations()).toEqual([]);
+            }
+        }
+        expect(await page.getByText('Sales managers', { exact: true }).count()).toBe(0);
+
+        // Act + Assert: back to the demo admin
+        await page.getByRole('link', { name: 'Act as the demo admin' }).click();
+        await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
+        await page.getByText('Acting as the demo admin.').waitFor(WAIT);
+    });
+
     it('when the admin opens Condition Sets, then the demo sets are listed with no serious accessibility problem', async () => {
         await openTab('Condition Sets');
         await page.getByRole('button', { name: 'Create Condition Set' }).waitFor(WAIT);

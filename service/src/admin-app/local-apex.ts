@@ -77,6 +77,11 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
 };
 type Handler = (params: Params) => Promise<unknown>;
 
+/** RollcallAccess: the permission set that makes an admin, and the refusal, word for word. */
+const ADMIN_PERMISSION_SET = 'Rollcall_Admin';
+export const NOT_ADMIN_MESSAGE =
+    'You need the Rollcall Admin permission set to use Rollcall. Ask your Salesforce administrator to assign it to you.';
+
 export interface Total {
     label: string;
     count: number;
@@ -284,13 +289,48 @@ export class LocalApex {
         'ScheduledProvisioningController.saveSettings': (p) => this.saveSettings(p.settings as Params | null)
     };
 
-    async call(apexClass: string, method: string, params: Params): Promise<unknown> {
+    /**
+     * One @AuraEnabled call. `runningUserId` is the user the page acts as (the demo admin unless the page's
+     * switch says otherwise); as every Apex method starts with RollcallAccess.requireAdmin(), a user
+     * without the Rollcall_Admin permission set is refused with its message, whatever the method.
+     */
+    async call(
+        apexClass: string,
+        method: string,
+        params: Params,
+        runningUserId: string = this.adminUserId
+    ): Promise<unknown> {
         const name = `${apexClass}.${method}`;
         if (!Object.hasOwn(this.methods, name)) throw new ApexError(`No such Apex method: ${name}`);
         // In an org a parameter the method does not declare is silently lost: refused here so it shows.
         const unknown = Object.keys(params ?? {}).filter((param) => !APEX_PARAMETERS[name].includes(param));
         if (unknown.length) throw new ApexError(`Unknown parameter for ${name}: ${unknown.join(', ')}`);
+        await this.requireAdmin(runningUserId);
         return (await this.methods[name](params ?? {})) ?? null;
+    }
+
+    /** RollcallAccess.requireAdmin over the local org's permission set assignments. */
+    private async requireAdmin(userId: string): Promise<void> {
+        if (!ID_PATTERN.test(userId)) throw new ApexError(NOT_ADMIN_MESSAGE);
+        const assignments = await this.org.query(
+            `SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '${userId}' AND PermissionSet.Name = '${ADMIN_PERMISSION_SET}'`
+        );
+        if (assignments.length === 0) throw new ApexError(NOT_ADMIN_MESSAGE);
+    }
+
+    /** An active user of the org without the Rollcall_Admin permission set: who the page's switch acts as. */
+    async findNonAdmin(): Promise<{ id: string; name: string }> {
+        const admins = await this.org.query(
+            `SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.Name = '${ADMIN_PERMISSION_SET}'`
+        );
+        const adminIds = new Set(admins.map((row) => String(row.AssigneeId)));
+        const users = await this.org.query(
+            "SELECT Id, Name FROM User WHERE IsActive = true AND UserType = 'Standard' ORDER BY Name LIMIT 50"
+        );
+        const user = users.find((candidate) => !adminIds.has(String(candidate.Id)));
+        if (!user)
+            throw new Error('The local org has no active user without the Rollcall_Admin permission set');
+        return { id: String(user.Id), name: String(user.Name) };
     }
 
     // ConditionSetController

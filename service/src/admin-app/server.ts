@@ -12,23 +12,42 @@ import { buildAdminApp, REPO_ROOT } from './build';
 import { LocalApex, type ServiceApi } from './local-apex';
 import { ApexError, OrgRest } from './org-rest';
 
+const ACT_AS_HEADER = 'X-Rollcall-Act-As';
 const SLDS_ASSETS = join(REPO_ROOT, 'node_modules/@salesforce-ux/design-system/assets');
 
-const PAGE = `<!doctype html>
+/** The query parameter of the page's switch: `?as=non-admin` acts as a user without Rollcall_Admin. */
+const ACT_AS_PARAMETER = 'as';
+const NON_ADMIN = 'non-admin';
+
+function escapeHtml(text: string): string {
+    return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+/**
+ * The page. Above the app, a switch (a link) between the demo admin and a user without the Rollcall
+ * Admin permission set, to see the app's refusal as such a user sees it.
+ */
+function page(nonAdmin: { name: string } | undefined): string {
+    const actingAs = nonAdmin
+        ? `Acting as ${escapeHtml(nonAdmin.name)}, who does not have the Rollcall Admin permission set. <a href="/">Act as the demo admin</a>`
+        : `Acting as the demo admin. <a href="/?${ACT_AS_PARAMETER}=${NON_ADMIN}">Act as a user who is not a Rollcall admin</a>`;
+    return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Rollcall</title>
 <link rel="stylesheet" href="/assets/styles/salesforce-lightning-design-system.min.css">
-<style>html, body { background: #f3f3f3; min-height: 100%; } main { padding: 0.75rem; } #toasts { position: fixed; top: 0.5rem; left: 0; right: 0; z-index: 9000; }</style>
+<style>html, body { background: #f3f3f3; min-height: 100%; } main { padding: 0 0.75rem 0.75rem; } #toasts { position: fixed; top: 0.5rem; left: 0; right: 0; z-index: 9000; } .acting-as { padding: 0.25rem 0.75rem 0; text-align: right; } .acting-as a { text-decoration: underline; }</style>
 </head>
 <body>
 <div id="toasts" class="slds-notify_container" aria-live="polite"></div>
+<p class="acting-as slds-text-body_small">${actingAs}</p>
 <main id="main"></main>
 <script src="/app.js"></script>
 </body>
 </html>`;
+}
 
 export interface AdminApp {
     url: string;
@@ -54,11 +73,12 @@ export async function startAdminApp(options: AdminAppOptions): Promise<AdminApp>
     });
     const { adminUserIds, orgId } = options.localOrg.ids;
     const apex = new LocalApex(org, options.service, adminUserIds[0], orgId);
+    const nonAdmin = await apex.findNonAdmin();
 
     const app = express();
     app.disable('x-powered-by');
-    app.get('/', (_req, res) => {
-        res.type('html').send(PAGE);
+    app.get('/', (req, res) => {
+        res.type('html').send(page(req.query[ACT_AS_PARAMETER] === NON_ADMIN ? nonAdmin : undefined));
     });
     app.get('/app.js', (_req, res) => {
         // The cache lives under node_modules/.cache: a dot folder, which send refuses by default.
@@ -73,10 +93,13 @@ export async function startAdminApp(options: AdminAppOptions): Promise<AdminApp>
         express.json({ limit: '1mb' }),
         async (req: Request, res: Response) => {
             try {
+                // The page's switch: its calls carry the acting user's kind (client/apex.js).
+                const runningUserId = req.get(ACT_AS_HEADER) === NON_ADMIN ? nonAdmin.id : adminUserIds[0];
                 const result = await apex.call(
                     String(req.params.apexClass),
                     String(req.params.method),
-                    req.body ?? {}
+                    req.body ?? {},
+                    runningUserId
                 );
                 res.json(result);
             } catch (error) {

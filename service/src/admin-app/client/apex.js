@@ -5,13 +5,16 @@
  * Called with `new`, the same function is the @wire adapter of a cacheable method.
  */
 const refreshers = new WeakMap();
+// The page's switch (?as=non-admin): every call says which user the page acts as.
+const actingAs =
+    new URLSearchParams(globalThis.location?.search ?? '').get('as') === 'non-admin' ? 'non-admin' : 'admin';
 
 async function invoke(apexClass, method, params) {
     let response;
     try {
         response = await fetch(`/apex/${apexClass}/${method}`, {
             method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
+            headers: { 'Content-Type': 'application/json', 'X-Rollcall-Act-As': actingAs },
             body: JSON.stringify(params ?? {})
         });
     } catch (unreachable) {
