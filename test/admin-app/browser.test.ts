@@ -185,6 +185,15 @@ describe('the admin app in a browser', () => {
         }
     }
 
+    /** The service's HTTP API, as Apex calls it (the API secret as bearer token). */
+    async function serviceApi<T>(path: string): Promise<T> {
+        const response = await fetch(`${service.url}${path}`, {
+            headers: { authorization: `Bearer ${service.config.apiSecret}` }
+        });
+        expect(response.status).toBe(200);
+        return (await response.json()) as T;
+    }
+
     function outboxEmails(): string[] {
         const outbox = join(dir, 'outbox');
         if (!existsSync(outbox)) return [];
@@ -319,7 +328,28 @@ describe('the admin app in a browser', () => {
         await expectDisabled(provision, false);
         // Nothing changed since the schedule screen's preview: both screens count the same users.
         const panel = page.getByRole('tabpanel', { name: 'Provision Users' });
-        expect(Number(await panel.locator('.total-users').textContent())).toBe(scheduleCheckUsers);
+        const shownUsers = Number(await panel.locator('.total-users').textContent());
+        expect(shownUsers).toBe(scheduleCheckUsers);
+        // The totals shown are the service's: its preview run (API) and its items, counted per product.
+        const { runs } = await serviceApi<{
+            runs: { runId: string; status: string; purpose: string; counts: { eligible: number } }[];
+        }>('/v1/runs?limit=5');
+        const previewRun = runs.find((run) => run.status === 'Previewed' && run.purpose === 'provisioning');
+        expect(previewRun?.counts.eligible).toBe(shownUsers);
+        const { items } = await serviceApi<{ items: { products: string[] }[] }>(
+            `/v1/runs/${previewRun?.runId}/items`
+        );
+        expect(items).toHaveLength(shownUsers);
+        const perProduct = new Map<string, number>();
+        for (const product of items.flatMap((item) => item.products)) {
+            perProduct.set(product, (perProduct.get(product) ?? 0) + 1);
+        }
+        const shownPerProduct = (await panel.locator('.product-totals li').allTextContents()).map((text) =>
+            text.trim()
+        );
+        expect(shownPerProduct.sort()).toEqual(
+            [...perProduct].map(([product, count]) => `${product}: ${count}`).sort()
+        );
         await screenshot('provision-users-preview');
         expect(await seriousViolations()).toEqual([]);
 
