@@ -12,7 +12,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { LocalOrg } from '../../service/src/local-org';
-import type { OrgStore, RunRecord } from '../../service/src/domain/org-store';
+import type { LeaseRecord, OrgStore, RunRecord } from '../../service/src/domain/org-store';
+import { isLive } from '../../service/src/use-cases/run/claim';
 import { startSmtpSink, until, type SmtpSink } from './support/peers';
 import {
     api,
@@ -137,6 +138,24 @@ async function scheduledRuns(): Promise<number> {
     ).length;
 }
 
+/**
+ * Each round starts with the org idle: no lease held (the last round's run released it, and no sweep or
+ * preview of the others still holds one). Under heavy machine load a previous round's claim can outlive
+ * its run by a heartbeat; racing against it would test the previous round, not this one.
+ */
+async function idle(): Promise<void> {
+    await until(
+        async () => {
+            const [latest] = await store.org.query<LeaseRecord>(
+                'SELECT Released_At__c, Expires_At__c FROM Rollcall_Lease__c ORDER BY Epoch__c DESC LIMIT 1'
+            );
+            return !latest || !isLive(latest, new Date());
+        },
+        'the org to be idle (no lease held)',
+        30_000
+    );
+}
+
 async function live(index: number): Promise<Instance> {
     return Promise.resolve(instances[index]);
 }
@@ -148,6 +167,7 @@ describe('two instances, the same instant', () => {
             // Arrange
             const [a, b] = [await live(0), await live(1)];
             const { runId } = await previewViaApi(a, admin);
+            await idle();
             smtp.messages.length = 0;
 
             // Act
@@ -166,6 +186,7 @@ describe('two instances, the same instant', () => {
         for (let round = 0; round < ROUNDS; round++) {
             // Arrange
             const [a, b] = [await live(0), await live(1)];
+            await idle();
             smtp.messages.length = 0;
             const before = await scheduledRuns();
 
