@@ -3,6 +3,7 @@
  * about 5,000 are eligible (BENCH_USERS / BENCH_ELIGIBLE), on the local org with a local SMTP sink.
  * The service runs in this process, the local org and the SMTP sink each in a child process of their
  * own, so CPU seconds and peak memory are reported for each apart: the service's figures are its own.
+ * BENCH_BULK_ABOVE sets the service's BULK_QUERY_ABOVE (the Bulk API 2.0 threshold) to compare read paths.
  * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the org and of the SMTP sink there (run this file with
  * `node --cpu-prof` for the service's own).
  *
@@ -21,7 +22,8 @@ import { OrgStore } from '../service/src/domain/org-store';
 import { orgStore } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
-import type { OrgGateway, SObjectRecord } from '../service/src/ports';
+import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
+import { BULK_RESULT_SET_RECORDS } from '../service/src/adapters/salesforce';
 
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
 const TARGET_ELIGIBLE = Number(process.env.BENCH_ELIGIBLE ?? 5_000);
@@ -202,29 +204,61 @@ class Peer<Info> {
     }
 }
 
-/** Counts rows read and records written, to compute the API call floor. */
+/** Counts rows read (by path) and records written, to compute the API call floor. */
 class CountingGateway implements OrgGateway {
     queries = 0;
-    rowsRead = 0;
+    restRows = 0;
+    restPages = 0;
+    bulkJobs = 0;
+    bulkRows = 0;
+    bulkCalls = 0;
+    bulkSets = 0;
     recordsWritten = 0;
     log: string[] = [];
     constructor(private readonly inner: OrgGateway) {}
     /** Forget what readiness read: the figures are the run's own. */
     reset(): void {
-        this.queries = 0;
-        this.rowsRead = 0;
+        this.queries = this.restRows = this.restPages = 0;
+        this.bulkJobs = this.bulkRows = this.bulkCalls = this.bulkSets = 0;
         this.recordsWritten = 0;
         this.log = [];
     }
+    get rowsRead(): number {
+        return this.restRows + this.bulkRows;
+    }
     async query<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
-        const before = this.inner.apiCalls();
-        const rows = await this.inner.query<T>(soql);
-        this.log.push(
-            `query ${this.inner.apiCalls() - before} calls ${rows.length} rows: ${soql.slice(0, 60)}`
-        );
-        this.queries++;
-        this.rowsRead += rows.length;
+        const rows: T[] = [];
+        await this.queryPages<T>(soql, (page) => {
+            for (const row of page) rows.push(row);
+        });
         return rows;
+    }
+    async queryPages<T extends object = SObjectRecord>(
+        soql: string,
+        onPage: (records: T[], page: QueryPageInfo) => unknown
+    ): Promise<void> {
+        let pages = 0;
+        let rows = 0;
+        this.queries++;
+        await this.inner.queryPages<T>(soql, (records, page) => {
+            pages++;
+            rows += records.length;
+            return onPage(records, page);
+        });
+        this.restPages += pages;
+        this.restRows += rows;
+        this.log.push(`query ${pages} pages ${rows} rows: ${soql.slice(0, 60)}`);
+    }
+    async bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown) {
+        const stats = await this.inner.bulkQuery(soql, onPage);
+        this.bulkJobs++;
+        this.bulkRows += stats.records;
+        this.bulkCalls += stats.calls;
+        this.bulkSets += stats.pages;
+        this.log.push(
+            `bulk query ${stats.calls} calls ${stats.pages} result sets ${stats.records} rows: ${soql.slice(0, 60)}`
+        );
+        return stats;
     }
     describe(sobject: string) {
         return this.inner.describe(sobject);
@@ -283,7 +317,9 @@ async function main(): Promise<void> {
             SMTP_MAX_CONNECTIONS: '10',
             HEARTBEAT_SECONDS: '15',
             OUTBOX_DIR: outbox,
-            SCHEDULER: 'off'
+            SCHEDULER: 'off',
+            // BENCH_BULK_ABOVE forces a read path (0: Bulk API as soon as a query has more than one page).
+            ...(process.env.BENCH_BULK_ABOVE ? { BULK_QUERY_ABOVE: process.env.BENCH_BULK_ABOVE } : {})
         },
         timers: false,
         initialSweep: false,
@@ -308,6 +344,12 @@ async function main(): Promise<void> {
     const [orgAfter, smtpAfter] = await Promise.all([orgPeerHandle.stats(), smtpPeerHandle.stats()]);
     const apiCalls = service.org.apiCalls() - callsBefore;
     const { rowsRead, recordsWritten } = counting;
+    // Per path: REST one call per 2,000 rows; a bulk job its create, one status check, one call per
+    // result set of BULK_RESULT_SET_RECORDS and its delete.
+    const readFloor =
+        Math.ceil(counting.restRows / 2000) +
+        counting.bulkJobs * 3 +
+        Math.ceil(counting.bulkRows / BULK_RESULT_SET_RECORDS);
     const run = await service.provisioning.getRun(runId);
     const snapshot = JSON.parse((await new OrgStore(service.org).runSnapshot(runId)) ?? '{}') as {
         invalid?: { name: string; reasons: string[] }[];
@@ -318,7 +360,7 @@ async function main(): Promise<void> {
     await Promise.all([orgPeerHandle.stop(), smtpPeerHandle.stop()]);
     rmSync(outbox, { recursive: true, force: true });
 
-    const apiCallFloor = Math.ceil(rowsRead / 2000) + Math.ceil(recordsWritten / 200);
+    const apiCallFloor = readFloor + Math.ceil(recordsWritten / 200);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     const orgCpuSeconds = orgAfter.cpuSeconds - orgBefore.cpuSeconds;
     const smtpCpuSeconds = smtpAfter.cpuSeconds - smtpBefore.cpuSeconds;
@@ -333,7 +375,12 @@ async function main(): Promise<void> {
             `SMTP sink ${smtpCpuSeconds.toFixed(2)}; peak RSS: service ${peakRssMb} MB, local org ${orgAfter.maxRssMb} MB`
     );
     console.log(
-        `Salesforce: ${apiCalls} API calls (floor ${apiCallFloor}: ${rowsRead} rows read in ${counting.queries} queries, ` +
+        `Reads: REST ${counting.restPages} calls for ${counting.restRows} rows in ${counting.queries} queries; ` +
+            `Bulk API 2.0 ${counting.bulkCalls} calls for ${counting.bulkRows} rows in ${counting.bulkJobs} jobs ` +
+            `(${counting.bulkSets} result sets)`
+    );
+    console.log(
+        `Salesforce: ${apiCalls} API calls (floor ${apiCallFloor}: ${rowsRead} rows read, ` +
             `${recordsWritten} records written); ${((apiCalls / apiCallFloor - 1) * 100).toFixed(1)}% over the floor; ` +
             `readiness before it: ${readinessCalls} calls (User describe, org time zone)`
     );
@@ -348,6 +395,10 @@ async function main(): Promise<void> {
             msPerInvite: Number(msPerInvite.toFixed(3)),
             apiCalls,
             apiCallFloor,
+            restReadCalls: counting.restPages,
+            restRows: counting.restRows,
+            bulkReadCalls: counting.bulkCalls,
+            bulkRows: counting.bulkRows,
             invitesPerSec: Math.round(run.counts.invited / seconds),
             serviceCpuSeconds: Number(serviceCpuSeconds.toFixed(2)),
             orgCpuSeconds: Number(orgCpuSeconds.toFixed(2)),

@@ -39,6 +39,8 @@ export interface LocalOrgFaults {
     failFraction(p: number, status?: 500 | 503): void;
     latency(ms: number): void;
     dropNextConnections(n: number): void;
+    /** Bulk API 2.0 query jobs stay InProgress this long before JobComplete. */
+    bulkQueryDelay(ms: number): void;
     clear(): void;
 }
 
@@ -148,7 +150,8 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         failFraction: 0,
         failFractionStatus: 503,
         latencyMs: 0,
-        dropNext: 0
+        dropNext: 0,
+        bulkDelayMs: 0
     };
     const sessions = new Map<string, Session>();
     const api = { used: 0, limit: opts.dailyApiLimit ?? 100_000, day: new Date().toISOString().slice(0, 10) };
@@ -242,8 +245,17 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
             dropNextConnections: (n) => {
                 faults.dropNext = n;
             },
+            bulkQueryDelay: (ms) => {
+                faults.bulkDelayMs = ms;
+            },
             clear: () => {
-                Object.assign(faults, { failNext: 0, failFraction: 0, latencyMs: 0, dropNext: 0 });
+                Object.assign(faults, {
+                    failNext: 0,
+                    failFraction: 0,
+                    latencyMs: 0,
+                    dropNext: 0,
+                    bulkDelayMs: 0
+                });
             }
         },
         get ids() {

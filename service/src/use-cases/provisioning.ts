@@ -118,7 +118,9 @@ export class ProvisioningService {
     private readonly runCache = new Map<string, { record: RunRecord; at: number; live: boolean }>();
 
     constructor(private readonly deps: RunDeps) {
-        this.evaluator = new Evaluator(deps.store, deps.clock);
+        this.evaluator = new Evaluator(deps.store, deps.clock, {
+            bulkAbove: deps.config.runs.bulkQueryAbove
+        });
         this.previews = new Previews(deps, this.evaluator);
     }
 
