@@ -7,14 +7,15 @@
  * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the org and of the SMTP sink there (run this file with
  * `node --cpu-prof` for the service's own).
  *
- * API call floor: one query call per 2,000 rows read plus one write call per 200 records written, over
- * everything the run reads and writes. Last stdout line:
+ * API call floor, over everything the run reads and writes: each REST query one call per 2,000 rows
+ * (at least one), each Bulk API 2.0 query job four calls (create, one status check, one result set,
+ * delete) plus one per further 50,000 rows, and one write call per 200 records written. Last stdout line:
  * {"bench":"sync","users":…,"eligible":…,"seconds":…,"msPerInvite":…,"apiCalls":…,"apiCallFloor":…,
  *  "serviceCpuSeconds":…,"orgCpuSeconds":…,"smtpCpuSeconds":…,"peakRssMb":…,"orgPeakRssMb":…,…}
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
@@ -87,20 +88,23 @@ async function orgPeer(): Promise<void> {
     await store.update([
         { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Schedule_Enabled__c: true }
     ]);
-    // Choose a CreatedDate cut-off so that about TARGET_ELIGIBLE active users are eligible.
-    const users = await store.org.query<{ Id: string; CreatedDate: string }>(
-        'SELECT Id, CreatedDate FROM User WHERE IsActive = true'
-    );
+    // Choose a CreatedDate cut-off so that about TARGET_ELIGIBLE active users are eligible. Read page by
+    // page, keeping only the dates: at 1,000,000 users the records would weigh on the org's own figures.
     const blocked = new Set(
         (await store.authorizations('all', [PRODUCT]))
             .filter((a) => !ELIGIBLE_STATUSES.includes(String(a.Status__c)))
             .map((a) => a.User__c)
     );
-    const eligibleDates = users
-        .filter((u) => !blocked.has(u.Id))
-        .map((u) => Date.parse(u.CreatedDate.replace(/\+0000$/, 'Z')))
-        .sort((a, b) => b - a);
-    users.length = 0;
+    const dates: number[] = [];
+    await store.org.queryPages<{ Id: string; CreatedDate: string }>(
+        'SELECT Id, CreatedDate FROM User WHERE IsActive = true',
+        (users) => {
+            for (const u of users)
+                if (!blocked.has(u.Id)) dates.push(Date.parse(u.CreatedDate.replace(/\+0000$/, 'Z')));
+        }
+    );
+    const eligibleDates = Float64Array.from(dates).sort().reverse();
+    dates.length = 0;
     // SOQL datetimes have whole seconds.
     const cutoff =
         Math.floor(eligibleDates[Math.min(TARGET_ELIGIBLE, eligibleDates.length) - 1] / 1000) * 1000;
@@ -207,6 +211,8 @@ class Peer<Info> {
 /** Counts rows read (by path) and records written, to compute the API call floor. */
 class CountingGateway implements OrgGateway {
     queries = 0;
+    /** A query costs at least one call, then one per 2,000 rows. */
+    restFloor = 0;
     restRows = 0;
     restPages = 0;
     bulkJobs = 0;
@@ -218,7 +224,7 @@ class CountingGateway implements OrgGateway {
     constructor(private readonly inner: OrgGateway) {}
     /** Forget what readiness read: the figures are the run's own. */
     reset(): void {
-        this.queries = this.restRows = this.restPages = 0;
+        this.queries = this.restFloor = this.restRows = this.restPages = 0;
         this.bulkJobs = this.bulkRows = this.bulkCalls = this.bulkSets = 0;
         this.recordsWritten = 0;
         this.log = [];
@@ -247,6 +253,7 @@ class CountingGateway implements OrgGateway {
         });
         this.restPages += pages;
         this.restRows += rows;
+        this.restFloor += Math.max(1, Math.ceil(rows / 2000));
         this.log.push(`query ${pages} pages ${rows} rows: ${soql.slice(0, 60)}`);
     }
     async bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown) {
@@ -334,6 +341,7 @@ async function main(): Promise<void> {
     const callsBefore = service.org.apiCalls();
     counting.reset();
     const [orgBefore, smtpBefore] = await Promise.all([orgPeerHandle.stats(), smtpPeerHandle.stats()]);
+    const loadBefore = loadavg()[0];
     const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const { runId } = await service.provisioning.scheduled();
@@ -341,15 +349,14 @@ async function main(): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuBefore);
     const serviceCpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const loadAfter = loadavg()[0];
     const [orgAfter, smtpAfter] = await Promise.all([orgPeerHandle.stats(), smtpPeerHandle.stats()]);
     const apiCalls = service.org.apiCalls() - callsBefore;
     const { rowsRead, recordsWritten } = counting;
-    // Per path: REST one call per 2,000 rows; a bulk job its create, one status check, one call per
-    // result set of BULK_RESULT_SET_RECORDS and its delete.
+    // Per path: a REST query one call per 2,000 rows (at least one); a bulk job its create, one status
+    // check, one call per result set of BULK_RESULT_SET_RECORDS and its delete.
     const readFloor =
-        Math.ceil(counting.restRows / 2000) +
-        counting.bulkJobs * 3 +
-        Math.ceil(counting.bulkRows / BULK_RESULT_SET_RECORDS);
+        counting.restFloor + counting.bulkJobs * 3 + Math.ceil(counting.bulkRows / BULK_RESULT_SET_RECORDS);
     const run = await service.provisioning.getRun(runId);
     const snapshot = JSON.parse((await new OrgStore(service.org).runSnapshot(runId)) ?? '{}') as {
         invalid?: { name: string; reasons: string[] }[];
@@ -372,7 +379,8 @@ async function main(): Promise<void> {
     );
     console.log(
         `CPU seconds during the run: service ${serviceCpuSeconds.toFixed(2)}, local org ${orgCpuSeconds.toFixed(2)}, ` +
-            `SMTP sink ${smtpCpuSeconds.toFixed(2)}; peak RSS: service ${peakRssMb} MB, local org ${orgAfter.maxRssMb} MB`
+            `SMTP sink ${smtpCpuSeconds.toFixed(2)}; peak RSS: service ${peakRssMb} MB, local org ${orgAfter.maxRssMb} MB; ` +
+            `machine load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (${cpus().length} CPUs)`
     );
     console.log(
         `Reads: REST ${counting.restPages} calls for ${counting.restRows} rows in ${counting.queries} queries; ` +

@@ -4,7 +4,7 @@
  * state, and reset brings back the seeded demo org.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalOrg } from '../../service/src/local-org';
@@ -125,6 +125,47 @@ describe('local org persistence', () => {
         expect(values.size).toBe(50);
         expect(new Set(values.values())).toEqual(new Set([loaded?.counters.n]));
     }, 20000);
+
+    it('when the folder holds the previous format (one org.json), then it is read once and rewritten as a snapshot', async () => {
+        const first = await startLocalOrg({ dataDir: dir, users: 30 });
+        const token = await clientCredentialsToken(first);
+        await rest(first, token, v('/sobjects/Condition_Set__c'), {
+            method: 'POST',
+            body: { Name: 'From the old format' }
+        });
+        await first.stop();
+        // Rewrite what the org stored in the old layout: { format: 1, seed, users, seededAt, counters, tables }.
+        const folder = new DataFolder(dir);
+        const tables: Record<string, unknown[]> = {};
+        const meta = folder.meta()!;
+        const loaded = folder.load((object, _id, row) => {
+            if (row) (tables[object] ??= []).push(row);
+        });
+        folder.close();
+        rmSync(join(dir, SNAPSHOT_FILE));
+        for (const name of readdirSync(dir)) if (name.startsWith('org-log-')) rmSync(join(dir, name));
+        writeFileSync(
+            join(dir, 'org.json'),
+            JSON.stringify({ format: 1, ...meta, counters: loaded!.counters, tables })
+        );
+
+        const second = await startLocalOrg({ dataDir: dir });
+        try {
+            const t = await clientCredentialsToken(second);
+            const q = await rest(
+                second,
+                t,
+                v(
+                    `/query?q=${encodeURIComponent("SELECT Id FROM Condition_Set__c WHERE Name = 'From the old format'")}`
+                )
+            );
+            expect((q.body as { totalSize: number }).totalSize).toBe(1);
+            expect(existsSync(join(dir, 'org.json'))).toBe(false);
+            expect(existsSync(join(dir, SNAPSHOT_FILE))).toBe(true);
+        } finally {
+            await second.stop();
+        }
+    });
 
     it('when the org is reset, then the demo org comes back and changes are gone', async () => {
         const org = await startLocalOrg({ dataDir: dir, users: 50 });
