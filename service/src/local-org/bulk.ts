@@ -63,8 +63,12 @@ function csvValue(value: unknown, type: string): string {
     if (value === null || value === undefined) return '""';
     let text: string;
     if (type === 'datetime' && typeof value === 'string') {
-        const ms = parseDateTime(value);
-        text = ms === undefined ? value : new Date(ms).toISOString();
+        // Stored as the REST API writes them, in UTC (`…+0000`); the Bulk API writes `…Z`.
+        if (value.endsWith('+0000')) text = `${value.slice(0, -5)}Z`;
+        else {
+            const ms = parseDateTime(value);
+            text = ms === undefined ? value : new Date(ms).toISOString();
+        }
     } else {
         text = String(value);
     }
