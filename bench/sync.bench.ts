@@ -1,42 +1,81 @@
 /**
  * `npm run bench -- sync`: a scheduled sync (evaluate + invite in one go) over 50,000 users of which
- * about 5,000 are eligible, on the local org with a local SMTP sink. The org and the sink run in a child
- * process so the figures (peak memory especially) are the service's own.
+ * about 5,000 are eligible (BENCH_USERS / BENCH_ELIGIBLE), on the local org with a local SMTP sink.
+ * The service runs in this process, the local org and the SMTP sink each in a child process of their
+ * own, so CPU seconds and peak memory are reported for each apart: the service's figures are its own.
+ * BENCH_BULK_ABOVE sets the service's BULK_QUERY_ABOVE (the Bulk API 2.0 threshold) to compare read paths.
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the org and of the SMTP sink there (run this file with
+ * `node --cpu-prof` for the service's own).
  *
- * API call floor: one query call per 2,000 rows read plus one write call per 200 records written, over
- * everything the run reads and writes. Last stdout line:
- * {"bench":"sync","users":…,"eligible":…,"seconds":…,"apiCalls":…,"apiCallFloor":…,"invitesPerSec":…,"peakRssMb":…}
+ * API call floor, over everything the run reads and writes: each REST query one call per 2,000 rows
+ * (at least one), each Bulk API 2.0 query job four calls (create, one status check, one result set,
+ * delete) plus one per further 50,000 rows, and one write call per 200 records written. Last stdout line:
+ * {"bench":"sync","users":…,"eligible":…,"seconds":…,"msPerInvite":…,"apiCalls":…,"apiCallFloor":…,
+ *  "serviceCpuSeconds":…,"orgCpuSeconds":…,"smtpCpuSeconds":…,"peakRssMb":…,"orgPeakRssMb":…,…}
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
 import { OrgStore } from '../service/src/domain/org-store';
 import { orgStore } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
-import type { OrgGateway, SObjectRecord } from '../service/src/ports';
+import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
+import { BULK_RESULT_SET_RECORDS } from '../service/src/adapters/salesforce';
 
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
 const TARGET_ELIGIBLE = Number(process.env.BENCH_ELIGIBLE ?? 5_000);
 const PRODUCT = 'Meeting Links';
 const ELIGIBLE_STATUSES = ['Not Invited', 'Expired', 'Revoked'];
 
-interface PeersInfo {
+interface OrgInfo {
     orgUrl: string;
     consumerKey: string;
     username: string;
     privateKeyPem: string;
-    smtpPort: number;
     eligible: number;
+    seedSeconds: number;
 }
 
-/** Child process: the local org (50k users) with one set selecting ~5k eligible users, and an SMTP sink. */
-async function peers(): Promise<void> {
+/** What a peer process reports about itself: CPU seconds so far and its peak resident memory. */
+interface PeerStats {
+    cpuSeconds: number;
+    maxRssMb: number;
+    [detail: string]: number;
+}
+
+function ownStats(): PeerStats {
+    const cpu = process.cpuUsage();
+    return {
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024)
+    };
+}
+
+/**
+ * A peer's side of the line protocol: its first stdout line is its info; then each `stats` line on stdin
+ * is answered with one JSON line of PeerStats; stdin's end stops it.
+ */
+function servePeer(info: object, stats: () => PeerStats, stop: () => Promise<void>): void {
+    process.stdout.write(`${JSON.stringify(info)}\n`);
+    const input = createInterface({ input: process.stdin });
+    input.on('line', (line) => {
+        if (line.trim() === 'stats') process.stdout.write(`${JSON.stringify(stats())}\n`);
+    });
+    input.on('close', () => {
+        void stop().then(() => process.exit(0));
+    });
+}
+
+/** Child process: the local org with one set selecting about TARGET_ELIGIBLE eligible users. */
+async function orgPeer(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-org-'));
+    const seedStarted = process.hrtime.bigint();
     const org = await startLocalOrg({ users: USERS, seed: 2024, dataDir, reset: true });
+    const seedSeconds = Number(process.hrtime.bigint() - seedStarted) / 1e9;
     const store = orgStore(org);
     const active = await store.org.query<{ Id: string }>(
         'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
@@ -49,19 +88,23 @@ async function peers(): Promise<void> {
     await store.update([
         { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Schedule_Enabled__c: true }
     ]);
-    // Choose a CreatedDate cut-off so that about TARGET_ELIGIBLE active users are eligible.
-    const users = await store.org.query<{ Id: string; CreatedDate: string }>(
-        'SELECT Id, CreatedDate FROM User WHERE IsActive = true'
-    );
+    // Choose a CreatedDate cut-off so that about TARGET_ELIGIBLE active users are eligible. Read page by
+    // page, keeping only the dates: at 1,000,000 users the records would weigh on the org's own figures.
     const blocked = new Set(
         (await store.authorizations('all', [PRODUCT]))
             .filter((a) => !ELIGIBLE_STATUSES.includes(String(a.Status__c)))
             .map((a) => a.User__c)
     );
-    const eligibleDates = users
-        .filter((u) => !blocked.has(u.Id))
-        .map((u) => Date.parse(u.CreatedDate.replace(/\+0000$/, 'Z')))
-        .sort((a, b) => b - a);
+    const dates: number[] = [];
+    await store.org.queryPages<{ Id: string; CreatedDate: string }>(
+        'SELECT Id, CreatedDate FROM User WHERE IsActive = true',
+        (users) => {
+            for (const u of users)
+                if (!blocked.has(u.Id)) dates.push(Date.parse(u.CreatedDate.replace(/\+0000$/, 'Z')));
+        }
+    );
+    const eligibleDates = Float64Array.from(dates).sort().reverse();
+    dates.length = 0;
     // SOQL datetimes have whole seconds.
     const cutoff =
         Math.floor(eligibleDates[Math.min(TARGET_ELIGIBLE, eligibleDates.length) - 1] / 1000) * 1000;
@@ -84,8 +127,28 @@ async function peers(): Promise<void> {
             })
         }
     ]);
+    await store.org.close();
     org.resetApiCounter();
+    const info: OrgInfo = {
+        orgUrl: org.url,
+        consumerKey: org.jwt.consumerKey,
+        username: org.jwt.username,
+        privateKeyPem: org.jwt.privateKeyPem,
+        eligible,
+        seedSeconds
+    };
+    servePeer(
+        info,
+        () => ({ ...ownStats(), apiCalls: org.apiUsage().used }),
+        async () => {
+            await org.stop();
+            rmSync(dataDir, { recursive: true, force: true });
+        }
+    );
+}
 
+/** Child process: an SMTP sink that reads and drops every message. */
+async function smtpPeer(): Promise<void> {
     let received = 0;
     const smtp = new SMTPServer({
         authOptional: true,
@@ -100,44 +163,109 @@ async function peers(): Promise<void> {
         }
     });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
-    const info: PeersInfo = {
-        orgUrl: org.url,
-        consumerKey: org.jwt.consumerKey,
-        username: org.jwt.username,
-        privateKeyPem: org.jwt.privateKeyPem,
-        smtpPort: (smtp.server.address() as { port: number }).port,
-        eligible
-    };
-    process.stdout.write(`${JSON.stringify(info)}\n`);
-    process.stdin.resume();
-    process.stdin.on('end', () => {
-        process.stderr.write(
-            `bench peers: SMTP received ${received} messages, org API usage ${org.apiUsage().used}\n`
-        );
-        smtp.close(() => undefined);
-        void org.stop().then(() => {
-            rmSync(dataDir, { recursive: true, force: true });
-            process.exit(0);
-        });
-    });
+    servePeer(
+        { smtpPort: (smtp.server.address() as { port: number }).port },
+        () => ({ ...ownStats(), received }),
+        () => new Promise<void>((resolve) => smtp.close(() => resolve()))
+    );
 }
 
-/** Counts rows read and records written, to compute the API call floor. */
+/** The parent's handle on a peer process. */
+class Peer<Info> {
+    private constructor(
+        private readonly child: ChildProcess,
+        private readonly lines: Interface,
+        readonly info: Info
+    ) {}
+
+    static async start<Info>(role: 'org' | 'smtp'): Promise<Peer<Info>> {
+        const profile = process.env.BENCH_CPU_PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+            : [];
+        const child = spawn(process.execPath, [...profile, '--import', 'tsx', __filename, `--peer=${role}`], {
+            stdio: ['pipe', 'pipe', 'inherit']
+        });
+        const lines = createInterface({ input: child.stdout! });
+        const info = await new Promise<Info>((resolve, reject) => {
+            lines.once('line', (line) => resolve(JSON.parse(line) as Info));
+            child.once('exit', (code) => reject(new Error(`bench ${role} process exited with ${code}`)));
+        });
+        return new Peer(child, lines, info);
+    }
+
+    async stats(): Promise<PeerStats> {
+        const answer = new Promise<PeerStats>((resolve) =>
+            this.lines.once('line', (line) => resolve(JSON.parse(line) as PeerStats))
+        );
+        this.child.stdin!.write('stats\n');
+        return answer;
+    }
+
+    async stop(): Promise<void> {
+        const exited = new Promise((resolve) => this.child.once('exit', resolve));
+        this.child.stdin!.end();
+        await exited;
+    }
+}
+
+/** Counts rows read (by path) and records written, to compute the API call floor. */
 class CountingGateway implements OrgGateway {
     queries = 0;
-    rowsRead = 0;
+    /** A query costs at least one call, then one per 2,000 rows. */
+    restFloor = 0;
+    restRows = 0;
+    restPages = 0;
+    bulkJobs = 0;
+    bulkRows = 0;
+    bulkCalls = 0;
+    bulkSets = 0;
     recordsWritten = 0;
-    constructor(private readonly inner: OrgGateway) {}
     log: string[] = [];
+    constructor(private readonly inner: OrgGateway) {}
+    /** Forget what readiness read: the figures are the run's own. */
+    reset(): void {
+        this.queries = this.restFloor = this.restRows = this.restPages = 0;
+        this.bulkJobs = this.bulkRows = this.bulkCalls = this.bulkSets = 0;
+        this.recordsWritten = 0;
+        this.log = [];
+    }
+    get rowsRead(): number {
+        return this.restRows + this.bulkRows;
+    }
     async query<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
-        const before = this.inner.apiCalls();
-        const rows = await this.inner.query<T>(soql);
-        this.log.push(
-            `query ${this.inner.apiCalls() - before} calls ${rows.length} rows: ${soql.slice(0, 60)}`
-        );
-        this.queries++;
-        this.rowsRead += rows.length;
+        const rows: T[] = [];
+        await this.queryPages<T>(soql, (page) => {
+            for (const row of page) rows.push(row);
+        });
         return rows;
+    }
+    async queryPages<T extends object = SObjectRecord>(
+        soql: string,
+        onPage: (records: T[], page: QueryPageInfo) => unknown
+    ): Promise<void> {
+        let pages = 0;
+        let rows = 0;
+        this.queries++;
+        await this.inner.queryPages<T>(soql, (records, page) => {
+            pages++;
+            rows += records.length;
+            return onPage(records, page);
+        });
+        this.restPages += pages;
+        this.restRows += rows;
+        this.restFloor += Math.max(1, Math.ceil(rows / 2000));
+        this.log.push(`query ${pages} pages ${rows} rows: ${soql.slice(0, 60)}`);
+    }
+    async bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown) {
+        const stats = await this.inner.bulkQuery(soql, onPage);
+        this.bulkJobs++;
+        this.bulkRows += stats.records;
+        this.bulkCalls += stats.calls;
+        this.bulkSets += stats.pages;
+        this.log.push(
+            `bulk query ${stats.calls} calls ${stats.pages} result sets ${stats.records} rows: ${soql.slice(0, 60)}`
+        );
+        return stats;
     }
     describe(sobject: string) {
         return this.inner.describe(sobject);
@@ -169,15 +297,14 @@ class CountingGateway implements OrgGateway {
 }
 
 async function main(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--peers'], {
-        stdio: ['pipe', 'pipe', 'inherit']
-    });
-    const lines = createInterface({ input: child.stdout! });
-    const info = await new Promise<PeersInfo>((resolve, reject) => {
-        lines.once('line', (line) => resolve(JSON.parse(line) as PeersInfo));
-        child.once('exit', (code) => reject(new Error(`bench peers exited with ${code}`)));
-    });
-    console.log(`org: ${USERS} users, ${info.eligible} eligible for ${PRODUCT}`);
+    const [orgPeerHandle, smtpPeerHandle] = await Promise.all([
+        Peer.start<OrgInfo>('org'),
+        Peer.start<{ smtpPort: number }>('smtp')
+    ]);
+    const info = orgPeerHandle.info;
+    console.log(
+        `org: ${USERS} users, ${info.eligible} eligible for ${PRODUCT}; seeded in ${info.seedSeconds.toFixed(1)} s`
+    );
 
     const outbox = mkdtempSync(join(tmpdir(), 'rollcall-bench-'));
     let counting!: CountingGateway;
@@ -193,11 +320,13 @@ async function main(): Promise<void> {
             SF_USERNAME: info.username,
             SF_PRIVATE_KEY: info.privateKeyPem,
             SMTP_HOST: '127.0.0.1',
-            SMTP_PORT: String(info.smtpPort),
+            SMTP_PORT: String(smtpPeerHandle.info.smtpPort),
             SMTP_MAX_CONNECTIONS: '10',
             HEARTBEAT_SECONDS: '15',
             OUTBOX_DIR: outbox,
-            SCHEDULER: 'off'
+            SCHEDULER: 'off',
+            // BENCH_BULK_ABOVE forces a read path (0: Bulk API as soon as a query has more than one page).
+            ...(process.env.BENCH_BULK_ABOVE ? { BULK_QUERY_ABOVE: process.env.BENCH_BULK_ABOVE } : {})
         },
         timers: false,
         initialSweep: false,
@@ -210,13 +339,24 @@ async function main(): Promise<void> {
     if (!ready.ok) throw new Error(`service not ready: ${ready.status}`);
     const readinessCalls = service.org.apiCalls() - beforeReady;
     const callsBefore = service.org.apiCalls();
+    counting.reset();
+    const [orgBefore, smtpBefore] = await Promise.all([orgPeerHandle.stats(), smtpPeerHandle.stats()]);
+    const loadBefore = loadavg()[0];
+    const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const { runId } = await service.provisioning.scheduled();
     await service.provisioning.waitForRun(runId);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
+    const serviceCpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const loadAfter = loadavg()[0];
+    const [orgAfter, smtpAfter] = await Promise.all([orgPeerHandle.stats(), smtpPeerHandle.stats()]);
     const apiCalls = service.org.apiCalls() - callsBefore;
-    const rowsRead = counting.rowsRead;
-    const recordsWritten = counting.recordsWritten;
+    const { rowsRead, recordsWritten } = counting;
+    // Per path: a REST query one call per 2,000 rows (at least one); a bulk job its create, one status
+    // check, one call per result set of BULK_RESULT_SET_RECORDS and its delete.
+    const readFloor =
+        counting.restFloor + counting.bulkJobs * 3 + Math.ceil(counting.bulkRows / BULK_RESULT_SET_RECORDS);
     const run = await service.provisioning.getRun(runId);
     const snapshot = JSON.parse((await new OrgStore(service.org).runSnapshot(runId)) ?? '{}') as {
         invalid?: { name: string; reasons: string[] }[];
@@ -224,18 +364,31 @@ async function main(): Promise<void> {
     for (const set of snapshot.invalid ?? [])
         console.log(`invalid set ${set.name}: ${set.reasons.join(' ')}`);
     await service.stop();
-    child.stdin!.end();
-    await new Promise((resolve) => child.once('exit', resolve));
+    await Promise.all([orgPeerHandle.stop(), smtpPeerHandle.stop()]);
     rmSync(outbox, { recursive: true, force: true });
 
-    const apiCallFloor = Math.ceil(rowsRead / 2000) + Math.ceil(recordsWritten / 200);
+    const apiCallFloor = readFloor + Math.ceil(recordsWritten / 200);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const orgCpuSeconds = orgAfter.cpuSeconds - orgBefore.cpuSeconds;
+    const smtpCpuSeconds = smtpAfter.cpuSeconds - smtpBefore.cpuSeconds;
+    const msPerInvite = run.counts.invited > 0 ? (seconds * 1000) / run.counts.invited : 0;
     console.log(
         `run ${runId}: ${run.status}; ${run.counts.evaluated} evaluated, ${run.counts.eligible} eligible, ` +
-            `${run.counts.invited} invited, ${run.counts.failed} failed in ${seconds.toFixed(2)} s`
+            `${run.counts.invited} invited, ${run.counts.failed} failed in ${seconds.toFixed(2)} s ` +
+            `(${msPerInvite.toFixed(3)} ms per invitation); SMTP sink received ${smtpAfter.received - smtpBefore.received}`
     );
     console.log(
-        `Salesforce: ${apiCalls} API calls (floor ${apiCallFloor}: ${rowsRead} rows read in ${counting.queries} queries, ` +
+        `CPU seconds during the run: service ${serviceCpuSeconds.toFixed(2)}, local org ${orgCpuSeconds.toFixed(2)}, ` +
+            `SMTP sink ${smtpCpuSeconds.toFixed(2)}; peak RSS: service ${peakRssMb} MB, local org ${orgAfter.maxRssMb} MB; ` +
+            `machine load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (${cpus().length} CPUs)`
+    );
+    console.log(
+        `Reads: REST ${counting.restPages} calls for ${counting.restRows} rows in ${counting.queries} queries; ` +
+            `Bulk API 2.0 ${counting.bulkCalls} calls for ${counting.bulkRows} rows in ${counting.bulkJobs} jobs ` +
+            `(${counting.bulkSets} result sets)`
+    );
+    console.log(
+        `Salesforce: ${apiCalls} API calls (floor ${apiCallFloor}: ${rowsRead} rows read, ` +
             `${recordsWritten} records written); ${((apiCalls / apiCallFloor - 1) * 100).toFixed(1)}% over the floor; ` +
             `readiness before it: ${readinessCalls} calls (User describe, org time zone)`
     );
@@ -247,22 +400,27 @@ async function main(): Promise<void> {
             users: USERS,
             eligible: run.counts.eligible,
             seconds: Number(seconds.toFixed(2)),
+            msPerInvite: Number(msPerInvite.toFixed(3)),
             apiCalls,
             apiCallFloor,
+            restReadCalls: counting.restPages,
+            restRows: counting.restRows,
+            bulkReadCalls: counting.bulkCalls,
+            bulkRows: counting.bulkRows,
             invitesPerSec: Math.round(run.counts.invited / seconds),
-            peakRssMb
+            serviceCpuSeconds: Number(serviceCpuSeconds.toFixed(2)),
+            orgCpuSeconds: Number(orgCpuSeconds.toFixed(2)),
+            smtpCpuSeconds: Number(smtpCpuSeconds.toFixed(2)),
+            peakRssMb,
+            orgPeakRssMb: orgAfter.maxRssMb,
+            orgSeedSeconds: Number(info.seedSeconds.toFixed(1))
         })
     );
 }
 
-if (process.argv.includes('--peers')) {
-    peers().catch((error: unknown) => {
-        console.error(error);
-        process.exit(1);
-    });
-} else {
-    main().catch((error: unknown) => {
-        console.error(error);
-        process.exit(1);
-    });
-}
+const role = process.argv.find((arg) => arg.startsWith('--peer='))?.slice('--peer='.length);
+const entry = role === 'org' ? orgPeer : role === 'smtp' ? smtpPeer : main;
+entry().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+});

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors';
+import { BULK_QUERY_ABOVE } from './use-cases/candidates';
 
 const bool = z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -116,6 +117,8 @@ const envSchema = z.object({
     ),
 
     PREVIEW_TTL_HOURS: int(1, 24 * 30).default(24),
+    /** Candidates above which a candidate query is read by a Bulk API 2.0 query job (docs/decisions.md). */
+    BULK_QUERY_ABOVE: int(0, 1_000_000_000).default(BULK_QUERY_ABOVE),
     HEARTBEAT_SECONDS: seconds(0.1, 3600).default(15),
     STALE_RUN_SECONDS: seconds(0.4, 86_400).default(120),
     SWEEP_SECONDS: seconds(0.1, 86_400).default(60),
@@ -207,6 +210,8 @@ export interface Config {
         auditTableCap: number;
         previewPageSize: number;
         adminRecipientCap: number;
+        /** BULK_QUERY_ABOVE: candidates above which a query is read by a Bulk API 2.0 query job. */
+        bulkQueryAbove: number;
         /** Run journals: every outcome as soon as the mailer returns, applied by a resume ($DATA_DIR/journal). */
         journalDir: string;
     };
@@ -373,6 +378,7 @@ export function loadConfig(env: Env = process.env): Config {
             auditTableCap: e.AUDIT_TABLE_CAP,
             previewPageSize: e.PREVIEW_PAGE_SIZE,
             adminRecipientCap: e.ADMIN_RECIPIENT_CAP,
+            bulkQueryAbove: e.BULK_QUERY_ABOVE,
             journalDir: resolve(e.DATA_DIR, 'journal')
         },
         scheduler: e.SCHEDULER ?? (mode === 'local' ? 'service' : 'apex'),

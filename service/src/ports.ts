@@ -17,10 +17,50 @@ export interface WriteResult {
     errors: string[];
 }
 
+/** Where a page of query records stands in its query. */
+export interface QueryPageInfo {
+    /** Records the whole query matches (the REST API's totalSize). */
+    totalSize: number;
+    /** 0 for the first page. */
+    index: number;
+}
+
+/** Returned by a page consumer to stop reading a query's further pages. */
+export const STOP_READING = 'stop';
+
+/**
+ * A Bulk API 2.0 query result row: CSV values as strings keyed by column (`Profile.Name` for a parent
+ * field), an empty string for null.
+ */
+export type BulkRow = Record<string, string>;
+
+export interface BulkQueryStats {
+    jobId: string;
+    records: number;
+    /** Result sets read (one call each). */
+    pages: number;
+    /** API calls the job took: create, status checks, result sets, delete. */
+    calls: number;
+}
+
 /** The org: the system of record. Only the Salesforce adapter talks to it. */
 export interface OrgGateway {
     /** Runs a SOQL query and returns every record (following nextRecordsUrl). */
     query<T extends object = SObjectRecord>(soql: string): Promise<T[]>;
+    /**
+     * Runs a SOQL query and hands its records over page by page (query, then queryMore on
+     * nextRecordsUrl), each page only once the previous one's consumer has finished: no more than one
+     * page is held. The consumer may return STOP_READING to leave the remaining pages unread.
+     */
+    queryPages<T extends object = SObjectRecord>(
+        soql: string,
+        onPage: (records: T[], page: QueryPageInfo) => unknown
+    ): Promise<void>;
+    /**
+     * Runs a SOQL query as a Bulk API 2.0 query job (create, poll until JobComplete, read the result
+     * sets by Sforce-Locator, delete the job) and hands over each result set as it is read.
+     */
+    bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown): Promise<BulkQueryStats>;
     /** The sObject describe as the REST API returns it. */
     describe(sobject: string): Promise<unknown>;
     /** Creates records, 200 per call; results in input order. */

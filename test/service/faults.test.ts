@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
 import type { OrgStore } from '../../service/src/domain/org-store';
-import type { OrgGateway } from '../../service/src/ports';
+import type { OrgGateway, QueryPageInfo } from '../../service/src/ports';
 import {
     startOrgProxy,
     startSlackEndpoint,
@@ -531,6 +531,15 @@ describe('a long evaluation', () => {
                     if (/FROM User WHERE IsActive = true AND/.test(soql))
                         await new Promise((r) => setTimeout(r, 3000));
                     return gateway.query<T>(soql);
+                },
+                // The evaluation reads its candidates page by page.
+                queryPages: async <T extends object>(
+                    soql: string,
+                    onPage: (records: T[], page: QueryPageInfo) => unknown
+                ): Promise<void> => {
+                    if (/FROM User WHERE IsActive = true AND/.test(soql))
+                        await new Promise((r) => setTimeout(r, 3000));
+                    return gateway.queryPages<T>(soql, onPage);
                 }
             });
         const timings = { HEARTBEAT_SECONDS: '0.25', STALE_RUN_SECONDS: '2' };

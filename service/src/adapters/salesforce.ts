@@ -2,7 +2,12 @@
  * The OrgGateway port over jsforce: the only module that imports jsforce.
  *
  * - Signs in with the OAuth 2.0 JWT bearer flow (assertion signed RS256 with node:crypto).
- * - Queries page by page (query, then queryMore on nextRecordsUrl) so each page is retried on its own.
+ * - Queries page by page (query, then queryMore on nextRecordsUrl) so each page is retried on its own,
+ *   and hands pages over as they come (`queryPages`) so a caller holds one page at a time.
+ * - Reads big results with a Bulk API 2.0 query job (`bulkQuery`): jsforce's bulk2 QueryJobV2 creates,
+ *   checks and deletes the job; each result set is one GET of `…/results?maxRecords=…&locator=…`
+ *   (jsforce parses the CSV; the next locator comes from the Sforce-Locator header). jsforce's own
+ *   `result()` joins every set into one stream with no maxRecords, so it is not used for the sets.
  * - Writes through composite/sobjects, 200 records a call; upserts by external id.
  * - Retries 5xx, REQUEST_LIMIT_EXCEEDED and connection errors a bounded number of times with jittered
  *   exponential backoff; re-signs-in on INVALID_SESSION_ID (jsforce's refresh hook and our own retry).
@@ -15,11 +20,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSign } from 'node:crypto';
 import { Connection } from 'jsforce';
+import { QueryJobV2 } from 'jsforce/lib/api/bulk2';
 import type { SalesforceConfig } from '../config';
 import { AppError, redact, registerSecret } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { OrgGateway, SObjectRecord, WriteResult } from '../ports';
+import {
+    STOP_READING,
+    type BulkQueryStats,
+    type BulkRow,
+    type OrgGateway,
+    type QueryPageInfo,
+    type SObjectRecord,
+    type WriteResult
+} from '../ports';
 
 const BATCH = 200;
 const RETRYABLE_CODES = new Set([
@@ -36,7 +50,15 @@ const RETRYABLE_CODES = new Set([
 
 interface CallContext {
     status?: number;
+    headers?: Record<string, string | string[] | undefined>;
 }
+
+/** Records per Bulk API 2.0 result set (maxRecords): bounds what one page holds in memory. */
+export const BULK_RESULT_SET_RECORDS = 50_000;
+/** Job status checks: the first after this long, then 1.5 times longer each time, up to the maximum. */
+const BULK_POLL_FIRST_MS = 250;
+const BULK_POLL_MAX_MS = 5_000;
+const BULK_POLL_TIMEOUT_MS = 30 * 60_000;
 
 interface TokenResponse {
     access_token: string;
@@ -54,6 +76,7 @@ interface JsforceError {
 
 interface QueryPage<T> {
     records: T[];
+    totalSize: number;
     done: boolean;
     nextRecordsUrl?: string;
 }
@@ -111,6 +134,8 @@ export interface SalesforceGatewayOptions {
     config: SalesforceConfig;
     logger: Logger;
     metrics?: Metrics;
+    /** Records per Bulk API 2.0 result set (default BULK_RESULT_SET_RECORDS). */
+    bulkResultSetRecords?: number;
 }
 
 export class SalesforceGateway implements OrgGateway {
@@ -121,9 +146,11 @@ export class SalesforceGateway implements OrgGateway {
     private readonly config: SalesforceConfig;
     private readonly logger: Logger;
     private readonly metrics?: Metrics;
+    private readonly bulkResultSetRecords: number;
 
     constructor(options: SalesforceGatewayOptions) {
         this.config = options.config;
+        this.bulkResultSetRecords = options.bulkResultSetRecords ?? BULK_RESULT_SET_RECORDS;
         this.logger = options.logger.child({ component: 'salesforce' });
         this.metrics = options.metrics;
     }
@@ -142,14 +169,103 @@ export class SalesforceGateway implements OrgGateway {
 
     async query<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
         const records: T[] = [];
+        await this.queryPages<T>(soql, (page) => {
+            for (const record of page) records.push(record);
+        });
+        return records;
+    }
+
+    async queryPages<T extends object = SObjectRecord>(
+        soql: string,
+        onPage: (records: T[], page: QueryPageInfo) => unknown
+    ): Promise<void> {
         let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false }));
-        for (;;) {
+        for (let index = 0; ; index++) {
             const result = page as unknown as QueryPage<T>;
-            for (const record of result.records) records.push(record);
-            if (result.done || !result.nextRecordsUrl) return records;
-            const next = result.nextRecordsUrl;
+            const next = result.done ? undefined : result.nextRecordsUrl;
+            const answer = await onPage(result.records, { totalSize: result.totalSize, index });
+            if (!next || answer === STOP_READING) return;
             page = await this.call('queryMore', (conn) => conn.queryMore<never>(next));
         }
+    }
+
+    async bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown): Promise<BulkQueryStats> {
+        // Counted here rather than as a difference of this.calls: a run's heartbeat may write meanwhile.
+        let calls = 0;
+        const polling = { pollInterval: BULK_POLL_FIRST_MS, pollTimeout: BULK_POLL_TIMEOUT_MS };
+        // Creating a query job twice (after a lost answer) only leaves an unused job: safe to retry.
+        calls++;
+        const created = await this.call('bulk2 create query job', (conn) =>
+            new QueryJobV2(conn, {
+                bodyParams: { operation: 'query', query: soql },
+                pollingOptions: polling
+            }).open()
+        );
+        const jobId = created.id;
+        const job = (conn: Connection) => conn.bulk2.job('query', { id: jobId });
+        let records = 0;
+        let pages = 0;
+        try {
+            const started = Date.now();
+            for (let wait = BULK_POLL_FIRST_MS; ; wait = Math.min(BULK_POLL_MAX_MS, wait * 1.5)) {
+                calls++;
+                const info = await this.call('bulk2 job status', (conn) => job(conn).check());
+                if (info.state === 'JobComplete') break;
+                if (info.state === 'Failed' || info.state === 'Aborted') {
+                    const reason = (info as { errorMessage?: string }).errorMessage ?? info.state;
+                    throw new AppError(
+                        'ORG_REQUEST_FAILED',
+                        `Salesforce bulk query job ${jobId} ${info.state}: ${redact(reason).slice(0, 300)}`
+                    );
+                }
+                if (Date.now() - started > BULK_POLL_TIMEOUT_MS)
+                    throw new AppError(
+                        'ORG_UNAVAILABLE',
+                        `Salesforce bulk query job ${jobId} not complete after ${BULK_POLL_TIMEOUT_MS / 60_000} minutes`
+                    );
+                await new Promise((resolve) => setTimeout(resolve, wait));
+            }
+            let locator: string | undefined;
+            do {
+                const params = new URLSearchParams({ maxRecords: String(this.bulkResultSetRecords) });
+                if (locator) params.set('locator', locator);
+                let next: string | undefined;
+                calls++;
+                const rows = await this.call(
+                    'bulk2 query results',
+                    (conn) =>
+                        conn.request<BulkRow[]>({
+                            method: 'GET',
+                            url: `/jobs/query/${jobId}/results?${params.toString()}`,
+                            headers: { Accept: 'text/csv' }
+                        }),
+                    true,
+                    (context) => {
+                        const header = context.headers?.['sforce-locator'];
+                        next =
+                            typeof header === 'string' && header !== '' && header !== 'null'
+                                ? header
+                                : undefined;
+                    }
+                );
+                // An empty result set comes back as a string (no CSV rows to parse).
+                const page = Array.isArray(rows) ? rows : [];
+                pages++;
+                records += page.length;
+                await onPage(page);
+                locator = next;
+            } while (locator);
+        } finally {
+            // The job's results hold user data: deleted at once rather than kept for Salesforce's 7 days.
+            calls++;
+            await this.call('bulk2 delete query job', (conn) => job(conn).delete()).catch((error: unknown) =>
+                this.logger.warn(
+                    { jobId, err: redact(String((error as Error)?.message ?? error)) },
+                    'Bulk query job not deleted'
+                )
+            );
+        }
+        return { jobId, records, pages, calls };
     }
 
     async describe(sobject: string): Promise<unknown> {
@@ -210,7 +326,8 @@ export class SalesforceGateway implements OrgGateway {
     private async call<R>(
         what: string,
         operation: (conn: Connection) => PromiseLike<R>,
-        idempotent = true
+        idempotent = true,
+        inspect?: (context: CallContext) => void
     ): Promise<R> {
         let attempt = 0;
         for (;;) {
@@ -218,7 +335,9 @@ export class SalesforceGateway implements OrgGateway {
             const context: CallContext = {};
             try {
                 const conn = await this.ensureConnection();
-                return await this.context.run(context, () => operation(conn));
+                const result = await this.context.run(context, () => operation(conn));
+                inspect?.(context);
+                return result;
             } catch (error) {
                 if (error instanceof AppError) throw error;
                 const e = (error ?? {}) as JsforceError;
@@ -358,11 +477,15 @@ export class SalesforceGateway implements OrgGateway {
             this.metrics?.salesforceCalls.inc();
             const pending = original(req, { ...opts, retry: { maxRetries: 0 } }) as Promise<{
                 statusCode: number;
+                headers?: Record<string, string | string[] | undefined>;
             }>;
             const context = this.context.getStore();
             pending.then(
                 (res) => {
-                    if (context) context.status = res.statusCode;
+                    if (context) {
+                        context.status = res.statusCode;
+                        context.headers = res.headers;
+                    }
                 },
                 () => undefined
             );

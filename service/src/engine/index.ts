@@ -62,7 +62,15 @@ export {
     queryRequestLineBytes
 } from './plan';
 export type { CandidateQueryOptions, CandidateQueryPlan, UnrunnableSet } from './plan';
-export { compileWhere, computeEligibility, explain, isActiveUser, matchSets, prepareSets } from './sets';
+export {
+    compileWhere,
+    computeEligibility,
+    EligibilityAccumulator,
+    explain,
+    isActiveUser,
+    matchSets,
+    prepareSets
+} from './sets';
 export type {
     ConditionExplanation,
     EligibilityEntry,

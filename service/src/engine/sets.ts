@@ -285,63 +285,95 @@ export function computeEligibility(
     statusOf: StatusOf,
     ctx: EvalContext
 ): EligibilityResult {
-    const plan = planFor(valid);
-    const values: Normalized[] = new Array(plan.slots.length);
-    const matchedBuffer = new Int32Array(valid.length);
-    const eligibleStatuses = valid.map((set) => new Set<string>(set.eligibleStatuses));
-    const setCount = valid.length;
-    const pairCounts = new Uint32Array(setCount * setCount);
-    const entries: EligibilityEntry[] = [];
-    let evaluated = 0;
-    for (const user of users) {
-        evaluated++;
-        const count = matchInto(plan, user, ctx, values, matchedBuffer);
-        if (count === 0) continue;
-        for (let a = 0; a < count; a++) {
-            for (let b = a + 1; b < count; b++) pairCounts[matchedBuffer[a] * setCount + matchedBuffer[b]]++;
-        }
-        const statuses: Record<string, AuthorizationStatus> = {};
-        const grantedBy: Record<string, string[]> = {};
-        const products: string[] = [];
-        for (let m = 0; m < count; m++) {
-            const index = matchedBuffer[m];
-            const set = valid[index];
-            for (const product of set.products) {
-                let status = statuses[product];
-                if (status === undefined) {
-                    status = statusOf(user.Id, product);
-                    statuses[product] = status;
-                }
-                if (!eligibleStatuses[index].has(status)) continue;
-                const granted = grantedBy[product];
-                if (granted) granted.push(set.name);
-                else {
-                    grantedBy[product] = [set.name];
-                    products.push(product);
+    const accumulator = new EligibilityAccumulator(valid, ctx);
+    accumulator.add(users, statusOf);
+    return accumulator.result();
+}
+
+/**
+ * computeEligibility fed in parts (pages of candidates, each with its own status lookup): only the
+ * entries (eligible users) and the set-pair counts are kept between parts, never the candidates.
+ */
+export class EligibilityAccumulator {
+    private readonly plan: Plan;
+    private readonly values: Normalized[];
+    private readonly matchedBuffer: Int32Array;
+    private readonly eligibleStatuses: Set<string>[];
+    private readonly pairCounts: Uint32Array;
+    private readonly entries: EligibilityEntry[] = [];
+    private evaluated = 0;
+
+    constructor(
+        private readonly valid: ReadonlyArray<PreparedSet>,
+        private readonly ctx: EvalContext
+    ) {
+        this.plan = planFor(valid);
+        this.values = new Array(this.plan.slots.length);
+        this.matchedBuffer = new Int32Array(valid.length);
+        this.eligibleStatuses = valid.map((set) => new Set<string>(set.eligibleStatuses));
+        this.pairCounts = new Uint32Array(valid.length * valid.length);
+    }
+
+    /** Evaluates these users; statusOf answers for them. */
+    add(users: Iterable<UserRecord>, statusOf: StatusOf): void {
+        const { plan, ctx, values, matchedBuffer, eligibleStatuses, pairCounts, valid, entries } = this;
+        const setCount = valid.length;
+        for (const user of users) {
+            this.evaluated++;
+            const count = matchInto(plan, user, ctx, values, matchedBuffer);
+            if (count === 0) continue;
+            for (let a = 0; a < count; a++) {
+                for (let b = a + 1; b < count; b++)
+                    pairCounts[matchedBuffer[a] * setCount + matchedBuffer[b]]++;
+            }
+            const statuses: Record<string, AuthorizationStatus> = {};
+            const grantedBy: Record<string, string[]> = {};
+            const products: string[] = [];
+            for (let m = 0; m < count; m++) {
+                const index = matchedBuffer[m];
+                const set = valid[index];
+                for (const product of set.products) {
+                    let status = statuses[product];
+                    if (status === undefined) {
+                        status = statusOf(user.Id, product);
+                        statuses[product] = status;
+                    }
+                    if (!eligibleStatuses[index].has(status)) continue;
+                    const granted = grantedBy[product];
+                    if (granted) granted.push(set.name);
+                    else {
+                        grantedBy[product] = [set.name];
+                        products.push(product);
+                    }
                 }
             }
+            if (products.length === 0) continue;
+            entries.push({
+                userId: user.Id,
+                user,
+                products,
+                grantedBy,
+                matchedSets: namesOf(valid, matchedBuffer, count),
+                statuses
+            });
         }
-        if (products.length === 0) continue;
-        entries.push({
-            userId: user.Id,
-            user,
-            products,
-            grantedBy,
-            matchedSets: namesOf(valid, matchedBuffer, count),
-            statuses
-        });
     }
-    const overlaps: Overlap[] = [];
-    pairCounts.forEach((users, key) => {
-        if (users === 0) return;
-        const a = valid[Math.floor(key / setCount)];
-        const b = valid[key % setCount];
-        overlaps.push({ setA: a.name, setB: b.name, setAId: a.id, setBId: b.id, users });
-    });
-    overlaps.sort(
-        (x, y) => y.users - x.users || x.setA.localeCompare(y.setA) || x.setB.localeCompare(y.setB)
-    );
-    return { entries, overlaps, evaluated };
+
+    result(): EligibilityResult {
+        const { valid, pairCounts } = this;
+        const setCount = valid.length;
+        const overlaps: Overlap[] = [];
+        pairCounts.forEach((users, key) => {
+            if (users === 0) return;
+            const a = valid[Math.floor(key / setCount)];
+            const b = valid[key % setCount];
+            overlaps.push({ setA: a.name, setB: b.name, setAId: a.id, setBId: b.id, users });
+        });
+        overlaps.sort(
+            (x, y) => y.users - x.users || x.setA.localeCompare(y.setA) || x.setB.localeCompare(y.setB)
+        );
+        return { entries: this.entries, overlaps, evaluated: this.evaluated };
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

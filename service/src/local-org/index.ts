@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generate } from 'selfsigned';
 import { loadSchema } from './schema';
-import { Store, readState, writeStateAtomically, STATE_FILE } from './store';
+import { Store, readLegacyState, LEGACY_STATE_FILE } from './store';
+import { DataFolder } from './persistence';
 import { generateUsers, seedRecords, ORG_TIME_ZONE, type DemoIds } from './demo';
 import { createApp, type Faults, type Runtime, type Session } from './server';
 
@@ -38,6 +39,8 @@ export interface LocalOrgFaults {
     failFraction(p: number, status?: 500 | 503): void;
     latency(ms: number): void;
     dropNextConnections(n: number): void;
+    /** Bulk API 2.0 query jobs stay InProgress this long before JobComplete. */
+    bulkQueryDelay(ms: number): void;
     clear(): void;
 }
 
@@ -108,21 +111,32 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
     let ids!: DemoIds;
     let meta!: { seed: number; users: number; seededAt: number };
 
+    const folder = new DataFolder(dataDir);
     const seed = (fresh: boolean): void => {
-        const state = fresh ? undefined : readState(dataDir);
-        const wanted = { seed: opts.seed ?? state?.seed ?? 42, users: opts.users ?? state?.users ?? 5000 };
-        const reuse = state && state.seed === wanted.seed && state.users === wanted.users;
-        if (state && !reuse)
+        if (fresh) folder.clear();
+        const legacy = fresh || folder.exists() ? undefined : readLegacyState(dataDir);
+        const stored = fresh ? undefined : (folder.meta() ?? legacy);
+        const wanted = { seed: opts.seed ?? stored?.seed ?? 42, users: opts.users ?? stored?.users ?? 5000 };
+        const reuse = stored && stored.seed === wanted.seed && stored.users === wanted.users;
+        if (stored && !reuse)
             log(`local org: ${dataDir} holds another demo org (seed/users changed); reseeding`);
-        meta = { ...wanted, seededAt: reuse ? state.seededAt : Date.now() };
+        meta = { ...wanted, seededAt: reuse ? stored.seededAt : Date.now() };
         store = new Store(schema);
         ids = generateUsers(store, meta);
-        if (reuse) {
-            store.restore(state);
+        if (reuse && !legacy) {
+            store.clearForLoad();
+            const loaded = folder.load((object, id, row) => store.loadStored(object, id, row));
+            if (loaded) store.counters = loaded.counters;
+            if (loaded?.tornTail)
+                log(`local org: ${folder.logFile}: a torn last line (a crash mid-write) was ignored`);
         } else {
-            seedRecords(store, ids, meta);
-            writeStateAtomically(dataDir, store.snapshot(meta));
+            if (reuse && legacy) store.restore(legacy);
+            else seedRecords(store, ids, meta);
+            folder.writeSnapshot(meta, store.counters, store.storedRows());
+            rmSync(join(dataDir, LEGACY_STATE_FILE), { force: true });
         }
+        // Everything so far is in the snapshot or came from it.
+        store.takeChanges();
     };
     const started = Date.now();
     seed(false);
@@ -136,7 +150,8 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         failFraction: 0,
         failFractionStatus: 503,
         latencyMs: 0,
-        dropNext: 0
+        dropNext: 0,
+        bulkDelayMs: 0
     };
     const sessions = new Map<string, Session>();
     const api = { used: 0, limit: opts.dailyApiLimit ?? 100_000, day: new Date().toISOString().slice(0, 10) };
@@ -145,13 +160,16 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
     const clientSecret = opts.clientSecret ?? DEFAULT_CLIENT_SECRET;
 
     let stopped = false;
-    // Writes are coalesced: at most one state write per PERSIST_COALESCE_MS, and stop() flushes.
+    // Writes are coalesced: at most one log append per PERSIST_COALESCE_MS, and stop() flushes. An
+    // append holds only the records changed since the last one; the log is compacted into a new
+    // snapshot once it has outgrown the last one.
     let flushTimer: NodeJS.Timeout | undefined;
     const flush = (): void => {
         if (flushTimer) clearTimeout(flushTimer);
         flushTimer = undefined;
         try {
-            writeStateAtomically(dataDir, store.snapshot(meta));
+            folder.append(store.takeChanges(), store.counters);
+            if (folder.shouldCompact()) folder.writeSnapshot(meta, store.counters, store.storedRows());
         } catch (e) {
             log(`local org: could not save ${dataDir}: ${e instanceof Error ? e.message : String(e)}`);
         }
@@ -227,8 +245,17 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
             dropNextConnections: (n) => {
                 faults.dropNext = n;
             },
+            bulkQueryDelay: (ms) => {
+                faults.bulkDelayMs = ms;
+            },
             clear: () => {
-                Object.assign(faults, { failNext: 0, failFraction: 0, latencyMs: 0, dropNext: 0 });
+                Object.assign(faults, {
+                    failNext: 0,
+                    failFraction: 0,
+                    latencyMs: 0,
+                    dropNext: 0,
+                    bulkDelayMs: 0
+                });
             }
         },
         get ids() {
@@ -241,7 +268,6 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         reset: async () => {
             if (flushTimer) clearTimeout(flushTimer);
             flushTimer = undefined;
-            rmSync(join(dataDir, STATE_FILE), { force: true });
             seed(true);
         },
         stop: async () => {
@@ -251,7 +277,8 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
                 server.close(() => ok());
                 server.closeAllConnections();
             });
-            if (flushTimer) flush();
+            if (flushTimer || store.hasChanges()) flush();
+            folder.close();
             // A data folder the org made for itself (no dataDir given) goes with it.
             if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
         }

@@ -7,7 +7,8 @@ import { createVerify, randomBytes, timingSafeEqual, type X509Certificate } from
 import type { ObjectDef } from './schema';
 import type { Row, Store } from './store';
 import { SalesforceError, RecordFailure, type RecordError } from './errors';
-import { runQuery, type QueryResult } from './soql';
+import { runQuery, type QueryContext, type QueryResult } from './soql';
+import { bulkQueryRoutes } from './bulk';
 import { makeId, to18 } from './ids';
 import { firstDayOfWeek } from './time';
 
@@ -23,6 +24,8 @@ export interface Faults {
     failFractionStatus: 500 | 503;
     latencyMs: number;
     dropNext: number;
+    /** How long a Bulk API 2.0 query job stays InProgress before JobComplete. */
+    bulkDelayMs: number;
 }
 
 export interface Runtime {
@@ -733,23 +736,22 @@ export function createApp(rt: Runtime): express.Express {
         return typeof org?.DefaultLocaleSidKey === 'string' ? org.DefaultLocaleSidKey : undefined;
     };
 
+    const queryContext = (userId: string, version: string, includeDeleted: boolean): QueryContext => ({
+        schema: rt.store.schema,
+        store: rt.store,
+        now: Date.now(),
+        timeZone: userTimeZone(userId),
+        weekStartsOn: firstDayOfWeek(userLocale(userId)),
+        includeDeleted,
+        apiVersion: version
+    });
+
     const runSoql = (req: Request, res: Response, scanAll: boolean): void => {
         const soql = typeof req.query.q === 'string' ? req.query.q : '';
         if (soql.trim() === '')
             throw new SalesforceError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
         const session = res.locals.session as Session;
-        const result = runQuery(
-            {
-                schema: rt.store.schema,
-                store: rt.store,
-                now: Date.now(),
-                timeZone: userTimeZone(session.userId),
-                weekStartsOn: firstDayOfWeek(userLocale(session.userId)),
-                includeDeleted: scanAll,
-                apiVersion: apiVersion(res)
-            },
-            soql
-        );
+        const result = runQuery(queryContext(session.userId, apiVersion(res), scanAll), soql);
         if (result.aggregate) {
             res.json({ totalSize: result.totalSize, done: true, records: result.aggregate });
             return;
@@ -788,6 +790,9 @@ export function createApp(rt: Runtime): express.Express {
     api.get('/queryAll', (req, res) => runSoql(req, res, true));
     api.get('/query/:locator', (req, res) => queryMore(req, res, false));
     api.get('/queryAll/:locator', (req, res) => queryMore(req, res, true));
+
+    // ---- Bulk API 2.0 query jobs ----
+    api.use('/jobs/query', bulkQueryRoutes(rt, apiVersion, queryContext));
 
     // ---- sObject collections ----
     const ROLLED_BACK: RecordError = {

@@ -37,8 +37,19 @@ export interface QueryResult {
     /** Matching records `from`..`from + size` in order (found lazily); `project` gives their JSON form. */
     page: (from: number, size: number) => Row[];
     project: (row: Row) => Record<string, unknown>;
+    /**
+     * The selected fields in SELECT order, each with its column name as the Bulk API writes it
+     * (`Profile.Name` for a parent field) and a reader.
+     */
+    columns: QueryColumn[];
     /** Aggregate queries: the finished records. */
     aggregate?: Array<Record<string, unknown>>;
+}
+
+export interface QueryColumn {
+    name: string;
+    type: string;
+    get: (row: Row) => unknown;
 }
 
 /* The parser's output, as far as it is read here. */
@@ -1060,6 +1071,7 @@ export function runQuery(ctx: QueryContext, soql: string): QueryResult {
     if (isAggregate) return aggregate(ctx, obj, q, [...table.rows.values()].filter(accept), soql);
 
     const root: ProjectionNode = { entries: [] };
+    const columns: QueryColumn[] = [];
     const seen = new Set<string>();
     for (const f of fields) {
         if (f.type === 'FieldSubquery')
@@ -1087,6 +1099,11 @@ export function runQuery(ctx: QueryContext, soql: string): QueryResult {
             throw queryError('MALFORMED_QUERY', soql, name, `duplicate field selected: ${path.field.name}`);
         seen.add(key);
         addToProjection(root, path);
+        columns.push({
+            name: [...path.hops.map((hop) => hop.field.relationshipName ?? ''), path.field.name].join('.'),
+            type: path.field.type,
+            get: path.get
+        });
     }
 
     // Sorting a whole table by its own fields is cached per table version (with each record's rank),
@@ -1095,7 +1112,7 @@ export function runQuery(ctx: QueryContext, soql: string): QueryResult {
     if (sortKeys.length > 0 && !sortKeys.every((k) => k.local)) {
         const sortedMatches = sortRows([...table.rows.values()].filter(accept), sortKeys);
         const matches = lazyMatches(sortedMatches, undefined, () => true, q.offset ?? 0, q.limit);
-        return { totalSize: matches.total, page: matches.page, project: projector(ctx, obj, root) };
+        return { totalSize: matches.total, page: matches.page, project: projector(ctx, obj, root), columns };
     }
     const key = JSON.stringify(sortKeys.map((k) => [k.name, k.desc, k.nullsLast]));
     let cached = table.sortCache.get(key);
@@ -1112,7 +1129,7 @@ export function runQuery(ctx: QueryContext, soql: string): QueryResult {
         sortKeys.length > 0
             ? lazyMatches(cached.rows, cached, accept, q.offset ?? 0, q.limit)
             : lazyMatches(cached.rows, undefined, accept, q.offset ?? 0, q.limit);
-    return { totalSize: matches.total, page: matches.page, project: projector(ctx, obj, root) };
+    return { totalSize: matches.total, page: matches.page, project: projector(ctx, obj, root), columns };
 }
 
 /**
@@ -1177,7 +1194,7 @@ function aggregate(
         let n = rows.length;
         if (q.offset) n = Math.max(0, n - q.offset);
         if (q.limit !== undefined) n = Math.min(n, q.limit);
-        return { totalSize: n, page: () => [], project: () => ({}), aggregate: [] };
+        return { totalSize: n, page: () => [], project: () => ({}), columns: [], aggregate: [] };
     }
     let exprIndex = 0;
     const columns = fields.map((f) => {
@@ -1274,5 +1291,11 @@ function aggregate(
     }
     if (q.offset) records = records.slice(q.offset);
     if (q.limit !== undefined) records = records.slice(0, q.limit);
-    return { totalSize: records.length, page: () => [], project: () => ({}), aggregate: records };
+    return {
+        totalSize: records.length,
+        page: () => [],
+        project: () => ({}),
+        columns: [],
+        aggregate: records
+    };
 }

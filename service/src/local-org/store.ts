@@ -1,9 +1,11 @@
 /**
  * The org's records, their validation on write (from the schema), transactions for allOrNone, and
- * persistence to one JSON file written atomically (temp file, fsync, rename).
+ * what persistence needs: the records changed since the last flush and the records to store
+ * (persistence.ts writes them: a snapshot plus an append-only log).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Change } from './persistence';
 import type { FieldDef, ObjectDef, Schema } from './schema';
 import { isStringType } from './schema';
 import { makeId, to18 } from './ids';
@@ -80,6 +82,8 @@ export class Store {
     /** Ids of the users the demo generator makes (not persisted unless changed). */
     readonly generatedUsers = new Set<string>();
     readonly changedUsers = new Set<string>();
+    /** Records written since the last flush (their value is read at the flush: a roll-back is seen). */
+    private readonly dirty = new Map<Table, Set<string>>();
     private undoLog: Undo[] | undefined;
     private lastStamp = 0;
 
@@ -121,6 +125,9 @@ export class Store {
         this.undoLog?.push({ table, id, before, after });
         table.replace(id, before, after);
         if (table.def.name === 'User' && this.generatedUsers.has(id)) this.changedUsers.add(id);
+        let ids = this.dirty.get(table);
+        if (!ids) this.dirty.set(table, (ids = new Set()));
+        ids.add(id);
     }
 
     /** Run fn; if it throws, undo every write it made and rethrow. */
@@ -527,56 +534,65 @@ export class Store {
 
     // ---- persistence ------------------------------------------------------------------------
 
-    snapshot(meta: { seed: number; users: number; seededAt: number }): PersistedState {
-        const tables: Record<string, Row[]> = {};
-        for (const [name, table] of this.tables) {
-            const rows: Row[] = [];
-            for (const [id, row] of table.rows) {
-                if (name === 'User' && this.generatedUsers.has(id) && !this.changedUsers.has(id)) continue;
-                rows.push(row);
-            }
-            if (rows.length > 0) tables[name] = rows;
-        }
-        return { format: 1, ...meta, counters: this.counters, tables };
+    /** True when records were written since the last flush. */
+    hasChanges(): boolean {
+        return this.dirty.size > 0;
     }
 
-    /** Put persisted rows over the generated ones (users) or instead of them (everything else). */
-    restore(state: PersistedState): void {
-        this.counters = { ...state.counters };
+    /** The current value of every record written since the last call (null: gone), and forgets them. */
+    takeChanges(): Change[] {
+        const changes: Change[] = [];
+        for (const [table, ids] of this.dirty) {
+            for (const id of ids) changes.push([table.def.name, id, table.rows.get(id) ?? null]);
+        }
+        this.dirty.clear();
+        return changes;
+    }
+
+    /**
+     * Every record storage keeps: all of them except the generated demo users nobody changed (they are
+     * generated again from the seed at every start).
+     */
+    *storedRows(): Generator<[string, Row]> {
+        for (const [name, table] of this.tables) {
+            for (const [id, row] of table.rows) {
+                if (name === 'User' && this.generatedUsers.has(id) && !this.changedUsers.has(id)) continue;
+                yield [name, row];
+            }
+        }
+    }
+
+    /** Before loading stored records: everything but the generated users comes from storage. */
+    clearForLoad(): void {
         for (const [name, table] of this.tables) {
             if (name !== 'User')
                 for (const id of [...table.rows.keys()]) table.replace(id, table.rows.get(id), undefined);
         }
+    }
+
+    /** One stored record (null: gone), over a generated user or in place of nothing. */
+    loadStored(object: string, id: string, row: Row | null): void {
+        const table = this.tables.get(object);
+        if (!table) return;
+        table.replace(id, table.rows.get(id), row ?? undefined);
+        if (object === 'User' && this.generatedUsers.has(id)) this.changedUsers.add(id);
+    }
+
+    /** Put persisted rows (format 1, `org.json`) over the generated ones (users) or instead of them. */
+    restore(state: PersistedState): void {
+        this.counters = { ...state.counters };
+        this.clearForLoad();
         for (const [name, rows] of Object.entries(state.tables)) {
-            const table = this.tables.get(name);
-            if (!table) continue;
-            for (const row of rows) {
-                const id = String(row.Id);
-                table.replace(id, table.rows.get(id), row);
-                if (name === 'User' && this.generatedUsers.has(id)) this.changedUsers.add(id);
-            }
+            for (const row of rows) this.loadStored(name, String(row.Id), row);
         }
     }
 }
 
-export const STATE_FILE = 'org.json';
+/** The data file of format 1 (the whole state in one JSON file); read once to move to the log format. */
+export const LEGACY_STATE_FILE = 'org.json';
 
-/** Write the whole state to a temp file, flush it to disk, then rename it over the old one. */
-export function writeStateAtomically(dataDir: string, state: PersistedState): void {
-    const target = join(dataDir, STATE_FILE);
-    const temp = `${target}.${process.pid}.tmp`;
-    const fd = openSync(temp, 'w');
-    try {
-        writeSync(fd, JSON.stringify(state));
-        fsyncSync(fd);
-    } finally {
-        closeSync(fd);
-    }
-    renameSync(temp, target);
-}
-
-export function readState(dataDir: string): PersistedState | undefined {
-    const file = join(dataDir, STATE_FILE);
+export function readLegacyState(dataDir: string): PersistedState | undefined {
+    const file = join(dataDir, LEGACY_STATE_FILE);
     if (!existsSync(file)) return undefined;
     const state = JSON.parse(readFileSync(file, 'utf8')) as PersistedState;
     if (state.format !== 1) throw new Error(`${file}: unknown state format`);

@@ -5,7 +5,7 @@
  */
 import {
     buildSchema,
-    computeEligibility,
+    EligibilityAccumulator,
     explain,
     fieldsInUse,
     planCandidateQueries,
@@ -26,6 +26,12 @@ import {
 import { AppError } from '../errors';
 import type { Clock, SObjectRecord } from '../ports';
 import { assertSalesforceId, splitMulti, type AuthorizationRecord, type OrgStore } from '../domain/org-store';
+import {
+    forEachCandidatePage,
+    type CandidatePage,
+    type CandidateReadOptions,
+    type CandidateReadStats
+} from './candidates';
 
 const CACHE_TTL_MS = 10 * 60 * 1000;
 /** Above this many candidates it is cheaper to read all authorization records than to page by ids. */
@@ -49,6 +55,8 @@ export interface Evaluation {
     authorizations: Map<string, AuthorizationRecord>;
     /** JSON of the sets as evaluated, for Condition_Sets_Snapshot__c. */
     snapshot: string;
+    /** How the candidates were read (pages, REST or Bulk API). */
+    reads: CandidateReadStats;
 }
 
 export function authorizationKey(userId: string, product: string): string {
@@ -80,7 +88,9 @@ export class Evaluator {
 
     constructor(
         private readonly store: OrgStore,
-        private readonly clock: Clock
+        private readonly clock: Clock,
+        /** How candidates are read (the Bulk API threshold); evaluate() may override it. */
+        private readonly readOptions: CandidateReadOptions = {}
     ) {}
 
     private async schema(): Promise<Schema> {
@@ -142,27 +152,21 @@ export class Evaluator {
         return { prepared, queries: plan.queries, ctx: { now, timeZone, managerIds } };
     }
 
-    async evaluate(): Promise<Evaluation> {
+    async evaluate(options: CandidateReadOptions = {}): Promise<Evaluation> {
         const { prepared, queries, ctx } = await this.prepare();
-        const users = new Map<string, UserRecord>();
-        for (const soql of queries) {
-            for (const user of await this.store.org.query<UserRecord>(soql)) users.set(user.Id, user);
-        }
+        const schema = await this.schema();
         const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
-        const ids = [...users.keys()];
-        const rows =
-            ids.length === 0
-                ? []
-                : await this.store.authorizations(
-                      ids.length > READ_ALL_AUTHORIZATIONS_ABOVE ? 'all' : ids,
-                      products
-                  );
-        const authorizations = new Map<string, AuthorizationRecord>();
-        for (const row of rows) {
-            if (users.has(row.User__c))
-                authorizations.set(authorizationKey(row.User__c, row.Product__c), row);
-        }
-        const result = computeEligibility(prepared.valid, users.values(), statusLookup(authorizations), ctx);
+        const accumulator = new EligibilityAccumulator(prepared.valid, ctx);
+        const statuses = new CandidateStatuses(this.store, products);
+        // Candidates are evaluated page by page: only the eligible entries outlive their page.
+        const reads = await forEachCandidatePage(
+            this.store.org,
+            queries,
+            schema,
+            async (page) => accumulator.add(page.users, await statuses.forPage(page)),
+            { ...this.readOptions, ...options }
+        );
+        const result = accumulator.result();
         const invalidSets = prepared.invalid.map(({ set, errors }) => ({
             id: set.id,
             name: set.name,
@@ -176,8 +180,9 @@ export class Evaluator {
             entries: result.entries,
             overlaps: result.overlaps,
             evaluated: result.evaluated,
-            authorizations,
-            snapshot: snapshotOf(prepared, invalidSets, ctx)
+            authorizations: statuses.of(result.entries.map((entry) => entry.userId)),
+            snapshot: snapshotOf(prepared, invalidSets, ctx),
+            reads
         };
     }
 
@@ -201,6 +206,50 @@ export class Evaluator {
             authorizations.set(authorizationKey(row.User__c, row.Product__c), row);
         }
         return { ...explain(prepared, user, statusLookup(authorizations), ctx), user };
+    }
+}
+
+/**
+ * The candidates' authorization records. A query of few candidates (all in its first page) reads
+ * those of its page by id; once there are more, reading every record of the products is fewer calls
+ * than reading them id by id, and it is done once, before the first page is evaluated.
+ */
+class CandidateStatuses {
+    private all?: Map<string, AuthorizationRecord>;
+    private readonly byPage = new Map<string, AuthorizationRecord>();
+
+    constructor(
+        private readonly store: OrgStore,
+        private readonly products: string[]
+    ) {}
+
+    async forPage(page: CandidatePage): Promise<(userId: string, product: string) => AuthorizationStatus> {
+        if (page.users.length === 0 || this.products.length === 0) return statusLookup(this.byPage);
+        const many = page.querySize > READ_ALL_AUTHORIZATIONS_ABOVE || page.queries > 1;
+        if (many && !this.all) {
+            this.all = new Map();
+            for (const row of await this.store.authorizations('all', this.products))
+                this.all.set(authorizationKey(row.User__c, row.Product__c), row);
+        }
+        if (this.all) return statusLookup(this.all);
+        const ids = page.users.map((user) => user.Id);
+        for (const row of await this.store.authorizations(ids, this.products))
+            this.byPage.set(authorizationKey(row.User__c, row.Product__c), row);
+        return statusLookup(this.byPage);
+    }
+
+    /** The records of these users (the eligible ones): what the run needs after the evaluation. */
+    of(userIds: string[]): Map<string, AuthorizationRecord> {
+        const source = this.all ?? this.byPage;
+        const kept = new Map<string, AuthorizationRecord>();
+        for (const userId of userIds) {
+            for (const product of this.products) {
+                const key = authorizationKey(userId, product);
+                const row = source.get(key);
+                if (row) kept.set(key, row);
+            }
+        }
+        return kept;
     }
 }
 

@@ -43,6 +43,8 @@ import { RunExecution } from './run/execution';
 export type { PreviewItem, PreviewResult } from './preview';
 
 const PREVIEW_EXPIRY_GRACE_MS = 5 * 60_000;
+/** Items a scheduled run writes per upsert round (10 composite calls of 200). */
+const ITEM_WRITE_SLICE = 2000;
 
 export interface RunView {
     runId: string;
@@ -118,7 +120,9 @@ export class ProvisioningService {
     private readonly runCache = new Map<string, { record: RunRecord; at: number; live: boolean }>();
 
     constructor(private readonly deps: RunDeps) {
-        this.evaluator = new Evaluator(deps.store, deps.clock);
+        this.evaluator = new Evaluator(deps.store, deps.clock, {
+            bulkAbove: deps.config.runs.bulkQueryAbove
+        });
         this.previews = new Previews(deps, this.evaluator);
     }
 
@@ -395,28 +399,35 @@ export class ProvisioningService {
             ...evaluation,
             entries: evaluation.entries.filter((entry) => !already.has(entry.userId))
         };
-        const results = await store.upsertItems(itemRecords(run.Id, fresh, 'Pending'));
         const items: WorkItem[] = existing.map(toWorkItem);
-        results.forEach((result, index) => {
-            const entry = fresh.entries[index];
-            if (!result.success || !result.id) {
-                this.deps.logger.warn(
-                    { runId: run.Id, errors: result.errors },
-                    'Item not written; user not invited'
-                );
-                return;
-            }
-            items.push({
-                itemId: result.id,
-                userId: entry.userId,
-                name: String(entry.user.Name ?? entry.userId),
-                email: String(entry.user.Email ?? ''),
-                products: entry.products,
-                statusesAtPreview: entry.statuses,
-                // Users without an email are re-checked (and skipped with the reason) by the execution.
-                status: entry.user.Email ? 'Pending' : null
+        // Written a slice at a time: the item records of 100,000 users at once would double the memory
+        // the entries already take (the sync bench's 1,000,000-user run).
+        for (let start = 0; start < fresh.entries.length; start += ITEM_WRITE_SLICE) {
+            const slice = fresh.entries.slice(start, start + ITEM_WRITE_SLICE);
+            const results = await store.upsertItems(
+                itemRecords(run.Id, { ...fresh, entries: slice }, 'Pending')
+            );
+            results.forEach((result, index) => {
+                const entry = slice[index];
+                if (!result.success || !result.id) {
+                    this.deps.logger.warn(
+                        { runId: run.Id, errors: result.errors },
+                        'Item not written; user not invited'
+                    );
+                    return;
+                }
+                items.push({
+                    itemId: result.id,
+                    userId: entry.userId,
+                    name: String(entry.user.Name ?? entry.userId),
+                    email: String(entry.user.Email ?? ''),
+                    products: entry.products,
+                    statusesAtPreview: entry.statuses,
+                    // Users without an email are re-checked (and skipped with the reason) by the execution.
+                    status: entry.user.Email ? 'Pending' : null
+                });
             });
-        });
+        }
         const ctx = this.context(run, lease, {
             runKey: String(run.Run_Key__c),
             trigger: 'Scheduled',

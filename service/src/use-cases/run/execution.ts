@@ -12,7 +12,7 @@ import type { Logger } from '../../logger';
 import type { AuthorizationRecord, RunStatus } from '../../domain/org-store';
 import { authorizationKey } from '../evaluation';
 import {
-    progressOf,
+    StatusTally,
     truncate,
     type ProgressListener,
     type RunContext,
@@ -30,6 +30,7 @@ class Stopped extends Error {}
 export class RunExecution {
     private readonly log: Logger;
     private readonly recorder: OutcomeRecorder;
+    private readonly tally: StatusTally;
     private heartbeatTimer?: NodeJS.Timeout;
     /** Why this process stopped sending before the end (shutdown, lapsed claim). */
     private stopReason?: string;
@@ -42,11 +43,20 @@ export class RunExecution {
         onProgress?: ProgressListener
     ) {
         this.log = deps.logger.child({ runId: ctx.runId });
-        this.recorder = new OutcomeRecorder(deps, ctx, this.log, () => this.progress(), signal, onProgress);
+        this.tally = new StatusTally(items);
+        this.recorder = new OutcomeRecorder(
+            deps,
+            ctx,
+            this.log,
+            this.tally,
+            () => this.progress(),
+            signal,
+            onProgress
+        );
     }
 
     progress(): RunProgress {
-        return progressOf(this.ctx.runId, this.items, this.recorder.paused);
+        return this.tally.progress(this.ctx.runId, this.recorder.paused);
     }
 
     /** The progress without the run id, for log lines (the child logger already carries it). */

@@ -23,6 +23,7 @@ import {
     type RunContext,
     type RunDeps,
     type RunProgress,
+    type StatusTally,
     type WorkItem
 } from './context';
 
@@ -61,6 +62,7 @@ export class OutcomeRecorder {
         private readonly deps: RunDeps,
         private readonly ctx: RunContext,
         private readonly log: Logger,
+        private readonly tally: StatusTally,
         private readonly progress: () => RunProgress,
         private readonly signal: AbortSignal,
         private readonly onProgress?: ProgressListener
@@ -84,7 +86,7 @@ export class OutcomeRecorder {
 
     /** Decides an item's status; the decision is written with the next batch. */
     decide(item: WorkItem, status: ItemStatus, reason?: string, extra: Record<string, unknown> = {}): void {
-        item.status = status;
+        this.tally.set(item, status);
         item.reason = reason;
         this.itemBuffer.push({
             attributes: { type: ITEM },

@@ -1,0 +1,127 @@
+/**
+ * How an evaluation reads its candidate users: page by page, never all at once (DESIGN §2 step 2,
+ * bounded memory). Each planned query starts on the REST API; its first page says how many records it
+ * matches (totalSize). Up to BULK_QUERY_ABOVE candidates the query goes on with queryMore; above, the
+ * rest is read through a Bulk API 2.0 query job, whose result sets carry up to 50,000 records per
+ * call instead of 2,000 (docs/decisions.md has the measurements behind the threshold). The records of
+ * the first REST page are not read twice. A user several planned queries return is handed over once.
+ */
+import type { Schema, UserRecord } from '../engine';
+import { STOP_READING, type BulkRow, type OrgGateway } from '../ports';
+
+/** Candidates above which a query is read by a Bulk API 2.0 query job rather than queryMore. */
+export const BULK_QUERY_ABOVE = 10_000;
+
+export interface CandidatePage {
+    users: UserRecord[];
+    /** Candidates the query of this page matches (its REST totalSize). */
+    querySize: number;
+    /** How many queries the evaluation runs. */
+    queries: number;
+    path: 'rest' | 'bulk';
+}
+
+export interface CandidateReadStats {
+    pages: number;
+    restPages: number;
+    bulkPages: number;
+    candidates: number;
+    bulkJobs: number;
+}
+
+export interface CandidateReadOptions {
+    /** Overrides BULK_QUERY_ABOVE (tests, the bench's forced paths); Infinity: REST only. */
+    bulkAbove?: number;
+}
+
+const NUMERIC_TYPES = new Set(['int', 'double', 'currency', 'percent', 'long']);
+
+/**
+ * A Bulk API 2.0 CSV row as the REST API would have returned the record: empty is null, booleans and
+ * numbers typed by the User describe, datetimes in the REST API's form, and a parent's fields under
+ * the relationship (`{ Profile: { Name } }`, null when every one of them is empty: no parent).
+ */
+export function recordFromCsv(row: BulkRow, schema: Schema): UserRecord {
+    const record: Record<string, unknown> = {};
+    for (const column of Object.keys(row)) {
+        const text = row[column];
+        const field = schema.resolve(column);
+        let value: unknown = text === '' ? null : text;
+        if (value !== null && field) {
+            if (field.type === 'boolean') value = text === 'true';
+            else if (NUMERIC_TYPES.has(field.type)) value = Number(text);
+            else if (field.type === 'datetime') value = text.replace(/Z$/, '+0000');
+        }
+        const dot = column.indexOf('.');
+        if (dot < 0) {
+            record[column] = value;
+            continue;
+        }
+        const relationship = column.slice(0, dot);
+        const parent = (record[relationship] ?? {}) as Record<string, unknown>;
+        parent[column.slice(dot + 1)] = value;
+        record[relationship] = parent;
+    }
+    for (const [key, value] of Object.entries(record)) {
+        if (value && typeof value === 'object' && Object.values(value).every((v) => v === null))
+            record[key] = null;
+    }
+    return record as UserRecord;
+}
+
+/**
+ * Reads the candidates of every query and hands them over one page at a time; each page's consumer
+ * finishes before the next page is read.
+ */
+export async function forEachCandidatePage(
+    org: OrgGateway,
+    queries: string[],
+    schema: Schema,
+    onPage: (page: CandidatePage) => Promise<void> | void,
+    options: CandidateReadOptions = {}
+): Promise<CandidateReadStats> {
+    const bulkAbove = options.bulkAbove ?? BULK_QUERY_ABOVE;
+    const stats: CandidateReadStats = { pages: 0, restPages: 0, bulkPages: 0, candidates: 0, bulkJobs: 0 };
+    // Only several queries can return a user twice; one query's ids need no memory.
+    const seen = queries.length > 1 ? new Set<string>() : undefined;
+    const fresh = (users: UserRecord[]): UserRecord[] => {
+        if (!seen) return users;
+        const out: UserRecord[] = [];
+        for (const user of users) {
+            if (seen.has(user.Id)) continue;
+            seen.add(user.Id);
+            out.push(user);
+        }
+        return out;
+    };
+    const hand = async (users: UserRecord[], querySize: number, path: 'rest' | 'bulk') => {
+        stats.pages++;
+        if (path === 'rest') stats.restPages++;
+        else stats.bulkPages++;
+        stats.candidates += users.length;
+        await onPage({ users, querySize, queries: queries.length, path });
+    };
+    for (const soql of queries) {
+        let bulk: { size: number; firstPage: Set<string> } | undefined;
+        await org.queryPages<UserRecord>(soql, async (records, page) => {
+            await hand(fresh(records), page.totalSize, 'rest');
+            if (page.index === 0 && page.totalSize > bulkAbove && records.length < page.totalSize) {
+                bulk = { size: page.totalSize, firstPage: new Set(records.map((user) => user.Id)) };
+                return STOP_READING;
+            }
+            return undefined;
+        });
+        if (!bulk) continue;
+        const { size, firstPage } = bulk;
+        stats.bulkJobs++;
+        await org.bulkQuery(soql, async (rows) => {
+            const users: UserRecord[] = [];
+            for (const row of rows) {
+                const user = recordFromCsv(row, schema);
+                if (!firstPage.has(user.Id)) users.push(user);
+            }
+            await hand(fresh(users), size, 'bulk');
+        });
+    }
+    return stats;
+}
