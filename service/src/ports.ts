@@ -35,6 +35,11 @@ export interface OrgGateway {
     upsert(sobject: string, externalIdField: string, records: SObjectRecord[]): Promise<WriteResult[]>;
     /** REST API calls made by this gateway since it was created. */
     apiCalls(): number;
+    /**
+     * The org's time as its latest answer said (HTTP Date, whole seconds rounded down): never later than the
+     * org's clock when the next request arrives. Undefined before the first answer.
+     */
+    serverTime?(): Date | undefined;
     /** The org's instance URL (for links to records). */
     instanceUrl(): string;
     close(): Promise<void>;

@@ -117,6 +117,8 @@ export class SalesforceGateway implements OrgGateway {
     private connection?: Connection;
     private loggingIn?: Promise<Connection>;
     private calls = 0;
+    /** The org's clock as its last answer's Date header said (whole seconds, rounded down). */
+    private lastServerTime?: Date;
     private readonly context = new AsyncLocalStorage<CallContext>();
     private readonly config: SalesforceConfig;
     private readonly logger: Logger;
@@ -130,6 +132,10 @@ export class SalesforceGateway implements OrgGateway {
 
     apiCalls(): number {
         return this.calls;
+    }
+
+    serverTime(): Date | undefined {
+        return this.lastServerTime;
     }
 
     instanceUrl(): string {
@@ -358,11 +364,14 @@ export class SalesforceGateway implements OrgGateway {
             this.metrics?.salesforceCalls.inc();
             const pending = original(req, { ...opts, retry: { maxRetries: 0 } }) as Promise<{
                 statusCode: number;
+                headers?: Record<string, string | undefined>;
             }>;
             const context = this.context.getStore();
             pending.then(
                 (res) => {
                     if (context) context.status = res.statusCode;
+                    const date = Date.parse(res.headers?.date ?? '');
+                    if (!Number.isNaN(date)) this.lastServerTime = new Date(date);
                 },
                 () => undefined
             );

@@ -13,6 +13,7 @@ import {
     requiredManagerIds,
     soqlString,
     type AuthorizationStatus,
+    type CompileContext,
     type ConditionSetInput,
     type EligibilityEntry,
     type EvalContext,
@@ -49,7 +50,30 @@ export interface Evaluation {
     authorizations: Map<string, AuthorizationRecord>;
     /** JSON of the sets as evaluated, for Condition_Sets_Snapshot__c. */
     snapshot: string;
+    /**
+     * The org's time before the first candidate query (its Date header, whole seconds): every change the org
+     * stamped before it is in this evaluation. Undefined when the gateway cannot tell.
+     */
+    watermark?: Date;
 }
+
+/** Which users an evaluation reads instead of every candidate (an incremental sync, ./incremental). */
+export interface CandidateSelection {
+    /** Candidate queries (each selecting the fields in use); a user may come from several. */
+    queries: string[];
+    /** The managers among these users (IsManager), instead of reading every manager in the org. */
+    managerIds(userIds: string[]): Promise<Set<string>>;
+}
+
+/**
+ * Chooses the candidates once the sets are prepared: undefined means every candidate (a full evaluation).
+ * `fullQueries` are the queries of a full evaluation.
+ */
+export type SelectCandidates = (
+    prepared: PreparedSets,
+    ctx: CompileContext,
+    fullQueries: string[]
+) => Promise<CandidateSelection | undefined>;
 
 export function authorizationKey(userId: string, product: string): string {
     return `${userId}:${product}`;
@@ -112,7 +136,7 @@ export class Evaluator {
      * carry is moved to the invalid sets with the planner's reason: it is reported by name, it matches
      * nobody, and the other sets still run.
      */
-    private async prepare(): Promise<{ prepared: PreparedSets; queries: string[]; ctx: EvalContext }> {
+    private async prepare(): Promise<{ prepared: PreparedSets; queries: string[]; ctx: CompileContext }> {
         const [schema, timeZone, setRecords] = await Promise.all([
             this.schema(),
             this.timeZone(),
@@ -136,18 +160,30 @@ export class Evaluator {
                     }))
             ]
         };
-        const managerIds = requiredManagerIds(prepared.valid)
-            ? await this.store.managerIds()
-            : new Set<string>();
-        return { prepared, queries: plan.queries, ctx: { now, timeZone, managerIds } };
+        return { prepared, queries: plan.queries, ctx: { now, timeZone } };
     }
 
-    async evaluate(): Promise<Evaluation> {
-        const { prepared, queries, ctx } = await this.prepare();
+    private async managerIds(prepared: PreparedSets): Promise<Set<string>> {
+        return requiredManagerIds(prepared.valid) ? this.store.managerIds() : new Set<string>();
+    }
+
+    /** Evaluates every candidate, or only those `select` chooses (see SelectCandidates). */
+    async evaluate(select?: SelectCandidates): Promise<Evaluation> {
+        const prepared0 = await this.prepare();
+        const { prepared } = prepared0;
+        // The sets' query has been answered; nothing else (changes, candidates, authorizations) is read yet.
+        const watermark = this.store.org.serverTime?.();
+        const selection = select ? await select(prepared, prepared0.ctx, prepared0.queries) : undefined;
         const users = new Map<string, UserRecord>();
-        for (const soql of queries) {
+        for (const soql of selection?.queries ?? prepared0.queries) {
             for (const user of await this.store.org.query<UserRecord>(soql)) users.set(user.Id, user);
         }
+        const managerIds = !requiredManagerIds(prepared.valid)
+            ? new Set<string>()
+            : selection
+              ? await selection.managerIds([...users.keys()])
+              : await this.managerIds(prepared);
+        const ctx: EvalContext = { ...prepared0.ctx, managerIds };
         const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
         const ids = [...users.keys()];
         const rows =
@@ -177,14 +213,17 @@ export class Evaluator {
             overlaps: result.overlaps,
             evaluated: result.evaluated,
             authorizations,
-            snapshot: snapshotOf(prepared, invalidSets, ctx)
+            snapshot: snapshotOf(prepared, invalidSets, ctx),
+            watermark
         };
     }
 
     /** Why a user is (or is not) eligible, set by set and product by product. */
     async explainUser(userId: string): Promise<Explanation & { user: UserRecord }> {
         assertSalesforceId(userId, 'user id');
-        const { prepared, ctx } = await this.prepare();
+        const prepared0 = await this.prepare();
+        const { prepared } = prepared0;
+        const ctx: EvalContext = { ...prepared0.ctx, managerIds: await this.managerIds(prepared) };
         const fields = fieldsInUse(prepared.valid.map((set) => set.definition));
         const [user] = await this.store.org.query<UserRecord>(
             `SELECT ${fields.join(', ')} FROM User WHERE Id = ${soqlString(userId)}`
