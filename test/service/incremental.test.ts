@@ -204,6 +204,13 @@ async function recordRun(world: World, evaluation: Evaluation, choice: Evaluatio
     const failed = new Set(items.filter(() => random() < 0.1).map((item) => item.User__c));
     for (const item of items) item.Status__c = failed.has(item.User__c) ? 'Failed' : 'Invited';
     if (items.length > 0) await store.upsertItems(items);
+    await store.updateRun(runId, {
+        Status__c: failed.size > 0 ? 'Completed with Errors' : 'Completed',
+        Eligible_Count__c: items.length,
+        Invited_Count__c: items.length - failed.size,
+        Failed_Count__c: failed.size,
+        Skipped_Count__c: 0
+    });
     const invited = evaluation.entries.filter((entry) => !failed.has(entry.userId));
     const authorizations = invited.flatMap((entry) =>
         entry.products.map((product) => ({

@@ -446,18 +446,33 @@ export class OrgStore {
 export class ChangeStore {
     constructor(readonly org: OrgGateway) {}
 
-    /** The completed run whose evaluation started last: what an incremental sync builds on. */
-    async baselineRun(): Promise<RunRecord | undefined> {
-        const [run] = await this.org.query<RunRecord>(
-            `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c FROM ${RUN} WHERE Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null ORDER BY Watermark__c DESC LIMIT 1`
+    /**
+     * The completed run whose evaluation started last (what an incremental sync builds on), and in the same
+     * query the run being evaluated, if named (its Name, for the audit, costs no call of its own).
+     */
+    async baselineRun(currentRunId?: string): Promise<{ baseline?: RunRecord; current?: RunRecord }> {
+        const current = currentRunId ? `Id = ${soqlString(assertSalesforceId(currentRunId))} OR ` : '';
+        const rows = await this.org.query<RunRecord>(
+            `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c FROM ${RUN} WHERE ${current}(Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null) ORDER BY Watermark__c DESC NULLS FIRST LIMIT ${currentRunId ? 2 : 1}`
         );
-        return run;
+        return {
+            baseline: rows.find((row) => row.Id !== currentRunId && row.Watermark__c),
+            current: rows.find((row) => row.Id === currentRunId)
+        };
     }
 
-    /** Users whose Calendar_Authorization__c records were written at or after `since`. */
-    async usersWithAuthorizationChanges(since: Date): Promise<string[]> {
+    /**
+     * Users whose Calendar_Authorization__c records for these products were written at or after `since` and
+     * now hold one of these statuses.
+     */
+    async usersWithAuthorizationChanges(
+        since: Date,
+        products: string[],
+        statuses: string[]
+    ): Promise<string[]> {
+        if (products.length === 0 || statuses.length === 0) return [];
         const rows = await this.org.query<{ User__c: string }>(
-            `SELECT User__c FROM ${AUTHORIZATION} WHERE SystemModstamp >= ${soqlDateTime(since)}`
+            `SELECT User__c FROM ${AUTHORIZATION} WHERE SystemModstamp >= ${soqlDateTime(since)} AND Product__c IN (${products.map(soqlString).join(', ')}) AND Status__c IN (${statuses.map(soqlString).join(', ')})`
         );
         return rows.map((row) => row.User__c);
     }

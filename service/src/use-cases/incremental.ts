@@ -17,7 +17,9 @@
  *   relationships the sets read: a change to a parent is stamped on the parent only (Salesforce, System
  *   Fields: "SystemModstamp doesn't capture all field changes" for values taken from another record);
  * - users whose LastLoginDate-like fields moved (the platform sets them without stamping the user);
- * - users whose authorization records changed, and users of the baseline's items that did not end Invited;
+ * - users whose authorization records changed and now hold a status some set accepts (a record in a status
+ *   no set accepts makes nobody eligible: the baseline's own "Invited" writes are left out that way), and
+ *   users of the baseline's items that did not end Invited;
  * - for IsManager: the current managers of every user changed since W (who may have gained a report);
  * - for `withinLastDays` / `olderThanDays`: the values between the window's bounds at W and now.
  *
@@ -167,12 +169,13 @@ export interface IncrementalOptions {
  */
 export class IncrementalPlanner {
     private chosen: EvaluationChoice = { kind: 'Full', reason: 'not evaluated yet' };
+    private currentName?: string;
     private readonly maxFullAgeMs: number;
     private readonly overlapMs: number;
 
     constructor(
         private readonly changes: ChangeStore,
-        private readonly request: { full?: boolean } = {},
+        private readonly request: { full?: boolean; runId?: string } = {},
         options: IncrementalOptions = {}
     ) {
         this.maxFullAgeMs = options.maxFullAgeMs ?? FULL_EVALUATION_MAX_AGE_MS;
@@ -183,13 +186,19 @@ export class IncrementalPlanner {
         return this.chosen;
     }
 
+    /** The Name of the run being evaluated (request.runId), when the planner read it. */
+    runName(): string | undefined {
+        return this.currentName;
+    }
+
     readonly select: SelectCandidates = async (prepared, ctx) => {
         const full = (reason: string): undefined => {
             this.chosen = { kind: 'Full', reason };
             return undefined;
         };
         if (this.request.full) return full('full evaluation requested');
-        const baseline = await this.changes.baselineRun();
+        const { baseline, current } = await this.changes.baselineRun(this.request.runId);
+        this.currentName = current?.Name;
         if (!baseline?.Watermark__c) return full('no completed run to build on');
         const label = baseline.Name ?? baseline.Id;
         if (baseline.Sets_Hash__c !== setsHash(prepared, ctx.timeZone)) {
@@ -212,9 +221,20 @@ export class IncrementalPlanner {
         const sinceLiteral = soqlDatetime(Math.floor(since.getTime() / 1000) * 1000);
 
         const ids = new Set<string>();
+        // A record whose status no set accepts makes nobody eligible: so a run's own writes (Invited) are
+        // left out unless a set invites the Invited again.
+        const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
+        const statuses = [...new Set(prepared.valid.flatMap((set) => set.eligibleStatuses))];
+        // A completed run whose counts say every item ended Invited has nothing else to offer (one call saved).
+        const allInvited =
+            baseline.Status__c === 'Completed' &&
+            typeof baseline.Eligible_Count__c === 'number' &&
+            !baseline.Failed_Count__c &&
+            !baseline.Skipped_Count__c &&
+            baseline.Invited_Count__c === baseline.Eligible_Count__c;
         const [authorizations, notInvited] = await Promise.all([
-            this.changes.usersWithAuthorizationChanges(since),
-            this.changes.usersNotInvited(baseline.Id)
+            this.changes.usersWithAuthorizationChanges(since, products, statuses),
+            allInvited ? [] : this.changes.usersNotInvited(baseline.Id)
         ]);
         for (const id of [...authorizations, ...notInvited]) ids.add(id);
         const readsManager = conditions.some(({ condition }) => condition.schemaField.path === IS_MANAGER);

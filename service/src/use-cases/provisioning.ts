@@ -395,7 +395,7 @@ export class ProvisioningService {
     ): Promise<PreparedRun> {
         const { store } = this.deps;
         // Only the users changed since the last completed run, unless a full evaluation is due (./incremental).
-        const planner = new IncrementalPlanner(new ChangeStore(store.org), { full });
+        const planner = new IncrementalPlanner(new ChangeStore(store.org), { full, runId: run.Id });
         const evaluation = await this.evaluator.evaluate(planner.select);
         const choice = planner.choice();
         const already = new Set(existing.map((item) => item.User__c));
@@ -437,6 +437,7 @@ export class ProvisioningService {
         });
         ctx.evaluated = evaluation.evaluated;
         ctx.evaluation = { kind: choice.kind, reason: choice.reason };
+        ctx.runName ??= planner.runName();
         // Users already written by the interrupted attempt are counted once.
         ctx.eligible = fresh.entries.length + existing.length;
         ctx.apiCallsBefore = (run.Api_Calls__c ?? 0) + (store.org.apiCalls() - callsBefore);
