@@ -21,6 +21,8 @@ export interface WriteResult {
 export interface OrgGateway {
     /** Runs a SOQL query and returns every record (following nextRecordsUrl). */
     query<T extends object = SObjectRecord>(soql: string): Promise<T[]>;
+    /** Like query, but deleted records (the recycle bin, `IsDeleted = true`) are read too (REST `queryAll`). */
+    queryAll?<T extends object = SObjectRecord>(soql: string): Promise<T[]>;
     /** The sObject describe as the REST API returns it. */
     describe(sobject: string): Promise<unknown>;
     /** Creates records, 200 per call; results in input order. */

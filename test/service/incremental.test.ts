@@ -21,6 +21,7 @@ import { itemRecords } from '../../service/src/use-cases/preview';
 import { ChangeStore, type OrgStore } from '../../service/src/domain/org-store';
 import type { LocalOrg } from '../../service/src/local-org';
 import { removeDir, startTestOrg, orgStore, deactivateAllSets } from './support/stack';
+import { clientCredentialsToken, rest, v } from '../local-org/helpers';
 
 const SEQUENCES = Number(process.env.INCREMENTAL_SEQUENCES ?? 200);
 const ONLY_SEED = process.env.INCREMENTAL_SEED ? Number(process.env.INCREMENTAL_SEED) : undefined;
@@ -123,6 +124,7 @@ async function randomChange(world: World): Promise<void> {
         'set',
         'authorization',
         'authorization',
+        'unauthorize',
         'clock',
         'clock',
         'login'
@@ -179,6 +181,25 @@ async function randomChange(world: World): Promise<void> {
                     Status__c: pick(random, ['Authorized', 'Expired', 'Revoked', 'Invited', 'Not Invited'])
                 }
             ]);
+            return;
+        }
+        case 'unauthorize': {
+            // An admin deletes an authorization record: the user is Not Invited again.
+            const [record] = await store.org.query<{ Id: string }>(
+                `SELECT Id FROM Calendar_Authorization__c WHERE User__c = '${user.Id}' LIMIT 1`
+            );
+            if (record) {
+                const token = await clientCredentialsToken(org);
+                const deleted = await rest(
+                    org,
+                    token,
+                    v(`/sobjects/Calendar_Authorization__c/${record.Id}`),
+                    {
+                        method: 'DELETE'
+                    }
+                );
+                expect(deleted.status).toBe(204);
+            }
             return;
         }
         case 'clock':

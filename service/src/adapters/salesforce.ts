@@ -146,9 +146,9 @@ export class SalesforceGateway implements OrgGateway {
         this.connection = undefined;
     }
 
-    async query<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
+    async query<T extends object = SObjectRecord>(soql: string, scanAll = false): Promise<T[]> {
         const records: T[] = [];
-        let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false }));
+        let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false, scanAll }));
         for (;;) {
             const result = page as unknown as QueryPage<T>;
             for (const record of result.records) records.push(record);
@@ -156,6 +156,10 @@ export class SalesforceGateway implements OrgGateway {
             const next = result.nextRecordsUrl;
             page = await this.call('queryMore', (conn) => conn.queryMore<never>(next));
         }
+    }
+
+    async queryAll<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
+        return this.query<T>(soql, true);
     }
 
     async describe(sobject: string): Promise<unknown> {

@@ -463,7 +463,8 @@ export class ChangeStore {
 
     /**
      * Users whose Calendar_Authorization__c records for these products were written at or after `since` and
-     * now hold one of these statuses.
+     * now hold one of these statuses; with `Not Invited` among them, also records deleted since (no record
+     * is Not Invited), read with queryAll where the gateway has it.
      */
     async usersWithAuthorizationChanges(
         since: Date,
@@ -471,9 +472,12 @@ export class ChangeStore {
         statuses: string[]
     ): Promise<string[]> {
         if (products.length === 0 || statuses.length === 0) return [];
-        const rows = await this.org.query<{ User__c: string }>(
-            `SELECT User__c FROM ${AUTHORIZATION} WHERE SystemModstamp >= ${soqlDateTime(since)} AND Product__c IN (${products.map(soqlString).join(', ')}) AND Status__c IN (${statuses.map(soqlString).join(', ')})`
-        );
+        const inStatus = `Status__c IN (${statuses.map(soqlString).join(', ')})`;
+        const withDeleted = statuses.includes('Not Invited') && this.org.queryAll !== undefined;
+        const soql = `SELECT User__c FROM ${AUTHORIZATION} WHERE SystemModstamp >= ${soqlDateTime(since)} AND Product__c IN (${products.map(soqlString).join(', ')}) AND ${withDeleted ? `(${inStatus} OR IsDeleted = true)` : inStatus}`;
+        const rows = withDeleted
+            ? await this.org.queryAll!<{ User__c: string }>(soql)
+            : await this.org.query<{ User__c: string }>(soql);
         return rows.map((row) => row.User__c);
     }
 
