@@ -300,8 +300,10 @@ describe('incremental sync, differential', () => {
             // Past the overlap, so that the watermark itself is what finds the changes of the step.
             org.clock.advance(11 * 60_000);
             const planner = new IncrementalPlanner(changes, {}, options);
-            const viaPlanner = await evaluator.evaluate(planner.select);
-            const full = await evaluator.evaluate();
+            const [viaPlanner, full] = await Promise.all([
+                evaluator.evaluate(planner.select),
+                evaluator.evaluate()
+            ]);
             const choice = planner.choice();
             if (choice.kind === 'Incremental') incremental++;
             const expected = selected(full);
