@@ -27,8 +27,24 @@ function logging(inner: OrgGateway): OrgGateway {
     const log = (what: string) => {
         if (process.env.BENCH_VERBOSE) console.log(`  [${inner.apiCalls()}] ${what.slice(0, 150)}`);
     };
+    const timed = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+        const started = process.hrtime.bigint();
+        const result = await call();
+        if (process.env.BENCH_VERBOSE)
+            console.log(
+                `    ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0)} ms: ${what.slice(0, 60)}`
+            );
+        return result;
+    };
     return {
-        query: <T extends object = SObjectRecord>(soql: string) => (log(soql), inner.query<T>(soql)),
+        query: <T extends object = SObjectRecord>(soql: string) => (
+            log(soql),
+            timed(soql, () => inner.query<T>(soql))
+        ),
+        queryAll: <T extends object = SObjectRecord>(soql: string) => (
+            log(`queryAll ${soql}`),
+            timed(soql, () => inner.queryAll!<T>(soql))
+        ),
         describe: (sobject: string) => (log(`describe ${sobject}`), inner.describe(sobject)),
         create: (sobject: string, records: SObjectRecord[]) => (
             log(`create ${sobject} ${records.length}`),
