@@ -131,7 +131,12 @@ function datetimeLiteral(ms: number, roundUp: boolean): string {
  * The users a relative date condition may have changed its mind about between `then` and `now`: the
  * values between where each bound of its window was and where it is.
  */
-export function boundaryCrossings(condition: ResolvedCondition, then: Date, now: Date, timeZone: string): string[] {
+export function boundaryCrossings(
+    condition: ResolvedCondition,
+    then: Date,
+    now: Date,
+    timeZone: string
+): string[] {
     const days = Number(condition.value);
     const before = relativeWindow(days, then, timeZone);
     const after = relativeWindow(days, now, timeZone);
