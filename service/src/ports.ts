@@ -61,6 +61,8 @@ export interface OrgGateway {
      * sets by Sforce-Locator, delete the job) and hands over each result set as it is read.
      */
     bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown): Promise<BulkQueryStats>;
+    /** Like query, but deleted records (the recycle bin, `IsDeleted = true`) are read too (REST `queryAll`). */
+    queryAll?<T extends object = SObjectRecord>(soql: string): Promise<T[]>;
     /** The sObject describe as the REST API returns it. */
     describe(sobject: string): Promise<unknown>;
     /** Creates records, 200 per call; results in input order. */
@@ -75,6 +77,11 @@ export interface OrgGateway {
     upsert(sobject: string, externalIdField: string, records: SObjectRecord[]): Promise<WriteResult[]>;
     /** REST API calls made by this gateway since it was created. */
     apiCalls(): number;
+    /**
+     * The org's time as its latest answer said (HTTP Date, whole seconds rounded down): never later than the
+     * org's clock when the next request arrives. Undefined before the first answer.
+     */
+    serverTime?(): Date | undefined;
     /** The org's instance URL (for links to records). */
     instanceUrl(): string;
     close(): Promise<void>;

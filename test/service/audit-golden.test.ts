@@ -58,6 +58,7 @@ const cases: [string, RunReport][] = [
         'capped',
         report({
             trigger: 'Scheduled',
+            evaluation: 'Incremental: changes since run RUN-000041 (watermark 2026-12-01T06:00:00.000Z)',
             initiatedBy: undefined,
             status: 'Completed with Errors',
             invalidSets: [{ name: 'Broken set', reasons: ['Condition 2: field Foo__c does not exist.'] }],

@@ -142,6 +142,8 @@ export class SalesforceGateway implements OrgGateway {
     private connection?: Connection;
     private loggingIn?: Promise<Connection>;
     private calls = 0;
+    /** The org's clock as its last answer's Date header said (whole seconds, rounded down). */
+    private lastServerTime?: Date;
     private readonly context = new AsyncLocalStorage<CallContext>();
     private readonly config: SalesforceConfig;
     private readonly logger: Logger;
@@ -159,6 +161,10 @@ export class SalesforceGateway implements OrgGateway {
         return this.calls;
     }
 
+    serverTime(): Date | undefined {
+        return this.lastServerTime;
+    }
+
     instanceUrl(): string {
         return this.connection?.instanceUrl ?? this.config.loginUrl;
     }
@@ -167,19 +173,28 @@ export class SalesforceGateway implements OrgGateway {
         this.connection = undefined;
     }
 
-    async query<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
+    async query<T extends object = SObjectRecord>(soql: string, scanAll = false): Promise<T[]> {
         const records: T[] = [];
-        await this.queryPages<T>(soql, (page) => {
-            for (const record of page) records.push(record);
-        });
+        await this.queryPages<T>(
+            soql,
+            (page) => {
+                for (const record of page) records.push(record);
+            },
+            scanAll
+        );
         return records;
+    }
+
+    async queryAll<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
+        return this.query<T>(soql, true);
     }
 
     async queryPages<T extends object = SObjectRecord>(
         soql: string,
-        onPage: (records: T[], page: QueryPageInfo) => unknown
+        onPage: (records: T[], page: QueryPageInfo) => unknown,
+        scanAll = false
     ): Promise<void> {
-        let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false }));
+        let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false, scanAll }));
         for (let index = 0; ; index++) {
             const result = page as unknown as QueryPage<T>;
             const next = result.done ? undefined : result.nextRecordsUrl;
@@ -486,6 +501,8 @@ export class SalesforceGateway implements OrgGateway {
                         context.status = res.statusCode;
                         context.headers = res.headers;
                     }
+                    const date = Date.parse(res.headers?.date ?? '');
+                    if (!Number.isNaN(date)) this.lastServerTime = new Date(date);
                 },
                 () => undefined
             );

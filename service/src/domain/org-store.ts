@@ -50,6 +50,16 @@ export interface RunRecord extends SObjectRecord {
     Notify_Admins__c?: boolean | null;
     Notification_Outcome__c?: string | null;
     Error__c?: string | null;
+    /** `Full` or `Incremental` (see use-cases/incremental.ts), and why. */
+    Evaluation_Kind__c?: string | null;
+    Evaluation_Reason__c?: string | null;
+    /** The org's time when the evaluation started reading; the next incremental run reads changes from here. */
+    Watermark__c?: string | null;
+    /** The service's clock of the evaluation (relative date conditions). */
+    Evaluated_At__c?: string | null;
+    /** The watermark of the full evaluation an incremental chain builds on. */
+    Full_Evaluation_At__c?: string | null;
+    Sets_Hash__c?: string | null;
     CreatedDate?: string;
 }
 
@@ -130,6 +140,8 @@ const RUN_FIELDS = [
     'Notify_Admins__c',
     'Notification_Outcome__c',
     'Error__c',
+    'Evaluation_Kind__c',
+    'Evaluation_Reason__c',
     'CreatedDate'
 ].join(', ');
 
@@ -427,6 +439,73 @@ export class OrgStore {
 
     async upsertAuthorizations(records: SObjectRecord[]): Promise<WriteResult[]> {
         return this.org.upsert(AUTHORIZATION, 'Key__c', records);
+    }
+}
+
+/** What an incremental sync reads from the org (use-cases/incremental.ts). */
+export class ChangeStore {
+    constructor(readonly org: OrgGateway) {}
+
+    /**
+     * The completed run whose evaluation started last (what an incremental sync builds on), and in the same
+     * query the run being evaluated, if named (its Name, for the audit, costs no call of its own).
+     */
+    async baselineRun(currentRunId?: string): Promise<{ baseline?: RunRecord; current?: RunRecord }> {
+        const current = currentRunId ? `Id = ${soqlString(assertSalesforceId(currentRunId))} OR ` : '';
+        const rows = await this.org.query<RunRecord>(
+            `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c FROM ${RUN} WHERE ${current}(Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null) ORDER BY Watermark__c DESC NULLS FIRST LIMIT ${currentRunId ? 2 : 1}`
+        );
+        return {
+            baseline: rows.find((row) => row.Id !== currentRunId && row.Watermark__c),
+            current: rows.find((row) => row.Id === currentRunId)
+        };
+    }
+
+    /**
+     * Users whose Calendar_Authorization__c records for these products were written at or after `since` and
+     * now hold one of these statuses; with `Not Invited` among them, also records deleted since (no record
+     * is Not Invited), read with queryAll where the gateway has it.
+     */
+    async usersWithAuthorizationChanges(
+        since: Date,
+        products: string[],
+        statuses: string[]
+    ): Promise<string[]> {
+        if (products.length === 0 || statuses.length === 0) return [];
+        const inStatus = `Status__c IN (${statuses.map(soqlString).join(', ')})`;
+        const withDeleted = statuses.includes('Not Invited') && this.org.queryAll !== undefined;
+        const soql = `SELECT User__c FROM ${AUTHORIZATION} WHERE SystemModstamp >= ${soqlDateTime(since)} AND Product__c IN (${products.map(soqlString).join(', ')}) AND ${withDeleted ? `(${inStatus} OR IsDeleted = true)` : inStatus}`;
+        const rows = withDeleted
+            ? await this.org.queryAll!<{ User__c: string }>(soql)
+            : await this.org.query<{ User__c: string }>(soql);
+        return rows.map((row) => row.User__c);
+    }
+
+    /** Users of a run's items that did not end Invited (failed, skipped): still eligible if nothing changed. */
+    async usersNotInvited(runId: string): Promise<string[]> {
+        const rows = await this.org.query<{ User__c: string }>(
+            `SELECT User__c FROM ${ITEM} WHERE Run__c = ${soqlString(assertSalesforceId(runId))} AND Status__c != 'Invited'`
+        );
+        return rows.map((row) => row.User__c);
+    }
+
+    /** Users changed at or after `since` (any field, active or not), with their manager now. */
+    async changedUsers(since: Date): Promise<{ Id: string; ManagerId?: string | null }[]> {
+        return this.org.query<{ Id: string; ManagerId?: string | null }>(
+            `SELECT Id, ManagerId FROM User WHERE SystemModstamp >= ${soqlDateTime(since)}`
+        );
+    }
+
+    /** Which of these users at least one active user names as manager (IsManager), one group per manager. */
+    async managersAmong(userIds: string[]): Promise<Set<string>> {
+        const managers = new Set<string>();
+        for (const ids of chunk(userIds, ID_CHUNK)) {
+            const rows = await this.org.query<{ ManagerId?: string | null }>(
+                `SELECT ManagerId FROM User WHERE IsActive = true AND ManagerId IN (${ids.map(soqlString).join(', ')}) GROUP BY ManagerId`
+            );
+            for (const row of rows) if (row.ManagerId) managers.add(row.ManagerId);
+        }
+        return managers;
     }
 }
 

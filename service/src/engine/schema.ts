@@ -25,6 +25,8 @@ export interface SchemaField {
     derived: boolean;
     picklistValues?: string[];
     restricted?: boolean;
+    /** A formula field (describe `calculated`): its value can change while its record does not. */
+    calculated?: boolean;
 }
 
 export interface Schema {
@@ -104,6 +106,7 @@ function toSchemaField(
         derived: false
     };
     if (relationship) result.relationship = relationship;
+    if (describe.calculated === true) result.calculated = true;
     if (describe.type === 'picklist' || describe.type === 'multipicklist') {
         result.picklistValues = (describe.picklistValues ?? [])
             .filter((entry) => entry.active !== false)

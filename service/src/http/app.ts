@@ -65,7 +65,9 @@ const scheduledBody = z.strictObject({
     slot: z
         .string()
         .regex(/^[\w:.+-]{1,64}$/, 'must be 1–64 letters, digits or _ : . + -, such as 2026-12-01T09:00Z')
-        .optional()
+        .optional(),
+    /** Evaluate every candidate, not only the users changed since the last run (incremental sync). */
+    full: z.boolean().optional()
 });
 
 /** The two run bodies are told apart by `trigger`, so a mistake is reported against the right one. */
@@ -261,7 +263,7 @@ export function createApp(deps: AppDeps): express.Express {
         const body = parseRunBody(req.body);
         const accepted =
             'trigger' in body
-                ? await provisioning.scheduled({ slot: body.slot })
+                ? await provisioning.scheduled({ slot: body.slot, full: body.full })
                 : await provisioning.execute(body);
         res.status(202).location(`/v1/runs/${accepted.runId}`).json(accepted);
     });

@@ -33,6 +33,19 @@ export interface LocalOrgOptions {
     log?: (line: string) => void;
 }
 
+/**
+ * The org's clock: what the org stamps records with (CreatedDate, LastModifiedDate, SystemModstamp), what
+ * SOQL date literals (TODAY, LAST_N_DAYS:n) count from and what the Date header says. Real time plus an
+ * offset a test can move; sessions and JWT expiry keep to real time, so moving it never signs anyone out.
+ */
+export interface LocalOrgClock {
+    now(): number;
+    /** Moves the org's time forward (or back) by `ms`. */
+    advance(ms: number): void;
+    /** Sets the org's time to `ms` (it keeps running from there). */
+    set(ms: number): void;
+}
+
 export interface LocalOrgFaults {
     expireAllSessions(): void;
     failNext(n: number, status?: 500 | 503): void;
@@ -52,6 +65,7 @@ export interface LocalOrg {
     apiUsage(): { used: number; limit: number };
     resetApiCounter(): void;
     faults: LocalOrgFaults;
+    clock: LocalOrgClock;
     ids: { integrationUserId: string; adminUserIds: string[]; orgId: string };
     reset(): Promise<void>;
     stop(): Promise<void>;
@@ -107,6 +121,16 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
     const schema = loadSchema(FORCE_APP, SCHEMA_DIR);
     const app = await connectedApp(dataDir);
 
+    let offset = 0;
+    const clock: LocalOrgClock = {
+        now: () => Date.now() + offset,
+        advance: (ms) => {
+            offset += ms;
+        },
+        set: (ms) => {
+            offset = ms - Date.now();
+        }
+    };
     let store!: Store;
     let ids!: DemoIds;
     let meta!: { seed: number; users: number; seededAt: number };
@@ -120,7 +144,7 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         const reuse = stored && stored.seed === wanted.seed && stored.users === wanted.users;
         if (stored && !reuse)
             log(`local org: ${dataDir} holds another demo org (seed/users changed); reseeding`);
-        meta = { ...wanted, seededAt: reuse ? stored.seededAt : Date.now() };
+        meta = { ...wanted, seededAt: reuse ? stored.seededAt : clock.now() };
         store = new Store(schema);
         ids = generateUsers(store, meta);
         if (reuse && !legacy) {
@@ -201,6 +225,7 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
             const org = store.table('Organization').rows.values().next().value;
             return typeof org?.TimeZoneSidKey === 'string' ? org.TimeZoneSidKey : ORG_TIME_ZONE;
         },
+        now: () => clock.now(),
         persist: () => {
             if (!stopped) flushTimer ??= setTimeout(flush, PERSIST_COALESCE_MS);
         },
@@ -229,6 +254,7 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         resetApiCounter: () => {
             api.used = 0;
         },
+        clock,
         faults: {
             expireAllSessions: () => sessions.clear(),
             failNext: (n, status = 503) => {

@@ -692,7 +692,8 @@ function readStandardObjects(schemaDir: string): ObjectDef[] {
             custom: false,
             customSetting: false,
             createable: writable,
-            updateable: doc.name === 'User',
+            // Users, and the names of profiles and roles, are edited through the API as in an org.
+            updateable: doc.name === 'User' || doc.name === 'Profile' || doc.name === 'UserRole',
             deletable: doc.name === 'PermissionSetAssignment' || doc.name === 'SetupEntityAccess',
             fields
         });

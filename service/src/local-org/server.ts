@@ -43,6 +43,8 @@ export interface Runtime {
     faults: Faults;
     api: { used: number; limit: number; day: string };
     timeZone(): string;
+    /** The org's clock (epoch ms): record stamps, SOQL date literals and the Date header follow it. */
+    now(): number;
     persist(): void;
     log(line: string): void;
 }
@@ -129,6 +131,8 @@ export function createApp(rt: Runtime): express.Express {
 
     // ---- request size, checked before anything else, as on the platform ----
     app.use((req: Request, res: Response, next: NextFunction) => {
+        // Every answer carries the org's time (RFC 9110 Date, whole seconds), from the org's own clock.
+        res.setHeader('Date', new Date(rt.now()).toUTCString());
         const size = uriAndHeaderBytes(req);
         if (size.uri > MAX_URI_AND_HEADERS_BYTES || size.total > MAX_URI_AND_HEADERS_BYTES) {
             const status = size.uri > MAX_URI_AND_HEADERS_BYTES ? 414 : 431;
@@ -373,7 +377,7 @@ export function createApp(rt: Runtime): express.Express {
 
     const ctxOf = (res: Response) => ({
         userId: (res.locals.session as Session).userId,
-        now: Date.now()
+        now: rt.now()
     });
     const apiVersion = (res: Response): string => String(res.locals.apiVersion);
     const objectOf = (name: string): ObjectDef => {
@@ -739,7 +743,7 @@ export function createApp(rt: Runtime): express.Express {
     const queryContext = (userId: string, version: string, includeDeleted: boolean): QueryContext => ({
         schema: rt.store.schema,
         store: rt.store,
-        now: Date.now(),
+        now: rt.now(),
         timeZone: userTimeZone(userId),
         weekStartsOn: firstDayOfWeek(userLocale(userId)),
         includeDeleted,

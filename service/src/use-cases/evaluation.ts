@@ -13,6 +13,7 @@ import {
     requiredManagerIds,
     soqlString,
     type AuthorizationStatus,
+    type CompileContext,
     type ConditionSetInput,
     type EligibilityEntry,
     type EvalContext,
@@ -57,7 +58,30 @@ export interface Evaluation {
     snapshot: string;
     /** How the candidates were read (pages, REST or Bulk API). */
     reads: CandidateReadStats;
+    /**
+     * The org's time before the first candidate query (its Date header, whole seconds): every change the org
+     * stamped before it is in this evaluation. Undefined when the gateway cannot tell.
+     */
+    watermark?: Date;
 }
+
+/** Which users an evaluation reads instead of every candidate (an incremental sync, ./incremental). */
+export interface CandidateSelection {
+    /** Candidate queries (each selecting the fields in use); a user may come from several. */
+    queries: string[];
+    /** The managers among these users (IsManager), instead of reading every manager in the org. */
+    managerIds(userIds: string[]): Promise<Set<string>>;
+}
+
+/**
+ * Chooses the candidates once the sets are prepared: undefined means every candidate (a full evaluation).
+ * `fullQueries` are the queries of a full evaluation.
+ */
+export type SelectCandidates = (
+    prepared: PreparedSets,
+    ctx: CompileContext,
+    fullQueries: string[]
+) => Promise<CandidateSelection | undefined>;
 
 export function authorizationKey(userId: string, product: string): string {
     return `${userId}:${product}`;
@@ -122,7 +146,7 @@ export class Evaluator {
      * carry is moved to the invalid sets with the planner's reason: it is reported by name, it matches
      * nobody, and the other sets still run.
      */
-    private async prepare(): Promise<{ prepared: PreparedSets; queries: string[]; ctx: EvalContext }> {
+    private async prepare(): Promise<{ prepared: PreparedSets; queries: string[]; ctx: CompileContext }> {
         const [schema, timeZone, setRecords] = await Promise.all([
             this.schema(),
             this.timeZone(),
@@ -146,25 +170,42 @@ export class Evaluator {
                     }))
             ]
         };
-        const managerIds = requiredManagerIds(prepared.valid)
-            ? await this.store.managerIds()
-            : new Set<string>();
-        return { prepared, queries: plan.queries, ctx: { now, timeZone, managerIds } };
+        return { prepared, queries: plan.queries, ctx: { now, timeZone } };
     }
 
-    async evaluate(options: CandidateReadOptions = {}): Promise<Evaluation> {
-        const { prepared, queries, ctx } = await this.prepare();
+    private async managerIds(prepared: PreparedSets): Promise<Set<string>> {
+        return requiredManagerIds(prepared.valid) ? this.store.managerIds() : new Set<string>();
+    }
+
+    /** Evaluates every candidate, or only those `select` chooses (see SelectCandidates). */
+    async evaluate(options: CandidateReadOptions & { select?: SelectCandidates } = {}): Promise<Evaluation> {
+        const { select, ...reading } = options;
+        const { prepared, queries, ctx: compileCtx } = await this.prepare();
         const schema = await this.schema();
+        // The sets' query has been answered; nothing else (changes, candidates, authorizations) is read yet.
+        const watermark = this.store.org.serverTime?.();
+        const selection = select ? await select(prepared, compileCtx, queries) : undefined;
+        const needsManagers = requiredManagerIds(prepared.valid);
+        // A full evaluation reads every manager once; a selection names the managers among each page's users
+        // (the set only grows, and only its members' own pages ask it).
+        const managerIds = selection ? new Set<string>() : await this.managerIds(prepared);
+        const ctx: EvalContext = { ...compileCtx, managerIds };
         const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
         const accumulator = new EligibilityAccumulator(prepared.valid, ctx);
         const statuses = new CandidateStatuses(this.store, products);
         // Candidates are evaluated page by page: only the eligible entries outlive their page.
         const reads = await forEachCandidatePage(
             this.store.org,
-            queries,
+            selection?.queries ?? queries,
             schema,
-            async (page) => accumulator.add(page.users, await statuses.forPage(page)),
-            { ...this.readOptions, ...options }
+            async (page) => {
+                if (selection && needsManagers && page.users.length > 0) {
+                    for (const id of await selection.managerIds(page.users.map((user) => user.Id)))
+                        managerIds.add(id);
+                }
+                accumulator.add(page.users, await statuses.forPage(page));
+            },
+            { ...this.readOptions, ...reading }
         );
         const result = accumulator.result();
         const invalidSets = prepared.invalid.map(({ set, errors }) => ({
@@ -182,14 +223,17 @@ export class Evaluator {
             evaluated: result.evaluated,
             authorizations: statuses.of(result.entries.map((entry) => entry.userId)),
             snapshot: snapshotOf(prepared, invalidSets, ctx),
-            reads
+            reads,
+            watermark
         };
     }
 
     /** Why a user is (or is not) eligible, set by set and product by product. */
     async explainUser(userId: string): Promise<Explanation & { user: UserRecord }> {
         assertSalesforceId(userId, 'user id');
-        const { prepared, ctx } = await this.prepare();
+        const prepared0 = await this.prepare();
+        const { prepared } = prepared0;
+        const ctx: EvalContext = { ...prepared0.ctx, managerIds: await this.managerIds(prepared) };
         const fields = fieldsInUse(prepared.valid.map((set) => set.definition));
         const [user] = await this.store.org.query<UserRecord>(
             `SELECT ${fields.join(', ')} FROM User WHERE Id = ${soqlString(userId)}`

@@ -10,6 +10,7 @@ import { RUN, SCHEDULE_CHECK, itemKey, type RunRecord } from '../domain/org-stor
 import { AppError, describeError } from '../errors';
 import type { SObjectRecord } from '../ports';
 import type { Evaluation, Evaluator } from './evaluation';
+import { evaluationFields } from './incremental';
 import { truncate, type RunDeps } from './run/context';
 
 export interface PreviewItem {
@@ -148,6 +149,10 @@ export class Previews {
                 Evaluated_Count__c: evaluation.evaluated,
                 Eligible_Count__c: evaluation.entries.length,
                 Condition_Sets_Snapshot__c: evaluation.snapshot,
+                ...evaluationFields(evaluation, {
+                    kind: 'Full',
+                    reason: 'manual run: every candidate is previewed'
+                }),
                 Api_Calls__c: store.org.apiCalls() - callsBefore + 1
             });
             metrics.previews.inc();

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isValidAddress } from '../domain/email';
 import {
+    ChangeStore,
     RUN,
     SCHEDULE_CHECK,
     assertSalesforceId,
@@ -21,6 +22,7 @@ import {
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
+import { IncrementalPlanner, evaluationFields } from './incremental';
 import {
     Previews,
     itemRecords,
@@ -329,7 +331,9 @@ export class ProvisioningService {
      * A scheduled run. `slot` names the schedule's firing (its time): every instance's scheduler, and a
      * trigger sent twice, fire the same slot, and a slot runs once. Without one, each trigger is a run.
      */
-    async scheduled(request: { slot?: string } = {}): Promise<{ runId: string; status: 'Running' }> {
+    async scheduled(
+        request: { slot?: string; full?: boolean } = {}
+    ): Promise<{ runId: string; status: 'Running' }> {
         const { store, clock } = this.deps;
         return this.underClaim('scheduled', undefined, async (lease) => {
             // Read under the claim, so a schedule switched off just before the trigger is honoured; unreadable
@@ -377,7 +381,7 @@ export class ProvisioningService {
                 Api_Calls__c: 0
             } as RunRecord;
             this.startBackground(runId, lease, () =>
-                this.evaluateScheduled(run, lease, now, settings, [], callsBefore)
+                this.evaluateScheduled(run, lease, now, settings, [], callsBefore, request.full)
             );
             return { runId, status: 'Running' as const };
         });
@@ -390,10 +394,14 @@ export class ProvisioningService {
         startedAt: Date,
         settings: SettingsRecord,
         existing: ItemRecord[],
-        callsBefore: number
+        callsBefore: number,
+        full?: boolean
     ): Promise<PreparedRun> {
         const { store } = this.deps;
-        const evaluation = await this.evaluator.evaluate();
+        // Only the users changed since the last completed run, unless a full evaluation is due (./incremental).
+        const planner = new IncrementalPlanner(new ChangeStore(store.org), { full, runId: run.Id });
+        const evaluation = await this.evaluator.evaluate({ select: planner.select });
+        const choice = planner.choice();
         const already = new Set(existing.map((item) => item.User__c));
         const fresh = {
             ...evaluation,
@@ -439,12 +447,15 @@ export class ProvisioningService {
             sets: parseSnapshot(evaluation.snapshot)
         });
         ctx.evaluated = evaluation.evaluated;
+        ctx.evaluation = { kind: choice.kind, reason: choice.reason };
+        ctx.runName ??= planner.runName();
         // Users already written by the interrupted attempt are counted once.
         ctx.eligible = fresh.entries.length + existing.length;
         ctx.apiCallsBefore = (run.Api_Calls__c ?? 0) + (store.org.apiCalls() - callsBefore);
         ctx.timeZone = evaluation.timeZone;
         // Written with the run's first progress record (one call fewer). Until then a resume evaluates again.
         const runFields = {
+            ...evaluationFields(evaluation, choice),
             Condition_Sets_Snapshot__c: evaluation.snapshot,
             Evaluated_Count__c: evaluation.evaluated,
             Eligible_Count__c: ctx.eligible
@@ -495,6 +506,9 @@ export class ProvisioningService {
             apiCallsBefore: run.Api_Calls__c ?? 0,
             sets: options.sets.valid.map((set) => ({ name: set.name, products: set.products })),
             invalidSets: options.sets.invalid.map((set) => ({ name: set.name, reasons: set.reasons })),
+            evaluation: run.Evaluation_Kind__c
+                ? { kind: run.Evaluation_Kind__c, reason: run.Evaluation_Reason__c ?? '' }
+                : undefined,
             notes: [],
             lease
         };

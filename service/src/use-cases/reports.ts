@@ -17,6 +17,8 @@ export interface RunReport {
     runName?: string;
     runUrl: string;
     trigger: string;
+    /** "Full (manual run…)" or "Incremental (changes since run …)". */
+    evaluation?: string;
     status: string;
     initiatedBy?: { name: string; email?: string };
     startedAt?: string;

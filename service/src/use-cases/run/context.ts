@@ -39,6 +39,8 @@ export interface RunContext {
     sets: { name: string; products: string[] }[];
     invalidSets: { name: string; reasons: string[] }[];
     timeZone?: string;
+    /** A full or an incremental evaluation, and why (the audit says it). */
+    evaluation?: { kind: string; reason: string };
     /** Notes written to Error__c beside the final status (e.g. a pause). */
     notes: string[];
     /** The claim this process holds on the org's provisioning (one run per org). */

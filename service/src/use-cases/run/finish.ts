@@ -88,6 +88,7 @@ async function buildReport(
         runName,
         runUrl: runUrl(deps, ctx.runId),
         trigger: ctx.trigger,
+        evaluation: ctx.evaluation && `${ctx.evaluation.kind}: ${ctx.evaluation.reason}`,
         status: input.status,
         initiatedBy,
         startedAt: ctx.startedAt.toISOString(),
