@@ -243,7 +243,7 @@ export function createApp(deps: AppDeps): express.Express {
                     ? parse(authorizationByToken, body)
                     : parse(authorizationByUser, body)
             );
-            res.status(200).json({ status: 'Authorized', ...result });
+            res.status(200).json(result);
         } catch (error) {
             release();
             throw error;

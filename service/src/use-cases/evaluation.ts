@@ -26,6 +26,7 @@ import {
 import { AppError } from '../errors';
 import type { Clock, SObjectRecord } from '../ports';
 import { assertSalesforceId, splitMulti, type AuthorizationRecord, type OrgStore } from '../domain/org-store';
+import { separateManual, type KeptEntry } from './lifecycle';
 
 const CACHE_TTL_MS = 10 * 60 * 1000;
 /** Above this many candidates it is cheaper to read all authorization records than to page by ids. */
@@ -43,6 +44,8 @@ export interface Evaluation {
     prepared: PreparedSets;
     invalidSets: InvalidSetSummary[];
     entries: EligibilityEntry[];
+    /** Matched users whose records for a granted product an admin set by hand (never changed by a sync). */
+    kept: KeptEntry[];
     overlaps: Overlap[];
     evaluated: number;
     /** Calendar_Authorization__c of the candidates, by `<UserId>:<Product>`. */
@@ -163,6 +166,7 @@ export class Evaluator {
                 authorizations.set(authorizationKey(row.User__c, row.Product__c), row);
         }
         const result = computeEligibility(prepared.valid, users.values(), statusLookup(authorizations), ctx);
+        const { entries, kept } = separateManual(prepared.valid, result.entries, users, authorizations, ctx);
         const invalidSets = prepared.invalid.map(({ set, errors }) => ({
             id: set.id,
             name: set.name,
@@ -173,7 +177,8 @@ export class Evaluator {
             timeZone: ctx.timeZone,
             prepared,
             invalidSets,
-            entries: result.entries,
+            entries,
+            kept,
             overlaps: result.overlaps,
             evaluated: result.evaluated,
             authorizations,

@@ -20,6 +20,10 @@ export interface WorkItem {
     statusesAtPreview: Record<string, string>;
     status: ItemStatus | null;
     reason?: string;
+    /** An invitation (the default), a reminder of an unanswered one, or a kept (manual) row never sent. */
+    kind?: 'Invitation' | 'Reminder' | 'Kept (Manual)';
+    /** Names of the sets the user matched (Matched_Sets__c): the grant each authorization record names. */
+    matchedSets?: string[];
 }
 
 export interface RunContext {
@@ -36,7 +40,7 @@ export interface RunContext {
     evaluated: number;
     eligible: number;
     apiCallsBefore: number;
-    sets: { name: string; products: string[] }[];
+    sets: { name: string; products: string[]; eligibleStatuses?: string[] }[];
     invalidSets: { name: string; reasons: string[] }[];
     timeZone?: string;
     /** Notes written to Error__c beside the final status (e.g. a pause). */
@@ -62,7 +66,10 @@ export interface RunProgress {
     runId: string;
     total: number;
     done: number;
+    /** Invitations sent (reminders are counted apart). */
     invited: number;
+    /** Reminders sent. */
+    reminded?: number;
     failed: number;
     skipped: number;
     paused?: string;
@@ -96,14 +103,32 @@ export function toWorkItem(record: ItemRecord): WorkItem {
         products: splitProducts(record.Products__c ?? ''),
         statusesAtPreview,
         status: record.Status__c ?? null,
-        reason: record.Reason__c ?? undefined
+        reason: record.Reason__c ?? undefined,
+        kind:
+            record.Kind__c === 'Reminder' || record.Kind__c === 'Kept (Manual)'
+                ? record.Kind__c
+                : 'Invitation',
+        matchedSets: (record.Matched_Sets__c ?? '')
+            .split(';')
+            .map((name) => name.trim())
+            .filter(Boolean)
     };
 }
 
 export function progressOf(runId: string, items: WorkItem[], paused?: string): RunProgress {
     const count = (status: ItemStatus) => items.filter((item) => item.status === status).length;
-    const invited = count('Invited');
+    const reminded = items.filter((item) => item.status === 'Invited' && item.kind === 'Reminder').length;
+    const invited = count('Invited') - reminded;
     const failed = count('Failed');
     const skipped = count('Skipped');
-    return { runId, total: items.length, done: invited + failed + skipped, invited, failed, skipped, paused };
+    return {
+        runId,
+        total: items.length,
+        done: invited + reminded + failed + skipped,
+        invited,
+        reminded,
+        failed,
+        skipped,
+        paused
+    };
 }
