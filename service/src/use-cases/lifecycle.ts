@@ -42,6 +42,12 @@ function authorizationKey(userId: string, product: string): string {
 }
 /** How many lapsed invitations one expiry pass writes (the next pass takes the rest). */
 const EXPIRY_BATCH = 10_000;
+/**
+ * A reminder is due this much before N whole days have passed: a daily schedule fires at the same time each
+ * day, and the invitation went out seconds to minutes into its run, so without it the reminder of "day N"
+ * would wait for day N + 1.
+ */
+export const REMINDER_GRACE_MS = 3_600_000;
 /** How many reminders one run sends at most (the next run takes the rest). */
 const REMINDER_BATCH = 10_000;
 
@@ -203,7 +209,7 @@ export async function dueReminders(
     reminders: ReminderSettings,
     skip: Set<string>
 ): Promise<DueReminder[]> {
-    const dueBefore = soqlDateTime(new Date(now.getTime() - reminders.days * DAY_MS));
+    const dueBefore = soqlDateTime(new Date(now.getTime() - reminders.days * DAY_MS + REMINDER_GRACE_MS));
     const liveAfter = soqlDateTime(new Date(now.getTime() - ttlHours * 3_600_000));
     const rows = await store.authorizationsWhere(
         [
