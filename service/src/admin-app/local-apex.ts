@@ -43,7 +43,7 @@ const SET_FIELDS =
     'Id, Name, Active__c, Products__c, Eligible_Statuses__c, Definition__c, Description__c, LastModifiedDate';
 const SETTINGS_FIELDS =
     'Id, SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, ' +
-    'Recipients__c, Notify_Admins__c, Slack_Channel__c';
+    'Recipients__c, Notify_Admins__c, Slack_Channel__c, Reminder_Days__c, Reminder_Max__c';
 
 /** The service API, as Apex reaches it through the Named Credential. */
 export interface ServiceApi {
@@ -628,6 +628,8 @@ export class LocalApex {
             slackChannel: text(record.Slack_Channel__c),
             notifyAdmins: record.Notify_Admins__c === true,
             enabled: record.Schedule_Enabled__c === true,
+            reminderDays: Math.floor(Number(record.Reminder_Days__c ?? 0)),
+            reminderMax: Math.floor(Number(record.Reminder_Max__c ?? 0)),
             timeZone,
             nextRunAt: next ? next.toISOString() : null
         };
@@ -654,6 +656,12 @@ export class LocalApex {
                 'Enter the Slack channel as #channel-name (lowercase) or a channel ID such as C0123456789.'
             );
         }
+        const reminderDays = settings.reminderDays == null ? 0 : Number(settings.reminderDays);
+        if (!Number.isInteger(reminderDays) || reminderDays < 0 || reminderDays > 90)
+            throw new ApexError('Send reminders after 1 to 90 days, or 0 for no reminders.');
+        const reminderMax = settings.reminderMax == null ? 0 : Number(settings.reminderMax);
+        if (!Number.isInteger(reminderMax) || reminderMax < 0 || reminderMax > 10)
+            throw new ApexError('Send at most 10 reminders per invitation, or 0 for no reminders.');
         const recipients = normalizeRecipients(settings.recipients).join(', ');
         if (recipients.length > RECIPIENTS_MAX_LENGTH) {
             throw new ApexError(
@@ -667,6 +675,8 @@ export class LocalApex {
             Recipients__c: recipients,
             Slack_Channel__c: slackChannel || null,
             Notify_Admins__c: settings.notifyAdmins === true,
+            Reminder_Days__c: reminderDays,
+            Reminder_Max__c: reminderMax,
             Schedule_Enabled__c: settings.enabled === true
         };
         const record = await this.settingsRecord();
