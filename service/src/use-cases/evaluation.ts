@@ -105,6 +105,12 @@ export class Evaluator {
         return this.timeZoneCache.timeZone;
     }
 
+    /** The User schema and the org time zone, cached as for a run (the editor's impact check uses them). */
+    async schemaAndTimeZone(): Promise<{ schema: Schema; timeZone: string }> {
+        const [schema, timeZone] = await Promise.all([this.schema(), this.timeZone()]);
+        return { schema, timeZone };
+    }
+
     /** Loads (or refreshes, once expired) the User describe and the org time zone: readiness warms them. */
     async warm(): Promise<void> {
         await Promise.all([this.schema(), this.timeZone()]);

@@ -21,6 +21,7 @@ import {
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
+import { draftImpact, type DraftImpact, type DraftSet } from './impact';
 import { beforeEvaluation, expireLapsed, remindersFor, webhookWrite, type ProductEvent } from './lifecycle';
 import {
     Previews,
@@ -783,6 +784,14 @@ export class ProvisioningService {
 
     async runItems(id: string): Promise<ItemRecord[]> {
         return this.deps.store.items(assertSalesforceId(id, 'run id'));
+    }
+
+    /** The condition set editor's warning for a draft set (before save): see ./impact. */
+    async draftImpact(draft: DraftSet): Promise<DraftImpact> {
+        return draftImpact(
+            { store: this.deps.store, clock: this.deps.clock, evaluator: this.evaluator },
+            draft
+        );
     }
 
     async explain(key: string) {
