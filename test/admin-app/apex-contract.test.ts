@@ -184,6 +184,23 @@ describe('the local Apex surface', () => {
         expect(keysOf(settings)).toEqual(auraMembers('ScheduledProvisioningController.ScheduleSettings'));
     });
 
+    it('when the editor checks a draft set, then the answer has exactly the members of ConditionSetImpact', async () => {
+        const impact = (await apex.call('ConditionSetController', 'checkImpact', {
+            conditionSet: {
+                name: 'Draft',
+                products: ['Round Robin'],
+                eligibleStatuses: ['Not Invited'],
+                definition: JSON.stringify({
+                    version: 1,
+                    conditions: [{ field: 'Department', operator: 'equals', value: 'Sales' }]
+                })
+            }
+        })) as { overlaps: unknown[] };
+        expect(keysOf(impact)).toEqual(auraMembers('ConditionSetController.ConditionSetImpact'));
+        expect(impact.overlaps.length).toBeGreaterThan(0);
+        expect(keysOf(impact.overlaps[0])).toEqual(auraMembers('ConditionSetController.SetOverlapRow'));
+    });
+
     it('when a request is refused, then the failure carries the message an AuraHandledException would', async () => {
         await expect(
             apex.call('ConditionSetController', 'saveConditionSet', { conditionSet: { name: ' ' } })

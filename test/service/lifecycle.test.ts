@@ -12,7 +12,6 @@ import { startSmtpSink, until, type SmtpSink } from './support/peers';
 import {
     WEBHOOK_SECRET,
     api,
-    createSetFor,
     deactivateAllSets,
     orgStore,
     previewViaApi,

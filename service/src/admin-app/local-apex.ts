@@ -60,6 +60,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ConditionSetController.getEditorOptions': [],
     'ConditionSetController.validateDefinition': ['definition'],
     'ConditionSetController.saveConditionSet': ['conditionSet'],
+    'ConditionSetController.checkImpact': ['conditionSet'],
     'ConditionSetController.duplicateConditionSet': ['conditionSetId'],
     'ConditionSetController.deleteConditionSet': ['conditionSetId'],
     'ProvisioningController.getRunInProgress': [],
@@ -265,6 +266,7 @@ export class LocalApex {
         'ConditionSetController.validateDefinition': (p) => this.validate(p.definition),
         'ConditionSetController.saveConditionSet': (p) =>
             this.saveConditionSet(p.conditionSet as Params | null),
+        'ConditionSetController.checkImpact': (p) => this.checkImpact(p.conditionSet as Params | null),
         'ConditionSetController.duplicateConditionSet': (p) =>
             this.duplicateConditionSet(id(p.conditionSetId, 'the condition set')),
         'ConditionSetController.deleteConditionSet': (p) =>
@@ -342,6 +344,42 @@ export class LocalApex {
                       conditionIndex: error.condition ?? null,
                       message: error.message
                   }))
+        };
+    }
+
+    /** As ConditionSetController.checkImpact: the service evaluates the draft (POST /v1/condition-sets/impact). */
+    private async checkImpact(input: Params | null) {
+        if (!input || typeof input.definition !== 'string' || !input.definition.trim()) {
+            throw new ApexError('Add at least one condition to see who the set matches.');
+        }
+        const products = Array.isArray(input.products) ? input.products.map(String) : [];
+        if (products.length === 0)
+            throw new ApexError('Choose at least one product to see who the set matches.');
+        const statuses = Array.isArray(input.eligibleStatuses) ? input.eligibleStatuses.map(String) : [];
+        const impact = await this.callService<{
+            matched?: number;
+            alreadyGranted?: number;
+            needsConfirmation?: boolean;
+            overlaps?: { setId?: string; name?: string; users?: number; products?: string[] }[];
+        }>('POST', '/v1/condition-sets/impact', {
+            definition: input.definition,
+            products,
+            ...(statuses.length > 0 ? { eligibleStatuses: statuses } : {}),
+            ...(typeof input.id === 'string' && input.id ? { setId: input.id } : {}),
+            ...(typeof input.name === 'string' && input.name.trim()
+                ? { name: input.name.trim().slice(0, 80) }
+                : {})
+        });
+        return {
+            matched: impact.matched ?? 0,
+            alreadyGranted: impact.alreadyGranted ?? 0,
+            needsConfirmation: impact.needsConfirmation === true,
+            overlaps: (impact.overlaps ?? []).map((overlap) => ({
+                setId: overlap.setId ?? null,
+                name: overlap.name ?? '',
+                users: overlap.users ?? 0,
+                products: (overlap.products ?? []).join(', ')
+            }))
         };
     }
 

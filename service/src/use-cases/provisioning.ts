@@ -21,7 +21,7 @@ import {
 import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
-import { draftImpact, type DraftImpact, type DraftSet } from './impact';
+import { ActiveUsers, draftImpact, type DraftImpact, type DraftSet } from './impact';
 import { beforeEvaluation, expireLapsed, remindersFor, webhookWrite, type ProductEvent } from './lifecycle';
 import {
     Previews,
@@ -119,6 +119,7 @@ const SENDER_ERRORS =
 export class ProvisioningService {
     readonly evaluator: Evaluator;
     private readonly previews: Previews;
+    private readonly activeUsers: ActiveUsers;
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
@@ -129,6 +130,7 @@ export class ProvisioningService {
     constructor(private readonly deps: RunDeps) {
         this.evaluator = new Evaluator(deps.store, deps.clock);
         this.previews = new Previews(deps, this.evaluator);
+        this.activeUsers = new ActiveUsers(deps.store);
     }
 
     onProgress(listener: ProgressListener): () => void {
@@ -789,7 +791,12 @@ export class ProvisioningService {
     /** The condition set editor's warning for a draft set (before save): see ./impact. */
     async draftImpact(draft: DraftSet): Promise<DraftImpact> {
         return draftImpact(
-            { store: this.deps.store, clock: this.deps.clock, evaluator: this.evaluator },
+            {
+                store: this.deps.store,
+                clock: this.deps.clock,
+                evaluator: this.evaluator,
+                activeUsers: this.activeUsers
+            },
             draft
         );
     }
