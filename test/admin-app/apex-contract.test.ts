@@ -201,6 +201,18 @@ describe('the local Apex surface', () => {
         expect(keysOf(impact.overlaps[0])).toEqual(auraMembers('ConditionSetController.SetOverlapRow'));
     });
 
+    it('when the admin asks why about a user, then the answer has exactly the members of UserExplanation', async () => {
+        const why = (await apex.call('RunHistoryController', 'explainUser', {
+            userId: service.localOrg!.ids.adminUserIds[0]
+        })) as { sets: { conditions: unknown[] }[]; products: unknown[] };
+        expect(keysOf(why)).toEqual(auraMembers('RunHistoryController.UserExplanation'));
+        expect(keysOf(why.sets[0])).toEqual(auraMembers('RunHistoryController.SetExplanationRow'));
+        expect(keysOf(why.sets[0].conditions[0])).toEqual(
+            auraMembers('RunHistoryController.ConditionExplanationRow')
+        );
+        expect(keysOf(why.products[0])).toEqual(auraMembers('RunHistoryController.ProductExplanationRow'));
+    });
+
     it('when a request is refused, then the failure carries the message an AuraHandledException would', async () => {
         await expect(
             apex.call('ConditionSetController', 'saveConditionSet', { conditionSet: { name: ' ' } })

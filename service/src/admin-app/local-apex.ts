@@ -73,6 +73,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'RunHistoryController.getRuns': ['maxRuns'],
     'RunHistoryController.getRunDetail': ['runId'],
     'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
+    'RunHistoryController.explainUser': ['userId'],
     'ScheduledProvisioningController.getSettings': [],
     'ScheduledProvisioningController.saveSettings': ['settings']
 };
@@ -282,6 +283,7 @@ export class LocalApex {
         'RunHistoryController.getRuns': (p) => this.getRuns(p.maxRuns),
         'RunHistoryController.getRunDetail': (p) => this.detail(id(p.runId, 'the run')),
         'RunHistoryController.getRunItems': (p) => this.getRunItems(p),
+        'RunHistoryController.explainUser': (p) => this.explainUser(id(p.userId, 'the user')),
         'ScheduledProvisioningController.getSettings': () => this.getSettings(),
         'ScheduledProvisioningController.saveSettings': (p) => this.saveSettings(p.settings as Params | null)
     };
@@ -344,6 +346,58 @@ export class LocalApex {
                       conditionIndex: error.condition ?? null,
                       message: error.message
                   }))
+        };
+    }
+
+    /** As RunHistoryController.explainUser: the service explains (GET /v1/users/{id}/explain). */
+    private async explainUser(userId: string) {
+        const why = await this.callService<{
+            active?: boolean;
+            user?: { Name?: string };
+            sets?: {
+                setName?: string;
+                valid?: boolean;
+                matched?: boolean;
+                logic?: string;
+                conditions?: {
+                    number?: number;
+                    field?: string;
+                    operator?: string;
+                    value?: unknown;
+                    actual?: unknown;
+                    outcome?: boolean;
+                }[];
+            }[];
+            products?: { product?: string; status?: string; eligible?: boolean; reasons?: string[] }[];
+        }>('GET', `/v1/users/${encodeURIComponent(userId)}/explain`);
+        const display = (value: unknown) =>
+            value === null || value === undefined
+                ? '(empty)'
+                : Array.isArray(value)
+                  ? value.map(String).join(', ')
+                  : String(value);
+        return {
+            userName: why.user?.Name ?? null,
+            active: why.active === true,
+            sets: (why.sets ?? []).map((set) => ({
+                name: set.setName ?? null,
+                valid: set.valid === true,
+                matched: set.matched === true,
+                logic: set.logic ?? null,
+                conditions: (set.conditions ?? []).map((condition) => ({
+                    label: `${condition.number}. ${condition.field} ${condition.operator}${
+                        'value' in condition ? ` ${display(condition.value)}` : ''
+                    }`,
+                    actual: display(condition.actual),
+                    outcome: condition.outcome === true
+                }))
+            })),
+            products: (why.products ?? []).map((product) => ({
+                product: product.product ?? null,
+                status: product.status ?? null,
+                eligible: product.eligible === true,
+                reasons: (product.reasons ?? []).join(' ')
+            }))
         };
     }
 
