@@ -393,6 +393,12 @@ describe('Manual records', () => {
         expect(mailsTo(other)).toHaveLength(3);
         expect(String((await record(manual)).SystemModstamp)).toBe(stamp);
         expect((await record(manual)).Status__c).toBe('Invited');
+        const why = await api(service, 'GET', `/v1/users/${manual.Id}/explain`);
+        const product = (
+            why.body.products as { product: string; eligible: boolean; reasons: string[] }[]
+        ).find((candidate) => candidate.product === PRODUCT);
+        expect(product?.eligible).toBe(false);
+        expect(product?.reasons.at(-1)).toMatch(/^kept \(manual\)/);
     });
 
     it('when a run is interrupted and resumed, then the resumed run leaves the Manual record untouched too', async () => {

@@ -813,7 +813,19 @@ export class ProvisioningService {
                 }
             );
         }
-        return this.evaluator.explainUser(users[0].Id);
+        const explanation = await this.evaluator.explainUser(users[0].Id);
+        // A record an admin set by hand is never changed by a sync, whatever the sets say (DESIGN §8).
+        const records = await this.deps.store.authorizationsByKey(
+            explanation.products.map((product) => authorizationKey(explanation.userId, product.product))
+        );
+        for (const product of explanation.products) {
+            if (records.get(authorizationKey(explanation.userId, product.product))?.Source__c !== 'Manual')
+                continue;
+            product.eligible = false;
+            product.grantedBy = [];
+            product.reasons.push('kept (manual): an admin set this record by hand; no sync changes it');
+        }
+        return explanation;
     }
 
     /**
