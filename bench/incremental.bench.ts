@@ -20,7 +20,7 @@ import { orgStore } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import { Evaluator } from '../service/src/use-cases/evaluation';
-import type { OrgGateway, SObjectRecord } from '../service/src/ports';
+import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
 
 /** BENCH_VERBOSE=1: prints each call the service makes to the org. */
 function logging(inner: OrgGateway): OrgGateway {
@@ -44,6 +44,14 @@ function logging(inner: OrgGateway): OrgGateway {
         queryAll: <T extends object = SObjectRecord>(soql: string) => (
             log(`queryAll ${soql}`),
             timed(soql, () => inner.queryAll!<T>(soql))
+        ),
+        queryPages: <T extends object = SObjectRecord>(
+            soql: string,
+            onPage: (records: T[], page: QueryPageInfo) => unknown
+        ) => (log(`pages ${soql}`), timed(soql, () => inner.queryPages<T>(soql, onPage))),
+        bulkQuery: (soql: string, onPage: (rows: BulkRow[]) => unknown) => (
+            log(`bulk ${soql}`),
+            timed(soql, () => inner.bulkQuery(soql, onPage))
         ),
         describe: (sobject: string) => (log(`describe ${sobject}`), inner.describe(sobject)),
         create: (sobject: string, records: SObjectRecord[]) => (

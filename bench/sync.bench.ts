@@ -267,6 +267,17 @@ class CountingGateway implements OrgGateway {
         );
         return stats;
     }
+    async queryAll<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
+        this.queries++;
+        const rows = await this.inner.queryAll!<T>(soql);
+        this.restRows += rows.length;
+        this.restFloor += Math.max(1, Math.ceil(rows.length / 2000));
+        this.log.push(`queryAll ${rows.length} rows: ${soql.slice(0, 60)}`);
+        return rows;
+    }
+    serverTime(): Date | undefined {
+        return this.inner.serverTime?.();
+    }
     describe(sobject: string) {
         return this.inner.describe(sobject);
     }

@@ -184,6 +184,35 @@ describe('the local Apex surface', () => {
         expect(keysOf(settings)).toEqual(auraMembers('ScheduledProvisioningController.ScheduleSettings'));
     });
 
+    it('when the editor checks a draft set, then the answer has exactly the members of ConditionSetImpact', async () => {
+        const impact = (await apex.call('ConditionSetController', 'checkImpact', {
+            conditionSet: {
+                name: 'Draft',
+                products: ['Round Robin'],
+                eligibleStatuses: ['Not Invited'],
+                definition: JSON.stringify({
+                    version: 1,
+                    conditions: [{ field: 'Department', operator: 'equals', value: 'Sales' }]
+                })
+            }
+        })) as { overlaps: unknown[] };
+        expect(keysOf(impact)).toEqual(auraMembers('ConditionSetController.ConditionSetImpact'));
+        expect(impact.overlaps.length).toBeGreaterThan(0);
+        expect(keysOf(impact.overlaps[0])).toEqual(auraMembers('ConditionSetController.SetOverlapRow'));
+    });
+
+    it('when the admin asks why about a user, then the answer has exactly the members of UserExplanation', async () => {
+        const why = (await apex.call('RunHistoryController', 'explainUser', {
+            userId: service.localOrg!.ids.adminUserIds[0]
+        })) as { sets: { conditions: unknown[] }[]; products: unknown[] };
+        expect(keysOf(why)).toEqual(auraMembers('RunHistoryController.UserExplanation'));
+        expect(keysOf(why.sets[0])).toEqual(auraMembers('RunHistoryController.SetExplanationRow'));
+        expect(keysOf(why.sets[0].conditions[0])).toEqual(
+            auraMembers('RunHistoryController.ConditionExplanationRow')
+        );
+        expect(keysOf(why.products[0])).toEqual(auraMembers('RunHistoryController.ProductExplanationRow'));
+    });
+
     it('when a request is refused, then the failure carries the message an AuraHandledException would', async () => {
         await expect(
             apex.call('ConditionSetController', 'saveConditionSet', { conditionSet: { name: ' ' } })

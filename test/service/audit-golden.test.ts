@@ -46,6 +46,8 @@ function report(overrides: Partial<RunReport>): RunReport {
 
 const capped = [
     ...[1, 2, 3, 4, 5].map((n) => row(n, 'Invited')),
+    // Reminders of invitations still unanswered are listed apart from the first invitations.
+    ...[12, 13].map((n) => ({ ...row(n, 'Invited'), kind: 'Reminder' })),
     ...[6, 7].map((n) => row(n, 'Failed', '550 5.1.1 mailbox unavailable')),
     ...[8, 9, 10, 11].map((n) =>
         row(n, 'Skipped', 'status changed since the preview (Meeting Links: Not Invited → Invited)')
@@ -62,7 +64,7 @@ const cases: [string, RunReport][] = [
             initiatedBy: undefined,
             status: 'Completed with Errors',
             invalidSets: [{ name: 'Broken set', reasons: ['Condition 2: field Foo__c does not exist.'] }],
-            totals: { evaluated: 1954, eligible: 11, invited: 5, skipped: 4, failed: 2 },
+            totals: { evaluated: 1954, eligible: 11, invited: 5, skipped: 4, failed: 2, reminded: 2 },
             rows: capped
         })
     ],

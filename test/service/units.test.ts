@@ -177,7 +177,7 @@ describe('audit report', () => {
 
         expect(mail.attachments).toBeUndefined();
         expect(mail.html).toContain('550 nope');
-        expect(toCsv([])).toBe('"Name","Email","Products","Status","Reason"\r\n');
+        expect(toCsv([])).toBe('"Name","Email","Products","Status","Reason","Kind"\r\n');
     });
 });
 

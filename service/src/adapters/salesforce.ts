@@ -501,7 +501,8 @@ export class SalesforceGateway implements OrgGateway {
                         context.status = res.statusCode;
                         context.headers = res.headers;
                     }
-                    const date = Date.parse(res.headers?.date ?? '');
+                    const header = res.headers?.date;
+                    const date = Date.parse(typeof header === 'string' ? header : '');
                     if (!Number.isNaN(date)) this.lastServerTime = new Date(date);
                 },
                 () => undefined

@@ -43,7 +43,7 @@ const SET_FIELDS =
     'Id, Name, Active__c, Products__c, Eligible_Statuses__c, Definition__c, Description__c, LastModifiedDate';
 const SETTINGS_FIELDS =
     'Id, SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, ' +
-    'Recipients__c, Notify_Admins__c, Slack_Channel__c';
+    'Recipients__c, Notify_Admins__c, Slack_Channel__c, Reminder_Days__c, Reminder_Max__c';
 
 /** The service API, as Apex reaches it through the Named Credential. */
 export interface ServiceApi {
@@ -60,6 +60,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ConditionSetController.getEditorOptions': [],
     'ConditionSetController.validateDefinition': ['definition'],
     'ConditionSetController.saveConditionSet': ['conditionSet'],
+    'ConditionSetController.checkImpact': ['conditionSet'],
     'ConditionSetController.duplicateConditionSet': ['conditionSetId'],
     'ConditionSetController.deleteConditionSet': ['conditionSetId'],
     'ProvisioningController.getRunInProgress': [],
@@ -72,6 +73,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'RunHistoryController.getRuns': ['maxRuns'],
     'RunHistoryController.getRunDetail': ['runId'],
     'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
+    'RunHistoryController.explainUser': ['userId'],
     'ScheduledProvisioningController.getSettings': [],
     'ScheduledProvisioningController.saveSettings': ['settings']
 };
@@ -270,6 +272,7 @@ export class LocalApex {
         'ConditionSetController.validateDefinition': (p) => this.validate(p.definition),
         'ConditionSetController.saveConditionSet': (p) =>
             this.saveConditionSet(p.conditionSet as Params | null),
+        'ConditionSetController.checkImpact': (p) => this.checkImpact(p.conditionSet as Params | null),
         'ConditionSetController.duplicateConditionSet': (p) =>
             this.duplicateConditionSet(id(p.conditionSetId, 'the condition set')),
         'ConditionSetController.deleteConditionSet': (p) =>
@@ -285,6 +288,7 @@ export class LocalApex {
         'RunHistoryController.getRuns': (p) => this.getRuns(p.maxRuns),
         'RunHistoryController.getRunDetail': (p) => this.detail(id(p.runId, 'the run')),
         'RunHistoryController.getRunItems': (p) => this.getRunItems(p),
+        'RunHistoryController.explainUser': (p) => this.explainUser(id(p.userId, 'the user')),
         'ScheduledProvisioningController.getSettings': () => this.getSettings(),
         'ScheduledProvisioningController.saveSettings': (p) => this.saveSettings(p.settings as Params | null)
     };
@@ -383,6 +387,94 @@ export class LocalApex {
                       code: error.code,
                       message: error.message
                   }))
+        };
+    }
+
+    /** As RunHistoryController.explainUser: the service explains (GET /v1/users/{id}/explain). */
+    private async explainUser(userId: string) {
+        const why = await this.callService<{
+            active?: boolean;
+            user?: { Name?: string };
+            sets?: {
+                setName?: string;
+                valid?: boolean;
+                matched?: boolean;
+                logic?: string;
+                conditions?: {
+                    number?: number;
+                    field?: string;
+                    operator?: string;
+                    value?: unknown;
+                    actual?: unknown;
+                    outcome?: boolean;
+                }[];
+            }[];
+            products?: { product?: string; status?: string; eligible?: boolean; reasons?: string[] }[];
+        }>('GET', `/v1/users/${encodeURIComponent(userId)}/explain`);
+        const display = (value: unknown) =>
+            value === null || value === undefined
+                ? '(empty)'
+                : Array.isArray(value)
+                  ? value.map(String).join(', ')
+                  : String(value);
+        return {
+            userName: why.user?.Name ?? null,
+            active: why.active === true,
+            sets: (why.sets ?? []).map((set) => ({
+                name: set.setName ?? null,
+                valid: set.valid === true,
+                matched: set.matched === true,
+                logic: set.logic ?? null,
+                conditions: (set.conditions ?? []).map((condition) => ({
+                    label: `${condition.number}. ${condition.field} ${condition.operator}${
+                        'value' in condition ? ` ${display(condition.value)}` : ''
+                    }`,
+                    actual: display(condition.actual),
+                    outcome: condition.outcome === true
+                }))
+            })),
+            products: (why.products ?? []).map((product) => ({
+                product: product.product ?? null,
+                status: product.status ?? null,
+                eligible: product.eligible === true,
+                reasons: (product.reasons ?? []).join(' ')
+            }))
+        };
+    }
+
+    /** As ConditionSetController.checkImpact: the service evaluates the draft (POST /v1/condition-sets/impact). */
+    private async checkImpact(input: Params | null) {
+        if (!input || typeof input.definition !== 'string' || !input.definition.trim()) {
+            throw new ApexError('Add at least one condition to see who the set matches.');
+        }
+        const products = Array.isArray(input.products) ? input.products.map(String) : [];
+        if (products.length === 0)
+            throw new ApexError('Choose at least one product to see who the set matches.');
+        const statuses = Array.isArray(input.eligibleStatuses) ? input.eligibleStatuses.map(String) : [];
+        const impact = await this.callService<{
+            matched?: number;
+            alreadyGranted?: number;
+            needsConfirmation?: boolean;
+            overlaps?: { setId?: string; name?: string; users?: number; products?: string[] }[];
+        }>('POST', '/v1/condition-sets/impact', {
+            definition: input.definition,
+            products,
+            ...(statuses.length > 0 ? { eligibleStatuses: statuses } : {}),
+            ...(typeof input.id === 'string' && input.id ? { setId: input.id } : {}),
+            ...(typeof input.name === 'string' && input.name.trim()
+                ? { name: input.name.trim().slice(0, 80) }
+                : {})
+        });
+        return {
+            matched: impact.matched ?? 0,
+            alreadyGranted: impact.alreadyGranted ?? 0,
+            needsConfirmation: impact.needsConfirmation === true,
+            overlaps: (impact.overlaps ?? []).map((overlap) => ({
+                setId: overlap.setId ?? null,
+                name: overlap.name ?? '',
+                users: overlap.users ?? 0,
+                products: (overlap.products ?? []).join(', ')
+            }))
         };
     }
 
@@ -669,6 +761,8 @@ export class LocalApex {
             slackChannel: text(record.Slack_Channel__c),
             notifyAdmins: record.Notify_Admins__c === true,
             enabled: record.Schedule_Enabled__c === true,
+            reminderDays: Math.floor(Number(record.Reminder_Days__c ?? 0)),
+            reminderMax: Math.floor(Number(record.Reminder_Max__c ?? 0)),
             timeZone,
             nextRunAt: next ? next.toISOString() : null
         };
@@ -695,6 +789,12 @@ export class LocalApex {
                 'Enter the Slack channel as #channel-name (lowercase) or a channel ID such as C0123456789.'
             );
         }
+        const reminderDays = settings.reminderDays == null ? 0 : Number(settings.reminderDays);
+        if (!Number.isInteger(reminderDays) || reminderDays < 0 || reminderDays > 90)
+            throw new ApexError('Send reminders after 1 to 90 days, or 0 for no reminders.');
+        const reminderMax = settings.reminderMax == null ? 0 : Number(settings.reminderMax);
+        if (!Number.isInteger(reminderMax) || reminderMax < 0 || reminderMax > 10)
+            throw new ApexError('Send at most 10 reminders per invitation, or 0 for no reminders.');
         const recipients = normalizeRecipients(settings.recipients).join(', ');
         if (recipients.length > RECIPIENTS_MAX_LENGTH) {
             throw new ApexError(
@@ -708,6 +808,8 @@ export class LocalApex {
             Recipients__c: recipients,
             Slack_Channel__c: slackChannel || null,
             Notify_Admins__c: settings.notifyAdmins === true,
+            Reminder_Days__c: reminderDays,
+            Reminder_Max__c: reminderMax,
             Schedule_Enabled__c: settings.enabled === true
         };
         const record = await this.settingsRecord();

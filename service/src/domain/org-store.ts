@@ -74,15 +74,27 @@ export interface ItemRecord extends SObjectRecord {
     Product_Statuses__c?: string | null;
     Status__c?: ItemStatus | null;
     Reason__c?: string | null;
+    /** `Invitation` (empty on older items), `Reminder`, or `Kept (Manual)` (a preview row, never sent). */
+    Kind__c?: string | null;
     User__r?: { Name?: string | null } | null;
 }
 
 export interface AuthorizationRecord extends SObjectRecord {
+    Key__c?: string | null;
     User__c: string;
     Product__c: string;
     Status__c?: string | null;
+    /** `Rule` (a sync wrote it) or `Manual` (an admin did; no sync changes it). */
+    Source__c?: string | null;
     Invite_Count__c?: number | null;
+    Invited_At__c?: string | null;
+    Authorized_At__c?: string | null;
+    Revoked_At__c?: string | null;
+    Reminder_Count__c?: number | null;
+    Last_Reminder_At__c?: string | null;
+    Granted_By_Sets__c?: string | null;
     Last_Run__c?: string | null;
+    User__r?: { Name?: string | null; Email?: string | null; IsActive?: boolean | null } | null;
 }
 
 export interface LeaseRecord extends SObjectRecord {
@@ -104,6 +116,9 @@ export interface SettingsRecord {
     Recipients__c?: string | null;
     Notify_Admins__c?: boolean | null;
     Slack_Channel__c?: string | null;
+    /** Reminders: N days after the invitation (and each reminder), at most Reminder_Max__c; empty/0 = off. */
+    Reminder_Days__c?: number | null;
+    Reminder_Max__c?: number | null;
 }
 
 export interface OrgUser {
@@ -146,7 +161,11 @@ const RUN_FIELDS = [
 ].join(', ');
 
 const ITEM_FIELDS =
-    'Id, Item_Key__c, Run__c, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Product_Statuses__c, Status__c, Reason__c';
+    'Id, Item_Key__c, Run__c, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Product_Statuses__c, Status__c, Reason__c, Kind__c';
+
+/** What a run needs to know of an authorization record to write it without undoing anyone else's change. */
+export const AUTHORIZATION_FIELDS =
+    'Key__c, User__c, Product__c, Status__c, Source__c, Invite_Count__c, Invited_At__c, Authorized_At__c, Revoked_At__c, Reminder_Count__c, Last_Reminder_At__c, Last_Run__c';
 
 const LEASE_FIELDS = 'Id, Key__c, Epoch__c, Holder__c, Run_Id__c, Purpose__c, Expires_At__c, Released_At__c';
 
@@ -256,7 +275,7 @@ export class OrgStore {
 
     async authorizationsOfRun(runId: string): Promise<AuthorizationRecord[]> {
         return this.org.query<AuthorizationRecord>(
-            `SELECT User__c, Product__c, Status__c, Invite_Count__c, Last_Run__c FROM ${AUTHORIZATION} WHERE Last_Run__c = ${soqlString(assertSalesforceId(runId))}`
+            `SELECT ${AUTHORIZATION_FIELDS} FROM ${AUTHORIZATION} WHERE Last_Run__c = ${soqlString(assertSalesforceId(runId))}`
         );
     }
 
@@ -264,7 +283,7 @@ export class OrgStore {
     async authorizations(userIds: string[] | 'all', products: string[]): Promise<AuthorizationRecord[]> {
         if (products.length === 0) return [];
         const productFilter = `Product__c IN (${products.map(soqlString).join(', ')})`;
-        const select = `SELECT User__c, Product__c, Status__c, Invite_Count__c, Last_Run__c FROM ${AUTHORIZATION} WHERE ${productFilter}`;
+        const select = `SELECT ${AUTHORIZATION_FIELDS} FROM ${AUTHORIZATION} WHERE ${productFilter}`;
         if (userIds === 'all') return this.org.query<AuthorizationRecord>(select);
         const results: AuthorizationRecord[] = [];
         for (const ids of chunk(userIds, ID_CHUNK)) {
@@ -274,6 +293,26 @@ export class OrgStore {
             results.push(...rows);
         }
         return results;
+    }
+
+    /** Authorization records by Key__c (`<UserId>:<Product>`), read just before a run writes them. */
+    async authorizationsByKey(keys: string[]): Promise<Map<string, AuthorizationRecord>> {
+        const found = new Map<string, AuthorizationRecord>();
+        // Keys are ~40 characters: 200 of them keep the query URL well under Salesforce's 16 KB.
+        for (const group of chunk([...new Set(keys)], 200)) {
+            const rows = await this.org.query<AuthorizationRecord>(
+                `SELECT ${AUTHORIZATION_FIELDS} FROM ${AUTHORIZATION} WHERE Key__c IN (${group.map(soqlString).join(', ')})`
+            );
+            for (const row of rows) if (row.Key__c) found.set(row.Key__c, row);
+        }
+        return found;
+    }
+
+    /** Any authorization query the lifecycle needs (expiry, reminders); `where` is built by the caller. */
+    async authorizationsWhere(where: string, limit = 50_000): Promise<AuthorizationRecord[]> {
+        return this.org.query<AuthorizationRecord>(
+            `SELECT Id, ${AUTHORIZATION_FIELDS}, Granted_By_Sets__c, User__r.Name, User__r.Email, User__r.IsActive FROM ${AUTHORIZATION} WHERE ${where} ORDER BY Key__c LIMIT ${limit}`
+        );
     }
 
     async users(ids: string[], fields = 'Id, Name, Email, Username, IsActive'): Promise<OrgUser[]> {
@@ -326,7 +365,7 @@ export class OrgStore {
 
     async settings(): Promise<SettingsRecord> {
         const rows = await this.org.query<SettingsRecord & { SetupOwnerId?: string }>(
-            `SELECT SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, Recipients__c, Notify_Admins__c, Slack_Channel__c FROM ${SETTINGS}`
+            `SELECT SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, Recipients__c, Notify_Admins__c, Slack_Channel__c, Reminder_Days__c, Reminder_Max__c FROM ${SETTINGS}`
         );
         // The org default record's SetupOwnerId is the org id (00D…).
         return rows.find((row) => String(row.SetupOwnerId ?? '').startsWith('00D')) ?? rows[0] ?? {};

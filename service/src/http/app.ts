@@ -70,6 +70,18 @@ const scheduledBody = z.strictObject({
     full: z.boolean().optional()
 });
 
+/** A condition set as the editor holds it before save (DESIGN §4 definition, products, statuses). */
+const draftBody = z.strictObject({
+    definition: z.union([
+        z.string().min(1).max(131_072),
+        z.record(z.string(), z.unknown()).transform((value) => JSON.stringify(value))
+    ]),
+    products: z.array(z.string().min(1).max(255)).min(1, 'choose at least one product').max(50),
+    eligibleStatuses: z.array(z.string().min(1).max(40)).max(10).optional(),
+    setId: salesforceId.optional(),
+    name: z.string().max(80).optional()
+});
+
 /** The two run bodies are told apart by `trigger`, so a mistake is reported against the right one. */
 function parseRunBody(value: unknown): z.infer<typeof executeBody> | z.infer<typeof scheduledBody> {
     const body = (value ?? {}) as Record<string, unknown>;
@@ -245,7 +257,7 @@ export function createApp(deps: AppDeps): express.Express {
                     ? parse(authorizationByToken, body)
                     : parse(authorizationByUser, body)
             );
-            res.status(200).json({ status: 'Authorized', ...result });
+            res.status(200).json(result);
         } catch (error) {
             release();
             throw error;
@@ -290,6 +302,9 @@ export function createApp(deps: AppDeps): express.Express {
                 reason: item.Reason__c ?? null
             }))
         });
+    });
+    v1.post('/condition-sets/impact', async (req, res) => {
+        res.json(await provisioning.draftImpact(parse(draftBody, req.body)));
     });
     v1.get('/users/:key/explain', async (req, res) => {
         const key = parse(z.string().trim().min(1).max(255), req.params.key, 'key');

@@ -33,6 +33,7 @@ import {
     type CandidateReadOptions,
     type CandidateReadStats
 } from './candidates';
+import { isManual, separateManual, type KeptEntry } from './lifecycle';
 
 const CACHE_TTL_MS = 10 * 60 * 1000;
 /** Above this many candidates it is cheaper to read all authorization records than to page by ids. */
@@ -50,6 +51,8 @@ export interface Evaluation {
     prepared: PreparedSets;
     invalidSets: InvalidSetSummary[];
     entries: EligibilityEntry[];
+    /** Matched users whose records for a granted product an admin set by hand (never changed by a sync). */
+    kept: KeptEntry[];
     overlaps: Overlap[];
     evaluated: number;
     /** Calendar_Authorization__c of the candidates, by `<UserId>:<Product>`. */
@@ -136,6 +139,12 @@ export class Evaluator {
         return this.timeZoneCache.timeZone;
     }
 
+    /** The User schema and the org time zone, cached as for a run (the editor's impact check uses them). */
+    async schemaAndTimeZone(): Promise<{ schema: Schema; timeZone: string }> {
+        const [schema, timeZone] = await Promise.all([this.schema(), this.timeZone()]);
+        return { schema, timeZone };
+    }
+
     /** Loads (or refreshes, once expired) the User describe and the org time zone: readiness warms them. */
     async warm(): Promise<void> {
         await Promise.all([this.schema(), this.timeZone()]);
@@ -193,6 +202,9 @@ export class Evaluator {
         const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
         const accumulator = new EligibilityAccumulator(prepared.valid, ctx);
         const statuses = new CandidateStatuses(this.store, products);
+        // Records an admin set by hand (few): a sync leaves them alone, the preview lists them as kept.
+        const manual = new Map<string, AuthorizationRecord>();
+        const kept: KeptEntry[] = [];
         // Candidates are evaluated page by page: only the eligible entries outlive their page.
         const reads = await forEachCandidatePage(
             this.store.org,
@@ -204,10 +216,17 @@ export class Evaluator {
                         managerIds.add(id);
                 }
                 accumulator.add(page.users, await statuses.forPage(page));
+                const pageManual = statuses.manualOf(page.users);
+                if (pageManual.size === 0) return;
+                for (const [key, record] of pageManual) manual.set(key, record);
+                const users = new Map(page.users.map((user) => [user.Id, user] as const));
+                kept.push(...separateManual(prepared.valid, [], users, pageManual, ctx).kept);
             },
             { ...this.readOptions, ...reading }
         );
         const result = accumulator.result();
+        // Every matched user with a Manual record is kept above; here their Manual products leave the entries.
+        const { entries } = separateManual(prepared.valid, result.entries, new Map(), manual, ctx);
         const invalidSets = prepared.invalid.map(({ set, errors }) => ({
             id: set.id,
             name: set.name,
@@ -218,10 +237,11 @@ export class Evaluator {
             timeZone: ctx.timeZone,
             prepared,
             invalidSets,
-            entries: result.entries,
+            entries,
+            kept,
             overlaps: result.overlaps,
             evaluated: result.evaluated,
-            authorizations: statuses.of(result.entries.map((entry) => entry.userId)),
+            authorizations: statuses.of([...entries, ...kept].map((entry) => entry.userId)),
             snapshot: snapshotOf(prepared, invalidSets, ctx),
             reads,
             watermark
@@ -280,6 +300,20 @@ class CandidateStatuses {
         for (const row of await this.store.authorizations(ids, this.products))
             this.byPage.set(authorizationKey(row.User__c, row.Product__c), row);
         return statusLookup(this.byPage);
+    }
+
+    /** The Manual records (an admin's) of these users, by key. */
+    manualOf(users: ReadonlyArray<UserRecord>): Map<string, AuthorizationRecord> {
+        const source = this.all ?? this.byPage;
+        const found = new Map<string, AuthorizationRecord>();
+        for (const user of users) {
+            for (const product of this.products) {
+                const key = authorizationKey(user.Id, product);
+                const row = source.get(key);
+                if (row && isManual(row)) found.set(key, row);
+            }
+        }
+        return found;
     }
 
     /** The records of these users (the eligible ones): what the run needs after the evaluation. */

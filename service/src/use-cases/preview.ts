@@ -11,6 +11,14 @@ import { AppError, describeError } from '../errors';
 import type { SObjectRecord } from '../ports';
 import type { Evaluation, Evaluator } from './evaluation';
 import { evaluationFields } from './incremental';
+import {
+    KIND_INVITATION,
+    KIND_KEPT,
+    KIND_REMINDER,
+    beforeEvaluation,
+    remindersFor,
+    type DueReminder
+} from './lifecycle';
 import { truncate, type RunDeps } from './run/context';
 
 export interface PreviewItem {
@@ -44,13 +52,19 @@ export interface PreviewProgress {
     total: number;
 }
 
-/** The items of an evaluation, keyed so that writing them twice is writing them once. */
+/**
+ * The items of an evaluation, keyed so that writing them twice is writing them once: the invitations, then
+ * the reminders due (DESIGN §8), then the matched users whose records an admin set by hand ("kept
+ * (manual)": Skipped from the start, never sent).
+ */
 export function itemRecords(
     runId: string,
-    evaluation: Evaluation,
-    status: 'Pending' | null
+    evaluation: Pick<Evaluation, 'entries'> & Partial<Pick<Evaluation, 'kept'>>,
+    status: 'Pending' | null,
+    reminders: DueReminder[] = []
 ): SObjectRecord[] {
-    return evaluation.entries.map((entry) => ({
+    const invited = new Set(evaluation.entries.map((entry) => entry.userId));
+    const records: SObjectRecord[] = evaluation.entries.map((entry) => ({
         Item_Key__c: itemKey(runId, entry.userId),
         Run__c: runId,
         User__c: entry.userId,
@@ -58,8 +72,42 @@ export function itemRecords(
         Products__c: entry.products.join(';'),
         Matched_Sets__c: truncate(entry.matchedSets.join('; ')),
         Product_Statuses__c: JSON.stringify(entry.statuses),
+        Kind__c: KIND_INVITATION,
         Status__c: status
     }));
+    for (const due of reminders) {
+        if (invited.has(due.userId)) continue;
+        invited.add(due.userId);
+        records.push({
+            Item_Key__c: itemKey(runId, due.userId),
+            Run__c: runId,
+            User__c: due.userId,
+            Email__c: due.email,
+            Products__c: due.products.join(';'),
+            Matched_Sets__c: truncate(due.grantedBy.join('; ')),
+            Product_Statuses__c: JSON.stringify(Object.fromEntries(due.products.map((p) => [p, 'Invited']))),
+            Kind__c: KIND_REMINDER,
+            Status__c: status
+        });
+    }
+    for (const kept of evaluation.kept ?? []) {
+        if (invited.has(kept.userId)) continue;
+        records.push({
+            Item_Key__c: itemKey(runId, kept.userId),
+            Run__c: runId,
+            User__c: kept.userId,
+            Email__c: kept.user.Email ?? null,
+            Products__c: kept.products.join(';'),
+            Matched_Sets__c: truncate(kept.matchedSets.join('; ')),
+            Product_Statuses__c: JSON.stringify(kept.statuses),
+            Kind__c: KIND_KEPT,
+            Status__c: 'Skipped',
+            Reason__c: truncate(
+                `kept (manual): set by an admin, never changed by a sync (${kept.products.join(', ')})`
+            )
+        });
+    }
+    return records;
 }
 
 export class Previews {
@@ -125,10 +173,12 @@ export class Previews {
         }, config.runs.heartbeatSeconds * 1000);
         heartbeat.unref();
         try {
+            const lifecycle = await beforeEvaluation(this.deps);
             const evaluation = await this.evaluator.evaluate();
+            const reminders = await remindersFor(this.deps, lifecycle, evaluation);
             progress.phase = 'writing';
-            progress.total = evaluation.entries.length;
-            const records = itemRecords(runId, evaluation, null);
+            const records = itemRecords(runId, evaluation, null, reminders);
+            progress.total = records.length;
             for (let i = 0; i < records.length; i += 2000) {
                 const results = await store.upsertItems(records.slice(i, i + 2000));
                 const failed = results.filter((result) => !result.success);

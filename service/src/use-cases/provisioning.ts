@@ -23,6 +23,8 @@ import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
 import { IncrementalPlanner, evaluationFields } from './incremental';
+import { ActiveUsers, draftImpact, type DraftImpact, type DraftSet } from './impact';
+import { beforeEvaluation, expireLapsed, remindersFor, webhookWrite, type ProductEvent } from './lifecycle';
 import {
     Previews,
     itemRecords,
@@ -47,6 +49,8 @@ export type { PreviewItem, PreviewResult } from './preview';
 const PREVIEW_EXPIRY_GRACE_MS = 5 * 60_000;
 /** Items a scheduled run writes per upsert round (10 composite calls of 200). */
 const ITEM_WRITE_SLICE = 2000;
+/** How often the sweep looks for lapsed invitations (each run also does, before it evaluates). */
+const LIFECYCLE_SWEEP_MS = 10 * 60_000;
 
 export interface RunView {
     runId: string;
@@ -99,7 +103,10 @@ export const authorizationByToken = z.object({ token: z.string().min(10).max(400
 export const authorizationByUser = z.object({
     userId: z.string(),
     products: z.array(z.string().min(1).max(255)).min(1).max(50),
-    authorizedAt: z.iso.datetime({ offset: true }).optional()
+    /** What the scheduling product reports: an authorization (the default) or a disconnection. */
+    status: z.enum(['Authorized', 'Revoked'], { error: 'must be "Authorized" or "Revoked"' }).optional(),
+    authorizedAt: z.iso.datetime({ offset: true }).optional(),
+    revokedAt: z.iso.datetime({ offset: true }).optional()
 });
 export const authorizationBody = z.union([authorizationByToken, authorizationByUser]);
 
@@ -116,16 +123,20 @@ const SENDER_ERRORS =
 export class ProvisioningService {
     readonly evaluator: Evaluator;
     private readonly previews: Previews;
+    private readonly activeUsers: ActiveUsers;
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
     private readonly runCache = new Map<string, { record: RunRecord; at: number; live: boolean }>();
+    /** The service clock's time of the sweep's last expiry pass. */
+    private lastLifecycleSweep = Number.NEGATIVE_INFINITY;
 
     constructor(private readonly deps: RunDeps) {
         this.evaluator = new Evaluator(deps.store, deps.clock, {
             bulkAbove: deps.config.runs.bulkQueryAbove
         });
         this.previews = new Previews(deps, this.evaluator);
+        this.activeUsers = new ActiveUsers(deps.store);
     }
 
     onProgress(listener: ProgressListener): () => void {
@@ -398,6 +409,8 @@ export class ProvisioningService {
         full?: boolean
     ): Promise<PreparedRun> {
         const { store } = this.deps;
+        // Lapsed invitations become Expired first: their records' stamps then bring them into an incremental run.
+        const lifecycle = await beforeEvaluation(this.deps, settings);
         // Only the users changed since the last completed run, unless a full evaluation is due (./incremental).
         const planner = new IncrementalPlanner(new ChangeStore(store.org), { full, runId: run.Id });
         const evaluation = await this.evaluator.evaluate({ select: planner.select });
@@ -405,18 +418,38 @@ export class ProvisioningService {
         const already = new Set(existing.map((item) => item.User__c));
         const fresh = {
             ...evaluation,
-            entries: evaluation.entries.filter((entry) => !already.has(entry.userId))
+            entries: evaluation.entries.filter((entry) => !already.has(entry.userId)),
+            kept: evaluation.kept.filter((entry) => !already.has(entry.userId))
         };
+        const reminders = (await remindersFor(this.deps, lifecycle, evaluation)).filter(
+            (due) => !already.has(due.userId)
+        );
+        // Reminders and kept users are written with the first slice, unless they are invited anyway.
+        const invitedIds = new Set(fresh.entries.map((entry) => entry.userId));
+        const extraReminders = reminders.filter((due) => !invitedIds.has(due.userId));
+        const extraKept = fresh.kept.filter((entry) => !invitedIds.has(entry.userId));
+        const names = new Map<string, string>([
+            ...extraKept.map((entry) => [entry.userId, String(entry.user.Name ?? entry.userId)] as const),
+            ...extraReminders.map((due) => [due.userId, due.name] as const)
+        ]);
         const items: WorkItem[] = existing.map(toWorkItem);
         // Written a slice at a time: the item records of 100,000 users at once would double the memory
         // the entries already take (the sync bench's 1,000,000-user run).
-        for (let start = 0; start < fresh.entries.length; start += ITEM_WRITE_SLICE) {
+        for (let start = 0; start === 0 || start < fresh.entries.length; start += ITEM_WRITE_SLICE) {
             const slice = fresh.entries.slice(start, start + ITEM_WRITE_SLICE);
-            const results = await store.upsertItems(
-                itemRecords(run.Id, { ...fresh, entries: slice }, 'Pending')
+            const first = start === 0;
+            const records = itemRecords(
+                run.Id,
+                { entries: slice, kept: first ? extraKept : [] },
+                'Pending',
+                first ? extraReminders : []
             );
+            const sliceNames = new Map(
+                slice.map((entry) => [entry.userId, String(entry.user.Name ?? entry.userId)])
+            );
+            const results = records.length > 0 ? await store.upsertItems(records) : [];
             results.forEach((result, index) => {
-                const entry = slice[index];
+                const record = records[index] as ItemRecord;
                 if (!result.success || !result.id) {
                     this.deps.logger.warn(
                         { runId: run.Id, errors: result.errors },
@@ -424,17 +457,27 @@ export class ProvisioningService {
                     );
                     return;
                 }
-                items.push({
-                    itemId: result.id,
-                    userId: entry.userId,
-                    name: String(entry.user.Name ?? entry.userId),
-                    email: String(entry.user.Email ?? ''),
-                    products: entry.products,
-                    statusesAtPreview: entry.statuses,
-                    // Users without an email are re-checked (and skipped with the reason) by the execution.
-                    status: entry.user.Email ? 'Pending' : null
-                });
+                const name = sliceNames.get(record.User__c) ?? names.get(record.User__c) ?? record.User__c;
+                const item = toWorkItem({ ...record, Id: result.id, User__r: { Name: name } });
+                // Users without an email are re-checked (and skipped with the reason) by the execution.
+                if (item.status === 'Pending' && !record.Email__c) item.status = null;
+                items.push(item);
             });
+        }
+        // Reminder counts of users the evaluation did not read (the run writes absolute counts).
+        const authorizations = new Map(evaluation.authorizations);
+        for (const due of reminders) {
+            for (const product of due.products) {
+                const key = authorizationKey(due.userId, product);
+                if (!authorizations.has(key)) {
+                    authorizations.set(key, {
+                        User__c: due.userId,
+                        Product__c: product,
+                        Status__c: 'Invited',
+                        Reminder_Count__c: due.counts[key] ?? 0
+                    });
+                }
+            }
         }
         const ctx = this.context(run, lease, {
             runKey: String(run.Run_Key__c),
@@ -460,7 +503,7 @@ export class ProvisioningService {
             Evaluated_Count__c: evaluation.evaluated,
             Eligible_Count__c: ctx.eligible
         };
-        return { ctx, items, authorizations: evaluation.authorizations, runFields };
+        return { ctx, items, authorizations, runFields };
     }
 
     private async settings(): Promise<SettingsRecord> {
@@ -504,7 +547,11 @@ export class ProvisioningService {
             evaluated: run.Evaluated_Count__c ?? 0,
             eligible: run.Eligible_Count__c ?? 0,
             apiCallsBefore: run.Api_Calls__c ?? 0,
-            sets: options.sets.valid.map((set) => ({ name: set.name, products: set.products })),
+            sets: options.sets.valid.map((set) => ({
+                name: set.name,
+                products: set.products,
+                eligibleStatuses: set.eligibleStatuses
+            })),
             invalidSets: options.sets.invalid.map((set) => ({ name: set.name, reasons: set.reasons })),
             evaluation: run.Evaluation_Kind__c
                 ? { kind: run.Evaluation_Kind__c, reason: run.Evaluation_Reason__c ?? '' }
@@ -594,10 +641,16 @@ export class ProvisioningService {
      * stopped (one query when idle). A resume needs the claim like any run: of the instances sweeping at
      * once, one resumes.
      */
-    async sweep(): Promise<{ resumed?: string; expired: number; failedPreviews: number }> {
+    async sweep(): Promise<{
+        resumed?: string;
+        expired: number;
+        failedPreviews: number;
+        expiredInvitations?: number;
+    }> {
         if (this.closed) return { expired: 0, failedPreviews: 0 };
         const { store, clock, logger } = this.deps;
         const now = clock.now();
+        const expiredInvitations = await this.expireInvitations(now);
         const candidates = await store.sweepCandidates(now);
         let expired = 0;
         // Execute refuses a preview from its expiry on; the sweep marks it a grace later, so that its write
@@ -621,9 +674,10 @@ export class ProvisioningService {
         const interrupted = candidates.some(
             (run) => run.Status__c === 'Running' || run.Status__c === 'Queued'
         );
-        if (this.active || this.closed || !interrupted) return { expired, failedPreviews };
+        if (this.active || this.closed || !interrupted)
+            return { expired, failedPreviews, expiredInvitations };
         // Cheap look first: a live claim means its holder is working (or will be resumed once it lapses).
-        if (await this.deps.leases.holder()) return { expired, failedPreviews };
+        if (await this.deps.leases.holder()) return { expired, failedPreviews, expiredInvitations };
         let resumed: string | undefined;
         try {
             await this.underClaim('resume', undefined, async (lease) => {
@@ -641,7 +695,26 @@ export class ProvisioningService {
             ))
                 throw error;
         }
-        return { resumed, expired, failedPreviews };
+        return { resumed, expired, failedPreviews, expiredInvitations };
+    }
+
+    /**
+     * Invited → Expired for lapsed invitations, every LIFECYCLE_SWEEP_MS, while no run holds the org (a run
+     * expires them itself before it evaluates; staying out of its way keeps an expiry from landing on an
+     * invitation that run is just renewing). Never fatal to the sweep.
+     */
+    private async expireInvitations(now: Date): Promise<number | undefined> {
+        if (this.active || now.getTime() - this.lastLifecycleSweep < LIFECYCLE_SWEEP_MS) return undefined;
+        try {
+            if (await this.deps.leases.holder()) return undefined;
+            this.lastLifecycleSweep = now.getTime();
+            const expired = await expireLapsed(this.deps.store, now, this.deps.config.links.tokenTtlHours);
+            if (expired > 0) this.deps.logger.info({ expired }, 'Lapsed invitations marked Expired');
+            return expired;
+        } catch (error) {
+            this.deps.logger.warn({ err: describeError(error) }, 'Lapsed invitations not expired');
+            return undefined;
+        }
     }
 
     private async resume(run: RunRecord, lease: Lease): Promise<void> {
@@ -748,6 +821,19 @@ export class ProvisioningService {
         return this.deps.store.items(assertSalesforceId(id, 'run id'));
     }
 
+    /** The condition set editor's warning for a draft set (before save): see ./impact. */
+    async draftImpact(draft: DraftSet): Promise<DraftImpact> {
+        return draftImpact(
+            {
+                store: this.deps.store,
+                clock: this.deps.clock,
+                evaluator: this.evaluator,
+                activeUsers: this.activeUsers
+            },
+            draft
+        );
+    }
+
     async explain(key: string) {
         const users = await this.deps.store.findUser(key);
         if (users.length === 0) throw new AppError('NOT_FOUND', `No user matches ${JSON.stringify(key)}`);
@@ -760,16 +846,37 @@ export class ProvisioningService {
                 }
             );
         }
-        return this.evaluator.explainUser(users[0].Id);
+        const explanation = await this.evaluator.explainUser(users[0].Id);
+        // A record an admin set by hand is never changed by a sync, whatever the sets say (DESIGN §8).
+        const records = await this.deps.store.authorizationsByKey(
+            explanation.products.map((product) => authorizationKey(explanation.userId, product.product))
+        );
+        for (const product of explanation.products) {
+            if (records.get(authorizationKey(explanation.userId, product.product))?.Source__c !== 'Manual')
+                continue;
+            product.eligible = false;
+            product.grantedBy = [];
+            product.reasons.push('kept (manual): an admin set this record by hand; no sync changes it');
+        }
+        return explanation;
     }
 
-    /** The scheduling product reports an authorization: the next sync does not invite these again. */
-    async authorize(
-        body: z.infer<typeof authorizationBody>
-    ): Promise<{ userId: string; products: string[] }> {
+    /**
+     * The scheduling product reports an authorization (the next sync does not invite these again) or a
+     * disconnection (Authorized → Revoked). The records are read first: an event older than the opposite
+     * one a record already holds is ignored (webhooks may arrive out of order), and each ignored product is
+     * named in the answer.
+     */
+    async authorize(body: z.infer<typeof authorizationBody>): Promise<{
+        status: ProductEvent;
+        userId: string;
+        products: string[];
+        ignored?: { product: string; reason: string }[];
+    }> {
         const { config, clock, store } = this.deps;
         let userId: string;
         let products: string[];
+        let event: ProductEvent = 'Authorized';
         let at = clock.now();
         if ('token' in body) {
             const claims = verifyAuthorizationToken(config.links.tokenSecret, body.token, clock.now());
@@ -782,24 +889,41 @@ export class ProvisioningService {
                 throw new AppError('VALIDATION_FAILED', 'userId: must be a User id (005…)');
             }
             products = body.products;
-            if (body.authorizedAt) {
-                at = new Date(body.authorizedAt);
+            event = body.status ?? 'Authorized';
+            const field = event === 'Revoked' ? 'revokedAt' : 'authorizedAt';
+            const stated = event === 'Revoked' ? body.revokedAt : body.authorizedAt;
+            const other = event === 'Revoked' ? body.authorizedAt : body.revokedAt;
+            if (other !== undefined) {
+                throw new AppError(
+                    'VALIDATION_FAILED',
+                    `${event === 'Revoked' ? 'authorizedAt' : 'revokedAt'}: not allowed with status ${event}; use ${field}`
+                );
+            }
+            if (stated) {
+                at = new Date(stated);
                 // The sender's clock may run a little ahead, never by more than the signature window.
                 const latest = clock.now().getTime() + config.webhook.toleranceSeconds * 1000;
                 if (at.getTime() > latest) {
-                    throw new AppError('VALIDATION_FAILED', 'authorizedAt: must not be in the future');
+                    throw new AppError('VALIDATION_FAILED', `${field}: must not be in the future`);
                 }
             }
         }
-        const results = await store.upsertAuthorizations(
-            products.map((product) => ({
-                Key__c: authorizationKey(userId, product),
-                User__c: userId,
-                Product__c: product,
-                Status__c: 'Authorized',
-                Authorized_At__c: at.toISOString()
-            }))
-        );
+        const keys = products.map((product) => authorizationKey(userId, product));
+        const current = await store.authorizationsByKey(keys);
+        const records: Record<string, unknown>[] = [];
+        const ignored: { product: string; reason: string }[] = [];
+        products.forEach((product, index) => {
+            const decision = webhookWrite(event, at, current.get(keys[index]));
+            if ('ignored' in decision) ignored.push({ product, reason: decision.ignored });
+            else
+                records.push({
+                    Key__c: keys[index],
+                    User__c: userId,
+                    Product__c: product,
+                    ...decision.fields
+                });
+        });
+        const results = records.length > 0 ? await store.upsertAuthorizations(records) : [];
         const failed = results.find((result) => !result.success);
         if (failed) {
             // The org refusing the sender's data (no such user, a product it does not know) is the sender's
@@ -807,11 +931,11 @@ export class ProvisioningService {
             const refused = failed.errors.some((error) => SENDER_ERRORS.test(error));
             throw new AppError(
                 refused ? 'VALIDATION_FAILED' : 'ORG_REQUEST_FAILED',
-                `Authorization not recorded: ${failed.errors.join('; ')}`
+                `${event === 'Revoked' ? 'Revocation' : 'Authorization'} not recorded: ${failed.errors.join('; ')}`
             );
         }
-        this.deps.logger.info({ userId, products }, 'Authorization recorded');
-        return { userId, products };
+        this.deps.logger.info({ userId, products, event, ignored: ignored.length }, `${event} recorded`);
+        return { status: event, userId, products, ...(ignored.length > 0 ? { ignored } : {}) };
     }
 
     /** Stops accepting runs; a running run stops sending, writes what it has and is parked for resume. */

@@ -10,6 +10,8 @@ export interface ReportRow {
     products: string[];
     status: string;
     reason?: string;
+    /** `Reminder` rows are listed apart from first invitations; absent means an invitation. */
+    kind?: string;
 }
 
 export interface RunReport {
@@ -26,7 +28,14 @@ export interface RunReport {
     timeZone?: string;
     sets: { name: string; products: string[] }[];
     invalidSets: { name: string; reasons: string[] }[];
-    totals: { evaluated: number; eligible: number; invited: number; skipped: number; failed: number };
+    totals: {
+        evaluated: number;
+        eligible: number;
+        invited: number;
+        skipped: number;
+        failed: number;
+        reminded?: number;
+    };
     rows: ReportRow[];
     error?: string;
 }
@@ -37,10 +46,19 @@ export function toCsv(rows: ReportRow[]): string {
         const defused = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
         return `"${defused.replace(/"/g, '""')}"`;
     };
-    const lines = [['Name', 'Email', 'Products', 'Status', 'Reason'].map(cell).join(',')];
+    const lines = [['Name', 'Email', 'Products', 'Status', 'Reason', 'Kind'].map(cell).join(',')];
     for (const row of rows) {
         lines.push(
-            [row.name, row.email, row.products.join('; '), row.status, row.reason ?? ''].map(cell).join(',')
+            [
+                row.name,
+                row.email,
+                row.products.join('; '),
+                row.status,
+                row.reason ?? '',
+                row.kind ?? 'Invitation'
+            ]
+                .map(cell)
+                .join(',')
         );
     }
     return `${lines.join('\r\n')}\r\n`;
@@ -75,11 +93,13 @@ export function buildAuditMail(
     to: string[],
     tableCap: number
 ): OutgoingMail {
-    const invited = report.rows.filter((row) => row.status === 'Invited');
+    const invited = report.rows.filter((row) => row.status === 'Invited' && row.kind !== 'Reminder');
+    const reminded = report.rows.filter((row) => row.status === 'Invited' && row.kind === 'Reminder');
     const failed = report.rows.filter((row) => row.status === 'Failed');
     const skipped = report.rows.filter((row) => row.status === 'Skipped');
     const capped = report.rows.length > tableCap;
     const shownInvited = invited.slice(0, tableCap);
+    const shownReminded = reminded.slice(0, tableCap);
     const shownFailed = failed.slice(0, tableCap);
     const shownSkipped = skipped.slice(0, tableCap);
     const view = (row: ReportRow) => ({ ...row, productList: row.products.join(', ') });
@@ -92,7 +112,10 @@ export function buildAuditMail(
               : 'the integration user',
         sets: report.sets.map((set) => ({ ...set, productList: set.products.join(', ') })),
         invalidSets: report.invalidSets.map((set) => ({ ...set, reasonText: set.reasons.join(' ') })),
+        totals: { ...report.totals, reminded: report.totals.reminded ?? reminded.length },
         invited: shownInvited.map(view),
+        reminded: shownReminded.map(view),
+        hiddenReminded: reminded.length - shownReminded.length,
         failed: shownFailed.map(view),
         skipped: shownSkipped.map(view),
         hiddenInvited: invited.length - shownInvited.length,

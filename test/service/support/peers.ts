@@ -13,6 +13,8 @@ export interface SmtpBehaviour {
     hold?: (acceptedSoFar: number) => boolean;
     /** Accept each message only after this many milliseconds (a slow server). */
     delayMs?: number;
+    /** Accept each message only once this resolves (a test interleaves something before the 250). */
+    beforeAccept?: (recipients: string[]) => Promise<void> | undefined;
 }
 
 export interface SmtpSink {
@@ -66,7 +68,9 @@ export async function startSmtpSink(behaviour: SmtpBehaviour = {}): Promise<Smtp
                         sink.messages.push(mail);
                         callback();
                     };
-                    if (sink.behaviour.delayMs) setTimeout(accept, sink.behaviour.delayMs);
+                    const before = sink.behaviour.beforeAccept?.(recipients);
+                    if (before) void before.then(accept, (error: Error) => callback(error));
+                    else if (sink.behaviour.delayMs) setTimeout(accept, sink.behaviour.delayMs);
                     else accept();
                 },
                 (error: Error) => callback(error)

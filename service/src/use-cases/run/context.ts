@@ -20,6 +20,10 @@ export interface WorkItem {
     statusesAtPreview: Record<string, string>;
     status: ItemStatus | null;
     reason?: string;
+    /** An invitation (the default), a reminder of an unanswered one, or a kept (manual) row never sent. */
+    kind?: 'Invitation' | 'Reminder' | 'Kept (Manual)';
+    /** Names of the sets the user matched (Matched_Sets__c): the grant each authorization record names. */
+    matchedSets?: string[];
 }
 
 export interface RunContext {
@@ -36,7 +40,7 @@ export interface RunContext {
     evaluated: number;
     eligible: number;
     apiCallsBefore: number;
-    sets: { name: string; products: string[] }[];
+    sets: { name: string; products: string[]; eligibleStatuses?: string[] }[];
     invalidSets: { name: string; reasons: string[] }[];
     timeZone?: string;
     /** A full or an incremental evaluation, and why (the audit says it). */
@@ -64,7 +68,10 @@ export interface RunProgress {
     runId: string;
     total: number;
     done: number;
+    /** Invitations sent (reminders are counted apart). */
     invited: number;
+    /** Reminders sent. */
+    reminded?: number;
     failed: number;
     skipped: number;
     paused?: string;
@@ -98,41 +105,54 @@ export function toWorkItem(record: ItemRecord): WorkItem {
         products: splitProducts(record.Products__c ?? ''),
         statusesAtPreview,
         status: record.Status__c ?? null,
-        reason: record.Reason__c ?? undefined
+        reason: record.Reason__c ?? undefined,
+        kind:
+            record.Kind__c === 'Reminder' || record.Kind__c === 'Kept (Manual)'
+                ? record.Kind__c
+                : 'Invitation',
+        matchedSets: (record.Matched_Sets__c ?? '')
+            .split(';')
+            .map((name) => name.trim())
+            .filter(Boolean)
     };
 }
 
 /**
  * Items by status, kept as decisions are made: a run reports its progress after every invitation, and
  * recounting every item each time made a run quadratic in its size (measured by the sync bench).
+ * Reminders sent are counted apart from first invitations.
  */
 export class StatusTally {
     private readonly counts = new Map<ItemStatus | null, number>();
+    private reminded = 0;
 
     constructor(private readonly items: ReadonlyArray<WorkItem>) {
-        for (const item of items) this.add(item.status, 1);
+        for (const item of items) this.add(item, item.status, 1);
     }
 
-    private add(status: ItemStatus | null, delta: number): void {
+    private add(item: WorkItem, status: ItemStatus | null, delta: number): void {
         this.counts.set(status, (this.counts.get(status) ?? 0) + delta);
+        if (status === 'Invited' && item.kind === 'Reminder') this.reminded += delta;
     }
 
     /** Sets an item's status and moves it between the counts. */
     set(item: WorkItem, status: ItemStatus): void {
-        this.add(item.status, -1);
+        this.add(item, item.status, -1);
         item.status = status;
-        this.add(status, 1);
+        this.add(item, status, 1);
     }
 
     progress(runId: string, paused?: string): RunProgress {
-        const invited = this.counts.get('Invited') ?? 0;
+        const reminded = this.reminded;
+        const invited = (this.counts.get('Invited') ?? 0) - reminded;
         const failed = this.counts.get('Failed') ?? 0;
         const skipped = this.counts.get('Skipped') ?? 0;
         return {
             runId,
             total: this.items.length,
-            done: invited + failed + skipped,
+            done: invited + reminded + failed + skipped,
             invited,
+            reminded,
             failed,
             skipped,
             paused

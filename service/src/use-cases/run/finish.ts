@@ -81,7 +81,8 @@ async function buildReport(
         email: item.email,
         products: item.products,
         status: item.status ?? 'Pending',
-        reason: item.reason
+        reason: item.reason,
+        kind: item.kind
     }));
     return {
         runId: ctx.runId,
@@ -101,7 +102,8 @@ async function buildReport(
             eligible: ctx.eligible,
             invited: p.invited,
             skipped: p.skipped,
-            failed: p.failed
+            failed: p.failed,
+            reminded: p.reminded ?? 0
         },
         rows,
         error: [...ctx.notes, ...(input.error ? [input.error] : [])].join('\n') || undefined

@@ -1,7 +1,8 @@
 /**
  * Re-check: between the preview and the run, a user's authorization status may have changed, or the user
  * may have gone, been deactivated or lost their email. Each item is decided here, before any mail leaves:
- * Skipped with the reason, or Pending with the products that are still eligible.
+ * Skipped with the reason, or Pending with the products that are still eligible (neither changed status nor
+ * set by hand since).
  */
 import type { AuthorizationRecord, ItemStatus, OrgUser } from '../../domain/org-store';
 import { authorizationKey } from '../evaluation';
@@ -22,7 +23,13 @@ export function recheck(
 ): RecheckDecision {
     const changes: string[] = [];
     const stillEligible = item.products.filter((product) => {
-        const now = authorizations.get(authorizationKey(item.userId, product))?.Status__c ?? 'Not Invited';
+        const record = authorizations.get(authorizationKey(item.userId, product));
+        // An admin set the record by hand since the preview: no sync changes it (DESIGN §8).
+        if (record?.Source__c === 'Manual') {
+            changes.push(`${product}: set by an admin since the preview (kept, manual)`);
+            return false;
+        }
+        const now = record?.Status__c ?? 'Not Invited';
         const then = item.statusesAtPreview[product] ?? 'Not Invited';
         if (now !== then) changes.push(`${product}: ${then} → ${now}`);
         return now === then;

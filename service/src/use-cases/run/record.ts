@@ -15,6 +15,7 @@ import { ITEM, RUN, type AuthorizationRecord, type ItemStatus } from '../../doma
 import type { Logger } from '../../logger';
 import type { JournalEntry, OutcomeJournal, SObjectRecord, WriteResult } from '../../ports';
 import { authorizationKey } from '../evaluation';
+import { KIND_INVITATION, KIND_REMINDER, RULE, runWrite, type PlannedWrite } from '../lifecycle';
 import {
     BATCH,
     truncate,
@@ -50,8 +51,9 @@ export class OutcomeRecorder {
     /** Why sending is paused (the org refuses writes), or undefined. */
     paused?: string;
     private readonly inviteCounts = new Map<string, number>();
-    /** Authorization statuses as last read: a re-invite never lowers Authorized (DESIGN §8). */
-    private readonly knownStatuses = new Map<string, string>();
+    private readonly reminderCounts = new Map<string, number>();
+    /** Key → what the run read and sends; each write is decided again against the record as it is then. */
+    private readonly plans = new Map<string, PlannedWrite>();
     private readonly apiCallsAtStart: number;
     private readonly journal: OutcomeJournal;
     /** When the journal says an item was invited (a resume writes its authorizations with that time). */
@@ -80,7 +82,7 @@ export class OutcomeRecorder {
     rememberInviteCounts(authorizations: Map<string, AuthorizationRecord>): void {
         for (const [key, record] of authorizations) {
             this.inviteCounts.set(key, record.Invite_Count__c ?? 0);
-            if (record.Status__c) this.knownStatuses.set(key, record.Status__c);
+            this.reminderCounts.set(key, record.Reminder_Count__c ?? 0);
         }
     }
 
@@ -116,22 +118,56 @@ export class OutcomeRecorder {
     }
 
     queueAuthorizations(item: WorkItem, at: Date): void {
+        const reminder = item.kind === KIND_REMINDER;
         for (const product of item.products) {
             const key = authorizationKey(item.userId, product);
-            const count = (this.inviteCounts.get(key) ?? 0) + 1;
-            this.inviteCounts.set(key, count);
+            const read = item.statusesAtPreview[product] ?? 'Not Invited';
+            this.plans.set(key, { kind: reminder ? KIND_REMINDER : KIND_INVITATION, read });
             const waiting = this.authWaiting.get(item.itemId) ?? [];
             this.authWaiting.set(item.itemId, waiting);
+            // Counts are absolute values computed from the read (never increments): a write sent twice
+            // (a lost answer, a resume from the journal) writes the same record.
+            if (reminder) {
+                const count = (this.reminderCounts.get(key) ?? 0) + 1;
+                this.reminderCounts.set(key, count);
+                waiting.push({
+                    Key__c: key,
+                    Reminder_Count__c: count,
+                    Last_Reminder_At__c: at.toISOString(),
+                    Last_Run__c: this.ctx.runId
+                });
+                continue;
+            }
+            const count = (this.inviteCounts.get(key) ?? 0) + 1;
+            this.inviteCounts.set(key, count);
             waiting.push({
                 Key__c: key,
                 User__c: item.userId,
                 Product__c: product,
-                Status__c: this.knownStatuses.get(key) === 'Authorized' ? 'Authorized' : 'Invited',
+                Status__c: 'Invited',
+                Source__c: RULE,
+                Granted_By_Sets__c: truncate(this.grantedBy(item, product, read).join('; ')) || null,
                 Invited_At__c: at.toISOString(),
                 Invite_Count__c: count,
+                Expired_At__c: null,
+                Reminder_Count__c: 0,
+                Last_Reminder_At__c: null,
                 Last_Run__c: this.ctx.runId
             });
         }
+    }
+
+    /** The matched sets that grant this product to a user of this status (the record names them). */
+    private grantedBy(item: WorkItem, product: string, read: string): string[] {
+        const matched = new Set(item.matchedSets ?? []);
+        return this.ctx.sets
+            .filter(
+                (set) =>
+                    matched.has(set.name) &&
+                    set.products.includes(product) &&
+                    (!set.eligibleStatuses || set.eligibleStatuses.includes(read))
+            )
+            .map((set) => set.name);
     }
 
     /** Authorizations of an item decided Invited before this process (journal or org): written now. */
@@ -305,7 +341,26 @@ export class OutcomeRecorder {
             this.log.warn({ errors: runResult.errors }, 'Run progress not written');
     }
 
-    private async writeAuthorizations(records: SObjectRecord[]): Promise<void> {
+    /**
+     * Conditional on what the run read: the records are re-read just before the write and each is decided
+     * again (`runWrite`): an Authorized or Revoked the scheduling product reported while the mail was going
+     * out stands, an admin's Manual record is not written at all. One query per batch of 200.
+     */
+    private async writeAuthorizations(planned: SObjectRecord[]): Promise<void> {
+        const current = await this.deps.store.authorizationsByKey(
+            planned.map((record) => String(record.Key__c))
+        );
+        const records: SObjectRecord[] = [];
+        let kept = 0;
+        for (const record of planned) {
+            const key = String(record.Key__c);
+            const plan = this.plans.get(key) ?? { kind: KIND_INVITATION, read: 'Not Invited' };
+            const decided = runWrite(record, plan, current.get(key));
+            if (decided) records.push(decided);
+            else kept++;
+        }
+        if (kept > 0) this.log.info({ kept }, 'Authorization records set by hand (Manual) left as they are');
+        if (records.length === 0) return;
         const results = await this.deps.store.upsertAuthorizations(records);
         const failed = results.filter((result) => !result.success);
         if (failed.length > 0) {

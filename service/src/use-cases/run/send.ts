@@ -27,6 +27,8 @@ export async function invite(deps: RunDeps, runId: string, item: WorkItem): Prom
         const rendered = templates.render('invitation', {
             name: item.name,
             products: item.products,
+            // A reminder carries a fresh link with the full lifetime: the invitation lapses with its newest link.
+            reminder: item.kind === 'Reminder',
             productList: item.products.join(', '),
             link,
             expiresAt: expiresAt.toUTCString(),

@@ -4,6 +4,8 @@ import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorO
 import getConditionSet from '@salesforce/apex/ConditionSetController.getConditionSet';
 import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
+import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
+import LightningConfirm from 'lightning/confirm';
 
 const STEP_DETAILS = 'details';
 const STEP_CONDITIONS = 'conditions';
@@ -39,6 +41,10 @@ export default class ConditionSetEditor extends LightningElement {
     recordLoaded = false;
     isSaving = false;
     error;
+    /** The service's answer for the draft: matched, alreadyGranted, overlaps, needsConfirmation. */
+    impact;
+    impactError;
+    isCheckingImpact = false;
     /** A selector to focus after the next render: the step's first field when the step changes. */
     focusTarget;
 
@@ -195,6 +201,84 @@ export default class ConditionSetEditor extends LightningElement {
         this.dispatchEvent(new CustomEvent('cancel'));
     }
 
+    /** The draft as the service's impact check and the save take it. */
+    draft(definition) {
+        return {
+            id: this.recordId,
+            name: (this.name || '').trim(),
+            description: this.description,
+            active: this.active,
+            products: this.products,
+            eligibleStatuses: this.eligibleStatuses,
+            definition
+        };
+    }
+
+    get impactSummary() {
+        const impact = this.impact;
+        if (!impact) {
+            return undefined;
+        }
+        const users = (count) => `${count} ${count === 1 ? 'user' : 'users'}`;
+        if (impact.matched === 0) {
+            return 'Matches nobody right now.';
+        }
+        return `Matches ${users(impact.matched)} now; ${impact.alreadyGranted} of them already get ${this.products.join(', ')} from other active sets.`;
+    }
+
+    get impactOverlaps() {
+        return (this.impact?.overlaps || []).map((overlap) => ({
+            key: overlap.setId || overlap.name,
+            text: `${overlap.name}: ${overlap.users} ${overlap.users === 1 ? 'user' : 'users'} in common${overlap.products ? ` (also grants ${overlap.products})` : ''}`
+        }));
+    }
+
+    get hasImpactOverlaps() {
+        return this.impactOverlaps.length > 0;
+    }
+
+    /** Who the draft matches now and which sets already cover them (the service evaluates it; no save). */
+    async handleCheckImpact() {
+        const builder = this.template.querySelector('c-condition-builder');
+        if (!builder.validate()) {
+            return;
+        }
+        this.isCheckingImpact = true;
+        this.impactError = undefined;
+        try {
+            this.impact = await checkImpact({ conditionSet: this.draft(builder.definition) });
+        } catch (error) {
+            this.impact = undefined;
+            this.impactError = error;
+        } finally {
+            this.isCheckingImpact = false;
+        }
+    }
+
+    /** A set that matches nobody, or only users other sets already grant, is saved only once confirmed. */
+    async confirmImpact(definition) {
+        try {
+            this.impact = await checkImpact({ conditionSet: this.draft(definition) });
+        } catch (error) {
+            // The warning is advice: a service that cannot answer does not block the save.
+            this.impactError = error;
+            return true;
+        }
+        if (!this.impact.needsConfirmation || !this.active) {
+            return true;
+        }
+        const message =
+            this.impact.matched === 0
+                ? 'This set matches nobody right now. Save it anyway?'
+                : `Every user this set matches (${this.impact.matched}) already gets ${this.products.join(', ')} from other active sets, so it adds nobody. Save it anyway?`;
+        return LightningConfirm.open({
+            message,
+            label: 'Save this condition set?',
+            variant: 'header',
+            theme: 'warning'
+        });
+    }
+
     async handleSave() {
         const builder = this.template.querySelector('c-condition-builder');
         if (!builder.validate()) {
@@ -207,6 +291,9 @@ export default class ConditionSetEditor extends LightningElement {
             const validation = await validateDefinition({ definition });
             if (!validation.valid) {
                 builder.setErrors(validation.errors);
+                return;
+            }
+            if (!(await this.confirmImpact(definition))) {
                 return;
             }
             const id = await saveConditionSet({

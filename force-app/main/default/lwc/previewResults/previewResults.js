@@ -1,18 +1,33 @@
 import { LightningElement, api } from 'lwc';
 import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
+import explainUser from '@salesforce/apex/RunHistoryController.explainUser';
+
+/** "Why" on a row: per set each condition with the user's actual value and its outcome. */
+const WHY_COLUMN = {
+    type: 'button',
+    initialWidth: 80,
+    typeAttributes: {
+        label: 'Why',
+        name: 'why',
+        title: 'Why this user is (or is not) provisioned',
+        variant: 'base'
+    }
+};
 
 const PREVIEW_COLUMNS = [
     { label: 'Name', fieldName: 'userName', wrapText: true },
     { label: 'Email', fieldName: 'email', type: 'email' },
     { label: 'Products', fieldName: 'products', wrapText: true },
     { label: 'Matched Sets', fieldName: 'matchedSets', wrapText: true },
-    { label: 'Current Status', fieldName: 'currentStatus', wrapText: true }
+    { label: 'Current Status', fieldName: 'currentStatus', wrapText: true },
+    WHY_COLUMN
 ];
 
 const OUTCOME_COLUMNS = [
-    ...PREVIEW_COLUMNS,
+    ...PREVIEW_COLUMNS.slice(0, -1),
     { label: 'Outcome', fieldName: 'outcome', initialWidth: 120 },
-    { label: 'Reason', fieldName: 'reason', wrapText: true }
+    { label: 'Reason', fieldName: 'reason', wrapText: true },
+    WHY_COLUMN
 ];
 
 /** A preview's items have no status until the run executes them (Apex names them; this is the fallback). */
@@ -108,6 +123,51 @@ export default class PreviewResults extends LightningElement {
                 this.isLoadingMore = false;
             }
         }
+    }
+
+    /** The explanation shown under the table for the row whose "Why" was clicked. */
+    explanation;
+    explanationError;
+    isExplaining = false;
+
+    async handleRowAction(event) {
+        if (event.detail.action.name !== 'why') {
+            return;
+        }
+        const row = event.detail.row;
+        this.isExplaining = true;
+        this.explanation = undefined;
+        this.explanationError = undefined;
+        try {
+            const why = await explainUser({ userId: row.userId });
+            this.explanation = {
+                ...why,
+                title: `Why ${why.userName || row.userName}`,
+                sets: (why.sets || []).map((set, index) => ({
+                    ...set,
+                    key: `${index}`,
+                    heading: `${set.name}: ${set.valid ? (set.matched ? 'matched' : 'not matched') : 'invalid, skipped'}${set.logic ? ` (${set.logic})` : ''}`,
+                    conditions: (set.conditions || []).map((condition, position) => ({
+                        ...condition,
+                        key: `${index}-${position}`,
+                        text: `${condition.label}: the user has ${condition.actual}, ${condition.outcome ? 'true' : 'false'}`
+                    }))
+                })),
+                products: (why.products || []).map((product) => ({
+                    ...product,
+                    text: `${product.product}: ${product.status}, ${product.eligible ? 'eligible' : 'not eligible'}. ${product.reasons}`
+                }))
+            };
+        } catch (error) {
+            this.explanationError = error;
+        } finally {
+            this.isExplaining = false;
+        }
+    }
+
+    handleCloseExplanation() {
+        this.explanation = undefined;
+        this.explanationError = undefined;
     }
 
     handleShowMore() {

@@ -52,6 +52,8 @@ export default class ScheduledProvisioning extends LightningElement {
     recipients = [];
     notifyAdmins = false;
     slackChannel = '';
+    reminderDays = 0;
+    reminderMax = 0;
     enabled = false;
     timeZone;
     nextRunAt;
@@ -100,6 +102,8 @@ export default class ScheduledProvisioning extends LightningElement {
         this.recipients = settings.recipients || [];
         this.notifyAdmins = settings.notifyAdmins === true;
         this.slackChannel = settings.slackChannel || '';
+        this.reminderDays = settings.reminderDays || 0;
+        this.reminderMax = settings.reminderMax || 0;
         this.enabled = settings.enabled === true;
         this.timeZone = settings.timeZone;
         this.nextRunAt = settings.nextRunAt;
@@ -174,6 +178,14 @@ export default class ScheduledProvisioning extends LightningElement {
         this.recipients = event.detail.recipients;
     }
 
+    handleReminderDaysChange(event) {
+        this.reminderDays = event.detail.value;
+    }
+
+    handleReminderMaxChange(event) {
+        this.reminderMax = event.detail.value;
+    }
+
     handleSlackChange(event) {
         this.slackChannel = event.detail.value;
         this.formErrors = { ...this.formErrors, slack: this.computeSlackError() };
@@ -232,6 +244,8 @@ export default class ScheduledProvisioning extends LightningElement {
                     day: this.showDay ? this.day : null,
                     recipients: this.recipients,
                     slackChannel: (this.slackChannel || '').trim(),
+                    reminderDays: toWholeNumber(this.reminderDays),
+                    reminderMax: toWholeNumber(this.reminderMax),
                     notifyAdmins: this.notifyAdmins,
                     enabled: this.enabled
                 }
@@ -292,4 +306,10 @@ export default class ScheduledProvisioning extends LightningElement {
         this.previewRun = undefined;
         this.error = error;
     }
+}
+
+/** A number input's value (a string, or empty) as Apex's Integer: empty means 0 (no reminders). */
+function toWholeNumber(value) {
+    const number = Number(value);
+    return Number.isFinite(number) && value !== '' && value !== null ? Math.trunc(number) : 0;
 }

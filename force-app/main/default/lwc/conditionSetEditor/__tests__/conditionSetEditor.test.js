@@ -4,6 +4,8 @@ import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorO
 import getConditionSet from '@salesforce/apex/ConditionSetController.getConditionSet';
 import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
+import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
+import LightningConfirm from 'lightning/confirm';
 
 const mockEditorOptions = require('./data/editorOptions.json');
 const mockConditionSet = require('./data/conditionSet.json');
@@ -26,7 +28,18 @@ jest.mock('@salesforce/apex/ConditionSetController.saveConditionSet', () => ({ d
     virtual: true
 });
 
+jest.mock('@salesforce/apex/ConditionSetController.checkImpact', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+
 const SHOW_TOAST_EVENT = 'lightning__showtoast';
+const IMPACT = {
+    matched: 42,
+    alreadyGranted: 30,
+    needsConfirmation: false,
+    overlaps: [{ setId: 'a02000000000001AAA', name: 'Support leads', users: 30, products: 'Instant Booker' }]
+};
 const APEX_ERROR = { body: { message: 'The condition set could not be saved: duplicate name' }, status: 500 };
 
 async function flushPromises() {
@@ -125,7 +138,77 @@ describe('c-condition-set-editor', () => {
         expect(picker.shadowRoot.activeElement).toBe(picker.shadowRoot.querySelector('input'));
     });
 
+    it('shows who the draft matches and which sets already grant it, before save', async () => {
+        checkImpact.mockResolvedValue(IMPACT);
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+
+        query(element, 'lightning-button.check-impact').click();
+        await flushPromises();
+
+        expect(checkImpact.mock.calls[0][0].conditionSet).toMatchObject({
+            name: 'Support agents',
+            products: ['Instant Booker']
+        });
+        expect(query(element, '.impact-summary').textContent).toBe(
+            'Matches 42 users now; 30 of them already get Instant Booker from other active sets.'
+        );
+        expect(query(element, '.impact-overlaps').textContent).toContain(
+            'Support leads: 30 users in common (also grants Instant Booker)'
+        );
+        expect(saveConditionSet).not.toHaveBeenCalled();
+    });
+
+    it('asks before saving a set that matches nobody, and does not save when the admin declines', async () => {
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        checkImpact.mockResolvedValue({
+            matched: 0,
+            alreadyGranted: 0,
+            needsConfirmation: true,
+            overlaps: []
+        });
+        LightningConfirm.open.mockResolvedValue(false);
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+
+        expect(LightningConfirm.open.mock.calls[0][0]).toMatchObject({
+            message: 'This set matches nobody right now. Save it anyway?',
+            theme: 'warning'
+        });
+        expect(saveConditionSet).not.toHaveBeenCalled();
+        expect(query(element, '.impact-summary').textContent).toBe('Matches nobody right now.');
+    });
+
+    it('saves a set fully covered by other sets once the admin confirms', async () => {
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        checkImpact.mockResolvedValue({ ...IMPACT, alreadyGranted: 42, needsConfirmation: true });
+        LightningConfirm.open.mockResolvedValue(true);
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        await flushPromises();
+
+        expect(LightningConfirm.open.mock.calls[0][0].message).toMatch(/already gets Instant Booker/);
+        expect(saveConditionSet).toHaveBeenCalled();
+    });
+
     it('saves a new set after Apex validates the definition, then toasts and fires saved', async () => {
+        checkImpact.mockResolvedValue(IMPACT);
         validateDefinition.mockResolvedValue({ valid: true, errors: [] });
         saveConditionSet.mockResolvedValue('a00000000000009AAA');
         const element = await createEditor();

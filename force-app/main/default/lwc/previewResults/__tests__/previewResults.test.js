@@ -1,10 +1,14 @@
 import { createElement } from 'lwc';
 import PreviewResults from 'c/previewResults';
 import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
+import explainUser from '@salesforce/apex/RunHistoryController.explainUser';
 
 const mockRunDetail = require('./data/runDetail.json');
 
 jest.mock('@salesforce/apex/RunHistoryController.getRunItems', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/RunHistoryController.explainUser', () => ({ default: jest.fn() }), {
     virtual: true
 });
 
@@ -51,8 +55,10 @@ describe('c-preview-results', () => {
             'Email',
             'Products',
             'Matched Sets',
-            'Current Status'
+            'Current Status',
+            undefined
         ]);
+        expect(table.columns[5].typeAttributes.label).toBe('Why');
         expect(element.shadowRoot.querySelector('.truncated').textContent).toBe(
             'Showing the first 2 of 3 users.'
         );
@@ -180,5 +186,52 @@ describe('c-preview-results', () => {
     it('is accessible', async () => {
         const element = createResults({ detail: mockRunDetail, showOutcome: true });
         await expect(element).toBeAccessible();
+    });
+
+    it('explains a user on "Why": per set each condition with the actual value and its outcome', async () => {
+        explainUser.mockResolvedValue({
+            userName: 'Ada Lovelace',
+            active: true,
+            sets: [
+                {
+                    name: 'Sales managers',
+                    valid: true,
+                    matched: false,
+                    logic: '1 AND 2',
+                    conditions: [
+                        { label: '1. Department equals Sales', actual: 'Support', outcome: false },
+                        { label: '2. IsManager equals true', actual: 'true', outcome: true }
+                    ]
+                }
+            ],
+            products: [
+                {
+                    product: 'Round Robin',
+                    status: 'Not Invited',
+                    eligible: false,
+                    reasons: 'did not match set "Sales managers"'
+                }
+            ]
+        });
+        const element = createResults({ detail: mockRunDetail });
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        const row = table.data[0];
+
+        table.dispatchEvent(new CustomEvent('rowaction', { detail: { action: { name: 'why' }, row } }));
+        await flushPromises();
+
+        expect(explainUser).toHaveBeenCalledWith({ userId: row.userId });
+        expect(element.shadowRoot.querySelector('.explanation h3').textContent).toBe('Why Ada Lovelace');
+        expect(texts(element, '.explained-set p')).toEqual(['Sales managers: not matched (1 AND 2)']);
+        expect(texts(element, '.explained-condition')).toEqual([
+            '1. Department equals Sales: the user has Support, false',
+            '2. IsManager equals true: the user has true, true'
+        ]);
+        expect(texts(element, '.explained-products li')).toEqual([
+            'Round Robin: Not Invited, not eligible. did not match set "Sales managers"'
+        ]);
+        element.shadowRoot.querySelector('lightning-button.close-explanation').click();
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('.explanation')).toBeNull();
     });
 });

@@ -102,6 +102,13 @@ describe('c-scheduled-provisioning', () => {
         expect(query(element, 'lightning-formatted-date-time').value).toBe(mockSettings.nextRunAt);
     });
 
+    it('shows the reminder settings, off by default', async () => {
+        getSettings.mockResolvedValue({ ...mockSettings, reminderDays: undefined, reminderMax: undefined });
+        const element = await createScreen();
+        expect(query(element, 'lightning-input.reminder-days').value).toBe(0);
+        expect(query(element, 'lightning-input.reminder-max').value).toBe(0);
+    });
+
     it('hides the day for daily and the time for hourly', async () => {
         const element = await createScreen();
         await change(element, 'lightning-radio-group.frequency', { value: 'Daily' });
@@ -123,6 +130,8 @@ describe('c-scheduled-provisioning', () => {
         await change(element, 'lightning-radio-group.frequency', { value: 'Daily' });
         await change(element, 'lightning-input.time', { value: '18:45:00.000' });
         await change(element, 'lightning-input.slack', { value: ' #provisioning ' });
+        await change(element, 'lightning-input.reminder-days', { value: '3' });
+        await change(element, 'lightning-input.reminder-max', { value: '2' });
         await change(element, 'c-recipients-input', {
             notifyAdmins: false,
             recipients: ['ops@example.com', 'it@example.com'],
@@ -138,6 +147,8 @@ describe('c-scheduled-provisioning', () => {
                 day: null,
                 recipients: ['ops@example.com', 'it@example.com'],
                 slackChannel: '#provisioning',
+                reminderDays: 3,
+                reminderMax: 2,
                 notifyAdmins: false,
                 enabled: true
             }

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench -- impact`: the condition set editor's warning (POST /v1/condition-sets/impact) for a draft
+ * set over 100,000 users, with the demo org's overlapping sets plus two broad ones active. The local org
+ * runs in a child process (as a real org is another machine); the service in this one. The first call is
+ * cold (User describe, time zone, and the active users with the fields in use, read through the REST API
+ * and kept IMPACT_CACHE_MS); then RUNS measured warm calls over HTTP, as an admin editing a set makes them.
+ * The target is 2 s per call. Last stdout line:
+ * {"bench":"impact","users":…,"matched":…,"evaluated":…,"overlaps":…,"coldMs":…,"medianMs":…,"maxMs":…,"targetMs":2000}
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startLocalOrg } from '../service/src/local-org';
+import { start } from '../service/src/main';
+import { orgStore } from '../test/service/support/stack';
+
+const USERS = Number(process.env.BENCH_USERS ?? 100_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TARGET_MS = 2000;
+const SECRET = 'bench-api-secret-0123456789-abcdefghijklmnop';
+
+interface OrgInfo {
+    orgUrl: string;
+    consumerKey: string;
+    username: string;
+    privateKeyPem: string;
+}
+
+/** Child process: the local org with USERS users, the demo sets and two broad ones active. */
+async function orgProcess(): Promise<void> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-bench-impact-'));
+    const org = await startLocalOrg({ users: USERS, seed: 2026, dataDir, reset: true });
+    const store = orgStore(org);
+    const broad = (name: string, products: string, conditions: unknown[]) => ({
+        Name: name,
+        Active__c: true,
+        Products__c: products,
+        Eligible_Statuses__c: 'Not Invited;Expired',
+        Definition__c: JSON.stringify({ version: 1, conditions })
+    });
+    await store.org.create('Condition_Set__c', [
+        broad('All of Support', 'Meeting Links', [
+            { field: 'Department', operator: 'equals', value: 'Support' }
+        ]),
+        broad('Managers', 'Round Robin', [{ field: 'IsManager', operator: 'equals', value: true }])
+    ]);
+    await store.org.close();
+    const info: OrgInfo = {
+        orgUrl: org.url,
+        consumerKey: org.jwt.consumerKey,
+        username: org.jwt.username,
+        privateKeyPem: org.jwt.privateKeyPem
+    };
+    process.stdout.write(`ORG ${JSON.stringify(info)}\n`);
+    process.stdin.resume();
+    process.stdin.on('end', () => {
+        void org.stop().finally(() => {
+            rmSync(dataDir, { recursive: true, force: true });
+            process.exit(0);
+        });
+    });
+}
+
+async function main(): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--org'], {
+        stdio: ['pipe', 'pipe', 'inherit']
+    });
+    const info = await new Promise<OrgInfo>((resolve, reject) => {
+        const lines = createInterface({ input: child.stdout! });
+        lines.on('line', (line) => {
+            if (line.startsWith('ORG ')) resolve(JSON.parse(line.slice(4)) as OrgInfo);
+        });
+        child.once('exit', (code) => reject(new Error(`org process exited (${code})`)));
+    });
+    const service = await start({
+        env: {
+            NODE_ENV: 'production',
+            LOG_LEVEL: 'silent',
+            PORT: '0',
+            ROLLCALL_API_SECRET: SECRET,
+            AUTH_TOKEN_SECRET: SECRET,
+            SF_LOGIN_URL: info.orgUrl,
+            SF_JWT_AUDIENCE: info.orgUrl,
+            SF_CLIENT_ID: info.consumerKey,
+            SF_USERNAME: info.username,
+            SF_PRIVATE_KEY: info.privateKeyPem,
+            SMTP_HOST: '127.0.0.1',
+            SMTP_PORT: '2525',
+            DATA_DIR: mkdtempSync(join(tmpdir(), 'rollcall-bench-impact-data-'))
+        },
+        timers: false,
+        initialSweep: false
+    });
+    const draft = {
+        name: 'Sales and Support',
+        products: ['Round Robin', 'Meeting Links'],
+        definition: {
+            version: 1,
+            conditions: [
+                { field: 'Department', operator: 'in', value: ['Sales', 'Support', 'Customer Success'] },
+                { field: 'IsActive', operator: 'equals', value: true }
+            ]
+        }
+    };
+    const call = async () => {
+        const started = performance.now();
+        const response = await fetch(`${service.url}/v1/condition-sets/impact`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+            body: JSON.stringify(draft)
+        });
+        const body = (await response.json()) as {
+            matched: number;
+            evaluated: number;
+            alreadyGranted: number;
+            overlaps: unknown[];
+        };
+        if (response.status !== 200)
+            throw new Error(`impact answered ${response.status}: ${JSON.stringify(body)}`);
+        return { ms: performance.now() - started, body };
+    };
+    const warm = await call();
+    console.log(`cold call (describe, time zone, active users read): ${warm.ms.toFixed(0)} ms`);
+    const times: number[] = [];
+    let last = warm.body;
+    for (let i = 0; i < RUNS; i++) {
+        const { ms, body } = await call();
+        times.push(ms);
+        last = body;
+        console.log(
+            `call ${i + 1}: ${ms.toFixed(0)} ms (matched ${body.matched}, already granted ${body.alreadyGranted}, read ${body.evaluated})`
+        );
+    }
+    times.sort((a, b) => a - b);
+    await service.stop();
+    child.stdin!.end();
+    console.log(
+        JSON.stringify({
+            bench: 'impact',
+            users: USERS,
+            matched: last.matched,
+            alreadyGranted: last.alreadyGranted,
+            evaluated: last.evaluated,
+            overlaps: last.overlaps.length,
+            coldMs: Math.round(warm.ms),
+            medianMs: Math.round(times[Math.floor(times.length / 2)]),
+            maxMs: Math.round(times[times.length - 1]),
+            targetMs: TARGET_MS
+        })
+    );
+}
+
+if (process.argv.includes('--org')) void orgProcess();
+else
+    main().catch((error) => {
+        console.error(error);
+        process.exit(1);
+    });

@@ -1,0 +1,142 @@
+/**
+ * The condition set editor's warning (POST /v1/condition-sets/impact) against the local org's demo sets,
+ * which overlap: the numbers the editor shows before save equal what a preview shows once the set is saved.
+ */
+import type { LocalOrg } from '../../service/src/local-org';
+import type { OrgStore } from '../../service/src/domain/org-store';
+import type { RunningService } from '../../service/src/main';
+import { startSmtpSink, type SmtpSink } from './support/peers';
+import { api, orgStore, removeDir, serviceEnv, startService, startTestOrg } from './support/stack';
+
+jest.setTimeout(120_000);
+
+let org: LocalOrg;
+let dataDir: string;
+let store: OrgStore;
+let smtp: SmtpSink;
+let service: RunningService;
+
+beforeAll(async () => {
+    ({ org, dataDir } = await startTestOrg({ users: 600, seed: 23 }));
+    store = orgStore(org);
+    smtp = await startSmtpSink();
+    service = await startService(org, serviceEnv(smtp));
+});
+
+afterAll(async () => {
+    await service?.stop();
+    await smtp?.close();
+    await store?.org.close();
+    await org?.stop();
+    removeDir(dataDir);
+});
+
+const ALL_STATUSES = 'Not Invited;Invited;Authorized;Expired;Revoked';
+const draft = {
+    name: 'All of Sales',
+    products: ['Round Robin'],
+    eligibleStatuses: ALL_STATUSES.split(';'),
+    definition: {
+        version: 1,
+        conditions: [{ field: 'Department', operator: 'equals', value: 'Sales' }]
+    }
+};
+
+interface Impact {
+    matched: number;
+    alreadyGranted: number;
+    overlaps: { setId: string; name: string; users: number; products: string[] }[];
+    needsConfirmation: boolean;
+}
+
+describe('the editor warning for a draft set', () => {
+    it('when a draft overlaps the demo sets, then its numbers equal those of the preview once it is saved', async () => {
+        const response = await api(service, 'POST', '/v1/condition-sets/impact', draft);
+        expect(response.status).toBe(200);
+        const impact = response.body as unknown as Impact;
+        expect(impact.matched).toBeGreaterThan(0);
+        expect(impact.overlaps.map((overlap) => overlap.name)).toContain('Sales managers');
+        expect(impact.alreadyGranted).toBeGreaterThan(0);
+        expect(impact.alreadyGranted).toBeLessThan(impact.matched);
+        expect(impact.needsConfirmation).toBe(false);
+
+        await store.org.create('Condition_Set__c', [
+            {
+                Name: draft.name,
+                Active__c: true,
+                Products__c: draft.products.join(';'),
+                Eligible_Statuses__c: ALL_STATUSES,
+                Definition__c: JSON.stringify(draft.definition)
+            }
+        ]);
+        const preview = await service.provisioning.preview({ initiatedBy: org.ids.adminUserIds[0] });
+        const items = await store.items(preview.runId);
+        const sets = await store.conditionSets();
+        const productsOf = new Map(
+            sets.map((set) => [String(set.Name), String(set.Products__c ?? '').split(';')] as const)
+        );
+
+        const matchedItems = items.filter((item) =>
+            (item.Matched_Sets__c ?? '').split('; ').includes(draft.name)
+        );
+        expect(matchedItems).toHaveLength(impact.matched);
+        const covered = matchedItems.filter((item) =>
+            (item.Matched_Sets__c ?? '')
+                .split('; ')
+                .filter((name) => name !== draft.name)
+                .some((name) => productsOf.get(name)?.includes('Round Robin'))
+        );
+        expect(covered).toHaveLength(impact.alreadyGranted);
+        for (const overlap of impact.overlaps) {
+            const shown = preview.overlaps.find(
+                (pair) =>
+                    (pair.setA === draft.name && pair.setB === overlap.name) ||
+                    (pair.setB === draft.name && pair.setA === overlap.name)
+            );
+            expect(shown?.users).toBe(overlap.users);
+        }
+        expect(preview.overlaps.filter((pair) => [pair.setA, pair.setB].includes(draft.name))).toHaveLength(
+            impact.overlaps.length
+        );
+
+        // Editing the saved set: it is not its own overlap.
+        const [saved] = sets.filter((set) => set.Name === draft.name);
+        const again = await api(service, 'POST', '/v1/condition-sets/impact', { ...draft, setId: saved.Id });
+        expect(again.body).toMatchObject({ matched: impact.matched, alreadyGranted: impact.alreadyGranted });
+    });
+
+    it('when a draft matches nobody or only users other sets already grant, then saving needs confirmation', async () => {
+        const nobody = await api(service, 'POST', '/v1/condition-sets/impact', {
+            ...draft,
+            definition: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'Department', operator: 'equals', value: 'No such department' }]
+            })
+        });
+        expect(nobody.body).toMatchObject({ matched: 0, needsConfirmation: true });
+
+        const covered = await api(service, 'POST', '/v1/condition-sets/impact', {
+            ...draft,
+            definition: {
+                version: 1,
+                conditions: [
+                    { field: 'IsManager', operator: 'equals', value: true },
+                    { field: 'Department', operator: 'equals', value: 'Sales' }
+                ]
+            }
+        });
+        const body = covered.body as unknown as Impact;
+        expect(body.matched).toBeGreaterThan(0);
+        expect(body.alreadyGranted).toBe(body.matched);
+        expect(body.needsConfirmation).toBe(true);
+    });
+
+    it('when the draft is invalid, then the answer is 400 with the reason', async () => {
+        const response = await api(service, 'POST', '/v1/condition-sets/impact', {
+            ...draft,
+            definition: { version: 1, conditions: [{ field: 'Nope__c', operator: 'equals', value: 'x' }] }
+        });
+        expect(response.status).toBe(400);
+        expect((response.body.error as { message: string }).message).toMatch(/Nope__c/);
+    });
+});
