@@ -308,6 +308,18 @@ export class OrgStore {
         return found;
     }
 
+    /**
+     * The records of these products that changed since `since` into a state a run must not overwrite: set by
+     * hand (Manual), or reported Authorized / Revoked by the scheduling product. One query for any number of
+     * keys (a run re-reads these before its authorization writes instead of every record by key).
+     */
+    async authorizationsGuardedSince(since: Date, products: string[]): Promise<AuthorizationRecord[]> {
+        if (products.length === 0) return [];
+        return this.org.query<AuthorizationRecord>(
+            `SELECT ${AUTHORIZATION_FIELDS} FROM ${AUTHORIZATION} WHERE SystemModstamp >= ${soqlDateTime(since)} AND Product__c IN (${products.map(soqlString).join(', ')}) AND (Source__c = 'Manual' OR Status__c IN ('Authorized', 'Revoked'))`
+        );
+    }
+
     /** Any authorization query the lifecycle needs (expiry, reminders); `where` is built by the caller. */
     async authorizationsWhere(where: string, limit = 50_000): Promise<AuthorizationRecord[]> {
         return this.org.query<AuthorizationRecord>(

@@ -39,6 +39,11 @@ export function outcomeReason(result: InviteResult): string | undefined {
     return result.permanent ? `SMTP rejected: ${result.reason}` : `SMTP unavailable: ${result.reason}`;
 }
 
+/** Authorization records written per re-read of the guarded records (5 composite calls of 200). */
+const AUTH_GROUP = 1000;
+/** How far before the run's start (and each re-read) changes are looked for: clock skew, late commits. */
+const GUARD_OVERLAP_MS = 10 * 60_000;
+
 export class OutcomeRecorder {
     private itemBuffer: SObjectRecord[] = [];
     /** Authorization upserts of items whose outcome is not written yet (they are written after it). */
@@ -59,6 +64,9 @@ export class OutcomeRecorder {
     /** When the journal says an item was invited (a resume writes its authorizations with that time). */
     readonly journaledAt = new Map<string, Date>();
     private journalFailed = false;
+    /** Records found Manual, Authorized or Revoked since the run began, by key (see writeAuthorizations). */
+    private readonly guarded = new Map<string, AuthorizationRecord>();
+    private guardMark: Date;
 
     constructor(
         private readonly deps: RunDeps,
@@ -71,6 +79,10 @@ export class OutcomeRecorder {
     ) {
         this.apiCallsAtStart = deps.store.org.apiCalls();
         this.journal = deps.journals.open(ctx.runId, ctx.runKey);
+        // The earlier of the run's start (service clock) and the org's time now: statuses were read after the
+        // first, and the second keeps the mark on the org's clock when the two disagree.
+        const orgNow = deps.store.org.serverTime?.() ?? ctx.startedAt;
+        this.guardMark = new Date(Math.min(ctx.startedAt.getTime(), orgNow.getTime()) - GUARD_OVERLAP_MS);
         // The run record was just written (created, claimed or resumed): the next heartbeat is one interval away.
         this.lastRunWrite = Date.now();
     }
@@ -258,8 +270,8 @@ export class OutcomeRecorder {
                 }
             }
         }
-        while (this.authBuffer.length >= BATCH || (force && this.authBuffer.length > 0)) {
-            const group = this.authBuffer.splice(0, BATCH);
+        while (this.authBuffer.length >= AUTH_GROUP || (force && this.authBuffer.length > 0)) {
+            const group = this.authBuffer.splice(0, AUTH_GROUP);
             await this.retrying(
                 () => this.writeAuthorizations(group),
                 maxAttempts,
@@ -342,19 +354,41 @@ export class OutcomeRecorder {
     }
 
     /**
-     * Conditional on what the run read: the records are re-read just before the write and each is decided
-     * again (`runWrite`): an Authorized or Revoked the scheduling product reported while the mail was going
-     * out stands, an admin's Manual record is not written at all. One query per batch of 200.
+     * Conditional on what the run read: just before the write, the records that changed since the run began
+     * into a state it must not overwrite are read (one query for the whole group of up to AUTH_GROUP records,
+     * `authorizationsGuardedSince`), and each record is decided again (`runWrite`) against that, or against
+     * the status the run read when it did not change so: an Authorized or Revoked the scheduling product
+     * reported while the mail was going out stands, an admin's Manual record is not written at all.
      */
     private async writeAuthorizations(planned: SObjectRecord[]): Promise<void> {
-        const current = await this.deps.store.authorizationsByKey(
-            planned.map((record) => String(record.Key__c))
-        );
+        const readAt = this.deps.store.org.serverTime?.() ?? this.deps.clock.now();
+        // Every status the run acts on was read after the run began; the overlap covers clock skew and late
+        // commits. Records seen in an earlier re-read stay known (the map is only added to).
+        const products = [
+            ...new Set(
+                planned.map((record) => String(record.Key__c).slice(String(record.Key__c).indexOf(':') + 1))
+            )
+        ];
+        for (const row of await this.deps.store.authorizationsGuardedSince(this.guardMark, products)) {
+            if (row.Key__c) this.guarded.set(row.Key__c, row);
+        }
+        this.guardMark = new Date(Math.max(this.guardMark.getTime(), readAt.getTime() - GUARD_OVERLAP_MS));
+        const current = {
+            get: (key: string): AuthorizationRecord | undefined => {
+                const known = this.guarded.get(key);
+                if (known) return known;
+                const read = this.plans.get(key)?.read;
+                return read && read !== 'Not Invited'
+                    ? ({ Key__c: key, Status__c: read } as AuthorizationRecord)
+                    : undefined;
+            }
+        };
         const records: SObjectRecord[] = [];
         let kept = 0;
         for (const record of planned) {
             const key = String(record.Key__c);
             const plan = this.plans.get(key) ?? { kind: KIND_INVITATION, read: 'Not Invited' };
+            // A reminder counts on a record the run read (Invited): it exists unless deleted meanwhile.
             const decided = runWrite(record, plan, current.get(key));
             if (decided) records.push(decided);
             else kept++;
