@@ -20,6 +20,7 @@ import { orgStore } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import { Evaluator } from '../service/src/use-cases/evaluation';
+import { expireLapsed } from '../service/src/use-cases/lifecycle';
 import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
 
 /** BENCH_VERBOSE=1: prints each call the service makes to the org. */
@@ -77,6 +78,8 @@ const USERS = Number(process.env.BENCH_USERS ?? 500_000);
 const TARGET_ELIGIBLE = Number(process.env.BENCH_ELIGIBLE ?? 5_000);
 const CHANGED = Number(process.env.BENCH_CHANGED ?? 100);
 const PRODUCT = 'Meeting Links';
+/** How far both clocks move on after the org is set up (more than an incremental run's 10-minute look-back). */
+const CLOCK_AHEAD_MS = 15 * 60_000;
 const ELIGIBLE_STATUSES = ['Not Invited', 'Expired', 'Revoked'];
 const MAX_API_CALLS = 15;
 const MAX_SECONDS = 10;
@@ -88,6 +91,7 @@ interface PeersInfo {
     privateKeyPem: string;
     smtpPort: number;
     seedSeconds: number;
+    drained: number;
 }
 
 /** Child process: the local org with one set, and an SMTP sink. */
@@ -132,6 +136,17 @@ async function peers(): Promise<void> {
             })
         }
     ]);
+    // Steady state: the invitations the demo seeded as lapsed were marked Expired long ago, as a running
+    // deployment's sweep would have. The org's clock then moves CLOCK_AHEAD_MS on (the service's clock
+    // follows, below), so that expiry lies before any run's look-back window instead of inside it.
+    const ttlHours = Number(process.env.AUTH_TOKEN_TTL_HOURS ?? 168);
+    let drained = 0;
+    for (;;) {
+        const expired = await expireLapsed(store, new Date(), ttlHours);
+        if (expired === 0) break;
+        drained += expired;
+    }
+    org.clock.advance(CLOCK_AHEAD_MS);
     await store.org.close();
 
     const smtp = new SMTPServer({
@@ -150,7 +165,8 @@ async function peers(): Promise<void> {
         username: org.jwt.username,
         privateKeyPem: org.jwt.privateKeyPem,
         smtpPort: (smtp.server.address() as { port: number }).port,
-        seedSeconds
+        seedSeconds,
+        drained
     };
     process.stdout.write(`${JSON.stringify(info)}\n`);
     process.stdin.resume();
@@ -172,7 +188,9 @@ async function main(): Promise<void> {
         lines.once('line', (line) => resolve(JSON.parse(line) as PeersInfo));
         child.once('exit', (code) => reject(new Error(`bench peers exited with ${code}`)));
     });
-    console.log(`org: ${USERS} users seeded in ${info.seedSeconds.toFixed(1)} s`);
+    console.log(
+        `org: ${USERS} users seeded in ${info.seedSeconds.toFixed(1)} s; ${info.drained} lapsed invitations marked Expired (steady state; clocks then ${CLOCK_AHEAD_MS / 60_000} min on)`
+    );
 
     const outbox = mkdtempSync(join(tmpdir(), 'rollcall-bench-'));
     const service = await start({
@@ -193,6 +211,7 @@ async function main(): Promise<void> {
             OUTBOX_DIR: outbox,
             SCHEDULER: 'off'
         },
+        clock: { now: () => new Date(Date.now() + CLOCK_AHEAD_MS) },
         timers: false,
         initialSweep: false,
         wrapOrg: logging
@@ -240,7 +259,9 @@ async function main(): Promise<void> {
 
     // 3. What a full evaluation of this org finds now (read only, nothing recorded).
     const expectedStarted = process.hrtime.bigint();
-    const expected = (await new Evaluator(store, { now: () => new Date() }).evaluate()).entries
+    const expected = (
+        await new Evaluator(store, { now: () => new Date(Date.now() + CLOCK_AHEAD_MS) }).evaluate()
+    ).entries
         .map((entry) => `${entry.userId}:${entry.products.join(';')}`)
         .sort();
     const expectedSeconds = Number(process.hrtime.bigint() - expectedStarted) / 1e9;
@@ -251,6 +272,22 @@ async function main(): Promise<void> {
         .map((item) => `${item.User__c}:${item.Products__c ?? ''}`)
         .sort();
     const same = JSON.stringify(items) === JSON.stringify(expected);
+    if (!same) {
+        const wanted = new Set(expected);
+        const got = new Set(items);
+        console.log(
+            `  written, not expected: ${items
+                .filter((item) => !wanted.has(item))
+                .slice(0, 10)
+                .join(', ')}`
+        );
+        console.log(
+            `  expected, not written: ${expected
+                .filter((item) => !got.has(item))
+                .slice(0, 10)
+                .join(', ')}`
+        );
+    }
     console.log(
         `incremental run: ${String(incremental.run.Evaluation_Kind__c)} (${String(incremental.run.Evaluation_Reason__c)}), ` +
             `${String(incremental.run.Evaluated_Count__c)} evaluated, ${String(incremental.run.Invited_Count__c)} invited ` +
