@@ -444,9 +444,6 @@ export class ProvisioningService {
                 'Pending',
                 first ? extraReminders : []
             );
-            const sliceNames = new Map(
-                slice.map((entry) => [entry.userId, String(entry.user.Name ?? entry.userId)])
-            );
             const results = records.length > 0 ? await store.upsertItems(records) : [];
             results.forEach((result, index) => {
                 const record = records[index] as ItemRecord;
@@ -457,8 +454,26 @@ export class ProvisioningService {
                     );
                     return;
                 }
-                const name = sliceNames.get(record.User__c) ?? names.get(record.User__c) ?? record.User__c;
-                const item = toWorkItem({ ...record, Id: result.id, User__r: { Name: name } });
+                // itemRecords lists the slice's entries first: their items share the entry's objects (a
+                // million-user run holds 100,000 of them), the few reminders and kept rows are parsed back.
+                const entry = index < slice.length ? slice[index] : undefined;
+                const item: WorkItem = entry
+                    ? {
+                          itemId: result.id,
+                          userId: entry.userId,
+                          name: String(entry.user.Name ?? entry.userId),
+                          email: String(entry.user.Email ?? ''),
+                          products: entry.products,
+                          statusesAtPreview: entry.statuses,
+                          status: 'Pending',
+                          kind: 'Invitation',
+                          matchedSets: entry.matchedSets
+                      }
+                    : toWorkItem({
+                          ...record,
+                          Id: result.id,
+                          User__r: { Name: names.get(record.User__c) ?? record.User__c }
+                      });
                 // Users without an email are re-checked (and skipped with the reason) by the execution.
                 if (item.status === 'Pending' && !record.Email__c) item.status = null;
                 items.push(item);
