@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
 import { OrgStore } from '../service/src/domain/org-store';
-import { orgStore } from '../test/service/support/stack';
+import { deactivateAllSets, orgStore, setScheduleEnabled } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import { Evaluator } from '../service/src/use-cases/evaluation';
@@ -101,16 +101,9 @@ async function peers(): Promise<void> {
     const org = await startLocalOrg({ users: USERS, seed: 2025, dataDir, reset: true });
     const seedSeconds = Number(process.hrtime.bigint() - seedStarted) / 1e9;
     const store = orgStore(org);
-    const active = await store.org.query<{ Id: string }>(
-        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
-    );
-    await store.update(
-        active.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
-    );
-    const [settings] = await store.org.query<{ Id: string }>('SELECT Id FROM Rollcall_Settings__c LIMIT 1');
-    await store.update([
-        { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Schedule_Enabled__c: true }
-    ]);
+    await deactivateAllSets(store);
+    // Scheduled runs are refused while the schedule is off (as the demo org ships).
+    await setScheduleEnabled(org, true);
     // The newest TARGET_ELIGIBLE active users (by CreatedDate) are eligible.
     const users = await store.org.query<{ CreatedDate: string }>(
         `SELECT CreatedDate FROM User WHERE IsActive = true ORDER BY CreatedDate DESC LIMIT ${TARGET_ELIGIBLE}`

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
 import { OrgStore } from '../service/src/domain/org-store';
-import { orgStore } from '../test/service/support/stack';
+import { deactivateAllSets, orgStore, setScheduleEnabled } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
@@ -77,17 +77,9 @@ async function orgPeer(): Promise<void> {
     const org = await startLocalOrg({ users: USERS, seed: 2024, dataDir, reset: true });
     const seedSeconds = Number(process.hrtime.bigint() - seedStarted) / 1e9;
     const store = orgStore(org);
-    const active = await store.org.query<{ Id: string }>(
-        'SELECT Id FROM Condition_Set__c WHERE Active__c = true'
-    );
-    await store.update(
-        active.map((set) => ({ attributes: { type: 'Condition_Set__c' }, Id: set.Id, Active__c: false }))
-    );
+    await deactivateAllSets(store);
     // Scheduled runs are refused while the schedule is off (as the demo org ships).
-    const [settings] = await store.org.query<{ Id: string }>('SELECT Id FROM Rollcall_Settings__c LIMIT 1');
-    await store.update([
-        { attributes: { type: 'Rollcall_Settings__c' }, Id: settings.Id, Schedule_Enabled__c: true }
-    ]);
+    await setScheduleEnabled(org, true);
     // Choose a CreatedDate cut-off so that about TARGET_ELIGIBLE active users are eligible. Read page by
     // page, keeping only the dates: at 1,000,000 users the records would weigh on the org's own figures.
     const blocked = new Set(

@@ -4,7 +4,8 @@
  * Each invitation outcome is appended to the run's journal as soon as the mailer returns (durable before
  * the worker sends its next mail), then written to the org in batches of up to 200 records: the items, and
  * with them the run's progress (heartbeat, counts) and the lease's renewal when a heartbeat is due. An
- * item's authorization upserts are written only after its outcome. Every write is an update by Id or an
+ * item's authorization upserts are written only after its outcome, in groups of up to AUTH_GROUP after one
+ * re-read of what must not be overwritten (writeAuthorizations). Every write is an update by Id or an
  * upsert by external id, so the gateway may retry it after a lost response without doubling anything.
  * When the org is unavailable or the API limit is spent, sending pauses and the batch is retried until it
  * is written. A resume applies the journal first, so a hard kill re-sends only the mails whose acceptance
@@ -229,7 +230,7 @@ export class OutcomeRecorder {
     }
 
     /**
-     * Writes buffered outcomes in full batches of 200. The run's progress (heartbeat, counts) and the
+     * Writes buffered outcomes in full batches of 200 (authorizations in groups of AUTH_GROUP). The run's progress (heartbeat, counts) and the
      * lease's renewal ride in a batch when a heartbeat is due; `force` (heartbeat timer, end of a phase)
      * also writes partial batches. Serialised; pauses while the org refuses writes.
      */
@@ -373,15 +374,13 @@ export class OutcomeRecorder {
             if (row.Key__c) this.guarded.set(row.Key__c, row);
         }
         this.guardMark = new Date(Math.max(this.guardMark.getTime(), readAt.getTime() - GUARD_OVERLAP_MS));
-        const current = {
-            get: (key: string): AuthorizationRecord | undefined => {
-                const known = this.guarded.get(key);
-                if (known) return known;
-                const read = this.plans.get(key)?.read;
-                return read && read !== 'Not Invited'
-                    ? ({ Key__c: key, Status__c: read } as AuthorizationRecord)
-                    : undefined;
-            }
+        const current = (key: string): AuthorizationRecord | undefined => {
+            const known = this.guarded.get(key);
+            if (known) return known;
+            const read = this.plans.get(key)?.read;
+            return read && read !== 'Not Invited'
+                ? ({ Key__c: key, Status__c: read } as AuthorizationRecord)
+                : undefined;
         };
         const records: SObjectRecord[] = [];
         let kept = 0;
@@ -389,7 +388,7 @@ export class OutcomeRecorder {
             const key = String(record.Key__c);
             const plan = this.plans.get(key) ?? { kind: KIND_INVITATION, read: 'Not Invited' };
             // A reminder counts on a record the run read (Invited): it exists unless deleted meanwhile.
-            const decided = runWrite(record, plan, current.get(key));
+            const decided = runWrite(record, plan, current(key));
             if (decided) records.push(decided);
             else kept++;
         }
