@@ -202,6 +202,8 @@ async function main(): Promise<void> {
             SMTP_MAX_CONNECTIONS: '10',
             HEARTBEAT_SECONDS: '15',
             OUTBOX_DIR: outbox,
+            // Run journals of this bench only (a bench killed midway leaves none behind in the repo's .data).
+            DATA_DIR: join(outbox, 'data'),
             SCHEDULER: 'off'
         },
         clock: { now: () => new Date(Date.now() + CLOCK_AHEAD_MS) },

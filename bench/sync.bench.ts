@@ -11,12 +11,16 @@
  * (at least one), each Bulk API 2.0 query job four calls (create, one status check, one result set,
  * delete) plus one per further 50,000 rows, and one write call per 200 records written. Last stdout line:
  * {"bench":"sync","users":…,"eligible":…,"seconds":…,"msPerInvite":…,"apiCalls":…,"apiCallFloor":…,
- *  "serviceCpuSeconds":…,"orgCpuSeconds":…,"smtpCpuSeconds":…,"peakRssMb":…,"orgPeakRssMb":…,…}
+ *  "serviceCpuSeconds":…,"orgCpuSeconds":…,"smtpCpuSeconds":…,"peakRssMb":…,"peakLiveHeapMb":…,
+ *  "heapLimitMb":…,"orgPeakRssMb":…,…}
+ * The service runs with the heap budget npm start gives it (bench/run.ts); peakLiveHeapMb is the most heap
+ * still in use just after a full collection, i.e. what the service holds rather than what awaits collection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface, type Interface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
 import { OrgStore } from '../service/src/domain/org-store';
@@ -25,6 +29,7 @@ import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
 import { BULK_RESULT_SET_RECORDS } from '../service/src/adapters/salesforce';
+import { heapLimitMb } from '../service/src/heap';
 
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
 const TARGET_ELIGIBLE = Number(process.env.BENCH_ELIGIBLE ?? 5_000);
@@ -327,6 +332,8 @@ async function main(): Promise<void> {
             SMTP_MAX_CONNECTIONS: '10',
             HEARTBEAT_SECONDS: '15',
             OUTBOX_DIR: outbox,
+            // Run journals of this bench only (a bench killed midway leaves none behind in the repo's .data).
+            DATA_DIR: join(outbox, 'data'),
             SCHEDULER: 'off',
             // BENCH_BULK_ABOVE forces a read path (0: Bulk API as soon as a query has more than one page).
             ...(process.env.BENCH_BULK_ABOVE ? { BULK_QUERY_ABOVE: process.env.BENCH_BULK_ABOVE } : {})
@@ -346,10 +353,23 @@ async function main(): Promise<void> {
     const [orgBefore, smtpBefore] = await Promise.all([orgPeerHandle.stats(), smtpPeerHandle.stats()]);
     const loadBefore = loadavg()[0];
     const cpuBefore = process.cpuUsage();
+    // What the service keeps: heap in use just after each full collection (the rest of the heap is garbage).
+    let peakLiveBytes = 0;
+    const collections = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+            if (
+                ((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind ===
+                perfConstants.NODE_PERFORMANCE_GC_MAJOR
+            )
+                peakLiveBytes = Math.max(peakLiveBytes, process.memoryUsage().heapUsed);
+        }
+    });
+    collections.observe({ entryTypes: ['gc'] });
     const started = process.hrtime.bigint();
     const { runId } = await service.provisioning.scheduled();
     await service.provisioning.waitForRun(runId);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    collections.disconnect();
     const cpu = process.cpuUsage(cpuBefore);
     const serviceCpuSeconds = (cpu.user + cpu.system) / 1e6;
     const loadAfter = loadavg()[0];
@@ -372,6 +392,8 @@ async function main(): Promise<void> {
 
     const apiCallFloor = readFloor + Math.ceil(recordsWritten / 200);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const peakLiveHeapMb = Math.round(peakLiveBytes / 1_048_576);
+    const heapBudgetMb = heapLimitMb();
     const orgCpuSeconds = orgAfter.cpuSeconds - orgBefore.cpuSeconds;
     const smtpCpuSeconds = smtpAfter.cpuSeconds - smtpBefore.cpuSeconds;
     const msPerInvite = run.counts.invited > 0 ? (seconds * 1000) / run.counts.invited : 0;
@@ -382,7 +404,8 @@ async function main(): Promise<void> {
     );
     console.log(
         `CPU seconds during the run: service ${serviceCpuSeconds.toFixed(2)}, local org ${orgCpuSeconds.toFixed(2)}, ` +
-            `SMTP sink ${smtpCpuSeconds.toFixed(2)}; peak RSS: service ${peakRssMb} MB, local org ${orgAfter.maxRssMb} MB; ` +
+            `SMTP sink ${smtpCpuSeconds.toFixed(2)}; peak RSS: service ${peakRssMb} MB (heap limit ${heapBudgetMb} MB, ` +
+            `live after full collections at most ${peakLiveHeapMb} MB), local org ${orgAfter.maxRssMb} MB; ` +
             `machine load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (${cpus().length} CPUs)`
     );
     console.log(
@@ -415,6 +438,8 @@ async function main(): Promise<void> {
             orgCpuSeconds: Number(orgCpuSeconds.toFixed(2)),
             smtpCpuSeconds: Number(smtpCpuSeconds.toFixed(2)),
             peakRssMb,
+            peakLiveHeapMb,
+            heapLimitMb: heapBudgetMb,
             orgPeakRssMb: orgAfter.maxRssMb,
             orgSeedSeconds: Number(info.seedSeconds.toFixed(1))
         })

@@ -44,6 +44,8 @@ const envSchema = z.object({
         'must be at least 32 characters'
     ),
     REQUEST_BODY_LIMIT: z.string().trim().default('256kb'),
+    /** The V8 heap budget `npm start` passes (--max-old-space-size); read here to warn when it was not applied. */
+    ROLLCALL_MAX_HEAP_MB: int(128, 65_536).optional(),
 
     SF_LOGIN_URL: optionalText.refine(
         (v) => v === undefined || /^https?:\/\//.test(v),
@@ -178,6 +180,8 @@ export interface Config {
     apiSecret: string;
     apiSecretGenerated: boolean;
     requestBodyLimit: string;
+    /** The heap budget asked for (ROLLCALL_MAX_HEAP_MB), when set; npm start applies it (service/src/heap.ts). */
+    maxHeapMb?: number;
     /** DATA_DIR: the local org, the run journals and `service.json` (where the CLI finds the service). */
     dataDir: string;
     salesforce?: SalesforceConfig;
@@ -339,6 +343,7 @@ export function loadConfig(env: Env = process.env): Config {
         apiSecret: e.ROLLCALL_API_SECRET ?? generatedSecret(),
         apiSecretGenerated: e.ROLLCALL_API_SECRET === undefined,
         requestBodyLimit: e.REQUEST_BODY_LIMIT,
+        maxHeapMb: e.ROLLCALL_MAX_HEAP_MB,
         dataDir: resolve(e.DATA_DIR),
         salesforce,
         localOrg: {

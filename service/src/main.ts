@@ -17,7 +17,8 @@ import { JournalFolder } from './adapters/journal';
 import { LeaseKeeper } from './use-cases/run/claim';
 import { configuredSecrets, loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
-import { describeError, registerSecret } from './errors';
+import { AppError, describeError, registerSecret } from './errors';
+import { heapLimitMb, localOrgHeapProblem, oldSpaceBudgetMb } from './heap';
 import { answerClientErrors, createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
@@ -25,7 +26,7 @@ import type { Clock, Mailer, Notifier, OrgGateway } from './ports';
 import { systemClock } from './ports';
 import { ServiceScheduler } from './scheduler';
 import { ProvisioningService } from './use-cases/provisioning';
-import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
+import { DEMO_USERS, startLocalOrg, type LocalOrg, type LocalOrgOptions } from './local-org';
 import { runDemo } from './cli/demo';
 import { removeServiceFile, writeServiceFile } from './service-file';
 import { startAdminApp, type AdminApp } from './admin-app/server';
@@ -99,6 +100,8 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     let salesforce: SalesforceConfig | undefined = config.salesforce;
     if (config.mode === 'local') {
         if (!localOrg) {
+            const problem = localOrgHeapProblem(config.localOrg.users ?? DEMO_USERS, oldSpaceBudgetMb());
+            if (problem) throw new AppError('CONFIG_INVALID', `Invalid configuration:\n  - ${problem}`);
             localOrg = await startLocalOrg({
                 port: config.localOrg.port,
                 dataDir: config.localOrg.dataDir,
@@ -189,8 +192,23 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         timer.unref();
         timers.push(timer);
     }
+    if (
+        config.maxHeapMb !== undefined &&
+        Math.abs(heapLimitMb() - config.maxHeapMb) > config.maxHeapMb * 0.25
+    )
+        logger.warn(
+            { heapLimitMb: heapLimitMb(), asked: config.maxHeapMb },
+            'ROLLCALL_MAX_HEAP_MB is applied by npm start (--max-old-space-size); this process was started without it'
+        );
     logger.info(
-        { url, mode: config.mode, mail: mailer.describe(), scheduler: config.scheduler },
+        {
+            url,
+            mode: config.mode,
+            mail: mailer.describe(),
+            scheduler: config.scheduler,
+            heapLimitMb: heapLimitMb(),
+            oldSpaceMb: oldSpaceBudgetMb()
+        },
         'Rollcall service started'
     );
 

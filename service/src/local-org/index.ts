@@ -75,6 +75,8 @@ const PERSIST_COALESCE_MS = 200;
 
 export const DEFAULT_CLIENT_ID = 'rollcall-local-dev-client';
 export const DEFAULT_CLIENT_SECRET = 'rollcall-local-dev-secret';
+/** Users the demo org seeds when LOCAL_ORG_USERS is not set. */
+export const DEMO_USERS = 5000;
 
 const REPO_ROOT = resolve(__dirname, '../../..');
 const FORCE_APP = join(REPO_ROOT, 'force-app', 'main', 'default');
@@ -140,7 +142,10 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         if (fresh) folder.clear();
         const legacy = fresh || folder.exists() ? undefined : readLegacyState(dataDir);
         const stored = fresh ? undefined : (folder.meta() ?? legacy);
-        const wanted = { seed: opts.seed ?? stored?.seed ?? 42, users: opts.users ?? stored?.users ?? 5000 };
+        const wanted = {
+            seed: opts.seed ?? stored?.seed ?? 42,
+            users: opts.users ?? stored?.users ?? DEMO_USERS
+        };
         const reuse = stored && stored.seed === wanted.seed && stored.users === wanted.users;
         if (stored && !reuse)
             log(`local org: ${dataDir} holds another demo org (seed/users changed); reseeding`);
