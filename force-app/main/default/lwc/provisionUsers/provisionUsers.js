@@ -150,6 +150,10 @@ export default class ProvisionUsers extends LightningElement {
         if (!this.hasPreview) {
             return 'Preview the users first: Provision Users sends the invitations of a fresh preview.';
         }
+        if (this.showOutcome && this.runFinished) {
+            // The preview was provisioned here: it is spent, not expired.
+            return `${this.run.name} sent this preview's invitations. Preview the users again to provision anyone new.`;
+        }
         if (!this.isFreshPreview) {
             return 'This preview has expired or was already used. Preview the users again.';
         }

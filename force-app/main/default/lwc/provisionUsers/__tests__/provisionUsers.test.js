@@ -220,6 +220,9 @@ describe('c-provision-users', () => {
             'Users of this run'
         );
         expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent.trim()).toBe(
+            "RUN-000042 sent this preview's invitations. Preview the users again to provision anyone new."
+        );
         jest.advanceTimersByTime(POLL_INTERVAL_MS * 3);
         await flushPromises();
         expect(getRunStatus).toHaveBeenCalledTimes(2);
