@@ -16,7 +16,8 @@ const WHY_COLUMN = {
 
 const PREVIEW_COLUMNS = [
     { label: 'Name', fieldName: 'userName', wrapText: true },
-    { label: 'Email', fieldName: 'email', type: 'email' },
+    // Addresses are long and an email cell does not wrap: wide enough for a typical one.
+    { label: 'Email', fieldName: 'email', type: 'email', initialWidth: 260 },
     { label: 'Products', fieldName: 'products', wrapText: true },
     { label: 'Matched Sets', fieldName: 'matchedSets', wrapText: true },
     { label: 'Current Status', fieldName: 'currentStatus', wrapText: true },
