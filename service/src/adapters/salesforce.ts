@@ -228,22 +228,28 @@ export class SalesforceGateway implements OrgGateway {
                 outcomes.push(await settle(this.query(group[0].soql, group[0].scanAll)));
                 continue;
             }
-            // Reads only: sent again after any failure.
-            const response = await this.call('composite query', (conn) =>
-                conn.request<{ compositeResponse: CompositeSubrequestResult[] }>({
-                    method: 'POST',
-                    url: '/composite',
-                    body: JSON.stringify({
-                        allOrNone: false,
-                        compositeRequest: group.map((request, index) => ({
-                            method: 'GET',
-                            url: `/services/data/v${conn.version}/${request.scanAll ? 'queryAll' : 'query'}?q=${encodeURIComponent(request.soql)}`,
-                            referenceId: `query${index}`
-                        }))
-                    }),
-                    headers: { 'content-type': 'application/json' }
-                })
-            );
+            // Reads only: sent again after any failure. A request that fails for good fails each of its reads.
+            let response: { compositeResponse: CompositeSubrequestResult[] };
+            try {
+                response = await this.call('composite query', (conn) =>
+                    conn.request<{ compositeResponse: CompositeSubrequestResult[] }>({
+                        method: 'POST',
+                        url: '/composite',
+                        body: JSON.stringify({
+                            allOrNone: false,
+                            compositeRequest: group.map((request, index) => ({
+                                method: 'GET',
+                                url: `/services/data/v${conn.version}/${request.scanAll ? 'queryAll' : 'query'}?q=${encodeURIComponent(request.soql)}`,
+                                referenceId: `query${index}`
+                            }))
+                        }),
+                        headers: { 'content-type': 'application/json' }
+                    })
+                );
+            } catch (reason) {
+                for (const _ of group) outcomes.push({ status: 'rejected', reason });
+                continue;
+            }
             const byReference = new Map(
                 response.compositeResponse.map((result) => [result.referenceId, result])
             );

@@ -23,7 +23,7 @@ export const COMPOSITE_MAX_QUERIES = 5;
 
 const REFERENCE_ID = /^[A-Za-z0-9_]+$/;
 const REFERENCE = /@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}/g;
-const QUERY_URL = /^\/services\/data\/v(\d{2}\.\d)\/(query|queryAll)\/?(?:([^/?]+))?\/?(?:\?(.*))?$/;
+const QUERY_URL = /^\/services\/data\/v(\d{2}\.\d)\/(queryAll|query)(?:\/([^/?]+))?\/?(?:\?(.*))?$/;
 const COLLECTIONS_URL = /^\/services\/data\/v\d{2}\.\d\/composite\/sobjects(?:[/?]|$)/;
 const HALTED = 'The transaction was rolled back since another operation in the same transaction failed.';
 
