@@ -272,12 +272,16 @@ class CountingGateway implements OrgGateway {
      */
     async queryTogether(requests: QueryRequest[]) {
         const outcomes = await this.inner.queryTogether(requests);
+        const composites = Math.ceil(requests.length / COMPOSITE_QUERIES);
         this.queries += requests.length;
-        this.restFloor += Math.ceil(requests.length / COMPOSITE_QUERIES);
+        this.restFloor += composites;
+        // The REST calls: the composite requests, and a queryMore per further page of 2,000 rows.
+        this.restPages += composites;
         outcomes.forEach((outcome, index) => {
             const rows = outcome.status === 'fulfilled' ? outcome.value.length : 0;
             this.restRows += rows;
             this.restFloor += Math.max(0, Math.ceil(rows / 2000) - 1);
+            this.restPages += Math.max(0, Math.ceil(rows / 2000) - 1);
             this.log.push(`together ${rows} rows: ${requests[index].soql.slice(0, 60)}`);
         });
         return outcomes;
