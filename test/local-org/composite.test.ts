@@ -4,6 +4,8 @@
  * the 25 / 5 limits), and the service's gateway reading several queries in one request (queryTogether):
  * its call count, its error mapping, further pages, an expired session and a failing org.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SalesforceGateway } from '../../service/src/adapters/salesforce';
 import { AppError } from '../../service/src/errors';
 import { startLocalOrg, type LocalOrg } from '../../service/src/local-org';
@@ -24,10 +26,58 @@ const queryUrl = (soql: string, resource = 'query'): string =>
 const withReference = (soql: string, reference: string): string =>
     `${v(`/query?q=${encodeURIComponent(`${soql}'`)}`)}${reference}${encodeURIComponent("'")}`;
 
-function gateway(org: LocalOrg, retryAttempts = 3): SalesforceGateway {
+/**
+ * An HTTP proxy in front of the org that ends every session just after it forwarded the answer to a
+ * composite request: the next call (a further page) meets an expired session.
+ */
+async function expiringProxy(
+    org: LocalOrg
+): Promise<{ url: string; expiredAfter: string[]; close(): Promise<void> }> {
+    const expiredAfter: string[] = [];
+    let url = '';
+    const server = createServer((req, res) => {
+        void (async () => {
+            const chunks: Buffer[] = [];
+            for await (const chunk of req) chunks.push(chunk as Buffer);
+            const headers = { ...req.headers } as Record<string, string>;
+            delete headers.host;
+            delete headers['content-length'];
+            const upstream = await fetch(`${org.url}${req.url ?? '/'}`, {
+                method: req.method,
+                headers,
+                body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : Buffer.concat(chunks)
+            });
+            // The token answer names the instance URL: the gateway keeps talking to the proxy.
+            const text = (await upstream.text()).split(org.url).join(url);
+            if (req.method === 'POST' && /\/composite$/.test(req.url ?? '')) {
+                org.faults.expireAllSessions();
+                expiredAfter.push(`POST ${req.url}`);
+            }
+            res.writeHead(upstream.status, {
+                'content-type': upstream.headers.get('content-type') ?? 'application/json'
+            });
+            res.end(text);
+        })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return {
+        url,
+        expiredAfter,
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            })
+    };
+}
+
+/** The service's gateway signed in to the org (through `loginUrl`, a proxy, when given). */
+function gateway(org: LocalOrg, retryAttempts = 3, loginUrl = org.url): SalesforceGateway {
     return new SalesforceGateway({
         config: {
-            loginUrl: org.url,
+            loginUrl,
+            audience: org.url,
             clientId: org.jwt.consumerKey,
             username: org.jwt.username,
             privateKeyPem: org.jwt.privateKeyPem,
@@ -328,6 +378,31 @@ describe('the Composite resource', () => {
             expect(outcomes[0].status === 'fulfilled' && outcomes[0].value).toHaveLength(2);
             // The refused request never reached the API counter: one call for the series.
             expect(org.apiUsage().used - before).toBe(1);
+        });
+
+        it('when the session expires between the composite request and a further page, then queryMore signs in again and the page is read', async () => {
+            const proxy = await expiringProxy(org);
+            try {
+                const org$ = gateway(org, 3, proxy.url);
+                const expected = await org$.query<{ Id: string }>('SELECT Id FROM User ORDER BY Id');
+                expect(expected.length).toBeGreaterThan(2000);
+                const before = org$.apiCalls();
+
+                const [all, one] = await org$.queryTogether([
+                    { soql: 'SELECT Id FROM User ORDER BY Id' },
+                    { soql: 'SELECT Id FROM User ORDER BY Id LIMIT 1' }
+                ]);
+
+                expect(proxy.expiredAfter).toEqual(['POST /services/data/v62.0/composite']);
+                // The composite request, the further pages, and the first of them once more after the 401.
+                expect(org$.apiCalls() - before).toBe(1 + (Math.ceil(expected.length / 2000) - 1) + 1);
+                expect(all.status === 'fulfilled' && all.value.map((r) => r.Id)).toEqual(
+                    expected.map((r) => r.Id)
+                );
+                expect(one.status).toBe('fulfilled');
+            } finally {
+                await proxy.close();
+            }
         });
 
         it('when the org fails the composite request once (503), then it is sent again and answers', async () => {
