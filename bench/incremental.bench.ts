@@ -21,7 +21,7 @@ import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
 import { Evaluator } from '../service/src/use-cases/evaluation';
 import { expireLapsed } from '../service/src/use-cases/lifecycle';
-import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
+import type { BulkRow, OrgGateway, QueryPageInfo, QueryRequest, SObjectRecord } from '../service/src/ports';
 
 /** BENCH_VERBOSE=1: prints each call the service makes to the org. */
 function logging(inner: OrgGateway): OrgGateway {
@@ -45,6 +45,12 @@ function logging(inner: OrgGateway): OrgGateway {
         queryAll: <T extends object = SObjectRecord>(soql: string) => (
             log(`queryAll ${soql}`),
             timed(soql, () => inner.queryAll!<T>(soql))
+        ),
+        queryTogether: (requests: QueryRequest[]) => (
+            log(
+                `together (one composite call per 5): ${requests.map((r) => r.soql.slice(0, 60)).join(' | ')}`
+            ),
+            timed('together', () => inner.queryTogether(requests))
         ),
         queryPages: <T extends object = SObjectRecord>(
             soql: string,

@@ -8,7 +8,7 @@
  * `node --cpu-prof` for the service's own).
  *
  * API call floor, over everything the run reads and writes: each REST query one call per 2,000 rows
- * (at least one), each Bulk API 2.0 query job four calls (create, one status check, one result set,
+ * (at least one; queries read together share one Composite call per 5, each further 2,000 rows one more), each Bulk API 2.0 query job four calls (create, one status check, one result set,
  * delete) plus one per further 50,000 rows, and one write call per 200 records written. Last stdout line:
  * {"bench":"sync","users":…,"eligible":…,"seconds":…,"msPerInvite":…,"apiCalls":…,"apiCallFloor":…,
  *  "serviceCpuSeconds":…,"orgCpuSeconds":…,"smtpCpuSeconds":…,"peakRssMb":…,"peakLiveHeapMb":…,
@@ -27,7 +27,14 @@ import { OrgStore } from '../service/src/domain/org-store';
 import { deactivateAllSets, orgStore, setScheduleEnabled } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
-import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../service/src/ports';
+import {
+    COMPOSITE_QUERIES,
+    type BulkRow,
+    type OrgGateway,
+    type QueryPageInfo,
+    type QueryRequest,
+    type SObjectRecord
+} from '../service/src/ports';
 import { BULK_RESULT_SET_RECORDS } from '../service/src/adapters/salesforce';
 import { heapLimitMb } from '../service/src/heap';
 
@@ -263,6 +270,26 @@ class CountingGateway implements OrgGateway {
             `bulk query ${stats.calls} calls ${stats.pages} result sets ${stats.records} rows: ${soql.slice(0, 60)}`
         );
         return stats;
+    }
+    /**
+     * Queries read together: one call per Composite request of up to COMPOSITE_QUERIES (a lone query is a
+     * plain one), then one per further 2,000 rows of each query.
+     */
+    async queryTogether(requests: QueryRequest[]) {
+        const outcomes = await this.inner.queryTogether(requests);
+        const composites = Math.ceil(requests.length / COMPOSITE_QUERIES);
+        this.queries += requests.length;
+        this.restFloor += composites;
+        // The REST calls: the composite requests, and a queryMore per further page of 2,000 rows.
+        this.restPages += composites;
+        outcomes.forEach((outcome, index) => {
+            const rows = outcome.status === 'fulfilled' ? outcome.value.length : 0;
+            this.restRows += rows;
+            this.restFloor += Math.max(0, Math.ceil(rows / 2000) - 1);
+            this.restPages += Math.max(0, Math.ceil(rows / 2000) - 1);
+            this.log.push(`together ${rows} rows: ${requests[index].soql.slice(0, 60)}`);
+        });
+        return outcomes;
     }
     async queryAll<T extends object = SObjectRecord>(soql: string): Promise<T[]> {
         this.queries++;

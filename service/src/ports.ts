@@ -43,6 +43,16 @@ export interface BulkQueryStats {
     calls: number;
 }
 
+/** One of several independent queries read together (OrgGateway.queryTogether). */
+export interface QueryRequest {
+    soql: string;
+    /** Deleted records too (REST `queryAll`). */
+    scanAll?: boolean;
+}
+
+/** Queries per Composite request: Salesforce allows at most 5 query operations in one. */
+export const COMPOSITE_QUERIES = 5;
+
 /** The org: the system of record. Only the Salesforce adapter talks to it. */
 export interface OrgGateway {
     /** Runs a SOQL query and returns every record (following nextRecordsUrl). */
@@ -63,6 +73,13 @@ export interface OrgGateway {
     bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown): Promise<BulkQueryStats>;
     /** Like query, but deleted records (the recycle bin, `IsDeleted = true`) are read too (REST `queryAll`). */
     queryAll?<T extends object = SObjectRecord>(soql: string): Promise<T[]>;
+    /**
+     * Reads independent queries together: one Composite request (`POST /composite`, allOrNone false) per
+     * COMPOSITE_QUERIES of them, which Salesforce counts as one API call; further pages of a query are read
+     * with queryMore, a call each. For small reads (every record is held). Each query's outcome is its own:
+     * a query the org refuses rejects alone, in the same way `query` would have thrown.
+     */
+    queryTogether(requests: QueryRequest[]): Promise<PromiseSettledResult<SObjectRecord[]>[]>;
     /** The sObject describe as the REST API returns it. */
     describe(sobject: string): Promise<unknown>;
     /** Creates records, 200 per call; results in input order. */

@@ -9,7 +9,13 @@ import { SalesforceGateway } from '../../service/src/adapters/salesforce';
 import { OrgStore } from '../../service/src/domain/org-store';
 import { createLogger } from '../../service/src/logger';
 import { startLocalOrg, type LocalOrg } from '../../service/src/local-org';
-import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../../service/src/ports';
+import type {
+    BulkRow,
+    OrgGateway,
+    QueryPageInfo,
+    QueryRequest,
+    SObjectRecord
+} from '../../service/src/ports';
 import { forEachCandidatePage, recordFromCsv } from '../../service/src/use-cases/candidates';
 import { Evaluator, type Evaluation } from '../../service/src/use-cases/evaluation';
 import { buildSchema, type SObjectDescribe } from '../../service/src/engine';
@@ -51,6 +57,9 @@ class PageWatch implements OrgGateway {
     }
     query<T extends object = SObjectRecord>(soql: string) {
         return this.inner.query<T>(soql);
+    }
+    queryTogether(requests: QueryRequest[]) {
+        return this.inner.queryTogether(requests);
     }
     queryPages<T extends object = SObjectRecord>(
         soql: string,

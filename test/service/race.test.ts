@@ -221,7 +221,17 @@ describe('an instance killed mid-run', () => {
             smtp.messages.length = 0;
             smtp.held = 0;
             smtp.behaviour.hold = (accepted) => accepted >= 1;
-            const accepted = await api(victim, 'POST', '/v1/runs', { trigger: 'scheduled' });
+            // A survivor's sweep may hold the claim for a moment (it read the previous run as Running just
+            // before it completed): the trigger is refused with 409 RUN_IN_PROGRESS meanwhile, as designed.
+            const accepted = await until(
+                async () => {
+                    const answer = await api(victim, 'POST', '/v1/runs', { trigger: 'scheduled' });
+                    const code = (answer.body.error as { code?: string } | undefined)?.code;
+                    return answer.status === 409 && code === 'RUN_IN_PROGRESS' ? undefined : answer;
+                },
+                'the trigger to be accepted',
+                30_000
+            );
             expect(accepted.status).toBe(202);
             const runId = String(accepted.body.runId);
             await until(() => smtp.held > 0, 'the second invitation to be held', 30_000);

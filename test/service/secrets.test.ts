@@ -1,7 +1,8 @@
 /**
  * Secrets never leak: an org whose error bodies echo the session id or the JWT assertion (as proxies and
  * some Salesforce errors do) must not get them into HTTP errors, logs or the run record. The service talks
- * to the local org through a proxy that answers chosen calls with such errors.
+ * to the local org through a proxy that answers chosen calls (or chosen subrequests of a Composite request)
+ * with such errors.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,18 +73,23 @@ async function startLeakingProxy(target: string): Promise<LeakingProxy> {
                     return;
                 }
             }
+            const leak = (token: string) => [
+                {
+                    errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
+                    message: `Request rejected by the gateway (Authorization: Bearer ${token}; sid ${token})`
+                }
+            ];
             if (bearer && proxy.leakOn?.(req.method ?? 'GET', decodeURIComponent(path))) {
                 res.writeHead(400, { 'content-type': 'application/json' });
-                res.end(
-                    JSON.stringify([
-                        {
-                            errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
-                            message: `Request rejected by the gateway (Authorization: Bearer ${bearer}; sid ${bearer})`
-                        }
-                    ])
-                );
+                res.end(JSON.stringify(leak(bearer)));
                 return;
             }
+            // A Composite request: the matching subrequests answer the leaking error, the others the org's answer.
+            const subrequests =
+                bearer && req.method === 'POST' && /\/composite$/.test(path)
+                    ? (JSON.parse(body.toString()) as { compositeRequest: { method: string; url: string }[] })
+                          .compositeRequest
+                    : [];
             const headers = { ...req.headers } as Record<string, string>;
             delete headers.host;
             delete headers['content-length'];
@@ -92,7 +98,23 @@ async function startLeakingProxy(target: string): Promise<LeakingProxy> {
                 headers,
                 body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : body
             });
-            const text = (await upstream.text()).split(target).join(proxy.url);
+            let text = (await upstream.text()).split(target).join(proxy.url);
+            if (
+                bearer &&
+                upstream.ok &&
+                subrequests.some((sub) => proxy.leakOn?.(sub.method, decodeURIComponent(sub.url)))
+            ) {
+                const answer = JSON.parse(text) as { compositeResponse: Record<string, unknown>[] };
+                subrequests.forEach((sub, index) => {
+                    if (proxy.leakOn?.(sub.method, decodeURIComponent(sub.url)))
+                        answer.compositeResponse[index] = {
+                            ...answer.compositeResponse[index],
+                            httpStatusCode: 400,
+                            body: leak(bearer)
+                        };
+                });
+                text = JSON.stringify(answer);
+            }
             res.writeHead(upstream.status, {
                 'content-type': upstream.headers.get('content-type') ?? 'application/json'
             });

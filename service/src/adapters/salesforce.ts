@@ -8,6 +8,9 @@
  *   checks and deletes the job; each result set is one GET of `…/results?maxRecords=…&locator=…`
  *   (jsforce parses the CSV; the next locator comes from the Sforce-Locator header). jsforce's own
  *   `result()` joins every set into one stream with no maxRecords, so it is not used for the sets.
+ * - Reads independent queries together through the Composite resource (`queryTogether`): up to 5 query
+ *   subrequests in one POST /composite, one API call; further pages by queryMore. A subrequest that failed
+ *   for a passing reason (5xx, lock, timeout) is read again on its own, with the usual retries.
  * - Writes through composite/sobjects, 200 records a call; upserts by external id.
  * - Retries 5xx, REQUEST_LIMIT_EXCEEDED and connection errors a bounded number of times with jittered
  *   exponential backoff; re-signs-in on INVALID_SESSION_ID (jsforce's refresh hook and our own retry).
@@ -26,11 +29,13 @@ import { AppError, redact, registerSecret } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import {
+    COMPOSITE_QUERIES,
     STOP_READING,
     type BulkQueryStats,
     type BulkRow,
     type OrgGateway,
     type QueryPageInfo,
+    type QueryRequest,
     type SObjectRecord,
     type WriteResult
 } from '../ports';
@@ -79,6 +84,12 @@ interface QueryPage<T> {
     totalSize: number;
     done: boolean;
     nextRecordsUrl?: string;
+}
+
+interface CompositeSubrequestResult {
+    body: unknown;
+    httpStatusCode: number;
+    referenceId: string;
 }
 
 interface CompositeResult {
@@ -202,6 +213,77 @@ export class SalesforceGateway implements OrgGateway {
             if (!next || answer === STOP_READING) return;
             page = await this.call('queryMore', (conn) => conn.queryMore<never>(next));
         }
+    }
+
+    async queryTogether(requests: QueryRequest[]): Promise<PromiseSettledResult<SObjectRecord[]>[]> {
+        const settle = (read: Promise<SObjectRecord[]>) =>
+            read.then(
+                (value): PromiseSettledResult<SObjectRecord[]> => ({ status: 'fulfilled', value }),
+                (reason: unknown): PromiseSettledResult<SObjectRecord[]> => ({ status: 'rejected', reason })
+            );
+        const outcomes: PromiseSettledResult<SObjectRecord[]>[] = [];
+        for (let start = 0; start < requests.length; start += COMPOSITE_QUERIES) {
+            const group = requests.slice(start, start + COMPOSITE_QUERIES);
+            if (group.length === 1) {
+                outcomes.push(await settle(this.query(group[0].soql, group[0].scanAll)));
+                continue;
+            }
+            // Reads only: sent again after any failure. A request that fails for good fails each of its reads.
+            let response: { compositeResponse: CompositeSubrequestResult[] };
+            try {
+                response = await this.call('composite query', (conn) =>
+                    conn.request<{ compositeResponse: CompositeSubrequestResult[] }>({
+                        method: 'POST',
+                        url: '/composite',
+                        body: JSON.stringify({
+                            allOrNone: false,
+                            compositeRequest: group.map((request, index) => ({
+                                method: 'GET',
+                                url: `/services/data/v${conn.version}/${request.scanAll ? 'queryAll' : 'query'}?q=${encodeURIComponent(request.soql)}`,
+                                referenceId: `query${index}`
+                            }))
+                        }),
+                        headers: { 'content-type': 'application/json' }
+                    })
+                );
+            } catch (reason) {
+                for (const _ of group) outcomes.push({ status: 'rejected', reason });
+                continue;
+            }
+            const byReference = new Map(
+                response.compositeResponse.map((result) => [result.referenceId, result])
+            );
+            for (const [index, request] of group.entries()) {
+                const result = byReference.get(`query${index}`);
+                outcomes.push(await settle(this.subrequestRecords(request, result)));
+            }
+        }
+        return outcomes;
+    }
+
+    /** The records of a query subrequest (its further pages read by queryMore), or its error. */
+    private async subrequestRecords(
+        request: QueryRequest,
+        result: CompositeSubrequestResult | undefined
+    ): Promise<SObjectRecord[]> {
+        const status = result?.httpStatusCode ?? 500;
+        if (!result || status >= 300) {
+            const [error] = Array.isArray(result?.body) ? (result.body as JsforceError[]) : [];
+            const code = error?.errorCode ?? '';
+            // A passing failure of this one query: read it again alone, with the usual retries.
+            if (status >= 500 || RETRYABLE_CODES.has(code)) return this.query(request.soql, request.scanAll);
+            throw this.toAppError('query', code, { message: error?.message ?? `HTTP ${status}` }, status);
+        }
+        let page = result.body as QueryPage<SObjectRecord>;
+        const records = [...page.records];
+        while (!page.done && page.nextRecordsUrl) {
+            const next = page.nextRecordsUrl;
+            page = (await this.call('queryMore', (conn) =>
+                conn.queryMore<never>(next)
+            )) as unknown as QueryPage<SObjectRecord>;
+            records.push(...page.records);
+        }
+        return records;
     }
 
     async bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown): Promise<BulkQueryStats> {

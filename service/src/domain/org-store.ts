@@ -229,22 +229,153 @@ export function chunk<T>(values: T[], size: number): T[][] {
 const ID_CHUNK = 300;
 const TRANSITION_ATTEMPTS = 5;
 
+/**
+ * A query and what its records become: sent alone (OrgStore.read), or with other independent ones in one
+ * Composite request (OrgStore.readTogether, one API call).
+ */
+export interface StoreRead<T> {
+    soql: string;
+    /** Deleted records too (queryAll). */
+    scanAll?: boolean;
+    parse(records: SObjectRecord[]): T;
+}
+
+type StoreReads = Record<string, StoreRead<unknown>>;
+/** The promise of each read, by the name it was asked under. */
+export type ReadPromises<R extends StoreReads> = {
+    [K in keyof R]: R[K] extends StoreRead<infer T> ? Promise<T> : never;
+};
+
+/** The completed run an incremental sync builds on, and the run being evaluated (for its Name). */
+export interface BaselineRuns {
+    baseline?: RunRecord;
+    current?: RunRecord;
+}
+
+/** The reads the service makes at the start of a run, as StoreReads (each OrgStore method sends its own). */
+export const reads = {
+    settings(): StoreRead<SettingsRecord> {
+        return {
+            soql: `SELECT SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, Recipients__c, Notify_Admins__c, Slack_Channel__c, Reminder_Days__c, Reminder_Max__c FROM ${SETTINGS}`,
+            parse: (records) => {
+                const rows = records as Array<SettingsRecord & { SetupOwnerId?: string }>;
+                // The org default record's SetupOwnerId is the org id (00D…).
+                return rows.find((row) => String(row.SetupOwnerId ?? '').startsWith('00D')) ?? rows[0] ?? {};
+            }
+        };
+    },
+
+    run(id: string): StoreRead<RunRecord | undefined> {
+        assertSalesforceId(id, 'run id');
+        return {
+            soql: `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Id = ${soqlString(id)}`,
+            parse: (records) => records[0] as RunRecord | undefined
+        };
+    },
+
+    runSnapshot(id: string): StoreRead<string | undefined> {
+        return {
+            soql: `SELECT Id, Condition_Sets_Snapshot__c FROM ${RUN} WHERE Id = ${soqlString(assertSalesforceId(id))}`,
+            parse: (records) => (records[0] as RunRecord | undefined)?.Condition_Sets_Snapshot__c ?? undefined
+        };
+    },
+
+    runByKey(runKey: string): StoreRead<RunRecord | undefined> {
+        return {
+            soql: `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Run_Key__c = ${soqlString(runKey)} LIMIT 1`,
+            parse: (records) => records[0] as RunRecord | undefined
+        };
+    },
+
+    activeRuns(): StoreRead<RunRecord[]> {
+        return {
+            soql: `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Status__c IN ('Queued', 'Running') ORDER BY CreatedDate`,
+            parse: (records) => records as RunRecord[]
+        };
+    },
+
+    items(runId: string): StoreRead<ItemRecord[]> {
+        return {
+            soql: `SELECT ${ITEM_FIELDS} FROM ${ITEM} WHERE Run__c = ${soqlString(assertSalesforceId(runId))} ORDER BY Id`,
+            parse: (records) => records as ItemRecord[]
+        };
+    },
+
+    conditionSets(): StoreRead<SObjectRecord[]> {
+        return {
+            soql: `SELECT Id, Name, Products__c, Eligible_Statuses__c, Definition__c, CreatedDate FROM ${CONDITION_SET} WHERE Active__c = true ORDER BY CreatedDate, Id`,
+            parse: (records) => records
+        };
+    },
+
+    /** Any authorization query the lifecycle needs (expiry, reminders); `where` is built by the caller. */
+    authorizationsWhere(where: string, limit = 50_000): StoreRead<AuthorizationRecord[]> {
+        return {
+            soql: `SELECT Id, ${AUTHORIZATION_FIELDS}, Granted_By_Sets__c, User__r.Name, User__r.Email, User__r.IsActive FROM ${AUTHORIZATION} WHERE ${where} ORDER BY Key__c LIMIT ${limit}`,
+            parse: (records) => records as AuthorizationRecord[]
+        };
+    },
+
+    /**
+     * The completed run whose evaluation started last (what an incremental sync builds on), and in the same
+     * query the run being evaluated, if named (its Name, for the audit, costs no call of its own).
+     */
+    baselineRun(currentRunId?: string): StoreRead<BaselineRuns> {
+        const current = currentRunId ? `Id = ${soqlString(assertSalesforceId(currentRunId))} OR ` : '';
+        return {
+            soql: `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c FROM ${RUN} WHERE ${current}(Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null) ORDER BY Watermark__c DESC NULLS FIRST LIMIT ${currentRunId ? 2 : 1}`,
+            parse: (records) => {
+                const rows = records as RunRecord[];
+                return {
+                    baseline: rows.find((row) => row.Id !== currentRunId && row.Watermark__c),
+                    current: rows.find((row) => row.Id === currentRunId)
+                };
+            }
+        };
+    }
+};
+
 export class OrgStore {
     constructor(readonly org: OrgGateway) {}
 
-    async findRun(id: string): Promise<RunRecord | undefined> {
-        assertSalesforceId(id, 'run id');
-        const [run] = await this.org.query<RunRecord>(
-            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Id = ${soqlString(id)}`
+    /** One read, one query. */
+    async read<T>(read: StoreRead<T>): Promise<T> {
+        const records =
+            read.scanAll && this.org.queryAll
+                ? await this.org.queryAll<SObjectRecord>(read.soql)
+                : await this.org.query<SObjectRecord>(read.soql);
+        return read.parse(records);
+    }
+
+    /**
+     * Independent reads in one Composite request (one API call; see OrgGateway.queryTogether). Each read's
+     * promise settles on its own outcome, as its own query would have; one nobody awaits never surfaces as an
+     * unhandled rejection.
+     */
+    readTogether<R extends StoreReads>(asked: R): ReadPromises<R> {
+        const names = Object.keys(asked);
+        const outcomes = this.org.queryTogether(
+            names.map((name) => ({ soql: asked[name].soql, scanAll: asked[name].scanAll }))
         );
-        return run;
+        const promises: Record<string, Promise<unknown>> = {};
+        names.forEach((name, index) => {
+            const promise = outcomes.then((all) => {
+                const outcome = all[index];
+                if (outcome.status === 'rejected') throw outcome.reason;
+                return asked[name].parse(outcome.value);
+            });
+            promise.catch(() => undefined);
+            promises[name] = promise;
+        });
+        return promises as ReadPromises<R>;
+    }
+
+    async findRun(id: string): Promise<RunRecord | undefined> {
+        return this.read(reads.run(id));
     }
 
     async runSnapshot(id: string): Promise<string | undefined> {
-        const [run] = await this.org.query<RunRecord>(
-            `SELECT Id, Condition_Sets_Snapshot__c FROM ${RUN} WHERE Id = ${soqlString(assertSalesforceId(id))}`
-        );
-        return run?.Condition_Sets_Snapshot__c ?? undefined;
+        return this.read(reads.runSnapshot(id));
     }
 
     async listRuns(limit: number): Promise<RunRecord[]> {
@@ -255,9 +386,7 @@ export class OrgStore {
     }
 
     async activeRuns(): Promise<RunRecord[]> {
-        return this.org.query<RunRecord>(
-            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Status__c IN ('Queued', 'Running') ORDER BY CreatedDate`
-        );
+        return this.read(reads.activeRuns());
     }
 
     /** One query for the sweep: runs in progress and previews past their expiry. */
@@ -268,9 +397,7 @@ export class OrgStore {
     }
 
     async items(runId: string): Promise<ItemRecord[]> {
-        return this.org.query<ItemRecord>(
-            `SELECT ${ITEM_FIELDS} FROM ${ITEM} WHERE Run__c = ${soqlString(assertSalesforceId(runId))} ORDER BY Id`
-        );
+        return this.read(reads.items(runId));
     }
 
     async authorizationsOfRun(runId: string): Promise<AuthorizationRecord[]> {
@@ -322,9 +449,7 @@ export class OrgStore {
 
     /** Any authorization query the lifecycle needs (expiry, reminders); `where` is built by the caller. */
     async authorizationsWhere(where: string, limit = 50_000): Promise<AuthorizationRecord[]> {
-        return this.org.query<AuthorizationRecord>(
-            `SELECT Id, ${AUTHORIZATION_FIELDS}, Granted_By_Sets__c, User__r.Name, User__r.Email, User__r.IsActive FROM ${AUTHORIZATION} WHERE ${where} ORDER BY Key__c LIMIT ${limit}`
-        );
+        return this.read(reads.authorizationsWhere(where, limit));
     }
 
     async users(ids: string[], fields = 'Id, Name, Email, Username, IsActive'): Promise<OrgUser[]> {
@@ -356,9 +481,7 @@ export class OrgStore {
     }
 
     async conditionSets(): Promise<SObjectRecord[]> {
-        return this.org.query(
-            `SELECT Id, Name, Products__c, Eligible_Statuses__c, Definition__c, CreatedDate FROM ${CONDITION_SET} WHERE Active__c = true ORDER BY CreatedDate, Id`
-        );
+        return this.read(reads.conditionSets());
     }
 
     async managerIds(): Promise<Set<string>> {
@@ -376,11 +499,7 @@ export class OrgStore {
     }
 
     async settings(): Promise<SettingsRecord> {
-        const rows = await this.org.query<SettingsRecord & { SetupOwnerId?: string }>(
-            `SELECT SetupOwnerId, Schedule_Enabled__c, Schedule_Frequency__c, Schedule_Time__c, Schedule_Day__c, Recipients__c, Notify_Admins__c, Slack_Channel__c, Reminder_Days__c, Reminder_Max__c FROM ${SETTINGS}`
-        );
-        // The org default record's SetupOwnerId is the org id (00D…).
-        return rows.find((row) => String(row.SetupOwnerId ?? '').startsWith('00D')) ?? rows[0] ?? {};
+        return this.read(reads.settings());
     }
 
     /** True when the user is active and holds the Rollcall_Admin permission set or custom permission. */
@@ -447,10 +566,7 @@ export class OrgStore {
     }
 
     async findRunByKey(runKey: string): Promise<RunRecord | undefined> {
-        const [run] = await this.org.query<RunRecord>(
-            `SELECT ${RUN_FIELDS} FROM ${RUN} WHERE Run_Key__c = ${soqlString(runKey)} LIMIT 1`
-        );
-        return run;
+        return this.read(reads.runByKey(runKey));
     }
 
     async updateRun(id: string, fields: Record<string, unknown>): Promise<void> {
@@ -497,19 +613,9 @@ export class OrgStore {
 export class ChangeStore {
     constructor(readonly org: OrgGateway) {}
 
-    /**
-     * The completed run whose evaluation started last (what an incremental sync builds on), and in the same
-     * query the run being evaluated, if named (its Name, for the audit, costs no call of its own).
-     */
-    async baselineRun(currentRunId?: string): Promise<{ baseline?: RunRecord; current?: RunRecord }> {
-        const current = currentRunId ? `Id = ${soqlString(assertSalesforceId(currentRunId))} OR ` : '';
-        const rows = await this.org.query<RunRecord>(
-            `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c FROM ${RUN} WHERE ${current}(Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null) ORDER BY Watermark__c DESC NULLS FIRST LIMIT ${currentRunId ? 2 : 1}`
-        );
-        return {
-            baseline: rows.find((row) => row.Id !== currentRunId && row.Watermark__c),
-            current: rows.find((row) => row.Id === currentRunId)
-        };
+    /** See reads.baselineRun. */
+    async baselineRun(currentRunId?: string): Promise<BaselineRuns> {
+        return new OrgStore(this.org).read(reads.baselineRun(currentRunId));
     }
 
     /**

@@ -9,6 +9,7 @@ import type { Row, Store } from './store';
 import { SalesforceError, RecordFailure, type RecordError } from './errors';
 import { runQuery, type QueryContext, type QueryResult } from './soql';
 import { bulkQueryRoutes } from './bulk';
+import { runComposite } from './composite';
 import { makeId, to18 } from './ids';
 import { firstDayOfWeek } from './time';
 
@@ -750,18 +751,19 @@ export function createApp(rt: Runtime): express.Express {
         apiVersion: version
     });
 
-    const runSoql = (req: Request, res: Response, scanAll: boolean): void => {
-        const soql = typeof req.query.q === 'string' ? req.query.q : '';
+    /** The first page of a query (REST `query` / `queryAll`), as its body. */
+    const soqlFirstPage = (
+        res: Response,
+        soql: string,
+        queryOptions: string,
+        scanAll: boolean
+    ): Record<string, unknown> => {
         if (soql.trim() === '')
             throw new SalesforceError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
         const session = res.locals.session as Session;
         const result = runQuery(queryContext(session.userId, apiVersion(res), scanAll), soql);
-        if (result.aggregate) {
-            res.json({ totalSize: result.totalSize, done: true, records: result.aggregate });
-            return;
-        }
-        const options = String(req.headers['sforce-query-options'] ?? '');
-        const requested = Number(/batchSize\s*=\s*(\d+)/i.exec(options)?.[1] ?? 2000);
+        if (result.aggregate) return { totalSize: result.totalSize, done: true, records: result.aggregate };
+        const requested = Number(/batchSize\s*=\s*(\d+)/i.exec(queryOptions)?.[1] ?? 2000);
         const batchSize = Math.min(2000, Math.max(200, requested));
         const now = Date.now();
         for (const [id, c] of cursors) if (now - c.lastUsed > CURSOR_IDLE_MS) cursors.delete(id);
@@ -777,23 +779,47 @@ export function createApp(rt: Runtime): express.Express {
             lastUsed: now
         };
         cursors.set(cursor.id, cursor);
-        res.json(pageOf(res, cursor, 0, scanAll));
+        return pageOf(res, cursor, 0, scanAll);
     };
 
-    const queryMore = (req: Request, res: Response, scanAll: boolean): void => {
-        const m = /^(01g[A-Za-z0-9]{15})-(\d+)$/.exec(String(req.params.locator));
+    /** A further page of a query by its locator (`…/query/01g…-2000`), as its body. */
+    const soqlNextPage = (res: Response, locator: string, scanAll: boolean): Record<string, unknown> => {
+        const m = /^(01g[A-Za-z0-9]{15})-(\d+)$/.exec(locator);
         const cursor = m ? cursors.get(m[1]) : undefined;
         if (!m || !cursor || Date.now() - cursor.lastUsed > CURSOR_IDLE_MS) {
             throw new SalesforceError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
         }
         cursor.lastUsed = Date.now();
-        res.json(pageOf(res, cursor, Number(m[2]), scanAll));
+        return pageOf(res, cursor, Number(m[2]), scanAll);
     };
 
-    api.get('/query', (req, res) => runSoql(req, res, false));
-    api.get('/queryAll', (req, res) => runSoql(req, res, true));
-    api.get('/query/:locator', (req, res) => queryMore(req, res, false));
-    api.get('/queryAll/:locator', (req, res) => queryMore(req, res, true));
+    const queryOptionsOf = (req: Request): string => String(req.headers['sforce-query-options'] ?? '');
+    api.get('/query', (req, res) => {
+        res.json(
+            soqlFirstPage(res, typeof req.query.q === 'string' ? req.query.q : '', queryOptionsOf(req), false)
+        );
+    });
+    api.get('/queryAll', (req, res) => {
+        res.json(
+            soqlFirstPage(res, typeof req.query.q === 'string' ? req.query.q : '', queryOptionsOf(req), true)
+        );
+    });
+    api.get('/query/:locator', (req, res) => {
+        res.json(soqlNextPage(res, String(req.params.locator), false));
+    });
+    api.get('/queryAll/:locator', (req, res) => {
+        res.json(soqlNextPage(res, String(req.params.locator), true));
+    });
+
+    // ---- Composite: several subrequests in one call ----
+    api.post('/composite', (req, res) => {
+        res.json(
+            runComposite(req.body, {
+                query: (soql, scanAll) => soqlFirstPage(res, soql, queryOptionsOf(req), scanAll),
+                queryMore: (locator, scanAll) => soqlNextPage(res, locator, scanAll)
+            })
+        );
+    });
 
     // ---- Bulk API 2.0 query jobs ----
     api.use('/jobs/query', bulkQueryRoutes(rt, apiVersion, queryContext));

@@ -155,11 +155,13 @@ export class Evaluator {
      * carry is moved to the invalid sets with the planner's reason: it is reported by name, it matches
      * nobody, and the other sets still run.
      */
-    private async prepare(): Promise<{ prepared: PreparedSets; queries: string[]; ctx: CompileContext }> {
+    private async prepare(
+        conditionSets?: Promise<SObjectRecord[]>
+    ): Promise<{ prepared: PreparedSets; queries: string[]; ctx: CompileContext }> {
         const [schema, timeZone, setRecords] = await Promise.all([
             this.schema(),
             this.timeZone(),
-            this.store.conditionSets()
+            conditionSets ?? this.store.conditionSets()
         ]);
         const now = this.clock.now();
         const sets = prepareSets(setRecords.map(toConditionSetInput), schema);
@@ -186,10 +188,18 @@ export class Evaluator {
         return requiredManagerIds(prepared.valid) ? this.store.managerIds() : new Set<string>();
     }
 
-    /** Evaluates every candidate, or only those `select` chooses (see SelectCandidates). */
-    async evaluate(options: CandidateReadOptions & { select?: SelectCandidates } = {}): Promise<Evaluation> {
-        const { select, ...reading } = options;
-        const { prepared, queries, ctx: compileCtx } = await this.prepare();
+    /**
+     * Evaluates every candidate, or only those `select` chooses (see SelectCandidates). `conditionSets`: the
+     * active sets' records when they were read with the run's other start reads (run/start-reads).
+     */
+    async evaluate(
+        options: CandidateReadOptions & {
+            select?: SelectCandidates;
+            conditionSets?: Promise<SObjectRecord[]>;
+        } = {}
+    ): Promise<Evaluation> {
+        const { select, conditionSets, ...reading } = options;
+        const { prepared, queries, ctx: compileCtx } = await this.prepare(conditionSets);
         const schema = await this.schema();
         // The sets' query has been answered; nothing else (changes, candidates, authorizations) is read yet.
         const watermark = this.store.org.serverTime?.();

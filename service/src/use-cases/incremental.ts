@@ -41,7 +41,7 @@ import {
 import { soqlDatetime } from '../engine/dates';
 import type { ResolvedCondition } from '../engine/validate';
 import { truncate } from './run/context';
-import type { ChangeStore, RunRecord } from '../domain/org-store';
+import type { BaselineRuns, ChangeStore, RunRecord } from '../domain/org-store';
 import type { CandidateSelection, Evaluation, SelectCandidates } from './evaluation';
 
 /** A full evaluation runs at least this often. */
@@ -180,7 +180,8 @@ export class IncrementalPlanner {
 
     constructor(
         private readonly changes: ChangeStore,
-        private readonly request: { full?: boolean; runId?: string } = {},
+        /** `baseline`: the baselineRun read of runId, when it was read with the run's other start reads. */
+        private readonly request: { full?: boolean; runId?: string; baseline?: Promise<BaselineRuns> } = {},
         options: IncrementalOptions = {}
     ) {
         this.maxFullAgeMs = options.maxFullAgeMs ?? FULL_EVALUATION_MAX_AGE_MS;
@@ -202,7 +203,8 @@ export class IncrementalPlanner {
             return undefined;
         };
         if (this.request.full) return full('full evaluation requested');
-        const { baseline, current } = await this.changes.baselineRun(this.request.runId);
+        const { baseline, current } = await (this.request.baseline ??
+            this.changes.baselineRun(this.request.runId));
         this.currentName = current?.Name;
         if (!baseline?.Watermark__c) return full('no completed run to build on');
         const label = baseline.Name ?? baseline.Id;

@@ -17,10 +17,12 @@
  */
 import {
     AUTHORIZATION,
+    reads,
     soqlDateTime,
     type AuthorizationRecord,
     type OrgStore,
-    type SettingsRecord
+    type SettingsRecord,
+    type StoreRead
 } from '../domain/org-store';
 import { matchSets, soqlString, type EvalContext, type PreparedSet, type UserRecord } from '../engine';
 import { describeError } from '../errors';
@@ -149,20 +151,31 @@ export function lapsesAt(record: AuthorizationRecord, ttlHours: number): number 
     return Number.isNaN(at) ? undefined : at + ttlHours * 3_600_000;
 }
 
-/**
- * Invited → Expired for every Rule record whose newest link lapsed before `now`. `Expired_At__c` is the
- * lapse itself (not the time of this pass), so two instances expiring the same record write the same
- * values and a retried write changes nothing. Returns how many records expired.
- */
-export async function expireLapsed(store: OrgStore, now: Date, ttlHours: number): Promise<number> {
+/** The Invited Rule records whose newest link lapsed before `now` (at most EXPIRY_BATCH). */
+export function lapsedRead(now: Date, ttlHours: number): StoreRead<AuthorizationRecord[]> {
     const cutoff = soqlDateTime(new Date(now.getTime() - ttlHours * 3_600_000));
-    const lapsed = await store.authorizationsWhere(
+    return reads.authorizationsWhere(
         `Status__c = 'Invited' AND (Source__c = null OR Source__c != ${soqlString(MANUAL)}) AND ((Last_Reminder_At__c = null AND Invited_At__c < ${cutoff}) OR Last_Reminder_At__c < ${cutoff})`,
         EXPIRY_BATCH
     );
-    if (lapsed.length === 0) return 0;
+}
+
+/**
+ * Invited → Expired for every Rule record whose newest link lapsed before `now`. `Expired_At__c` is the
+ * lapse itself (not the time of this pass), so two instances expiring the same record write the same
+ * values and a retried write changes nothing. `lapsed`: the records of lapsedRead, when they were read
+ * with other reads (run/start-reads). Returns how many records expired.
+ */
+export async function expireLapsed(
+    store: OrgStore,
+    now: Date,
+    ttlHours: number,
+    lapsed?: Promise<AuthorizationRecord[]>
+): Promise<number> {
+    const records = await (lapsed ?? store.read(lapsedRead(now, ttlHours)));
+    if (records.length === 0) return 0;
     const results = await store.update(
-        lapsed.map((record) => ({
+        records.map((record) => ({
             attributes: { type: AUTHORIZATION },
             Id: record.Id,
             Status__c: 'Expired',
@@ -358,30 +371,35 @@ export interface LifecycleStep {
     expired: number;
 }
 
+/** What the lifecycle step reads, when it was read together with the run's other start reads. */
+export interface LifecycleReads {
+    /** The settings as the run already holds them, or their pending read. */
+    settings?: SettingsRecord | Promise<SettingsRecord>;
+    /** The pending lapsedRead, made at `now`. */
+    lapsed?: { records: Promise<AuthorizationRecord[]>; now: Date };
+}
+
 /**
  * Before a run (or a preview) evaluates: lapsed invitations become Expired, so a set allowing Expired sees
- * them. Not fatal: a write the org refuses leaves them Invited until the next run or sweep.
+ * them. Not fatal: a write the org refuses leaves them Invited until the next run or sweep; unreadable
+ * settings mean no reminders this run.
  */
 export async function beforeEvaluation(
     deps: Pick<RunDeps, 'store' | 'clock' | 'config' | 'logger'>,
-    settings?: SettingsRecord
+    given: LifecycleReads = {}
 ): Promise<LifecycleStep> {
     const { store, clock, config, logger } = deps;
-    let known = settings;
-    if (!known) {
-        try {
-            known = await store.settings();
-        } catch (error) {
-            logger.warn(
-                { err: describeError(error) },
-                'Rollcall settings not readable; no reminders this run'
-            );
-            known = {};
-        }
+    let known: SettingsRecord;
+    try {
+        known = await (given.settings ?? store.settings());
+    } catch (error) {
+        logger.warn({ err: describeError(error) }, 'Rollcall settings not readable; no reminders this run');
+        known = {};
     }
     let expired = 0;
     try {
-        expired = await expireLapsed(store, clock.now(), config.links.tokenTtlHours);
+        const now = given.lapsed?.now ?? clock.now();
+        expired = await expireLapsed(store, now, config.links.tokenTtlHours, given.lapsed?.records);
         if (expired > 0) logger.info({ expired }, 'Lapsed invitations marked Expired');
     } catch (error) {
         logger.warn({ err: describeError(error) }, 'Lapsed invitations not expired; the sweep retries');

@@ -20,6 +20,7 @@ import {
     type DueReminder
 } from './lifecycle';
 import { truncate, type RunDeps } from './run/context';
+import { evaluationReads } from './run/start-reads';
 
 export interface PreviewItem {
     userId: string;
@@ -173,8 +174,10 @@ export class Previews {
         }, config.runs.heartbeatSeconds * 1000);
         heartbeat.unref();
         try {
-            const lifecycle = await beforeEvaluation(this.deps);
-            const evaluation = await this.evaluator.evaluate();
+            // The settings, the lapsed invitations and the sets in one call (./run/start-reads).
+            const reads = evaluationReads(store, { now: clock.now(), ttlHours: config.links.tokenTtlHours });
+            const lifecycle = await beforeEvaluation(this.deps, reads.lifecycle);
+            const evaluation = await this.evaluator.evaluate({ conditionSets: reads.conditionSets });
             const reminders = await remindersFor(this.deps, lifecycle, evaluation);
             progress.phase = 'writing';
             const records = itemRecords(runId, evaluation, null, reminders);

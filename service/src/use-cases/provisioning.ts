@@ -43,6 +43,7 @@ import {
     type WorkItem
 } from './run/context';
 import { RunExecution } from './run/execution';
+import { evaluationReads, executeClaimReads, executionReads, scheduledClaimReads } from './run/start-reads';
 
 export type { PreviewItem, PreviewResult } from './preview';
 
@@ -216,8 +217,9 @@ export class ProvisioningService {
      * Under the claim: a run another process left Running is resumed before any new run starts (the sweep
      * does it); the new request is refused meanwhile.
      */
-    private async assertNoInterruptedRun(except?: string): Promise<void> {
-        const [interrupted] = (await this.deps.store.activeRuns()).filter((run) => run.Id !== except);
+    private async assertNoInterruptedRun(except?: string, activeRuns?: Promise<RunRecord[]>): Promise<void> {
+        const runs = await (activeRuns ?? this.deps.store.activeRuns());
+        const [interrupted] = runs.filter((run) => run.Id !== except);
         if (interrupted) {
             throw this.inProgress(
                 interrupted.Id,
@@ -279,7 +281,8 @@ export class ProvisioningService {
         }
         return this.underClaim('execute', runId, async (lease) => {
             // Re-read under the claim: until now another instance could have executed it.
-            const run = await store.findRun(runId);
+            const claimed = executeClaimReads(store, runId);
+            const run = await claimed.run;
             if (!run) throw new AppError('NOT_FOUND', `No run ${runId}`);
             const now = clock.now();
             if (
@@ -291,7 +294,7 @@ export class ProvisioningService {
                 throw new AppError('PREVIEW_EXPIRED', 'The preview has expired; preview again');
             }
             if (run.Status__c !== 'Previewed') throw this.notExecutable(run);
-            await this.assertNoInterruptedRun(runId);
+            await this.assertNoInterruptedRun(runId, claimed.activeRuns);
             const runKey = run.Run_Key__c ?? randomUUID();
             const notifyAdmins = request.notify?.admins === true;
             await store.updateRun(runId, {
@@ -305,10 +308,11 @@ export class ProvisioningService {
                 Error__c: null
             });
             this.startBackground(runId, lease, async () => {
+                const reads = executionReads(store, runId);
                 const [items, snapshot, settings, timeZone] = await Promise.all([
-                    store.items(runId),
-                    store.runSnapshot(runId),
-                    this.settings(),
+                    reads.items,
+                    reads.snapshot,
+                    this.settings(reads.settings),
                     this.evaluator.timeZone().catch(() => undefined)
                 ]);
                 return {
@@ -347,21 +351,22 @@ export class ProvisioningService {
     ): Promise<{ runId: string; status: 'Running' }> {
         const { store, clock } = this.deps;
         return this.underClaim('scheduled', undefined, async (lease) => {
-            // Read under the claim, so a schedule switched off just before the trigger is honoured; unreadable
-            // settings refuse the run rather than guess.
-            const settings = await store.settings();
+            // Keyed by the slot (or the claim): a create whose answer was lost and is retried finds this run.
+            const runKey = request.slot ? `scheduled:${request.slot}` : lease.token;
+            // Read under the claim (together: one call), so a schedule switched off just before the trigger is
+            // honoured; unreadable settings refuse the run rather than guess.
+            const claimed = scheduledClaimReads(store, request.slot ? runKey : undefined);
+            const settings = await claimed.settings;
             if (settings.Schedule_Enabled__c !== true) {
                 throw new AppError(
                     'SCHEDULE_DISABLED',
                     'Scheduled provisioning is switched off in Rollcall settings (Schedule_Enabled__c); no run started'
                 );
             }
-            await this.assertNoInterruptedRun();
-            // Keyed by the slot (or the claim): a create whose answer was lost and is retried finds this run.
-            const runKey = request.slot ? `scheduled:${request.slot}` : lease.token;
-            if (request.slot) {
+            await this.assertNoInterruptedRun(undefined, claimed.activeRuns);
+            if (claimed.slotRun) {
                 // Under the claim nobody else creates runs: looking first is not a race.
-                const earlier = await store.findRunByKey(runKey);
+                const earlier = await claimed.slotRun;
                 if (earlier) {
                     throw new AppError(
                         'ALREADY_TRIGGERED',
@@ -408,12 +413,26 @@ export class ProvisioningService {
         callsBefore: number,
         full?: boolean
     ): Promise<PreparedRun> {
-        const { store } = this.deps;
+        const { store, clock, config } = this.deps;
+        // The lapsed invitations, the sets and the baseline in one call (./run/start-reads).
+        const reads = evaluationReads(store, {
+            now: clock.now(),
+            ttlHours: config.links.tokenTtlHours,
+            settings,
+            baselineOf: full ? undefined : run.Id
+        });
         // Lapsed invitations become Expired first: their records' stamps then bring them into an incremental run.
-        const lifecycle = await beforeEvaluation(this.deps, settings);
+        const lifecycle = await beforeEvaluation(this.deps, reads.lifecycle);
         // Only the users changed since the last completed run, unless a full evaluation is due (./incremental).
-        const planner = new IncrementalPlanner(new ChangeStore(store.org), { full, runId: run.Id });
-        const evaluation = await this.evaluator.evaluate({ select: planner.select });
+        const planner = new IncrementalPlanner(new ChangeStore(store.org), {
+            full,
+            runId: run.Id,
+            baseline: reads.baseline
+        });
+        const evaluation = await this.evaluator.evaluate({
+            select: planner.select,
+            conditionSets: reads.conditionSets
+        });
         const choice = planner.choice();
         const already = new Set(existing.map((item) => item.User__c));
         const fresh = {
@@ -521,9 +540,10 @@ export class ProvisioningService {
         return { ctx, items, authorizations, runFields };
     }
 
-    private async settings(): Promise<SettingsRecord> {
+    /** The settings, or the defaults when they cannot be read (`pending`: their read already sent). */
+    private async settings(pending?: Promise<SettingsRecord>): Promise<SettingsRecord> {
         try {
-            return await this.deps.store.settings();
+            return await (pending ?? this.deps.store.settings());
         } catch (error) {
             this.deps.logger.warn(
                 { err: describeError(error) },
@@ -746,10 +766,11 @@ export class ProvisioningService {
         const trigger = run.Trigger__c === 'Scheduled' ? 'Scheduled' : 'Manual';
         const keyed = { ...run, Run_Key__c: runKey };
         this.startBackground(run.Id, lease, async (): Promise<PreparedRun> => {
+            const reads = executionReads(store, run.Id);
             const [items, snapshot, settings] = await Promise.all([
-                store.items(run.Id),
-                store.runSnapshot(run.Id),
-                this.settings()
+                reads.items,
+                reads.snapshot,
+                this.settings(reads.settings)
             ]);
             const note = `Resumed at ${now.toISOString()} after the process running it stopped.`;
             if (trigger === 'Scheduled' && !snapshot) {
