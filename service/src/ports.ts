@@ -74,6 +74,11 @@ export interface OrgGateway {
     /** Like query, but deleted records (the recycle bin, `IsDeleted = true`) are read too (REST `queryAll`). */
     queryAll?<T extends object = SObjectRecord>(soql: string): Promise<T[]>;
     /**
+     * Deletes records by id, 200 per call (sObject Collections DELETE, allOrNone false); results in input
+     * order. A record already deleted answers ENTITY_IS_DELETED, so a retried delete changes nothing.
+     */
+    deleteRecords?(ids: string[]): Promise<WriteResult[]>;
+    /**
      * Reads independent queries together: one Composite request (`POST /composite`, allOrNone false) per
      * COMPOSITE_QUERIES of them, which Salesforce counts as one API call; further pages of a query are read
      * with queryMore, a call each. For small reads (every record is held). Each query's outcome is its own:

@@ -28,6 +28,7 @@ import type { SalesforceConfig } from '../config';
 import { AppError, redact, registerSecret } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { assertSalesforceId } from '../domain/org-store';
 import {
     COMPOSITE_QUERIES,
     STOP_READING,
@@ -387,6 +388,27 @@ export class SalesforceGateway implements OrgGateway {
     async upsert(sobject: string, externalIdField: string, records: SObjectRecord[]): Promise<WriteResult[]> {
         const typed = records.map((record) => ({ ...record, attributes: { type: sobject } }));
         return this.composite('PATCH', `/composite/sobjects/${sobject}/${externalIdField}`, typed);
+    }
+
+    async deleteRecords(ids: string[]): Promise<WriteResult[]> {
+        const results: WriteResult[] = [];
+        for (let i = 0; i < ids.length; i += BATCH) {
+            const chunk = ids.slice(i, i + BATCH);
+            for (const id of chunk) assertSalesforceId(id, 'record id');
+            const url = `/composite/sobjects?ids=${chunk.join(',')}&allOrNone=false`;
+            // Idempotent: deleting again answers ENTITY_IS_DELETED for the id and changes nothing.
+            const response = (await this.call(`DELETE /composite/sobjects`, (conn) =>
+                conn.request({ method: 'DELETE', url })
+            )) as CompositeResult[];
+            for (const result of response) {
+                results.push({
+                    id: result.id,
+                    success: result.success,
+                    errors: (result.errors ?? []).map((e) => `${e.statusCode ?? 'ERROR'}: ${e.message ?? ''}`)
+                });
+            }
+        }
+        return results;
     }
 
     private async composite(

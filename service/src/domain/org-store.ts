@@ -335,6 +335,9 @@ export const reads = {
     }
 };
 
+/** Lease records a prune reads (and deletes) at most at once. */
+const LEASE_PRUNE_BATCH = 200;
+
 export class OrgStore {
     constructor(readonly org: OrgGateway) {}
 
@@ -592,6 +595,31 @@ export class OrgStore {
             `SELECT ${LEASE_FIELDS} FROM ${LEASE} WHERE Key__c = ${soqlString(key)} LIMIT 1`
         );
         return lease;
+    }
+
+    /**
+     * Leases a prune may delete, oldest first: lapsed before `before` and below the highest epoch (read in
+     * the same call: the latest lease is what the next claim numbers from, and it is never deleted).
+     */
+    async staleLeases(before: Date): Promise<LeaseRecord[]> {
+        const { latest, lapsed } = this.readTogether({
+            latest: {
+                soql: `SELECT ${LEASE_FIELDS} FROM ${LEASE} ORDER BY Epoch__c DESC LIMIT 1`,
+                parse: (records) => records[0] as LeaseRecord | undefined
+            },
+            lapsed: {
+                soql: `SELECT ${LEASE_FIELDS} FROM ${LEASE} WHERE Expires_At__c < ${before.toISOString()} ORDER BY Epoch__c LIMIT ${LEASE_PRUNE_BATCH}`,
+                parse: (records) => records as LeaseRecord[]
+            }
+        });
+        const top = (await latest)?.Epoch__c;
+        return top === undefined ? [] : (await lapsed).filter((lease) => lease.Epoch__c < top);
+    }
+
+    /** Deletes records by id; undefined when the gateway cannot delete. */
+    async deleteRecords(ids: string[]): Promise<WriteResult[] | undefined> {
+        if (ids.length === 0) return [];
+        return this.org.deleteRecords?.(ids);
     }
 
     /** A plain insert, never an upsert: on a unique Key__c only one caller's insert succeeds. */

@@ -52,6 +52,9 @@ const PREVIEW_EXPIRY_GRACE_MS = 5 * 60_000;
 const ITEM_WRITE_SLICE = 2000;
 /** How often the sweep looks for lapsed invitations (each run also does, before it evaluates). */
 const LIFECYCLE_SWEEP_MS = 10 * 60_000;
+/** How often a process deletes lapsed lease records, and how long after lapsing they are kept. */
+const LEASE_PRUNE_EVERY_MS = 24 * 3600_000;
+export const LEASE_RETENTION_MS = 30 * 24 * 3600_000;
 
 export interface RunView {
     runId: string;
@@ -131,6 +134,7 @@ export class ProvisioningService {
     private readonly runCache = new Map<string, { record: RunRecord; at: number; live: boolean }>();
     /** The service clock's time of the sweep's last expiry pass. */
     private lastLifecycleSweep = Number.NEGATIVE_INFINITY;
+    private lastLeasePrune = Number.NEGATIVE_INFINITY;
 
     constructor(private readonly deps: RunDeps) {
         this.evaluator = new Evaluator(deps.store, deps.clock, {
@@ -686,6 +690,7 @@ export class ProvisioningService {
         const { store, clock, logger } = this.deps;
         const now = clock.now();
         const expiredInvitations = await this.expireInvitations(now);
+        await this.pruneLeases(now);
         const candidates = await store.sweepCandidates(now);
         let expired = 0;
         // Execute refuses a preview from its expiry on; the sweep marks it a grace later, so that its write
@@ -731,6 +736,22 @@ export class ProvisioningService {
                 throw error;
         }
         return { resumed, expired, failedPreviews, expiredInvitations };
+    }
+
+    /**
+     * Every claim leaves a lease record: once a day per process, those that lapsed more than
+     * LEASE_RETENTION_MS ago (kept that long for the record of who ran what) are deleted, the latest always
+     * kept. Never fatal to the sweep.
+     */
+    private async pruneLeases(now: Date): Promise<void> {
+        if (now.getTime() - this.lastLeasePrune < LEASE_PRUNE_EVERY_MS) return;
+        this.lastLeasePrune = now.getTime();
+        try {
+            const pruned = await this.deps.leases.prune(new Date(now.getTime() - LEASE_RETENTION_MS));
+            if (pruned > 0) this.deps.logger.info({ pruned }, 'Lapsed lease records deleted');
+        } catch (error) {
+            this.deps.logger.warn({ err: describeError(error) }, 'Lapsed lease records not deleted');
+        }
     }
 
     /**

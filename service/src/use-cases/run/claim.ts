@@ -165,6 +165,21 @@ export class LeaseKeeper {
         };
     }
 
+    /**
+     * Deletes the lease records that lapsed before `before`, except the latest (the next claim numbers from
+     * it): one read and one delete of up to 200 per call, oldest first. Safe beside claims: a claim reads only
+     * the highest epoch and inserts the next, and a lost insert is read back by its own key. Returns how many
+     * are gone (a record someone deleted first counts).
+     */
+    async prune(before: Date): Promise<number> {
+        const stale = await this.store.staleLeases(before);
+        const results = await this.store.deleteRecords(stale.map((lease) => lease.Id));
+        if (!results) return 0;
+        return results.filter(
+            (result) => result.success || result.errors.some((error) => error.startsWith('ENTITY_IS_DELETED'))
+        ).length;
+    }
+
     /** Best effort: a release that fails leaves the lease to expire. */
     async release(lease: Lease): Promise<void> {
         if (lease.released) return;
