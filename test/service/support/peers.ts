@@ -156,7 +156,11 @@ export interface OrgProxy {
     refuseWrites: boolean;
     /** Writes refused so far. */
     refused: number;
-    /** REST writes (POST, PATCH, DELETE under /services/data) forwarded so far. */
+    /**
+     * REST writes (POST, PATCH, DELETE under /services/data) forwarded so far. A Composite request
+     * (`POST …/composite`) counts too although the service sends only reads in it: losing its answer is
+     * the same lost response, and the lost-response test covers those reads that way.
+     */
     writes: { method: string; path: string }[];
     /**
      * The number (1-based, counted in `writes`) of the write whose response is lost: the org applies it,
