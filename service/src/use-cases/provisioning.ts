@@ -23,7 +23,7 @@ import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
 import { IncrementalPlanner, evaluationFields } from './incremental';
-import { ActiveUsers, draftImpact, type DraftImpact, type DraftSet } from './impact';
+import { draftImpact, type DraftImpact, type DraftSet } from './impact';
 import { beforeEvaluation, expireLapsed, remindersFor, webhookWrite, type ProductEvent } from './lifecycle';
 import {
     Previews,
@@ -123,7 +123,6 @@ const SENDER_ERRORS =
 export class ProvisioningService {
     readonly evaluator: Evaluator;
     private readonly previews: Previews;
-    private readonly activeUsers: ActiveUsers;
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
@@ -136,7 +135,6 @@ export class ProvisioningService {
             bulkAbove: deps.config.runs.bulkQueryAbove
         });
         this.previews = new Previews(deps, this.evaluator);
-        this.activeUsers = new ActiveUsers(deps.store);
     }
 
     onProgress(listener: ProgressListener): () => void {
@@ -843,7 +841,7 @@ export class ProvisioningService {
                 store: this.deps.store,
                 clock: this.deps.clock,
                 evaluator: this.evaluator,
-                activeUsers: this.activeUsers
+                readOptions: { bulkAbove: this.deps.config.runs.bulkQueryAbove }
             },
             draft
         );
