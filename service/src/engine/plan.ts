@@ -108,6 +108,8 @@ export interface CandidateQueryOptions {
      * on them. They lengthen each query, so they count against its limits like the rest of the prefix.
      */
     extraFields?: string[];
+    /** Fields every query selects first; Id, Name, Email and IsActive by default (see `fieldsInUse`). */
+    baseFields?: string[];
 }
 
 export interface UnrunnableSet {
@@ -350,9 +352,10 @@ function reduceSet(definition: ValidDefinition, shape: QueryShape, ctx?: Compile
 function selectPrefix(
     definitions: ValidDefinition[],
     baseWhere: string | undefined,
-    extraFields: string[] = []
+    extraFields: string[] = [],
+    baseFields?: string[]
 ): string {
-    const fields = fieldsInUse(definitions);
+    const fields = fieldsInUse(definitions, baseFields);
     const seen = new Set(fields.map((field) => field.toLowerCase()));
     for (const field of extraFields) {
         if (seen.has(field.toLowerCase())) continue;
@@ -379,7 +382,8 @@ export function planCandidateQueries(
         selectPrefix(
             valid.map((set) => set.definition),
             opts.baseWhere,
-            opts.extraFields
+            opts.extraFields,
+            opts.baseFields
         ),
         limit
     );
@@ -400,7 +404,8 @@ export function planCandidateQueries(
                   selectPrefix(
                       runnable.map((set) => set.definition),
                       opts.baseWhere,
-                      opts.extraFields
+                      opts.extraFields,
+                      opts.baseFields
                   ),
                   limit
               );

@@ -27,6 +27,12 @@ import type { OrgStore } from '../domain/org-store';
 import { forEachCandidatePage, type CandidateReadOptions } from './candidates';
 import { toConditionSetInput, type Evaluator } from './evaluation';
 
+/** How long the managers' ids read for one check (IsManager) serve the next ones. */
+export const MANAGER_IDS_CACHE_MS = 60_000;
+
+/** What the evaluation reads of every candidate besides the conditions' fields. */
+const EVALUATION_BASE_FIELDS = ['Id', 'IsActive'];
+
 /** The draft's id inside the evaluation: no Salesforce id looks like it. */
 const DRAFT_ID = '(draft)';
 
@@ -67,7 +73,14 @@ export interface DraftImpact {
 }
 
 export async function draftImpact(
-    deps: { store: OrgStore; clock: Clock; evaluator: Evaluator; readOptions?: CandidateReadOptions },
+    deps: {
+        store: OrgStore;
+        clock: Clock;
+        evaluator: Evaluator;
+        readOptions?: CandidateReadOptions;
+        /** The managers' ids kept between checks; read for this check alone when absent. */
+        managerIds?: ManagerIds;
+    },
     draft: DraftSet
 ): Promise<DraftImpact> {
     const started = Date.now();
@@ -106,9 +119,14 @@ export async function draftImpact(
     const draftSet = valid[draftIndex];
     // Only the draft's candidates are read (its own pushed-down query, page by page), with the fields
     // every other set reads: a user the draft does not match cannot count, whatever the others decide.
+    // (Only what the evaluation reads: not the names and emails a run writes on its items.)
     const draftPlan = planCandidateQueries([draftSet], {
         ctx: { now, timeZone },
-        extraFields: fieldsInUse(valid.map((set) => set.definition))
+        baseFields: EVALUATION_BASE_FIELDS,
+        extraFields: fieldsInUse(
+            valid.map((set) => set.definition),
+            EVALUATION_BASE_FIELDS
+        )
     });
     if (draftPlan.unrunnable.length > 0) {
         throw new AppError('VALIDATION_FAILED', draftPlan.unrunnable[0].reason);
@@ -136,7 +154,7 @@ export async function draftImpact(
     // IsManager needs the ids of the org's managers, read while the candidates are: the first page waits for
     // them (at most one page is held), so a Bulk API job for the rest starts meanwhile.
     const managerRead = requiredManagerIds(valid)
-        ? managerIdsOf(store, schema, readOptions)
+        ? (deps.managerIds ?? new ManagerIds(store, readOptions)).read(schema)
         : Promise.resolve(new Set<string>());
     managerRead.catch(() => undefined);
     let ctx: EvalContext | undefined;
@@ -188,6 +206,31 @@ export async function draftImpact(
         elapsedMs: Date.now() - started,
         usersReadAt: readAt.toISOString()
     };
+}
+
+/**
+ * The ids of the org's managers for the editor's checks. An admin checks a draft many times while editing
+ * it; when a set reads IsManager each check needs them, and reading them means reading every active user
+ * who has a manager. So they are kept MANAGER_IDS_CACHE_MS: only the distinct managers' ids (a fraction of
+ * the users), never the users. Concurrent checks share one read; a failed read is not kept.
+ */
+export class ManagerIds {
+    private cache?: { at: number; ids: Promise<Set<string>> };
+
+    constructor(
+        private readonly store: OrgStore,
+        private readonly readOptions?: CandidateReadOptions
+    ) {}
+
+    read(schema: Schema): Promise<Set<string>> {
+        if (this.cache && Date.now() - this.cache.at < MANAGER_IDS_CACHE_MS) return this.cache.ids;
+        const entry = { at: Date.now(), ids: managerIdsOf(this.store, schema, this.readOptions) };
+        this.cache = entry;
+        entry.ids.catch(() => {
+            if (this.cache === entry) this.cache = undefined;
+        });
+        return entry.ids;
+    }
 }
 
 /**

@@ -23,7 +23,7 @@ import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
 import { IncrementalPlanner, evaluationFields } from './incremental';
-import { draftImpact, type DraftImpact, type DraftSet } from './impact';
+import { ManagerIds, draftImpact, type DraftImpact, type DraftSet } from './impact';
 import { beforeEvaluation, expireLapsed, remindersFor, webhookWrite, type ProductEvent } from './lifecycle';
 import {
     Previews,
@@ -123,6 +123,7 @@ const SENDER_ERRORS =
 export class ProvisioningService {
     readonly evaluator: Evaluator;
     private readonly previews: Previews;
+    private readonly impactManagerIds: ManagerIds;
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
@@ -135,6 +136,7 @@ export class ProvisioningService {
             bulkAbove: deps.config.runs.bulkQueryAbove
         });
         this.previews = new Previews(deps, this.evaluator);
+        this.impactManagerIds = new ManagerIds(deps.store, { bulkAbove: deps.config.runs.bulkQueryAbove });
     }
 
     onProgress(listener: ProgressListener): () => void {
@@ -841,7 +843,8 @@ export class ProvisioningService {
                 store: this.deps.store,
                 clock: this.deps.clock,
                 evaluator: this.evaluator,
-                readOptions: { bulkAbove: this.deps.config.runs.bulkQueryAbove }
+                readOptions: { bulkAbove: this.deps.config.runs.bulkQueryAbove },
+                managerIds: this.impactManagerIds
             },
             draft
         );
