@@ -7,7 +7,8 @@
  * calls. The first call is cold (also the User describe and the time zone, and a fresh process); then RUNS
  * measured calls over HTTP, as an admin editing a set makes them. The target is 2 s per call, cold
  * included. Last stdout line:
- * {"bench":"impact","users":…,"matched":…,"evaluated":…,"overlaps":…,"coldMs":…,"medianMs":…,"maxMs":…,"targetMs":2000}
+ * {"bench":"impact","users":…,"matched":…,"evaluated":…,"overlaps":…,"coldMs":…,"medianMs":…,"maxMs":…,"targetMs":2000,
+ *  "peakHeapMB":…,"retainedHeapMB":…} (the service's heap above its level before the first call)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -123,6 +124,15 @@ async function main(): Promise<void> {
             throw new Error(`impact answered ${response.status}: ${JSON.stringify(body)}`);
         return { ms: performance.now() - started, body };
     };
+    // Memory: the service's heap before the first call, its peak during the calls (sampled), and what the
+    // calls leave behind once collected (the first version kept every active user for 60 s).
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const baseHeap = process.memoryUsage().heapUsed;
+    let peakHeap = baseHeap;
+    const sampler = setInterval(() => {
+        peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    }, 5);
     const warm = await call();
     console.log(`cold call (describe, time zone, candidates read): ${warm.ms.toFixed(0)} ms`);
     const times: number[] = [];
@@ -135,6 +145,13 @@ async function main(): Promise<void> {
             `call ${i + 1}: ${ms.toFixed(0)} ms (matched ${body.matched}, already granted ${body.alreadyGranted}, read ${body.evaluated})`
         );
     }
+    clearInterval(sampler);
+    gc?.();
+    const retainedMB = (process.memoryUsage().heapUsed - baseHeap) / 2 ** 20;
+    const peakMB = (peakHeap - baseHeap) / 2 ** 20;
+    console.log(
+        `service heap: peak ${peakMB.toFixed(0)} MB above the start, ${retainedMB.toFixed(1)} MB retained after the calls${gc ? '' : ' (no --expose-gc: not collected)'}`
+    );
     times.sort((a, b) => a - b);
     await service.stop();
     child.stdin!.end();
@@ -149,7 +166,9 @@ async function main(): Promise<void> {
             coldMs: Math.round(warm.ms),
             medianMs: Math.round(times[Math.floor(times.length / 2)]),
             maxMs: Math.round(times[times.length - 1]),
-            targetMs: TARGET_MS
+            targetMs: TARGET_MS,
+            peakHeapMB: Math.round(peakMB),
+            retainedHeapMB: Math.round(retainedMB * 10) / 10
         })
     );
 }
