@@ -8,7 +8,8 @@
  * query (the planner's, a superset of what it matches), page by page as a sync reads (./candidates: REST,
  * then a Bulk API 2.0 job above the threshold), selecting the fields every active set reads. Each page is
  * evaluated against every set and dropped; only counters outlive it, so memory stays bounded at any org
- * size, and nothing is cached between checks (docs/service.md has the figures).
+ * size. Between an admin's checks only the managers' ids are kept (ManagerIds, when a set reads IsManager);
+ * docs/service.md has the figures.
  */
 import {
     fieldsInUse,
