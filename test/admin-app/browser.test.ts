@@ -552,6 +552,118 @@ describe('the admin app in a browser', () => {
         await screenshot('condition-sets');
         expect(await seriousViolations()).toEqual([]);
     });
+
+    it('when the admin checks who a new set matches, then the editor shows the service numbers, and a preview then shows the same users and overlaps', async () => {
+        // Arrange: a set for every user in Sales, eligible whatever their status, so the preview lists them all
+        const name = `Everyone in Sales ${Date.now()}`;
+        await openTab('Condition Sets');
+        const panel = page.getByRole('tabpanel', { name: 'Condition Sets' });
+        await panel.getByRole('button', { name: 'Create Condition Set' }).click();
+        await panel.getByRole('textbox', { name: 'Name' }).fill(name);
+        await panel.getByRole('option', { name: 'Round Robin' }).click();
+        await panel.getByRole('button', { name: /Move selection to Granted by this set/ }).click();
+        const statusGroup = panel.getByRole('group', { name: 'Eligible authorization statuses' });
+        const statuses: string[] = [];
+        for (const checkbox of await statusGroup.getByRole('checkbox').all()) {
+            const label = (await checkbox.getAttribute('value')) ?? '';
+            statuses.push(label);
+            if (!(await checkbox.isChecked())) await statusGroup.getByText(label, { exact: true }).click();
+        }
+        expect(statuses).toEqual(expect.arrayContaining(['Not Invited', 'Invited', 'Expired']));
+        await panel.getByRole('button', { name: 'Next' }).click();
+        const first = panel.getByRole('group', { name: 'Condition 1' });
+        await first.getByRole('combobox', { name: 'Field' }).fill('Department');
+        await panel
+            .getByRole('option', { name: /Department/ })
+            .first()
+            .click();
+        await first.getByRole('combobox', { name: 'Operator' }).click();
+        await panel.getByRole('option', { name: /^equals$/i }).click();
+        await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+
+        // Act: check who it matches
+        await panel.getByRole('button', { name: 'Check who it matches' }).click();
+        const summary = panel.locator('.impact-summary');
+        await summary.waitFor(WAIT);
+
+        // Assert: the numbers shown are the service's answer for the same draft
+        const response = await fetch(`${service.url}/v1/condition-sets/impact`, {
+            method: 'POST',
+            headers: {
+                authorization: `Bearer ${service.config.apiSecret}`,
+                'content-type': 'application/json'
+            },
+            body: JSON.stringify({
+                name,
+                products: ['Round Robin'],
+                eligibleStatuses: statuses,
+                definition: {
+                    version: 1,
+                    conditions: [{ field: 'Department', operator: 'equals', value: 'Sales' }]
+                }
+            })
+        });
+        expect(response.status).toBe(200);
+        const impact = (await response.json()) as {
+            matched: number;
+            alreadyGranted: number;
+            overlaps: { name: string; users: number; products: string[] }[];
+        };
+        expect(impact.matched).toBeGreaterThan(0);
+        expect(impact.overlaps.map((overlap) => overlap.name)).toContain('Sales managers');
+        expect((await summary.textContent())?.trim()).toBe(
+            `Matches ${impact.matched} users now; ${impact.alreadyGranted} of them already get Round Robin from other active sets.`
+        );
+        const shownOverlaps = (await panel.locator('.impact-overlaps li').allTextContents()).map((text) =>
+            text.trim()
+        );
+        expect(shownOverlaps).toEqual(
+            impact.overlaps.map(
+                (overlap) =>
+                    `${overlap.name}: ${overlap.users} ${overlap.users === 1 ? 'user' : 'users'} in common${overlap.products.length > 0 ? ` (also grants ${overlap.products.join(', ')})` : ''}`
+            )
+        );
+        await screenshot('condition-set-editor-impact');
+        expect(await seriousViolations()).toEqual([]);
+
+        // Act: save the set (active), then preview on Provision Users
+        await panel.getByRole('button', { name: 'Save' }).click();
+        if (impact.matched === impact.alreadyGranted) {
+            await page.getByRole('alertdialog').getByRole('button', { name: 'OK' }).click();
+        }
+        await panel.getByText(name, { exact: true }).waitFor(WAIT);
+        await openTab('Provision Users');
+        await page.getByRole('button', { name: 'Preview', exact: true }).click();
+        const provisionPanel = page.getByRole('tabpanel', { name: 'Provision Users' });
+        const setTotal = provisionPanel.locator('.set-totals li').filter({ hasText: `${name}:` });
+        await setTotal.waitFor(WAIT);
+
+        // Assert: the preview lists the users the editor counted, and the overlaps it named
+        expect((await setTotal.textContent())?.trim()).toBe(`${name}: ${impact.matched}`);
+        const { runs } = await serviceApi<{ runs: { runId: string; status: string }[] }>('/v1/runs?limit=5');
+        let previewItems: { matchedSets: string[] }[] | undefined;
+        for (const run of runs.filter((candidate) => candidate.status === 'Previewed')) {
+            const { items } = await serviceApi<{ items: { matchedSets: string[] }[] }>(
+                `/v1/runs/${run.runId}/items`
+            );
+            if (items.some((item) => item.matchedSets.includes(name))) {
+                previewItems = items;
+                break;
+            }
+        }
+        const withDraft = (previewItems ?? []).filter((item) => item.matchedSets.includes(name));
+        expect(withDraft).toHaveLength(impact.matched);
+        for (const overlap of impact.overlaps) {
+            expect(withDraft.filter((item) => item.matchedSets.includes(overlap.name))).toHaveLength(
+                overlap.users
+            );
+        }
+        await screenshot('provision-users-preview-with-new-set');
+
+        // Cleanup: the set goes, so the demo sets are as they were
+        await openTab('Condition Sets');
+        await deleteSet(name);
+    });
 });
 
 /** A port nothing listens on now (the system picks it, then it is released). */

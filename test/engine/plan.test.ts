@@ -235,6 +235,33 @@ describe('planCandidateQueries: long sets', () => {
         expect(plan.queries).toHaveLength(2);
         expectWithinLimits(plan.queries);
     });
+
+    it('when extra fields are asked for, then every query selects them once, and they count against the limit', () => {
+        const valid = prepared([
+            set('Ids', [{ field: 'Id', operator: 'in', value: pool.slice(0, 700).map((u) => u.Id) }])
+        ]);
+        const extraFields = ['Department', 'title', 'Title', 'Profile.Name', 'Id'];
+
+        const plan = planCandidateQueries(valid, { extraFields });
+        const bare = planCandidateQueries(valid);
+
+        expect(plan.queries.length).toBeGreaterThanOrEqual(bare.queries.length);
+        expectWithinLimits(plan.queries);
+        for (const query of plan.queries) {
+            const fields = query.slice('SELECT '.length, query.indexOf(' FROM User')).split(', ');
+            expect(fields).toEqual([
+                'Id',
+                'Name',
+                'Email',
+                'IsActive',
+                'Department',
+                'title',
+                'Profile.Name'
+            ]);
+        }
+        // The same users as without them: only the selected fields differ.
+        expect(returned(plan.queries, pool)).toEqual(returned(bare.queries, pool));
+    });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -131,6 +131,53 @@ describe('the editor warning for a draft set', () => {
         expect(body.needsConfirmation).toBe(true);
     });
 
+    it('when the draft is checked, then only its own candidates are read, and over Bulk API jobs the numbers are the same', async () => {
+        const active = await store.org.query<{ Id: string; Department?: string | null }>(
+            'SELECT Id, Department FROM User WHERE IsActive = true'
+        );
+        const sales = active.filter((user) => user.Department?.toLowerCase() === 'sales').length;
+        const managerDraft = {
+            ...draft,
+            definition: {
+                version: 1,
+                conditions: [
+                    { field: 'IsManager', operator: 'equals', value: false },
+                    { field: 'Department', operator: 'in', value: ['Sales', 'Support'] }
+                ]
+            }
+        };
+
+        const overRest = await api(service, 'POST', '/v1/condition-sets/impact', draft);
+        const managersOverRest = await api(service, 'POST', '/v1/condition-sets/impact', managerDraft);
+        // Candidates above 20 are read by a Bulk API 2.0 job: the draft's and the managers' queries here.
+        const bulkService = await startService(org, serviceEnv(smtp, undefined, { BULK_QUERY_ABOVE: '20' }));
+        try {
+            const overBulk = await api(bulkService, 'POST', '/v1/condition-sets/impact', draft);
+            const managersOverBulk = await api(
+                bulkService,
+                'POST',
+                '/v1/condition-sets/impact',
+                managerDraft
+            );
+
+            // The draft's pushed-down query returns the active Sales users, not every active user.
+            expect(overRest.body.evaluated).toBe(sales);
+            expect(sales).toBeLessThan(active.length);
+            expect(overRest.body.matched).toBe(sales);
+            const numbers = (body: Record<string, unknown>) => ({
+                matched: body.matched,
+                alreadyGranted: body.alreadyGranted,
+                overlaps: body.overlaps,
+                evaluated: body.evaluated
+            });
+            expect(numbers(overBulk.body)).toEqual(numbers(overRest.body));
+            expect((managersOverRest.body as unknown as Impact).matched).toBeGreaterThan(0);
+            expect(numbers(managersOverBulk.body)).toEqual(numbers(managersOverRest.body));
+        } finally {
+            await bulkService.stop();
+        }
+    });
+
     it('when the draft is invalid, then the answer is 400 with the reason', async () => {
         const response = await api(service, 'POST', '/v1/condition-sets/impact', {
             ...draft,

@@ -8,7 +8,7 @@ import type { LocalOrg } from '../../service/src/local-org';
 import type { AuthorizationRecord, OrgStore } from '../../service/src/domain/org-store';
 import { signWebhook } from '../../service/src/domain/tokens';
 import type { RunningService } from '../../service/src/main';
-import { startSmtpSink, until, type SmtpSink } from './support/peers';
+import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type SmtpSink } from './support/peers';
 import {
     WEBHOOK_SECRET,
     api,
@@ -43,19 +43,22 @@ let dataDir: string;
 let store: OrgStore;
 let smtp: SmtpSink;
 let service: RunningService;
+let slack: SlackEndpoint;
 let admin: string;
 
 beforeAll(async () => {
     ({ org, dataDir } = await startTestOrg({ users: 200, seed: 11 }));
     store = orgStore(org);
     smtp = await startSmtpSink();
-    service = await startService(org, serviceEnv(smtp), { clock });
+    slack = await startSlackEndpoint();
+    service = await startService(org, serviceEnv(smtp, slack), { clock });
     admin = org.ids.adminUserIds[0];
 });
 
 afterAll(async () => {
     await service?.stop();
     await smtp?.close();
+    await slack?.close();
     await store?.org.close();
     await org?.stop();
     removeDir(dataDir);
@@ -240,6 +243,11 @@ describe('reminders', () => {
         )?.[1];
         expect(reminders).toContain(`${waiting.Name} <${waiting.Email}>: ${PRODUCT}`);
         expect(reminders).toContain(`${answering.Name} <${answering.Email}>: ${PRODUCT}`);
+        // The Slack summary counts the same reminders, apart from invitations.
+        const sentReminders = Number(/0 invited, (\d+) reminded/.exec(audit?.text ?? '')?.[1]);
+        const summary = slack.calls.find((call) => String(call.text).includes(remindRun));
+        expect(summary?.text).toContain(`0 invited, ${sentReminders} reminded, 0 failed`);
+        expect(JSON.stringify(summary?.blocks)).toContain(`*Reminders sent*\\n${sentReminders}`);
 
         expect((await webhook({ userId: answering.Id, products: [PRODUCT] })).status).toBe(200);
         clock.advanceDays(2);
@@ -413,7 +421,7 @@ describe('Manual records', () => {
         smtp.behaviour.hold = undefined;
         smtp.held = 0;
 
-        service = await startService(org, serviceEnv(smtp), { clock });
+        service = await startService(org, serviceEnv(smtp, slack), { clock });
         clock.offsetMs += 120_000;
         const swept = await service.provisioning.sweep();
         expect(swept.resumed).toBe(runId);

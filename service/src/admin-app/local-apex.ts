@@ -694,14 +694,16 @@ export class LocalApex {
         const run = await this.findRun(runId);
         const firstPage = await this.itemPage(runId, run.status, null, false);
         const all = await this.org.query(
-            `SELECT Status__c, Matched_Sets__c, Products__c FROM Provisioning_Run_Item__c WHERE Run__c = ${soqlQuote(runId)}`
+            `SELECT Status__c, Matched_Sets__c, Products__c, Kind__c FROM Provisioning_Run_Item__c WHERE Run__c = ${soqlQuote(runId)}`
         );
         const byOutcome = new Map<string, number>();
         const bySet = new Map<string, number>();
         const byProduct = new Map<string, number>();
         let overlapCount = 0;
+        let remindedCount = 0;
         for (const item of all) {
             add(byOutcome, outcome(text(item.Status__c), run.status));
+            if (item.Kind__c === 'Reminder' && item.Status__c === 'Invited') remindedCount++;
             const sets = String(item.Matched_Sets__c ?? '')
                 .split(/\s*;\s*/)
                 .map((name) => name.trim())
@@ -720,6 +722,7 @@ export class LocalApex {
             lastItemId: firstPage.lastId,
             totalItems: all.length,
             overlapCount,
+            remindedCount,
             productTotals: toTotals(byProduct),
             setTotals: toTotals(bySet),
             setTotalsPartial: false,

@@ -286,10 +286,14 @@ export function compileWhere(definition: ValidDefinition, _schema?: unknown, ctx
     return nnfWhere(definitionNnf(definition), ctx);
 }
 
-/** SOQL paths the definitions read, in first-use order (IsManager reads none: it needs only Id). */
-export function fieldsInUse(definitions: ValidDefinition[]): string[] {
+/**
+ * SOQL paths the definitions read, in first-use order (IsManager reads none: it needs only Id), after
+ * `base`: Id, Name, Email and IsActive by default (a run writes names and emails on its items; the
+ * evaluation itself needs only Id and IsActive besides the conditions' fields).
+ */
+export function fieldsInUse(definitions: ValidDefinition[], base: readonly string[] = BASE_FIELDS): string[] {
     const seen = new Map<string, string>();
-    for (const field of BASE_FIELDS) seen.set(field.toLowerCase(), field);
+    for (const field of base) seen.set(field.toLowerCase(), field);
     for (const definition of definitions) {
         for (const condition of definition.conditions) {
             if (condition.schemaField.derived) continue;

@@ -102,6 +102,14 @@ export interface CandidateQueryOptions {
     maxRequestLineBytes?: number;
     /** The run's clock and org time zone, for exact relative-date bounds (recommended). */
     ctx?: CompileContext;
+    /**
+     * Fields every query selects besides those the planned sets read (SOQL paths from the describe, e.g.
+     * `fieldsInUse` of other sets): the editor's warning reads one set's candidates and evaluates every set
+     * on them. They lengthen each query, so they count against its limits like the rest of the prefix.
+     */
+    extraFields?: string[];
+    /** Fields every query selects first; Id, Name, Email and IsActive by default (see `fieldsInUse`). */
+    baseFields?: string[];
 }
 
 export interface UnrunnableSet {
@@ -341,13 +349,26 @@ function reduceSet(definition: ValidDefinition, shape: QueryShape, ctx?: Compile
     return { ok: true, pieces };
 }
 
-function selectPrefix(definitions: ValidDefinition[], baseWhere: string | undefined): string {
-    return `SELECT ${fieldsInUse(definitions).join(', ')} FROM User WHERE ${baseWhere ? `(${baseWhere}) AND ` : ''}IsActive = true`;
+function selectPrefix(
+    definitions: ValidDefinition[],
+    baseWhere: string | undefined,
+    extraFields: string[] = [],
+    baseFields?: string[]
+): string {
+    const fields = fieldsInUse(definitions, baseFields);
+    const seen = new Set(fields.map((field) => field.toLowerCase()));
+    for (const field of extraFields) {
+        if (seen.has(field.toLowerCase())) continue;
+        seen.add(field.toLowerCase());
+        fields.push(field);
+    }
+    return `SELECT ${fields.join(', ')} FROM User WHERE ${baseWhere ? `(${baseWhere}) AND ` : ''}IsActive = true`;
 }
 
 /**
  * The candidate queries of the valid sets (see the header for the guarantee). Every query selects the
- * same fields, those the runnable sets read, so any candidate can be evaluated against every set.
+ * same fields, those the runnable sets read (and `extraFields`), so any candidate can be evaluated against
+ * every set.
  */
 export function planCandidateQueries(
     valid: ReadonlyArray<{ id: string; name: string; definition: ValidDefinition }>,
@@ -360,7 +381,9 @@ export function planCandidateQueries(
     const shape = new QueryShape(
         selectPrefix(
             valid.map((set) => set.definition),
-            opts.baseWhere
+            opts.baseWhere,
+            opts.extraFields,
+            opts.baseFields
         ),
         limit
     );
@@ -380,7 +403,9 @@ export function planCandidateQueries(
             : new QueryShape(
                   selectPrefix(
                       runnable.map((set) => set.definition),
-                      opts.baseWhere
+                      opts.baseWhere,
+                      opts.extraFields,
+                      opts.baseFields
                   ),
                   limit
               );

@@ -36,37 +36,70 @@ export interface CandidateReadOptions {
 
 const NUMERIC_TYPES = new Set(['int', 'double', 'currency', 'percent', 'long']);
 
+interface CsvColumn {
+    column: string;
+    type?: string;
+    /** The relationship and the field's name on the parent, for a parent's field (`UserRole.Name`). */
+    relationship?: string;
+    name: string;
+}
+
+/** How each column of a result set is typed and placed: resolved once per column, not once per cell. */
+function csvColumns(columns: string[], schema: Schema): CsvColumn[] {
+    return columns.map((column) => {
+        const dot = column.indexOf('.');
+        return {
+            column,
+            type: schema.resolve(column)?.type,
+            relationship: dot < 0 ? undefined : column.slice(0, dot),
+            name: dot < 0 ? column : column.slice(dot + 1)
+        };
+    });
+}
+
+function recordFromColumns(row: BulkRow, columns: CsvColumn[]): UserRecord {
+    const record: Record<string, unknown> = {};
+    let parents: string[] | undefined;
+    for (const { column, type, relationship, name } of columns) {
+        const text = row[column];
+        let value: unknown = text === '' ? null : text;
+        if (value !== null && type) {
+            if (type === 'boolean') value = text === 'true';
+            else if (NUMERIC_TYPES.has(type)) value = Number(text);
+            else if (type === 'datetime') value = text.replace(/Z$/, '+0000');
+        }
+        if (!relationship) {
+            record[column] = value;
+            continue;
+        }
+        let parent = record[relationship] as Record<string, unknown> | undefined;
+        if (!parent) {
+            record[relationship] = parent = {};
+            (parents ??= []).push(relationship);
+        }
+        parent[name] = value;
+    }
+    for (const relationship of parents ?? []) {
+        const parent = record[relationship] as Record<string, unknown>;
+        if (Object.values(parent).every((v) => v === null)) record[relationship] = null;
+    }
+    return record as UserRecord;
+}
+
 /**
  * A Bulk API 2.0 CSV row as the REST API would have returned the record: empty is null, booleans and
  * numbers typed by the User describe, datetimes in the REST API's form, and a parent's fields under
  * the relationship (`{ Profile: { Name } }`, null when every one of them is empty: no parent).
  */
 export function recordFromCsv(row: BulkRow, schema: Schema): UserRecord {
-    const record: Record<string, unknown> = {};
-    for (const column of Object.keys(row)) {
-        const text = row[column];
-        const field = schema.resolve(column);
-        let value: unknown = text === '' ? null : text;
-        if (value !== null && field) {
-            if (field.type === 'boolean') value = text === 'true';
-            else if (NUMERIC_TYPES.has(field.type)) value = Number(text);
-            else if (field.type === 'datetime') value = text.replace(/Z$/, '+0000');
-        }
-        const dot = column.indexOf('.');
-        if (dot < 0) {
-            record[column] = value;
-            continue;
-        }
-        const relationship = column.slice(0, dot);
-        const parent = (record[relationship] ?? {}) as Record<string, unknown>;
-        parent[column.slice(dot + 1)] = value;
-        record[relationship] = parent;
-    }
-    for (const [key, value] of Object.entries(record)) {
-        if (value && typeof value === 'object' && Object.values(value).every((v) => v === null))
-            record[key] = null;
-    }
-    return record as UserRecord;
+    return recordFromColumns(row, csvColumns(Object.keys(row), schema));
+}
+
+/** The rows of one result set (every row has the result set's columns). */
+function recordsFromCsv(rows: BulkRow[], schema: Schema): UserRecord[] {
+    if (rows.length === 0) return [];
+    const columns = csvColumns(Object.keys(rows[0]), schema);
+    return rows.map((row) => recordFromColumns(row, columns));
 }
 
 /**
@@ -115,11 +148,7 @@ export async function forEachCandidatePage(
         const { size, firstPage } = bulk;
         stats.bulkJobs++;
         await org.bulkQuery(soql, async (rows) => {
-            const users: UserRecord[] = [];
-            for (const row of rows) {
-                const user = recordFromCsv(row, schema);
-                if (!firstPage.has(user.Id)) users.push(user);
-            }
+            const users = recordsFromCsv(rows, schema).filter((user) => !firstPage.has(user.Id));
             await hand(fresh(users), size, 'bulk');
         });
     }

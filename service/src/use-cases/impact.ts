@@ -1,13 +1,15 @@
 /**
  * The condition set editor's warning, before save: for a draft set (not saved yet), how many active users it
  * matches now, how many of those the other active sets already grant every product of the draft, and which
- * sets overlap it by how many users. Computed with the engine's in-memory semantics over the active users
- * (the fields every set reads), exactly as a preview decides who matches, so the numbers equal what the
- * preview then shows.
+ * sets overlap it by how many users. Computed with the engine's in-memory semantics, exactly as a preview
+ * decides who matches, so the numbers equal what the preview then shows.
  *
- * An admin checks a draft many times while editing it: the active users (only the fields in use) are read
- * once and kept for IMPACT_CACHE_MS, so every later check is evaluation only (docs/lifecycle.md has the
- * figures). A check that needs a field the cached read lacks reads again.
+ * Every number counts users the draft matches, so only the draft's candidates are read: its own pushed-down
+ * query (the planner's, a superset of what it matches), page by page as a sync reads (./candidates: REST,
+ * then a Bulk API 2.0 job above the threshold), selecting the fields every active set reads. Each page is
+ * evaluated against every set and dropped; only counters outlive it, so memory stays bounded at any org
+ * size. Between an admin's checks only the managers' ids are kept (ManagerIds, when a set reads IsManager);
+ * docs/service.md has the figures.
  */
 import {
     fieldsInUse,
@@ -17,15 +19,20 @@ import {
     requiredManagerIds,
     type ConditionSetInput,
     type EvalContext,
+    type Schema,
     type UserRecord
 } from '../engine';
 import { AppError } from '../errors';
 import type { Clock } from '../ports';
 import type { OrgStore } from '../domain/org-store';
+import { forEachCandidatePage, type CandidateReadOptions } from './candidates';
 import { toConditionSetInput, type Evaluator } from './evaluation';
 
-/** How long the active users read for one check serve the next ones. */
-export const IMPACT_CACHE_MS = 60_000;
+/** How long the managers' ids read for one check (IsManager) serve the next ones. */
+export const MANAGER_IDS_CACHE_MS = 60_000;
+
+/** What the evaluation reads of every candidate besides the conditions' fields. */
+const EVALUATION_BASE_FIELDS = ['Id', 'IsActive'];
 
 /** The draft's id inside the evaluation: no Salesforce id looks like it. */
 const DRAFT_ID = '(draft)';
@@ -55,73 +62,30 @@ export interface DraftImpact {
     alreadyGranted: number;
     /** Other active sets matching some of the same users, most overlapping first. */
     overlaps: SetOverlap[];
-    /** Active users evaluated (every active user, with the fields the sets read). */
+    /** Candidates evaluated: the active users the draft's pushed-down query returned. */
     evaluated: number;
     /** Other active sets skipped as invalid (they grant nothing now). */
     invalidSets: { id: string; name: string; reasons: string[] }[];
     /** True when saving should ask for confirmation: the draft matches nobody, or adds nothing. */
     needsConfirmation: boolean;
     elapsedMs: number;
-    /** When the users these numbers come from were read (at most IMPACT_CACHE_MS ago). */
+    /** When the candidates these numbers come from started to be read (the check reads them every time). */
     usersReadAt: string;
 }
 
-interface UserCache {
-    fields: Set<string>;
-    at: number;
-    users: UserRecord[];
-    managerIds?: Set<string>;
-}
-
-/** The active users with the fields in use, read at most once per IMPACT_CACHE_MS. */
-export class ActiveUsers {
-    private cache?: UserCache;
-    private reading?: Promise<UserCache>;
-
-    constructor(private readonly store: OrgStore) {}
-
-    async read(fields: string[], managers: boolean): Promise<UserCache> {
-        const fresh = (cache: UserCache | undefined) =>
-            cache &&
-            Date.now() - cache.at < IMPACT_CACHE_MS &&
-            fields.every((field) => cache.fields.has(field.toLowerCase())) &&
-            (!managers || cache.managerIds);
-        if (fresh(this.cache)) return this.cache!;
-        if (this.reading) {
-            const pending = await this.reading.catch(() => undefined);
-            if (fresh(pending)) return pending!;
-        }
-        this.reading = (async () => {
-            const at = Date.now();
-            const [users, managerIds] = await Promise.all([
-                this.store.org.query<UserRecord>(
-                    `SELECT ${fields.join(', ')} FROM User WHERE IsActive = true`
-                ),
-                managers ? this.store.managerIds() : Promise.resolve(undefined)
-            ]);
-            const cache: UserCache = {
-                fields: new Set(fields.map((field) => field.toLowerCase())),
-                at,
-                users,
-                managerIds
-            };
-            this.cache = cache;
-            return cache;
-        })();
-        try {
-            return await this.reading;
-        } finally {
-            this.reading = undefined;
-        }
-    }
-}
-
 export async function draftImpact(
-    deps: { store: OrgStore; clock: Clock; evaluator: Evaluator; activeUsers: ActiveUsers },
+    deps: {
+        store: OrgStore;
+        clock: Clock;
+        evaluator: Evaluator;
+        readOptions?: CandidateReadOptions;
+        /** The managers' ids kept between checks; read for this check alone when absent. */
+        managerIds?: ManagerIds;
+    },
     draft: DraftSet
 ): Promise<DraftImpact> {
     const started = Date.now();
-    const { store, clock, evaluator, activeUsers } = deps;
+    const { store, clock, evaluator, readOptions } = deps;
     const [{ schema, timeZone }, records] = await Promise.all([
         evaluator.schemaAndTimeZone(),
         store.conditionSets()
@@ -152,31 +116,72 @@ export async function draftImpact(
     if (draftUnrunnable) throw new AppError('VALIDATION_FAILED', draftUnrunnable.reason);
     const unrunnable = new Set(plan.unrunnable.map((set) => set.id));
     const valid = prepared.valid.filter((set) => !unrunnable.has(set.id));
-    const read = await activeUsers.read(
-        fieldsInUse(valid.map((set) => set.definition)),
-        requiredManagerIds(valid)
-    );
-    const ctx: EvalContext = { now, timeZone, managerIds: read.managerIds ?? new Set<string>() };
-    const users = read.users;
     const draftIndex = valid.findIndex((set) => set.id === DRAFT_ID);
     const draftSet = valid[draftIndex];
+    // Only the draft's candidates are read (its own pushed-down query, page by page), with the fields
+    // every other set reads: a user the draft does not match cannot count, whatever the others decide.
+    // (Only what the evaluation reads: not the names and emails a run writes on its items.)
+    const draftPlan = planCandidateQueries([draftSet], {
+        ctx: { now, timeZone },
+        baseFields: EVALUATION_BASE_FIELDS,
+        extraFields: fieldsInUse(
+            valid.map((set) => set.definition),
+            EVALUATION_BASE_FIELDS
+        )
+    });
+    if (draftPlan.unrunnable.length > 0) {
+        throw new AppError('VALIDATION_FAILED', draftPlan.unrunnable[0].reason);
+    }
     const byId = new Map(valid.map((set, index) => [set.id, index]));
     const overlapUsers = new Uint32Array(valid.length);
     let matched = 0;
     let alreadyGranted = 0;
-    for (const user of users) {
-        const ids = matchSets(valid, user, ctx);
-        if (!ids.includes(DRAFT_ID)) continue;
-        matched++;
-        const granted = new Set<string>();
-        for (const id of ids) {
-            if (id === DRAFT_ID) continue;
-            const index = byId.get(id)!;
-            overlapUsers[index]++;
-            for (const product of valid[index].products) granted.add(product);
+    let evaluated = 0;
+    const count = (users: UserRecord[], evalCtx: EvalContext) => {
+        for (const user of users) {
+            const ids = matchSets(valid, user, evalCtx);
+            if (!ids.includes(DRAFT_ID)) continue;
+            matched++;
+            const granted = new Set<string>();
+            for (const id of ids) {
+                if (id === DRAFT_ID) continue;
+                const index = byId.get(id)!;
+                overlapUsers[index]++;
+                for (const product of valid[index].products) granted.add(product);
+            }
+            if (draftSet.products.every((product) => granted.has(product))) alreadyGranted++;
         }
-        if (draftSet.products.every((product) => granted.has(product))) alreadyGranted++;
-    }
+    };
+    // IsManager needs the ids of the org's managers, read while the candidates are: the first page waits for
+    // them (at most one page is held), so a Bulk API job for the rest starts meanwhile.
+    const managerRead = requiredManagerIds(valid)
+        ? (deps.managerIds ?? new ManagerIds(store, readOptions)).read(schema)
+        : Promise.resolve(new Set<string>());
+    managerRead.catch(() => undefined);
+    let ctx: EvalContext | undefined;
+    const context = async (): Promise<EvalContext> =>
+        (ctx ??= { now, timeZone, managerIds: await managerRead });
+    let waiting: UserRecord[] | undefined;
+    const readAt = new Date();
+    await forEachCandidatePage(
+        store.org,
+        draftPlan.queries,
+        schema,
+        async ({ users }) => {
+            evaluated += users.length;
+            if (!ctx && !waiting) {
+                waiting = users;
+                return;
+            }
+            const known = await context();
+            if (waiting) count(waiting, known);
+            waiting = undefined;
+            count(users, known);
+        },
+        readOptions
+    );
+    const known = await context();
+    if (waiting) count(waiting, known);
     const overlaps: SetOverlap[] = [];
     valid.forEach((set, index) => {
         if (index === draftIndex || overlapUsers[index] === 0) return;
@@ -192,7 +197,7 @@ export async function draftImpact(
         matched,
         alreadyGranted,
         overlaps,
-        evaluated: users.length,
+        evaluated,
         invalidSets: prepared.invalid.map(({ set, errors }) => ({
             id: set.id,
             name: set.name,
@@ -200,6 +205,56 @@ export async function draftImpact(
         })),
         needsConfirmation: matched === 0 || alreadyGranted === matched,
         elapsedMs: Date.now() - started,
-        usersReadAt: new Date(read.at).toISOString()
+        usersReadAt: readAt.toISOString()
     };
+}
+
+/**
+ * The ids of the org's managers for the editor's checks. An admin checks a draft many times while editing
+ * it; when a set reads IsManager each check needs them, and reading them means reading every active user
+ * who has a manager. So they are kept MANAGER_IDS_CACHE_MS: only the distinct managers' ids (a fraction of
+ * the users), never the users. Concurrent checks share one read; a failed read is not kept.
+ */
+export class ManagerIds {
+    private cache?: { at: number; ids: Promise<Set<string>> };
+
+    constructor(
+        private readonly store: OrgStore,
+        private readonly readOptions?: CandidateReadOptions
+    ) {}
+
+    read(schema: Schema): Promise<Set<string>> {
+        if (this.cache && Date.now() - this.cache.at < MANAGER_IDS_CACHE_MS) return this.cache.ids;
+        const entry = { at: Date.now(), ids: managerIdsOf(this.store, schema, this.readOptions) };
+        this.cache = entry;
+        entry.ids.catch(() => {
+            if (this.cache === entry) this.cache = undefined;
+        });
+        return entry.ids;
+    }
+}
+
+/**
+ * The ids of the active users' managers (IsManager): the org store's query, read as candidates are (the
+ * Bulk API above the threshold), keeping only the distinct manager ids.
+ */
+async function managerIdsOf(
+    store: OrgStore,
+    schema: Schema,
+    readOptions: CandidateReadOptions | undefined
+): Promise<Set<string>> {
+    const managers = new Set<string>();
+    await forEachCandidatePage(
+        store.org,
+        ['SELECT Id, ManagerId FROM User WHERE IsActive = true AND ManagerId != null'],
+        schema,
+        ({ users }) => {
+            for (const user of users) {
+                const id = (user as { ManagerId?: unknown }).ManagerId;
+                if (typeof id === 'string') managers.add(id);
+            }
+        },
+        readOptions
+    );
+    return managers;
 }

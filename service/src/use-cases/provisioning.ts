@@ -23,7 +23,7 @@ import { verifyAuthorizationToken } from '../domain/tokens';
 import { AppError, describeError } from '../errors';
 import { Evaluator, authorizationKey, parseSnapshot, type Evaluation } from './evaluation';
 import { IncrementalPlanner, evaluationFields } from './incremental';
-import { ActiveUsers, draftImpact, type DraftImpact, type DraftSet } from './impact';
+import { ManagerIds, draftImpact, type DraftImpact, type DraftSet } from './impact';
 import { beforeEvaluation, expireLapsed, remindersFor, webhookWrite, type ProductEvent } from './lifecycle';
 import {
     Previews,
@@ -127,7 +127,7 @@ const SENDER_ERRORS =
 export class ProvisioningService {
     readonly evaluator: Evaluator;
     private readonly previews: Previews;
-    private readonly activeUsers: ActiveUsers;
+    private readonly impactManagerIds: ManagerIds;
     private active?: ActiveRun;
     private closed = false;
     private readonly listeners = new Set<ProgressListener>();
@@ -141,7 +141,7 @@ export class ProvisioningService {
             bulkAbove: deps.config.runs.bulkQueryAbove
         });
         this.previews = new Previews(deps, this.evaluator);
-        this.activeUsers = new ActiveUsers(deps.store);
+        this.impactManagerIds = new ManagerIds(deps.store, { bulkAbove: deps.config.runs.bulkQueryAbove });
     }
 
     onProgress(listener: ProgressListener): () => void {
@@ -885,7 +885,8 @@ export class ProvisioningService {
                 store: this.deps.store,
                 clock: this.deps.clock,
                 evaluator: this.evaluator,
-                activeUsers: this.activeUsers
+                readOptions: { bulkAbove: this.deps.config.runs.bulkQueryAbove },
+                managerIds: this.impactManagerIds
             },
             draft
         );

@@ -151,7 +151,10 @@ function slackEscape(value: string): string {
 export function buildSlackMessage(report: RunReport, channel?: string): SlackMessage {
     const t = report.totals;
     const failures = report.rows.filter((row) => row.status === 'Failed');
-    const headline = `Rollcall ${report.trigger.toLowerCase()} run ${report.status}: ${t.invited} invited, ${t.failed} failed, ${t.skipped} skipped`;
+    const reminded =
+        t.reminded ?? report.rows.filter((row) => row.status === 'Invited' && row.kind === 'Reminder').length;
+    // Reminders are named in the headline only when the run sent some (they are off by default).
+    const headline = `Rollcall ${report.trigger.toLowerCase()} run ${report.status}: ${t.invited} invited, ${reminded > 0 ? `${reminded} reminded, ` : ''}${t.failed} failed, ${t.skipped} skipped`;
     const blocks: unknown[] = [
         { type: 'header', text: { type: 'plain_text', text: headline.slice(0, 150) } },
         {
@@ -160,6 +163,7 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
                 { type: 'mrkdwn', text: `*Evaluated*\n${t.evaluated}` },
                 { type: 'mrkdwn', text: `*Eligible*\n${t.eligible}` },
                 { type: 'mrkdwn', text: `*Invited*\n${t.invited}` },
+                { type: 'mrkdwn', text: `*Reminders sent*\n${reminded}` },
                 { type: 'mrkdwn', text: `*Failed*\n${t.failed}` },
                 { type: 'mrkdwn', text: `*Skipped*\n${t.skipped}` },
                 {

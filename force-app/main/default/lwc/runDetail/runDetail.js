@@ -42,6 +42,11 @@ export default class RunDetail extends LightningElement {
         return this.detail ? this.detail.run : undefined;
     }
 
+    /** Reminders the run sent to users still Invited (apart from first invitations). */
+    get remindedCount() {
+        return (this.detail && this.detail.remindedCount) || 0;
+    }
+
     get title() {
         return this.run ? `${this.run.name}: ${this.run.status}` : 'Run';
     }

@@ -48,6 +48,16 @@ describe('c-run-detail', () => {
             '1 user was skipped or failed; see the reason below.'
         );
         expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toContain('Slack');
+        expect(element.shadowRoot.querySelector('.invited').textContent).toBe('1');
+        expect(element.shadowRoot.querySelector('.reminded').textContent).toBe('2');
+    });
+
+    it('shows no reminders sent when the run sent none (an older run without the count)', async () => {
+        const { remindedCount, ...withoutReminders } = mockRunDetail;
+        expect(remindedCount).toBe(2);
+        getRunDetail.mockResolvedValue(withoutReminders);
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.reminded').textContent).toBe('0');
     });
 
     it('shows the outcome the service records as JSON as a sentence', async () => {
