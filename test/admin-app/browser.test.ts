@@ -421,15 +421,7 @@ describe('the admin app in a browser', () => {
         await screenshot('condition-set-editor-details');
         expect(await seriousViolations()).toEqual([]);
         await panel.getByRole('button', { name: 'Next' }).click();
-        const first = panel.getByRole('group', { name: 'Condition 1' });
-        await first.getByRole('combobox', { name: 'Field' }).fill('Department');
-        await panel
-            .getByRole('option', { name: /Department/ })
-            .first()
-            .click();
-        await first.getByRole('combobox', { name: 'Operator' }).click();
-        await panel.getByRole('option', { name: /^equals$/i }).click();
-        await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        const first = await departmentIsSales(panel);
         // A second condition, its value left empty: saving shows the error on that condition.
         await panel.getByRole('button', { name: 'Add Condition' }).click();
         const second = panel.getByRole('group', { name: 'Condition 2' });
@@ -571,15 +563,7 @@ describe('the admin app in a browser', () => {
         }
         expect(statuses).toEqual(expect.arrayContaining(['Not Invited', 'Invited', 'Expired']));
         await panel.getByRole('button', { name: 'Next' }).click();
-        const first = panel.getByRole('group', { name: 'Condition 1' });
-        await first.getByRole('combobox', { name: 'Field' }).fill('Department');
-        await panel
-            .getByRole('option', { name: /Department/ })
-            .first()
-            .click();
-        await first.getByRole('combobox', { name: 'Operator' }).click();
-        await panel.getByRole('option', { name: /^equals$/i }).click();
-        await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        await departmentIsSales(panel);
 
         // Act: check who it matches
         await panel.getByRole('button', { name: 'Check who it matches' }).click();
@@ -676,6 +660,22 @@ function freePort(): Promise<number> {
             server.close(() => resolve(port));
         });
     });
+}
+
+/** The editor's first condition, filled in as an admin does: Department equals Sales. */
+async function departmentIsSales(
+    panel: import('playwright-core').Locator
+): Promise<import('playwright-core').Locator> {
+    const first = panel.getByRole('group', { name: 'Condition 1' });
+    await first.getByRole('combobox', { name: 'Field' }).fill('Department');
+    await panel
+        .getByRole('option', { name: /Department/ })
+        .first()
+        .click();
+    await first.getByRole('combobox', { name: 'Operator' }).click();
+    await panel.getByRole('option', { name: /^equals$/i }).click();
+    await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+    return first;
 }
 
 async function expectValue(locator: import('playwright-core').Locator, value: string): Promise<void> {

@@ -150,6 +150,15 @@ export interface SalesforceGatewayOptions {
     bulkResultSetRecords?: number;
 }
 
+/** One record's outcome of an sObject Collections call, errors as `CODE: message`. */
+function toWriteResult(result: CompositeResult): WriteResult {
+    return {
+        id: result.id,
+        success: result.success,
+        errors: (result.errors ?? []).map((e) => `${e.statusCode ?? 'ERROR'}: ${e.message ?? ''}`)
+    };
+}
+
 export class SalesforceGateway implements OrgGateway {
     private connection?: Connection;
     private loggingIn?: Promise<Connection>;
@@ -400,13 +409,7 @@ export class SalesforceGateway implements OrgGateway {
             const response = (await this.call(`DELETE /composite/sobjects`, (conn) =>
                 conn.request({ method: 'DELETE', url })
             )) as CompositeResult[];
-            for (const result of response) {
-                results.push({
-                    id: result.id,
-                    success: result.success,
-                    errors: (result.errors ?? []).map((e) => `${e.statusCode ?? 'ERROR'}: ${e.message ?? ''}`)
-                });
-            }
+            results.push(...response.map(toWriteResult));
         }
         return results;
     }
@@ -427,13 +430,7 @@ export class SalesforceGateway implements OrgGateway {
                     conn.request({ method, url, body, headers: { 'content-type': 'application/json' } }),
                 idempotent
             )) as CompositeResult[];
-            for (const result of response) {
-                results.push({
-                    id: result.id,
-                    success: result.success,
-                    errors: (result.errors ?? []).map((e) => `${e.statusCode ?? 'ERROR'}: ${e.message ?? ''}`)
-                });
-            }
+            results.push(...response.map(toWriteResult));
         }
         return results;
     }
