@@ -35,7 +35,7 @@ const ID_PATTERN = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 
 const RUN_FIELDS =
     'Id, Name, Status__c, Trigger__c, Initiated_By__r.Name, Started_At__c, Finished_At__c, Expires_At__c, ' +
-    'Heartbeat__c, Evaluated_Count__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c, ' +
+    'Heartbeat__c, Evaluated_Count__c, Evaluation_Kind__c, Evaluation_Reason__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c, ' +
     'Api_Calls__c, Recipients__c, Notify_Admins__c, Error__c, Notification_Outcome__c, CreatedDate';
 const ITEM_FIELDS =
     'Id, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Status__c, Reason__c, Product_Statuses__c';
@@ -163,6 +163,8 @@ export function runSummary(run: OrgRecord, now = new Date()) {
         heartbeatAt,
         elapsedSeconds: elapsed < 0 ? 0 : Math.floor(elapsed / 1000),
         evaluatedCount: int(run.Evaluated_Count__c),
+        evaluationKind: text(run.Evaluation_Kind__c),
+        evaluationReason: text(run.Evaluation_Reason__c),
         eligibleCount: int(run.Eligible_Count__c),
         invitedCount: int(run.Invited_Count__c),
         skippedCount: int(run.Skipped_Count__c),

@@ -43,6 +43,15 @@ export default class RunDetail extends LightningElement {
     }
 
     /** Reminders the run sent to users still Invited (apart from first invitations). */
+    /** "Incremental: changes since RUN-…", "Full: …"; empty for a run recorded before evaluations had a kind. */
+    get evaluation() {
+        const run = this.run;
+        if (!run || !run.evaluationKind) {
+            return '';
+        }
+        return run.evaluationReason ? `${run.evaluationKind}: ${run.evaluationReason}` : run.evaluationKind;
+    }
+
     get remindedCount() {
         return (this.detail && this.detail.remindedCount) || 0;
     }

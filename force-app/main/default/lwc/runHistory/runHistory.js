@@ -16,6 +16,8 @@ const COLUMNS = [
     },
     { label: 'Status', fieldName: 'status' },
     { label: 'Trigger', fieldName: 'triggerType', initialWidth: 100 },
+    // Full or Incremental: a scheduled run evaluates only what changed since the last one when it can.
+    { label: 'Evaluation', fieldName: 'evaluationKind', initialWidth: 115 },
     { label: 'Initiated By', fieldName: 'initiatedByLabel' },
     {
         label: 'Started',

@@ -50,6 +50,18 @@ describe('c-run-detail', () => {
         expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toContain('Slack');
         expect(element.shadowRoot.querySelector('.invited').textContent).toBe('1');
         expect(element.shadowRoot.querySelector('.reminded').textContent).toBe('2');
+        expect(element.shadowRoot.querySelector('.evaluation').textContent).toBe(
+            'Incremental: changes since RUN-000041 (watermark 2026-11-23T05:00:00.000+0000)'
+        );
+    });
+
+    it('leaves the evaluation out for a run recorded without its kind', async () => {
+        const older = { ...mockRunDetail.run };
+        delete older.evaluationKind;
+        delete older.evaluationReason;
+        getRunDetail.mockResolvedValue({ ...mockRunDetail, run: older });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.evaluation')).toBeNull();
     });
 
     it('shows no reminders sent when the run sent none (an older run without the count)', async () => {

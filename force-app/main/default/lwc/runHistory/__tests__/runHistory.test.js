@@ -40,10 +40,12 @@ describe('c-run-history', () => {
         const table = element.shadowRoot.querySelector('lightning-datatable');
         expect(table.data).toHaveLength(2);
         expect(table.data.map((run) => run.initiatedByLabel)).toEqual(['Ada Admin', 'Schedule']);
+        expect(table.data.map((run) => run.evaluationKind)).toEqual(['Full', 'Incremental']);
         expect(table.columns.map((column) => column.label)).toEqual([
             'Run',
             'Status',
             'Trigger',
+            'Evaluation',
             'Initiated By',
             'Started',
             'Finished',
