@@ -29,6 +29,7 @@ import { AppError, redact, registerSecret } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { assertSalesforceId } from '../domain/org-store';
+import { parseCsv } from './csv';
 import {
     COMPOSITE_QUERIES,
     STOP_READING,
@@ -338,14 +339,18 @@ export class SalesforceGateway implements OrgGateway {
                 if (locator) params.set('locator', locator);
                 let next: string | undefined;
                 calls++;
-                const rows = await this.call(
+                const csv = await this.call(
                     'bulk2 query results',
                     (conn) =>
-                        conn.request<BulkRow[]>({
-                            method: 'GET',
-                            url: `/jobs/query/${jobId}/results?${params.toString()}`,
-                            headers: { Accept: 'text/csv' }
-                        }),
+                        // As text, parsed by ./csv (jsforce's CSV parser costs several times more CPU).
+                        conn.request<string>(
+                            {
+                                method: 'GET',
+                                url: `/jobs/query/${jobId}/results?${params.toString()}`,
+                                headers: { Accept: 'text/csv' }
+                            },
+                            { responseType: 'text/plain' }
+                        ),
                     true,
                     (context) => {
                         const header = context.headers?.['sforce-locator'];
@@ -355,8 +360,15 @@ export class SalesforceGateway implements OrgGateway {
                                 : undefined;
                     }
                 );
-                // An empty result set comes back as a string (no CSV rows to parse).
-                const page = Array.isArray(rows) ? rows : [];
+                let page: BulkRow[];
+                try {
+                    page = parseCsv(typeof csv === 'string' ? csv : '');
+                } catch (error) {
+                    throw new AppError(
+                        'ORG_REQUEST_FAILED',
+                        `Salesforce bulk query job ${jobId} returned a result set that is not CSV: ${(error as Error).message}`
+                    );
+                }
                 pages++;
                 records += page.length;
                 await onPage(page);

@@ -305,7 +305,9 @@ export class EligibilityAccumulator {
 
     constructor(
         private readonly valid: ReadonlyArray<PreparedSet>,
-        private readonly ctx: EvalContext
+        private readonly ctx: EvalContext,
+        /** What an entry keeps of its user (the whole record by default). */
+        private readonly keepUser: (user: UserRecord) => UserRecord = (user) => user
     ) {
         this.plan = planFor(valid);
         this.values = new Array(this.plan.slots.length);
@@ -348,9 +350,10 @@ export class EligibilityAccumulator {
                 }
             }
             if (products.length === 0) continue;
+            const kept = this.keepUser(user);
             entries.push({
-                userId: user.Id,
-                user,
+                userId: kept.Id,
+                user: kept,
                 products,
                 grantedBy,
                 matchedSets: namesOf(valid, matchedBuffer, count),

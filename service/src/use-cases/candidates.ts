@@ -154,3 +154,23 @@ export async function forEachCandidatePage(
     }
     return stats;
 }
+
+/**
+ * A record whose strings are its own. Bulk API rows are slices of their result set's text
+ * (adapters/csv.ts), and V8 keeps a slice of 13 characters or more as a view on the whole text it came from:
+ * a user kept for the rest of a run (an eligible entry) would keep its whole result set (megabytes) alive.
+ * Concatenating and slicing back makes a private copy.
+ */
+export function ownStrings<T extends object>(record: T): T {
+    const copy = { ...record } as Record<string, unknown>;
+    for (const key of Object.keys(copy)) {
+        const value = copy[key];
+        if (typeof value === 'string') copy[key] = ownString(value);
+    }
+    return copy as T;
+}
+
+/** A string of its own (see ownStrings). */
+export function ownString(value: string): string {
+    return value.length >= 13 ? `${value} `.slice(0, -1) : value;
+}

@@ -29,6 +29,7 @@ import type { Clock, SObjectRecord } from '../ports';
 import { assertSalesforceId, splitMulti, type AuthorizationRecord, type OrgStore } from '../domain/org-store';
 import {
     forEachCandidatePage,
+    ownStrings,
     type CandidatePage,
     type CandidateReadOptions,
     type CandidateReadStats
@@ -210,7 +211,8 @@ export class Evaluator {
         const managerIds = selection ? new Set<string>() : await this.managerIds(prepared);
         const ctx: EvalContext = { ...compileCtx, managerIds };
         const products = [...new Set(prepared.valid.flatMap((set) => set.products))];
-        const accumulator = new EligibilityAccumulator(prepared.valid, ctx);
+        // An eligible user outlives its page: its strings are copied, or they would keep the page's text alive.
+        const accumulator = new EligibilityAccumulator(prepared.valid, ctx, ownStrings);
         const statuses = new CandidateStatuses(this.store, products);
         // Records an admin set by hand (few): a sync leaves them alone, the preview lists them as kept.
         const manual = new Map<string, AuthorizationRecord>();

@@ -25,7 +25,7 @@ import {
 import { AppError } from '../errors';
 import type { Clock } from '../ports';
 import type { OrgStore } from '../domain/org-store';
-import { forEachCandidatePage, type CandidateReadOptions } from './candidates';
+import { forEachCandidatePage, ownString, type CandidateReadOptions } from './candidates';
 import { toConditionSetInput, type Evaluator } from './evaluation';
 
 /** How long the managers' ids read for one check (IsManager) serve the next ones. */
@@ -251,7 +251,8 @@ async function managerIdsOf(
         ({ users }) => {
             for (const user of users) {
                 const id = (user as { ManagerId?: unknown }).ManagerId;
-                if (typeof id === 'string') managers.add(id);
+                // Kept between checks: a copy, not a view on the result set's text (./candidates ownStrings).
+                if (typeof id === 'string' && !managers.has(id)) managers.add(ownString(id));
             }
         },
         readOptions
