@@ -2,33 +2,23 @@
  * The condition set editor's warning (POST /v1/condition-sets/impact) against the local org's demo sets,
  * which overlap: the numbers the editor shows before save equal what a preview shows once the set is saved.
  */
-import type { LocalOrg } from '../../service/src/local-org';
 import type { OrgStore } from '../../service/src/domain/org-store';
 import type { RunningService } from '../../service/src/main';
-import { startSmtpSink, type SmtpSink } from './support/peers';
-import { api, orgStore, removeDir, serviceEnv, startService, startTestOrg } from './support/stack';
+import { api, serviceEnv, startService, startServiceStack, type ServiceStack } from './support/stack';
 
 jest.setTimeout(120_000);
 
-let org: LocalOrg;
-let dataDir: string;
+let stack: ServiceStack;
 let store: OrgStore;
-let smtp: SmtpSink;
 let service: RunningService;
 
 beforeAll(async () => {
-    ({ org, dataDir } = await startTestOrg({ users: 600, seed: 23 }));
-    store = orgStore(org);
-    smtp = await startSmtpSink();
-    service = await startService(org, serviceEnv(smtp));
+    stack = await startServiceStack({ users: 600, seed: 23 });
+    ({ store, service } = stack);
 });
 
 afterAll(async () => {
-    await service?.stop();
-    await smtp?.close();
-    await store?.org.close();
-    await org?.stop();
-    removeDir(dataDir);
+    await stack?.stop();
 });
 
 const ALL_STATUSES = 'Not Invited;Invited;Authorized;Expired;Revoked';
@@ -69,7 +59,7 @@ describe('the editor warning for a draft set', () => {
                 Definition__c: JSON.stringify(draft.definition)
             }
         ]);
-        const preview = await service.provisioning.preview({ initiatedBy: org.ids.adminUserIds[0] });
+        const preview = await service.provisioning.preview({ initiatedBy: stack.org.ids.adminUserIds[0] });
         const items = await store.items(preview.runId);
         const sets = await store.conditionSets();
         const productsOf = new Map(
@@ -150,7 +140,10 @@ describe('the editor warning for a draft set', () => {
         const overRest = await api(service, 'POST', '/v1/condition-sets/impact', draft);
         const managersOverRest = await api(service, 'POST', '/v1/condition-sets/impact', managerDraft);
         // Candidates above 20 are read by a Bulk API 2.0 job: the draft's and the managers' queries here.
-        const bulkService = await startService(org, serviceEnv(smtp, undefined, { BULK_QUERY_ABOVE: '20' }));
+        const bulkService = await startService(
+            stack.org,
+            serviceEnv(stack.smtp, undefined, { BULK_QUERY_ABOVE: '20' })
+        );
         try {
             const overBulk = await api(bulkService, 'POST', '/v1/condition-sets/impact', draft);
             const managersOverBulk = await api(

@@ -136,7 +136,14 @@ describe('evaluating long sets against the local org', () => {
                 {
                     now: evaluation.evaluatedAt,
                     timeZone: evaluation.timeZone,
-                    managerIds: await store.managerIds()
+                    // The test's own reading of IsManager: every active user's manager.
+                    managerIds: new Set(
+                        (
+                            await store.org.query<{ ManagerId: string }>(
+                                'SELECT ManagerId FROM User WHERE IsActive = true AND ManagerId != null'
+                            )
+                        ).map((row) => row.ManagerId)
+                    )
                 }
             );
             expect(byUser(evaluation.entries)).toEqual(byUser(expected.entries));

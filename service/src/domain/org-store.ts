@@ -487,13 +487,6 @@ export class OrgStore {
         return this.read(reads.conditionSets());
     }
 
-    async managerIds(): Promise<Set<string>> {
-        const rows = await this.org.query<{ ManagerId?: string | null }>(
-            'SELECT ManagerId FROM User WHERE IsActive = true AND ManagerId != null'
-        );
-        return new Set(rows.map((row) => row.ManagerId).filter((id): id is string => typeof id === 'string'));
-    }
-
     async orgTimeZone(): Promise<string> {
         const [organization] = await this.org.query<{ TimeZoneSidKey?: string }>(
             'SELECT Id, TimeZoneSidKey FROM Organization LIMIT 1'

@@ -26,10 +26,17 @@ import {
 } from '../engine';
 import { AppError } from '../errors';
 import type { Clock, SObjectRecord } from '../ports';
-import { assertSalesforceId, splitMulti, type AuthorizationRecord, type OrgStore } from '../domain/org-store';
+import {
+    assertSalesforceId,
+    ChangeStore,
+    splitMulti,
+    type AuthorizationRecord,
+    type OrgStore
+} from '../domain/org-store';
 import {
     forEachCandidatePage,
     ownStrings,
+    readManagerIds,
     type CandidatePage,
     type CandidateReadOptions,
     type CandidateReadStats
@@ -185,8 +192,10 @@ export class Evaluator {
         return { prepared, queries: plan.queries, ctx: { now, timeZone } };
     }
 
+    /** Every manager's id, when a set reads IsManager (streamed: only the distinct ids are kept). */
     private async managerIds(prepared: PreparedSets): Promise<Set<string>> {
-        return requiredManagerIds(prepared.valid) ? this.store.managerIds() : new Set<string>();
+        if (!requiredManagerIds(prepared.valid)) return new Set<string>();
+        return readManagerIds(this.store.org, await this.schema(), this.readOptions);
     }
 
     /**
@@ -265,7 +274,11 @@ export class Evaluator {
         assertSalesforceId(userId, 'user id');
         const prepared0 = await this.prepare();
         const { prepared } = prepared0;
-        const ctx: EvalContext = { ...prepared0.ctx, managerIds: await this.managerIds(prepared) };
+        // IsManager of this one user: one grouped query, not every manager of the org.
+        const managerIds = requiredManagerIds(prepared.valid)
+            ? await new ChangeStore(this.store.org).managersAmong([userId])
+            : new Set<string>();
+        const ctx: EvalContext = { ...prepared0.ctx, managerIds };
         const fields = fieldsInUse(prepared.valid.map((set) => set.definition));
         const [user] = await this.store.org.query<UserRecord>(
             `SELECT ${fields.join(', ')} FROM User WHERE Id = ${soqlString(userId)}`

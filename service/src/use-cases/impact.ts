@@ -25,7 +25,7 @@ import {
 import { AppError } from '../errors';
 import type { Clock } from '../ports';
 import type { OrgStore } from '../domain/org-store';
-import { forEachCandidatePage, ownString, type CandidateReadOptions } from './candidates';
+import { forEachCandidatePage, readManagerIds, type CandidateReadOptions } from './candidates';
 import { toConditionSetInput, type Evaluator } from './evaluation';
 
 /** How long the managers' ids read for one check (IsManager) serve the next ones. */
@@ -225,37 +225,11 @@ export class ManagerIds {
 
     read(schema: Schema): Promise<Set<string>> {
         if (this.cache && Date.now() - this.cache.at < MANAGER_IDS_CACHE_MS) return this.cache.ids;
-        const entry = { at: Date.now(), ids: managerIdsOf(this.store, schema, this.readOptions) };
+        const entry = { at: Date.now(), ids: readManagerIds(this.store.org, schema, this.readOptions) };
         this.cache = entry;
         entry.ids.catch(() => {
             if (this.cache === entry) this.cache = undefined;
         });
         return entry.ids;
     }
-}
-
-/**
- * The ids of the active users' managers (IsManager): the org store's query, read as candidates are (the
- * Bulk API above the threshold), keeping only the distinct manager ids.
- */
-async function managerIdsOf(
-    store: OrgStore,
-    schema: Schema,
-    readOptions: CandidateReadOptions | undefined
-): Promise<Set<string>> {
-    const managers = new Set<string>();
-    await forEachCandidatePage(
-        store.org,
-        ['SELECT Id, ManagerId FROM User WHERE IsActive = true AND ManagerId != null'],
-        schema,
-        ({ users }) => {
-            for (const user of users) {
-                const id = (user as { ManagerId?: unknown }).ManagerId;
-                // Kept between checks: a copy, not a view on the result set's text (./candidates ownStrings).
-                if (typeof id === 'string' && !managers.has(id)) managers.add(ownString(id));
-            }
-        },
-        readOptions
-    );
-    return managers;
 }

@@ -9,7 +9,7 @@ import { OrgStore } from '../../../service/src/domain/org-store';
 import { createLogger } from '../../../service/src/logger';
 import { start, type RunningService, type StartOptions } from '../../../service/src/main';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../../service/src/local-org';
-import type { SlackEndpoint, SmtpSink } from './peers';
+import { startSmtpSink, type SlackEndpoint, type SmtpSink } from './peers';
 
 export const API_SECRET = 'test-api-secret-0123456789-abcdefghijklmnop';
 export const TOKEN_SECRET = 'test-token-secret-0123456789-abcdefghijklmnop';
@@ -233,4 +233,33 @@ export async function startOrgWithOneSet(options: {
         statuses: 'Not Invited;Invited'
     });
     return { org, dataDir, store, users };
+}
+
+/** A local org with a service in front of it and an SMTP sink: what a test over the service's API needs. */
+export interface ServiceStack {
+    org: LocalOrg;
+    store: OrgStore;
+    smtp: SmtpSink;
+    service: RunningService;
+    stop(): Promise<void>;
+}
+
+export async function startServiceStack(orgOptions: LocalOrgOptions = {}): Promise<ServiceStack> {
+    const { org, dataDir } = await startTestOrg(orgOptions);
+    const store = orgStore(org);
+    const smtp = await startSmtpSink();
+    const service = await startService(org, serviceEnv(smtp));
+    return {
+        org,
+        store,
+        smtp,
+        service,
+        stop: async () => {
+            await service.stop();
+            await smtp.close();
+            await store.org.close();
+            await org.stop();
+            removeDir(dataDir);
+        }
+    };
 }
