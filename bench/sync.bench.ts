@@ -24,6 +24,7 @@ import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks
 import { createInterface, type Interface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
 import { OrgStore } from '../service/src/domain/org-store';
+import { overriding } from '../test/service/support/gateway';
 import { deactivateAllSets, orgStore, setScheduleEnabled } from '../test/service/support/stack';
 import { startLocalOrg } from '../service/src/local-org';
 import { start } from '../service/src/main';
@@ -213,7 +214,7 @@ class Peer<Info> {
 }
 
 /** Counts rows read (by path) and records written, to compute the API call floor. */
-class CountingGateway implements OrgGateway {
+class CountingGateway {
     queries = 0;
     /** A query costs at least one call, then one per 2,000 rows. */
     restFloor = 0;
@@ -225,7 +226,20 @@ class CountingGateway implements OrgGateway {
     bulkSets = 0;
     recordsWritten = 0;
     log: string[] = [];
-    constructor(private readonly inner: OrgGateway) {}
+    /** The gateway the service uses: what is counted goes through here, the rest straight to `inner`. */
+    readonly gateway: OrgGateway;
+    constructor(private readonly inner: OrgGateway) {
+        this.gateway = overriding(inner, {
+            query: (soql) => this.query(soql),
+            queryPages: (soql, onPage) => this.queryPages(soql, onPage),
+            bulkQuery: (soql, onPage) => this.bulkQuery(soql, onPage),
+            queryTogether: (requests) => this.queryTogether(requests),
+            queryAll: (soql) => this.queryAll(soql),
+            create: (sobject, records) => this.create(sobject, records),
+            update: (records, options) => this.update(records, options),
+            upsert: (sobject, field, records) => this.upsert(sobject, field, records)
+        });
+    }
     /** Forget what readiness read: the figures are the run's own. */
     reset(): void {
         this.queries = this.restFloor = this.restRows = this.restPages = 0;
@@ -299,35 +313,20 @@ class CountingGateway implements OrgGateway {
         this.log.push(`queryAll ${rows.length} rows: ${soql.slice(0, 60)}`);
         return rows;
     }
-    serverTime(): Date | undefined {
-        return this.inner.serverTime?.();
-    }
-    describe(sobject: string) {
-        return this.inner.describe(sobject);
-    }
     async create(sobject: string, records: SObjectRecord[]) {
         this.recordsWritten += records.length;
         this.log.push(`create ${sobject} ${records.length}`);
         return this.inner.create(sobject, records);
     }
-    async update(records: SObjectRecord[]) {
+    async update(records: SObjectRecord[], options?: { retry?: boolean }) {
         this.recordsWritten += records.length;
         this.log.push(`update ${records.length}`);
-        return this.inner.update(records);
+        return this.inner.update(records, options);
     }
     async upsert(sobject: string, field: string, records: SObjectRecord[]) {
         this.recordsWritten += records.length;
         this.log.push(`upsert ${sobject} ${records.length}`);
         return this.inner.upsert(sobject, field, records);
-    }
-    apiCalls() {
-        return this.inner.apiCalls();
-    }
-    instanceUrl() {
-        return this.inner.instanceUrl();
-    }
-    close() {
-        return this.inner.close();
     }
 }
 
@@ -367,7 +366,7 @@ async function main(): Promise<void> {
         },
         timers: false,
         initialSweep: false,
-        wrapOrg: (org) => (counting = new CountingGateway(org))
+        wrapOrg: (org) => (counting = new CountingGateway(org)).gateway
     });
 
     // As deployed: the orchestrator waits for /readyz (sign-in, User describe, org time zone) before traffic.

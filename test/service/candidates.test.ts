@@ -5,46 +5,41 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SalesforceGateway } from '../../service/src/adapters/salesforce';
 import { OrgStore } from '../../service/src/domain/org-store';
-import { createLogger } from '../../service/src/logger';
 import { startLocalOrg, type LocalOrg } from '../../service/src/local-org';
-import type {
-    BulkRow,
-    OrgGateway,
-    QueryPageInfo,
-    QueryRequest,
-    SObjectRecord
-} from '../../service/src/ports';
+import type { BulkRow, OrgGateway, QueryPageInfo, SObjectRecord } from '../../service/src/ports';
 import { forEachCandidatePage, recordFromCsv } from '../../service/src/use-cases/candidates';
 import { Evaluator, type Evaluation } from '../../service/src/use-cases/evaluation';
 import { buildSchema, type SObjectDescribe } from '../../service/src/engine';
+import { localGateway, overriding } from './support/gateway';
 
 const NOW = new Date('2026-06-15T12:00:00Z');
 const clock = { now: () => NOW };
 
-function gateway(org: LocalOrg, bulkResultSetRecords?: number): SalesforceGateway {
-    return new SalesforceGateway({
-        config: {
-            loginUrl: org.url,
-            clientId: org.jwt.consumerKey,
-            username: org.jwt.username,
-            privateKeyPem: org.jwt.privateKeyPem,
-            apiVersion: '62.0',
-            retryAttempts: 2,
-            retryBaseMs: 10
-        },
-        logger: createLogger('silent'),
-        bulkResultSetRecords
-    });
+/** The service's gateway with small retries and, when given, smaller Bulk API result sets. */
+function gateway(org: LocalOrg, bulkResultSetRecords?: number) {
+    return localGateway(org, { retryAttempts: 2, retryBaseMs: 10, bulkResultSetRecords });
 }
 
 /** Watches pages go by: how many, how big, and how many a consumer was holding at once. */
-class PageWatch implements OrgGateway {
+class PageWatch {
     pages: { path: 'rest' | 'bulk'; size: number }[] = [];
     inConsumer = 0;
     mostAtOnce = 0;
-    constructor(private readonly inner: OrgGateway) {}
+    readonly gateway: OrgGateway;
+    constructor(inner: OrgGateway) {
+        this.gateway = overriding(inner, {
+            queryPages: <T extends object = SObjectRecord>(
+                soql: string,
+                onPage: (r: T[], p: QueryPageInfo) => unknown
+            ) =>
+                inner.queryPages<T>(soql, (records, page) =>
+                    this.consume('rest', records.length, () => onPage(records, page))
+                ),
+            bulkQuery: (soql: string, onPage: (rows: BulkRow[]) => unknown) =>
+                inner.bulkQuery(soql, (rows) => this.consume('bulk', rows.length, () => onPage(rows)))
+        });
+    }
     private async consume(path: 'rest' | 'bulk', size: number, consumer: () => unknown): Promise<unknown> {
         this.pages.push({ path, size });
         this.inConsumer++;
@@ -54,44 +49,6 @@ class PageWatch implements OrgGateway {
         } finally {
             this.inConsumer--;
         }
-    }
-    query<T extends object = SObjectRecord>(soql: string) {
-        return this.inner.query<T>(soql);
-    }
-    queryTogether(requests: QueryRequest[]) {
-        return this.inner.queryTogether(requests);
-    }
-    queryPages<T extends object = SObjectRecord>(
-        soql: string,
-        onPage: (r: T[], p: QueryPageInfo) => unknown
-    ) {
-        return this.inner.queryPages<T>(soql, (records, page) =>
-            this.consume('rest', records.length, () => onPage(records, page))
-        );
-    }
-    bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown) {
-        return this.inner.bulkQuery(soql, (rows) => this.consume('bulk', rows.length, () => onPage(rows)));
-    }
-    describe(sobject: string) {
-        return this.inner.describe(sobject);
-    }
-    create(sobject: string, records: SObjectRecord[]) {
-        return this.inner.create(sobject, records);
-    }
-    update(records: SObjectRecord[]) {
-        return this.inner.update(records);
-    }
-    upsert(sobject: string, field: string, records: SObjectRecord[]) {
-        return this.inner.upsert(sobject, field, records);
-    }
-    apiCalls() {
-        return this.inner.apiCalls();
-    }
-    instanceUrl() {
-        return this.inner.instanceUrl();
-    }
-    close() {
-        return this.inner.close();
     }
 }
 
@@ -253,11 +210,11 @@ describe('candidate reading', () => {
 
     it('when candidates are read, then they come in pages no larger than a REST page or a result set, one page held at a time', async () => {
         const watch = new PageWatch(gateway(org, 1000));
-        const schema = buildSchema((await watch.describe('User')) as SObjectDescribe);
+        const schema = buildSchema((await watch.gateway.describe('User')) as SObjectDescribe);
         const pageSizes: number[] = [];
 
         const stats = await forEachCandidatePage(
-            watch,
+            watch.gateway,
             ['SELECT Id, Department FROM User'],
             schema,
             (page) => {
@@ -265,7 +222,7 @@ describe('candidate reading', () => {
             },
             { bulkAbove: 2500 }
         );
-        await watch.close();
+        await watch.gateway.close();
 
         // 6,000 users: the first REST page (2,000), then the rest through a bulk job in sets of 1,000
         // (the 2,000 already read are skipped, so those sets hand over nothing new).
@@ -281,12 +238,18 @@ describe('candidate reading', () => {
 
     it('when the candidates fit the threshold, then they are read by queryMore page by page and no bulk job is made', async () => {
         const watch = new PageWatch(gateway(org));
-        const schema = buildSchema((await watch.describe('User')) as SObjectDescribe);
+        const schema = buildSchema((await watch.gateway.describe('User')) as SObjectDescribe);
 
-        const stats = await forEachCandidatePage(watch, ['SELECT Id FROM User'], schema, () => undefined, {
-            bulkAbove: 10_000
-        });
-        await watch.close();
+        const stats = await forEachCandidatePage(
+            watch.gateway,
+            ['SELECT Id FROM User'],
+            schema,
+            () => undefined,
+            {
+                bulkAbove: 10_000
+            }
+        );
+        await watch.gateway.close();
 
         expect(watch.pages).toEqual([
             { path: 'rest', size: 2000 },

@@ -8,6 +8,7 @@ import type { LocalOrg } from '../../service/src/local-org';
 import type { RunningService } from '../../service/src/main';
 import type { OrgStore } from '../../service/src/domain/org-store';
 import type { OrgGateway, QueryRequest, SObjectRecord } from '../../service/src/ports';
+import { overriding } from './support/gateway';
 import { startSmtpSink, type SmtpSink } from './support/peers';
 import {
     TEST_DATA_DIR,
@@ -50,13 +51,7 @@ function watched(gateway: OrgGateway): OrgGateway {
                 : outcome
         );
     };
-    return new Proxy(gateway, {
-        get(target, property) {
-            if (property === 'queryTogether') return queryTogether;
-            const value = Reflect.get(target, property, target) as unknown;
-            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        }
-    });
+    return overriding(gateway, { queryTogether });
 }
 
 beforeAll(async () => {

@@ -3,12 +3,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SalesforceGateway } from '../../../service/src/adapters/salesforce';
 import type { Env } from '../../../service/src/config';
 import { OrgStore } from '../../../service/src/domain/org-store';
-import { createLogger } from '../../../service/src/logger';
 import { start, type RunningService, type StartOptions } from '../../../service/src/main';
 import { startLocalOrg, type LocalOrg, type LocalOrgOptions } from '../../../service/src/local-org';
+import { localGateway } from './gateway';
 import { startSmtpSink, type SlackEndpoint, type SmtpSink } from './peers';
 
 export const API_SECRET = 'test-api-secret-0123456789-abcdefghijklmnop';
@@ -82,20 +81,7 @@ export async function startService(
 
 /** The test's own view of the org (assertions read the records the service wrote). */
 export function orgStore(org: LocalOrg): OrgStore {
-    return new OrgStore(
-        new SalesforceGateway({
-            config: {
-                loginUrl: org.url,
-                clientId: org.jwt.consumerKey,
-                username: org.jwt.username,
-                privateKeyPem: org.jwt.privateKeyPem,
-                apiVersion: '62.0',
-                retryAttempts: 4,
-                retryBaseMs: 20
-            },
-            logger: createLogger('silent')
-        })
-    );
+    return new OrgStore(localGateway(org));
 }
 
 export async function api(
