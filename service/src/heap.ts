@@ -52,3 +52,9 @@ export function localOrgHeapProblem(users: number, limitMb: number): string | un
         `process may use ${limitMb} MB. Start it with ROLLCALL_MAX_HEAP_MB=${suggestMb} npm start, or seed fewer users.`
     );
 }
+
+/** When ROLLCALL_MAX_HEAP_MB asks for a budget this process was not started with (not through npm start). */
+export function heapBudgetNotApplied(askedMb: number | undefined, oldSpaceMb: number): string | undefined {
+    if (askedMb === undefined || askedMb === oldSpaceMb) return undefined;
+    return `ROLLCALL_MAX_HEAP_MB=${askedMb} is applied by npm start (--max-old-space-size); this process runs with ${oldSpaceMb} MB for its old generation`;
+}

@@ -18,7 +18,7 @@ import { LeaseKeeper } from './use-cases/run/claim';
 import { configuredSecrets, loadConfig, type Config, type Env, type SalesforceConfig } from './config';
 import { OrgStore } from './domain/org-store';
 import { AppError, describeError, registerSecret } from './errors';
-import { heapLimitMb, localOrgHeapProblem, oldSpaceBudgetMb } from './heap';
+import { heapBudgetNotApplied, heapLimitMb, localOrgHeapProblem, oldSpaceBudgetMb } from './heap';
 import { answerClientErrors, createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
@@ -192,14 +192,8 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         timer.unref();
         timers.push(timer);
     }
-    if (
-        config.maxHeapMb !== undefined &&
-        Math.abs(heapLimitMb() - config.maxHeapMb) > config.maxHeapMb * 0.25
-    )
-        logger.warn(
-            { heapLimitMb: heapLimitMb(), asked: config.maxHeapMb },
-            'ROLLCALL_MAX_HEAP_MB is applied by npm start (--max-old-space-size); this process was started without it'
-        );
+    const budgetNotApplied = heapBudgetNotApplied(config.maxHeapMb, oldSpaceBudgetMb());
+    if (budgetNotApplied) logger.warn(budgetNotApplied);
     logger.info(
         {
             url,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
     DEFAULT_MAX_HEAP_MB,
+    heapBudgetNotApplied,
     heapLimitMb,
     localOrgHeapProblem,
     oldSpaceBudgetMb
@@ -56,6 +57,14 @@ describe('heap budget', () => {
         ).toBe(400);
         expect(oldSpaceBudgetMb(['--expose-gc'], '--trace-gc --max-old-space-size=900')).toBe(900);
         expect(oldSpaceBudgetMb([], '')).toBe(heapLimitMb());
+    });
+
+    it('when ROLLCALL_MAX_HEAP_MB is set, then a process started without that budget is warned, one with it is not', () => {
+        expect(heapBudgetNotApplied(undefined, 4096)).toBeUndefined();
+        expect(heapBudgetNotApplied(384, 384)).toBeUndefined();
+        expect(heapBudgetNotApplied(384, 4096)).toBe(
+            'ROLLCALL_MAX_HEAP_MB=384 is applied by npm start (--max-old-space-size); this process runs with 4096 MB for its old generation'
+        );
     });
 
     it('when the local org seed fits in the budget, then nothing is said; when not, the fix is named', () => {

@@ -54,7 +54,7 @@ const ITEM_WRITE_SLICE = 2000;
 const LIFECYCLE_SWEEP_MS = 10 * 60_000;
 /** How often a process deletes lapsed lease records, and how long after lapsing they are kept. */
 const LEASE_PRUNE_EVERY_MS = 24 * 3600_000;
-export const LEASE_RETENTION_MS = 30 * 24 * 3600_000;
+const LEASE_RETENTION_MS = 30 * 24 * 3600_000;
 
 export interface RunView {
     runId: string;
