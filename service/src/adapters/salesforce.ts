@@ -216,13 +216,25 @@ export class SalesforceGateway implements OrgGateway {
         onPage: (records: T[], page: QueryPageInfo) => unknown,
         scanAll = false
     ): Promise<void> {
-        let page = await this.call('query', (conn) => conn.query<never>(soql, { autoFetch: false, scanAll }));
+        const first = await this.call('query', (conn) =>
+            conn.query<never>(soql, { autoFetch: false, scanAll })
+        );
+        await this.pagesFrom(first as unknown as QueryPage<T>, onPage);
+    }
+
+    /** This page and the ones after it (queryMore by `nextRecordsUrl`, a call each), one at a time. */
+    private async pagesFrom<T extends object>(
+        first: QueryPage<T>,
+        onPage: (records: T[], page: QueryPageInfo) => unknown
+    ): Promise<void> {
+        let page = first;
         for (let index = 0; ; index++) {
-            const result = page as unknown as QueryPage<T>;
-            const next = result.done ? undefined : result.nextRecordsUrl;
-            const answer = await onPage(result.records, { totalSize: result.totalSize, index });
+            const next = page.done ? undefined : page.nextRecordsUrl;
+            const answer = await onPage(page.records, { totalSize: page.totalSize, index });
             if (!next || answer === STOP_READING) return;
-            page = await this.call('queryMore', (conn) => conn.queryMore<never>(next));
+            page = (await this.call('queryMore', (conn) =>
+                conn.queryMore<never>(next)
+            )) as unknown as QueryPage<T>;
         }
     }
 
@@ -285,15 +297,10 @@ export class SalesforceGateway implements OrgGateway {
             if (status >= 500 || RETRYABLE_CODES.has(code)) return this.query(request.soql, request.scanAll);
             throw this.toAppError('query', code, { message: error?.message ?? `HTTP ${status}` }, status);
         }
-        let page = result.body as QueryPage<SObjectRecord>;
-        const records = [...page.records];
-        while (!page.done && page.nextRecordsUrl) {
-            const next = page.nextRecordsUrl;
-            page = (await this.call('queryMore', (conn) =>
-                conn.queryMore<never>(next)
-            )) as unknown as QueryPage<SObjectRecord>;
-            records.push(...page.records);
-        }
+        const records: SObjectRecord[] = [];
+        await this.pagesFrom(result.body as QueryPage<SObjectRecord>, (page) => {
+            for (const record of page) records.push(record);
+        });
         return records;
     }
 
