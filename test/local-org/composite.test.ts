@@ -258,8 +258,8 @@ describe('the Composite resource', () => {
             [
                 'a referenceId with a hyphen',
                 [{ method: 'GET', url: queryUrl('SELECT Id FROM User LIMIT 1'), referenceId: 'not-valid' }],
-                'INVALID_INPUT',
-                /letters, numbers and underscores/
+                'JSON_PARSER_ERROR',
+                /^Provided referenceId \('not-valid'\) must start with a letter or a number, and it can contain only letters, numbers and underscores/
             ],
             [
                 'a referenceId twice',
