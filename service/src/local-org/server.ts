@@ -867,7 +867,7 @@ export function createApp(rt: Runtime): express.Express {
             );
         }
         const values = found.pattern.exec(path)!.slice(1);
-        const answer: SubrequestAnswer = { status: 200, body: undefined, headers: {} };
+        const answer: SubrequestAnswer = { status: 200, body: null, headers: {} };
         // The handlers use this much of Express's request and response; nothing else is sent anywhere.
         const req = {
             method,
