@@ -487,6 +487,14 @@ describe('the Composite resource', () => {
                         method: 'GET',
                         url: queryUrl('SELECT Id FROM User LIMIT 1'),
                         referenceId: '_underscored'
+                    },
+                    {
+                        method: 'GET',
+                        url: withReference(
+                            'SELECT Id FROM User WHERE Id = ',
+                            '@{_underscored.records[0].Id}'
+                        ),
+                        referenceId: 'dependent'
                     }
                 ]
             });
@@ -504,7 +512,10 @@ describe('the Composite resource', () => {
             ]);
             expect((await setNamed('Strict reference')).totalSize).toBe(0);
             expect(legacy.status).toBe(200);
-            expect(results(legacy.body).map((r) => r.httpStatusCode)).toEqual([201, 200]);
+            expect(results(legacy.body).map((r) => r.httpStatusCode)).toEqual([201, 200, 400]);
+            expect(results(legacy.body)[2].body).toEqual([
+                expect.objectContaining({ errorCode: 'PROCESSING_HALTED' })
+            ]);
             expect((await setNamed('Legacy reference')).totalSize).toBe(1);
         });
 

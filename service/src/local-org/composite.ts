@@ -169,7 +169,8 @@ export function runComposite(
         // References: to an earlier subrequest that succeeded and holds the value.
         let unresolved: string | undefined;
         const resolve = (ref: string, path: string): unknown => {
-            const earlier = bodies.get(ref);
+            // Before v52.0 a subrequest with an illegal referenceId runs, but nothing can refer to it.
+            const earlier = REFERENCE_ID.test(ref) ? bodies.get(ref) : undefined;
             const value = earlier?.ok ? lookup(earlier.body, path) : undefined;
             if (value === undefined || value === null || typeof value === 'object') {
                 unresolved ??=
