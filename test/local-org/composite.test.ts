@@ -425,6 +425,42 @@ describe('the Composite resource', () => {
             expect((await setNamed('Composite rows renamed')).totalSize).toBe(0);
         });
 
+        it('"Send Multiple Requests Using Composite": sObject Collections run as a subrequest; a resource the guide does not list is refused loudly', async () => {
+            const res = await rawComposite({
+                compositeRequest: [
+                    {
+                        method: 'POST',
+                        url: v('/composite/sobjects'),
+                        referenceId: 'collection',
+                        body: {
+                            allOrNone: false,
+                            records: [
+                                { attributes: { type: 'Condition_Set__c' }, Name: 'Collection one' },
+                                { attributes: { type: 'Condition_Set__c' }, Name: 'Collection two' }
+                            ]
+                        }
+                    },
+                    { method: 'GET', url: v('/limits'), referenceId: 'limits' },
+                    { method: 'POST', url: queryUrl('SELECT Id FROM User'), referenceId: 'posted' }
+                ]
+            });
+
+            const [collection, limits, posted] = results(res.body);
+            expect(collection).toMatchObject({
+                httpStatusCode: 200,
+                body: [{ success: true }, { success: true }]
+            });
+            expect((await setNamed('Collection two')).totalSize).toBe(1);
+            expect(limits).toMatchObject({
+                httpStatusCode: 400,
+                body: [expect.objectContaining({ errorCode: 'NOT_SUPPORTED_BY_LOCAL_ORG' })]
+            });
+            expect(posted).toMatchObject({
+                httpStatusCode: 405,
+                body: [expect.objectContaining({ errorCode: 'METHOD_NOT_ALLOWED' })]
+            });
+        });
+
         it('"Composite Request Body": with allOrNone, a failing subrequest rolls back what the earlier ones wrote', async () => {
             const res = await rawComposite({
                 allOrNone: true,

@@ -866,12 +866,17 @@ export function createApp(rt: Runtime): express.Express {
                 `The local org runs sObject, query, queryAll and sObject Collections subrequests in a composite request, not ${method} ${path}`
             );
         }
-        const values = found.pattern.exec(path)!.slice(1);
+        let values: string[];
+        try {
+            values = found.pattern.exec(path)!.slice(1).map(decodeURIComponent);
+        } catch {
+            throw new SalesforceError(404, 'NOT_FOUND', 'The requested resource does not exist');
+        }
         const answer: SubrequestAnswer = { status: 200, body: null, headers: {} };
         // The handlers use this much of Express's request and response; nothing else is sent anywhere.
         const req = {
             method,
-            params: Object.fromEntries(found.names.map((name, i) => [name, decodeURIComponent(values[i])])),
+            params: Object.fromEntries(found.names.map((name, i) => [name, values[i]])),
             query: Object.fromEntries(new URLSearchParams(search ?? '')),
             body,
             headers: { 'sforce-query-options': parent.headers['sforce-query-options'] }
