@@ -222,17 +222,23 @@ export function bulkQueryRoutes(
             if (ms > 0) setTimeout(fn, ms).unref();
             else setImmediate(fn);
         };
-        later(() => {
-            if (job.state !== 'UploadComplete') return;
-            setState(job, 'InProgress');
-            later(() => {
-                if (job.state !== 'InProgress') return;
-                // Matching is done when the query runs; reading the first record forces any lazy work.
-                job.result.page(0, 1);
-                job.finished = Date.now();
-                setState(job, 'JobComplete');
-            }, delay - Math.floor(delay / 2));
-        }, Math.floor(delay / 2));
+        later(
+            () => {
+                if (job.state !== 'UploadComplete') return;
+                setState(job, 'InProgress');
+                later(
+                    () => {
+                        if (job.state !== 'InProgress') return;
+                        // Matching is done when the query runs; reading the first record forces any lazy work.
+                        job.result.page(0, 1);
+                        job.finished = Date.now();
+                        setState(job, 'JobComplete');
+                    },
+                    delay - Math.floor(delay / 2)
+                );
+            },
+            Math.floor(delay / 2)
+        );
         res.status(200).json(info(job, false));
     });
 
