@@ -52,7 +52,7 @@ export interface LocalOrgFaults {
     failFraction(p: number, status?: 500 | 503): void;
     latency(ms: number): void;
     dropNextConnections(n: number): void;
-    /** Bulk API 2.0 query jobs stay InProgress this long before JobComplete. */
+    /** Bulk API 2.0 query jobs take this long to complete: queued (UploadComplete) half, InProgress half. */
     bulkQueryDelay(ms: number): void;
     clear(): void;
 }
