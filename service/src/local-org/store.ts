@@ -229,9 +229,9 @@ export class Store {
             case 'int': {
                 const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
                 if (!Number.isFinite(n)) return parserError();
-                const scale = field.type === 'int' ? 0 : field.scale;
-                const rounded = Number(n.toFixed(scale));
-                const maxIntDigits = field.precision > 0 ? field.precision - scale : 18;
+                const scale = field.type === 'int' ? 0 : field.decimals;
+                const rounded = scale === undefined ? n : Number(n.toFixed(scale));
+                const maxIntDigits = field.precision > 0 ? field.precision - (scale ?? 0) : 18;
                 if (Math.abs(Math.trunc(rounded)).toString().length > maxIntDigits) {
                     errors.push({
                         statusCode: 'NUMBER_OUTSIDE_VALID_RANGE',
