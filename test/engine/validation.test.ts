@@ -255,7 +255,7 @@ describe('record Id values (15 or 18 characters, the 18-character checksum, case
 
     it('when a lower-cased Id is compiled, then the query carries the Id with its case', () => {
         const where = compileWhere(
-            define([{ field: 'ManagerId', operator: 'equals', value: ID18.toLowerCase() }]),
+            JSON.stringify(define([{ field: 'ManagerId', operator: 'equals', value: ID18.toLowerCase() }])),
             schema
         );
         expect(where).toBe(`ManagerId = '${ID18}'`);

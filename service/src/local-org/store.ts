@@ -76,8 +76,17 @@ export interface PersistedState {
     tables: Record<string, Row[]>;
 }
 
+/** A fault switch (LocalOrgFaults.refuseQueriesContaining): a query holding `text` is refused with this error. */
+export interface QueryRefusal {
+    text: string;
+    errorCode: string;
+    message: string;
+}
+
 export class Store {
     readonly tables = new Map<string, Table>();
+    /** Queries refused as a real org refuses a query it will not run (fault switch; see QueryRefusal). */
+    queryRefusals: QueryRefusal[] = [];
     counters: Record<string, number> = {};
     /** Ids of the users the demo generator makes (not persisted unless changed). */
     readonly generatedUsers = new Set<string>();
