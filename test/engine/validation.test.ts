@@ -283,7 +283,7 @@ describe('record Id values (15 or 18 characters, the 18-character checksum, case
 describe('"is blank" on a checkbox', () => {
     it.each([
         ['isNull', /never blank.*Use "equals false"/],
-        ['isNotNull', /never blank.*remove the condition, or use "equals true" or "equals false"/]
+        ['isNotNull', /never blank.*Use "equals true"/]
     ])(
         'when a checkbox condition uses %s, then OPERATOR_NOT_ALLOWED names what to write instead',
         (operator, message) => {

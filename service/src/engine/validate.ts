@@ -49,11 +49,12 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
 
 /**
  * What to write instead of "is blank" / "is not blank" on a checkbox. A checkbox is never null: SOQL takes
- * `= null` on one as `= false`, and `!= null` matches every record (docs/decisions-engine.md).
+ * `= null` on one as `= false` and `!= null` as `= true` (Use null in WHERE), so the message names the
+ * condition that says so (docs/decisions-engine.md).
  */
 const CHECKBOX_INSTEAD = {
     isNull: 'Use "equals false" to find users whose box is not ticked.',
-    isNotNull: 'Every user has a value; remove the condition, or use "equals true" or "equals false".'
+    isNotNull: 'Use "equals true" to find users whose box is ticked.'
 } as const;
 
 /** Checks one scalar against the field's type; returns a message (what to do) or null. */
