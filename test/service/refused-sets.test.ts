@@ -154,6 +154,47 @@ describe('a set the org refuses among several', () => {
         );
     });
 
+    it('when the same set is still refused at the next scheduled run, then that run builds on the last one (incremental) and names it again', async () => {
+        // Arrange: a first scheduled run with the set refused
+        await threeSets();
+        refuseTheSet();
+        const first = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+        await service.provisioning.waitForRun(String(first.body.runId));
+
+        // Act
+        const second = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+        const runId = String(second.body.runId);
+        await service.provisioning.waitForRun(runId);
+
+        // Assert: the sets as evaluated are those of the first run, so it reads only what changed since
+        const record = await store.findRun(runId);
+        expect(record?.Status__c).toBe('Completed');
+        expect(record?.Evaluation_Kind__c).toBe('Incremental');
+        expect(parseSnapshot(await store.runSnapshot(runId)).invalid.map((set) => set.name)).toEqual([
+            'Refused by the org'
+        ]);
+    });
+
+    it('when a set refused at the last scheduled run is accepted again, then the next run is a full evaluation that includes it', async () => {
+        // Arrange: a first scheduled run with the set refused, then the org accepts it again
+        await threeSets();
+        refuseTheSet();
+        const first = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+        await service.provisioning.waitForRun(String(first.body.runId));
+        org.faults.clear();
+
+        // Act
+        const second = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
+        const runId = String(second.body.runId);
+        await service.provisioning.waitForRun(runId);
+
+        // Assert
+        const record = await store.findRun(runId);
+        expect(record?.Evaluation_Kind__c).toBe('Full');
+        expect(record?.Evaluation_Reason__c).toMatch(/condition sets changed/);
+        expect(parseSnapshot(await store.runSnapshot(runId)).invalid).toEqual([]);
+    });
+
     it('when a set is refused, then the evaluation costs the refused query and one-row probes more than a clean one', async () => {
         // Arrange: an evaluator with a gateway of its own, so its calls are counted exactly (no heartbeat)
         await threeSets();
