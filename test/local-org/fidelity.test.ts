@@ -343,6 +343,29 @@ describe('local org fidelity', () => {
     });
 
     describe('faults', () => {
+        it("when refuseQueriesContaining is set, then a query holding the text answers 400 with the given code in Salesforce's format, others pass, and clear() lifts it", async () => {
+            org.faults.refuseQueriesContaining("Title = 'Nope'", {
+                errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
+                message: 'invalid ID field: nope'
+            });
+            const query = (soql: string) => rest(org, token, v(`/query?q=${encodeURIComponent(soql)}`));
+
+            const refused = await query("SELECT Id FROM User WHERE Title = 'Nope'");
+            const other = await query("SELECT Id FROM User WHERE Title = 'Yes'");
+            org.faults.clear();
+            const lifted = await query("SELECT Id FROM User WHERE Title = 'Nope'");
+
+            expect(refused.status).toBe(400);
+            expect(refused.body).toEqual([
+                {
+                    errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
+                    message: expect.stringMatching(/\nERROR at Row:1:Column:27\ninvalid ID field: nope$/)
+                }
+            ]);
+            expect(other.status).toBe(200);
+            expect(lifted.status).toBe(200);
+        });
+
         it('when failNext(2, 500) is set, then two calls fail with UNKNOWN_EXCEPTION and the third passes', async () => {
             org.faults.failNext(2, 500);
             const a = await rest(org, token, v('/limits'));
