@@ -225,6 +225,27 @@ describe('a set the org refuses among several', () => {
         expect(refused.calls - clean.calls).toBe(1 + 4);
     });
 
+    it("when the org refuses a query no set owns (the managers' ids), then the evaluation fails with the org's error and blames no set", async () => {
+        // Arrange
+        await createSet('Managers', 'Round Robin', [{ field: 'IsManager', operator: 'equals', value: true }]);
+        org.faults.refuseQueriesContaining('ManagerId != null', { message: 'refused managers query' });
+        const gateway = localGateway(org);
+        const evaluator = new Evaluator(new OrgStore(gateway), { now: () => new Date(org.clock.now()) });
+        await evaluator.warm();
+        const before = gateway.apiCalls();
+
+        // Act
+        const outcome = evaluator.evaluate();
+
+        // Assert: the sets, then the refused managers' query; no probe
+        await expect(outcome).rejects.toMatchObject({
+            code: 'ORG_REQUEST_FAILED',
+            message: expect.stringContaining('refused managers query')
+        });
+        expect(gateway.apiCalls() - before).toBe(2);
+        await gateway.close();
+    });
+
     it("when a set the last preview found refused is left as it is, then the editor's check names it with the org's reason and leaves it out of the overlaps", async () => {
         // Arrange
         await threeSets();

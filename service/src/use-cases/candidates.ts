@@ -223,18 +223,23 @@ export async function readManagerIds(
     readOptions: CandidateReadOptions | undefined
 ): Promise<Set<string>> {
     const managers = new Set<string>();
-    await forEachCandidatePage(
-        org,
-        ['SELECT Id, ManagerId FROM User WHERE IsActive = true AND ManagerId != null'],
-        schema,
-        ({ users }) => {
-            for (const user of users) {
-                const id = (user as { ManagerId?: unknown }).ManagerId;
-                // Kept past the page: a copy, not a view on the result set's text (ownStrings).
-                if (typeof id === 'string' && !managers.has(id)) managers.add(ownString(id));
-            }
-        },
-        readOptions
-    );
+    try {
+        await forEachCandidatePage(
+            org,
+            ['SELECT Id, ManagerId FROM User WHERE IsActive = true AND ManagerId != null'],
+            schema,
+            ({ users }) => {
+                for (const user of users) {
+                    const id = (user as { ManagerId?: unknown }).ManagerId;
+                    // Kept past the page: a copy, not a view on the result set's text (ownStrings).
+                    if (typeof id === 'string' && !managers.has(id)) managers.add(ownString(id));
+                }
+            },
+            readOptions
+        );
+    } catch (error) {
+        // No set's query: a refusal here is the org's error, not a set to isolate.
+        throw error instanceof CandidateQueryRefused ? error.refusal : error;
+    }
     return managers;
 }
