@@ -5,10 +5,11 @@
  * is found afterwards: only then, so a clean run makes no call more.
  *
  * The sets are split in halves and each half's own candidate queries are asked again, reading one row
- * (`LIMIT 1`: a refusal comes before any row) and selecting only Id besides each half's own fields, so
- * a field every set reads cannot blame a set. A half the org accepts is cleared at once; a refused half is
- * split again, down to the single sets it refuses, each named with the org's own reason. With r refused sets
- * among n, that is at most 2·r·⌈log₂ n⌉ one-row queries (one refused set among 8: 6). When no set is
+ * (`LIMIT 1`: a refusal comes before any row) and selecting only Id besides each half's own fields, so a
+ * field the evaluation reads for every set (Name, Email) cannot blame a set. A half the org accepts is
+ * cleared at once; a refused half is split again, down to the single sets it refuses, each named with the
+ * org's own reason. With r refused sets among n, that is at most 2·r·⌈log₂ n⌉ halves asked, one one-row
+ * query each unless a half's sets need several queries (one refused set among 8: 6). When no set is
  * refused alone (the refusal came from the sets together, or from what the evaluation added to them), nobody
  * is blamed and the evaluation fails with the org's error, as before.
  */
