@@ -27,7 +27,7 @@ export interface LocalScimOptions {
     seedGroups?: string[];
     /** Wipe the data folder first. */
     reset?: boolean;
-    /** ServiceProviderConfig limits (defaults: maxResults 200, bulk 1,000 operations / 1 MiB). */
+    /** ServiceProviderConfig limits (defaults: maxResults 200, bulk supported, 1,000 operations / 1 MiB). */
     limits?: Partial<Limits>;
     log?: (line: string) => void;
 }
@@ -112,10 +112,10 @@ export async function startLocalScimApp(options: LocalScimOptions): Promise<Loca
         token: options.token,
         faults,
         limits: {
-            maxResults: 200,
-            bulkMaxOperations: 1000,
-            bulkMaxPayloadSize: 1_048_576,
-            ...options.limits
+            maxResults: options.limits?.maxResults ?? 200,
+            bulk: options.limits?.bulk ?? true,
+            bulkMaxOperations: options.limits?.bulkMaxOperations ?? 1000,
+            bulkMaxPayloadSize: options.limits?.bulkMaxPayloadSize ?? 1_048_576
         },
         requests,
         log

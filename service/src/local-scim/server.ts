@@ -43,6 +43,8 @@ export interface FaultState {
 
 export interface Limits {
     maxResults: number;
+    /** false: ServiceProviderConfig says bulk is not supported and /Bulk answers 501. */
+    bulk: boolean;
     bulkMaxOperations: number;
     bulkMaxPayloadSize: number;
 }
@@ -100,7 +102,7 @@ export function serviceProviderConfig(rt: ScimRuntime): Record<string, unknown> 
         documentationUri: 'https://datatracker.ietf.org/doc/html/rfc7644',
         patch: { supported: true },
         bulk: {
-            supported: true,
+            supported: rt.limits.bulk,
             maxOperations: rt.limits.bulkMaxOperations,
             maxPayloadSize: rt.limits.bulkMaxPayloadSize
         },
@@ -323,12 +325,15 @@ function errorOutcome(e: unknown, rt: ScimRuntime): Outcome {
     return { status: 500, body: new ScimError(500, 'internal error').body() };
 }
 
+/** `bulkId:x` as a whole value in data, or as a path segment (`/Users/bulkId:x`). */
 const BULK_ID = /^bulkId:(.+)$/;
+const BULK_ID_SEGMENT = /bulkId:([^/]+)/g;
 
-function referencedBulkIds(v: unknown, out: Set<string>): Set<string> {
+function referencedBulkIds(v: unknown, out: Set<string>, inPath = false): Set<string> {
     if (typeof v === 'string') {
+        if (inPath) for (const m of v.matchAll(BULK_ID_SEGMENT)) out.add(m[1]);
         const m = BULK_ID.exec(v);
-        if (m) out.add(m[1]);
+        if (m && !inPath) out.add(m[1]);
     } else if (Array.isArray(v)) for (const e of v) referencedBulkIds(e, out);
     else if (isObj(v)) for (const e of Object.values(v)) referencedBulkIds(e, out);
     return out;
@@ -342,6 +347,10 @@ function resolveBulkIds(v: unknown, ids: Map<string, string>): unknown {
     if (Array.isArray(v)) return v.map((e) => resolveBulkIds(e, ids));
     if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, resolveBulkIds(e, ids)]));
     return v;
+}
+
+function resolvePathBulkIds(path: string, ids: Map<string, string>): string {
+    return path.replace(BULK_ID_SEGMENT, (whole, id: string) => ids.get(id) ?? whole);
 }
 
 /**
@@ -401,7 +410,7 @@ function bulk(rt: ScimRuntime, body: unknown, size: number): Outcome {
                 continue;
             }
             const method = typeof op.method === 'string' ? op.method.toUpperCase() : '';
-            const refs = referencedBulkIds([op.path, op.data], new Set());
+            const refs = referencedBulkIds(op.data, referencedBulkIds(op.path, new Set(), true));
             const unknown = [...refs].find((r) => !posted.has(r) || failed.has(r));
             if (unknown !== undefined) {
                 fail(
@@ -425,7 +434,7 @@ function bulk(rt: ScimRuntime, body: unknown, size: number): Outcome {
                 if (method === 'POST' && typeof op.bulkId !== 'string')
                     throw invalidSyntax(`Operations[${i}]: a POST needs a bulkId`);
                 if (typeof op.path !== 'string') throw invalidSyntax(`Operations[${i}] needs a path`);
-                const path = resolveBulkIds(op.path, created) as string;
+                const path = resolvePathBulkIds(op.path, created);
                 const data = resolveBulkIds(op.data, created);
                 const cond = typeof op.version === 'string' ? { ifMatch: op.version } : {};
                 const out = execute(rt, method, path, data, cond);
@@ -600,6 +609,8 @@ export function createScimApp(rt: ScimRuntime): express.Express {
         else fail(res, notFound(`no schema ${req.params.id}`));
     });
     scim.post('/Bulk', (req, res) => {
+        if (!rt.limits.bulk)
+            return fail(res, new ScimError(501, 'This app does not support bulk operations.'));
         try {
             reply(res, bulk(rt, req.body, (req as Request & { rawSize?: number }).rawSize ?? 0));
         } catch (e) {
