@@ -495,7 +495,9 @@ class ScimDirectory implements AppDirectory {
                 retryAfter = res.headers.get('retry-after');
                 text = await res.text();
             } catch (e) {
-                const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+                // By name, not instanceof: fetch's DOMException may come from another realm.
+                const name = (e as { name?: unknown } | null)?.name;
+                const timedOut = name === 'TimeoutError' || name === 'AbortError';
                 if (!last) {
                     await sleep(this.backoff(attempt));
                     continue;
