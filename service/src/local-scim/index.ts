@@ -67,8 +67,10 @@ export interface LocalScimApp {
 /** The token `npm run local-scim` accepts unless LOCAL_SCIM_TOKEN says otherwise (a local dev value, not a secret). */
 export const LOCAL_SCIM_DEV_TOKEN = 'rollcall-local-scim-dev-token';
 export const DEFAULT_SEED_GROUPS = ['Sales', 'Engineering', 'Customer Success', 'Support', 'Admins'];
-/** Writes are saved at most once per this many ms (and on stop). */
+/** Writes are saved at most once per this many ms (and on stop)… */
 const PERSIST_COALESCE_MS = 250;
+/** …or five times the last save's duration, so that saving a large store takes at most a sixth of the time. */
+const PERSIST_COST_FACTOR = 5;
 
 export async function startLocalScimApp(options: LocalScimOptions): Promise<LocalScimApp> {
     if (!options.token) throw new Error('startLocalScimApp: a token is required');
@@ -84,17 +86,21 @@ export async function startLocalScimApp(options: LocalScimOptions): Promise<Loca
 
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
+    let lastSaveMs = 0;
     const flush = (): void => {
         if (timer) clearTimeout(timer);
         timer = undefined;
         try {
+            const started = performance.now();
             store.save();
+            lastSaveMs = performance.now() - started;
         } catch (e) {
             log(`local SCIM app: could not save ${dataDir}: ${e instanceof Error ? e.message : String(e)}`);
         }
     };
     const store: ScimStore = new ScimStore(dataDir, () => {
-        if (!stopped) timer ??= setTimeout(flush, PERSIST_COALESCE_MS);
+        if (!stopped)
+            timer ??= setTimeout(flush, Math.max(PERSIST_COALESCE_MS, lastSaveMs * PERSIST_COST_FACTOR));
     });
     if (!store.load()) {
         for (const name of options.seedGroups ?? DEFAULT_SEED_GROUPS)
