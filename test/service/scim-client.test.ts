@@ -406,6 +406,23 @@ describe('the token', () => {
         expect(e.message).not.toContain(TOKEN);
     });
 
+    test('when the base URL holds credentials or the token cannot be a header, then a clear error at once, without the token', () => {
+        const withCredentials = (): AppDirectory =>
+            createScimDirectory({ baseUrl: 'https://admin:hunter2x@app.example.com/scim/v2', token: TOKEN });
+        expect(withCredentials).toThrow(/holds credentials/);
+        expect(withCredentials).toThrow(AppDirectoryError);
+        const spaced = `${TOKEN}\n`;
+        let message = '';
+        try {
+            createScimDirectory({ baseUrl: app.url, token: spaced });
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).toMatch(/characters an HTTP header cannot carry/);
+        expect(message).not.toContain(TOKEN);
+        expect(() => createScimDirectory({ baseUrl: 'not a url', token: TOKEN })).toThrow(/not a URL/);
+    });
+
     test('when an app echoes the Authorization header in its errors, then the message still holds no token', async () => {
         const echo: Server = createServer((req, res) => {
             res.writeHead(req.url?.startsWith('/scim/v2/Users?') ? 400 : 500, {

@@ -133,8 +133,20 @@ class ScimDirectory implements AppDirectory {
                 'invalid',
                 `the connection's baseUrl must be http(s), not ${url.protocol}`
             );
+        if (url.username || url.password)
+            throw new AppDirectoryError(
+                'invalid',
+                `the baseUrl of the app at ${url.origin} holds credentials: remove them and give the token in CONNECTIONS_FILE`
+            );
         if (!options.token)
             throw new AppDirectoryError('unauthorized', `no token for the app at ${url.origin}`);
+        // A header carries visible ASCII only; a token with a space or a line break (a tokenFile's trailing
+        // newline, say) would make fetch fail with a message of its own.
+        if (!/^[\x21-\x7e]+$/.test(options.token))
+            throw new AppDirectoryError(
+                'unauthorized',
+                `the token for the app at ${url.origin} holds characters an HTTP header cannot carry (a space, a line break, a non-ASCII character): check CONNECTIONS_FILE`
+            );
         registerSecret(options.token);
         this.origin = url.origin;
         this.base = options.baseUrl.replace(/\/+$/, '');
