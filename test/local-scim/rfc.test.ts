@@ -360,6 +360,36 @@ describe('PATCH (RFC 7644 §3.5.2)', () => {
         expect(twice.body).toMatchObject({ status: '400', scimType: 'noTarget' });
         expect((await scim(app, 'GET', `/Users/${u2}`)).body?.groups).toBeUndefined();
 
+        // Several removals in one PATCH: the same as one by one, so a value named twice is noTarget (and,
+        // a PATCH being atomic, nothing is removed); member values compare without case (caseExact false).
+        const dupe = await scim(
+            app,
+            'PATCH',
+            path,
+            patch(
+                { op: 'remove', path: `members[value eq "${u1}"]` },
+                { op: 'remove', path: `members[value eq "${u1}"]` }
+            )
+        );
+        expect(dupe.body).toMatchObject({ status: '400', scimType: 'noTarget' });
+        const mixed = await scim(
+            app,
+            'PATCH',
+            path,
+            patch(
+                { op: 'remove', path: `members[value eq "${u1.toUpperCase()}"]` },
+                { op: 'add', path: 'members', value: [{ value: u2 }] },
+                { op: 'remove', path: `members[value eq "${u3}"]` }
+            )
+        );
+        expect((mixed.body?.members as Json[]).map((m) => m.value)).toEqual([u2]);
+        await scim(
+            app,
+            'PATCH',
+            path,
+            patch({ op: 'add', path: 'members', value: [{ value: u1 }, { value: u3 }] })
+        );
+
         const unknown = await scim(
             app,
             'PATCH',
@@ -368,6 +398,7 @@ describe('PATCH (RFC 7644 §3.5.2)', () => {
         );
         expect(unknown.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
         const all = await scim(app, 'PATCH', path, patch({ op: 'remove', path: 'members' }));
+        expect(all.status).toBe(200);
         expect(all.body?.members).toBeUndefined();
     });
 
@@ -420,6 +451,33 @@ describe('PATCH (RFC 7644 §3.5.2)', () => {
         expect(r.body).toMatchObject({ status: '400', scimType: 'noTarget' });
         expect((await scim(app, 'GET', path)).body?.title).toBe('Before');
 
+        // Nested values changed by earlier operations (an element matched by a filter, an extension attribute,
+        // a sub-attribute) are not changed in the stored user either.
+        const nested = await createUser(app, 'atomic.nested@patch.example', {
+            name: { givenName: 'Given' },
+            emails: [{ type: 'home', value: 'home@x.example' }],
+            [ENTERPRISE]: { department: 'Dept' }
+        });
+        const failing = await scim(
+            app,
+            'PATCH',
+            `/Users/${nested.id}`,
+            patch(
+                { op: 'replace', path: 'emails[type eq "home"].value', value: 'changed@x.example' },
+                { op: 'replace', path: `${ENTERPRISE}:department`, value: 'Changed' },
+                { op: 'replace', path: 'name.givenName', value: 'Changed' },
+                { op: 'remove', path: 'emails[type eq "home"].display' },
+                { op: 'remove', path: 'userName' }
+            )
+        );
+        expect(failing.body).toMatchObject({ status: '400', scimType: 'mutability' });
+        expect((await scim(app, 'GET', `/Users/${nested.id}`)).body).toMatchObject({
+            name: { givenName: 'Given' },
+            emails: [{ type: 'home', value: 'home@x.example' }],
+            [ENTERPRISE]: { department: 'Dept' },
+            meta: { version: nested.meta.version }
+        });
+
         const cases: Array<[Json, string]> = [
             [{ schemas: ['wrong'], Operations: [{ op: 'add', path: 'title', value: 'x' }] }, 'invalidSyntax'],
             [patch({ op: 'move', path: 'title', value: 'x' }), 'invalidSyntax'],
@@ -438,6 +496,32 @@ describe('PATCH (RFC 7644 §3.5.2)', () => {
                 scimType
             });
         }
+    });
+});
+
+describe('the answer to a write (RFC 7644 §3.5.2: "subject to the attributes query parameter")', () => {
+    test('when a PATCH names excludedAttributes=members, then the group comes back without them, but keeps them', async () => {
+        const u = await createUser(app, 'narrow@example.com');
+        const g = await groupByName(app, 'sales ops');
+        const r = await scim(
+            app,
+            'PATCH',
+            `/Groups/${g.id}?excludedAttributes=members`,
+            patch({ op: 'add', path: 'members', value: [{ value: u.id }] })
+        );
+        expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ id: g.id, displayName: 'sales ops' });
+        expect(r.body?.members).toBeUndefined();
+        expect(r.headers.get('location')).toBe(`${app.url}/Groups/${g.id}`);
+        const full = await scim(app, 'GET', `/Groups/${g.id}`);
+        expect((full.body?.members as Json[]).map((m) => m.value)).toContain(u.id);
+        const created = await scim(
+            app,
+            'POST',
+            '/Users?attributes=userName',
+            userBody('narrow2@example.com', { title: 'T' })
+        );
+        expect(Object.keys(created.body ?? {}).sort()).toEqual(['id', 'schemas', 'userName']);
     });
 });
 

@@ -302,13 +302,16 @@ class ScimDirectory implements AppDirectory {
         onNoTarget: (ops: PatchOperation[]) => Promise<PatchOperation[] | undefined>
     ): Promise<void> {
         const path = `/Groups/${encodeURIComponent(groupId)}`;
+        // The answer to a PATCH is the whole group (RFC 7644 §3.5.2), members and all, unless the attributes
+        // parameters narrow it: a large group would come back with every chunk.
+        const patchPath = `${path}?excludedAttributes=members`;
         const plain = async (ops: PatchOperation[]): Promise<void> => {
             try {
-                await this.call('PATCH', path, patchBody(ops), what);
+                await this.call('PATCH', patchPath, patchBody(ops), what);
             } catch (e) {
                 if (!(e instanceof AppDirectoryError) || e.scimType !== 'noTarget') throw e;
                 const again = await onNoTarget(ops);
-                if (again) await this.call('PATCH', path, patchBody(again), what);
+                if (again) await this.call('PATCH', patchPath, patchBody(again), what);
             }
         };
         const caps = requests.length > 1 ? await this.cachedCapabilities() : undefined;

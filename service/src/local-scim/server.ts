@@ -247,13 +247,20 @@ function resourceBody(body: unknown, kind: ResourceKind): Resource {
     return r;
 }
 
-function written(rt: ScimRuntime, kind: ResourceKind, r: Resource, status: number): Outcome {
-    const out = render(rt, kind, r);
+/** The answer to a write: the resource, "subject to the attributes query parameter" (RFC 7644 §3.5.2). */
+function written(
+    rt: ScimRuntime,
+    kind: ResourceKind,
+    r: Resource,
+    status: number,
+    query: Record<string, unknown>
+): Outcome {
+    const out = render(rt, kind, r, listParam(query.attributes), listParam(query.excludedAttributes));
     return {
         status,
         body: out,
         etag: ScimStore.etag(r),
-        location: (out.meta as { location: string }).location
+        location: `${rt.base()}/${kind}s/${String(r.id)}`
     };
 }
 
@@ -275,7 +282,7 @@ export function execute(
     if (id === undefined) {
         if (method === 'GET') return search(rt, kind, query);
         if (method === 'POST')
-            return written(rt, kind, store.create(kind, resourceBody(body, kind), new Date()), 201);
+            return written(rt, kind, store.create(kind, resourceBody(body, kind), new Date()), 201, query);
         throw new ScimError(405, `${method} is not allowed on /${kind}s`);
     }
     if (id === '.search') {
@@ -300,15 +307,16 @@ export function execute(
         }
         case 'PUT': {
             checkIfMatch(cond, current);
-            return written(rt, kind, store.replace(kind, id, resourceBody(body, kind)), 200);
+            return written(rt, kind, store.replace(kind, id, resourceBody(body, kind)), 200, query);
         }
         case 'PATCH': {
             checkIfMatch(cond, current);
-            const next = structuredClone(current);
+            // A shallow copy: applyPatch replaces what it changes and never alters the stored values.
+            const next = { ...current };
             applyPatch(next, body, rs);
             stripReadOnly(next, rs);
             checkResource(next, rs);
-            return written(rt, kind, store.replace(kind, id, next), 200);
+            return written(rt, kind, store.replace(kind, id, next), 200, query);
         }
         case 'DELETE':
             checkIfMatch(cond, current);
