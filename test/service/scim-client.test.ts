@@ -373,6 +373,24 @@ describe('lost answers', () => {
     });
 });
 
+describe('two instances', () => {
+    test('when two connections create the same users and memberships at once, then one account each and one membership', async () => {
+        const first = directory();
+        const second = directory();
+        const names = Array.from({ length: 20 }, (_, i) => `twin-${i}@example.com`);
+        const results = await Promise.all(
+            names.flatMap((n) => [first.createUser(user(n)), second.createUser(user(n.toUpperCase()))])
+        );
+        for (const n of names) expect(usersNamed(n)).toBe(1);
+        expect(results.filter((r) => r.existed)).toHaveLength(names.length);
+        const ids = [...new Set(results.map((r) => r.user.id))];
+        expect(ids).toHaveLength(names.length);
+        const gid = await groupId(first, 'Engineering');
+        await Promise.all([first.addMembers(gid, ids), second.addMembers(gid, ids)]);
+        for (const id of ids) expect(memberCount(gid, id)).toBe(1);
+    });
+});
+
 describe('concurrency', () => {
     test('when many calls are made at once, then at most maxConcurrency requests are in flight on the connection', async () => {
         let inFlight = 0;
