@@ -254,6 +254,25 @@ describe('groups', () => {
         }
     });
 
+    test('when the app serves no /ServiceProviderConfig, then memberships go by plain PATCH', async () => {
+        const noDiscovery: typeof fetch = async (input, init) =>
+            String(input).endsWith('/ServiceProviderConfig')
+                ? new Response(JSON.stringify({ detail: 'no such endpoint' }), { status: 404 })
+                : fetch(input, init);
+        const dir = directory({ fetch: noDiscovery, membersPerPatch: 10 });
+        const ids: string[] = [];
+        for (let i = 0; i < 25; i++)
+            ids.push((await dir.createUser(user(`nodisc-${i}@example.com`))).user.id);
+        const gid = await groupId(dir, 'Light agents');
+        const before = dir.stats().byMethod;
+        await dir.addMembers(gid, ids);
+        const after = dir.stats().byMethod;
+        expect((after.PATCH ?? 0) - (before.PATCH ?? 0)).toBe(3);
+        for (const id of ids) expect(memberCount(gid, id)).toBe(1);
+        await dir.removeMembers(gid, ids);
+        for (const id of ids) expect(memberCount(gid, id)).toBe(0);
+    });
+
     test('when a member to remove is not in the group (400 noTarget), then the others are removed and it is no error', async () => {
         const dir = directory();
         const a = (await dir.createUser(user('rm-a@example.com'))).user.id;

@@ -314,7 +314,8 @@ class ScimDirectory implements AppDirectory {
                 if (again) await this.call('PATCH', patchPath, patchBody(again), what);
             }
         };
-        const caps = requests.length > 1 ? await this.cachedCapabilities() : undefined;
+        // Without a readable /ServiceProviderConfig (some apps serve none), plain PATCHes: every app has those.
+        const caps = requests.length > 1 ? await this.cachedCapabilities().catch(() => undefined) : undefined;
         if (!caps?.bulk.supported || caps.bulk.maxOperations < 1) {
             await Promise.all(requests.map(plain));
             return;
