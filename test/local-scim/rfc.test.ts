@@ -434,6 +434,16 @@ describe('PATCH (RFC 7644 §3.5.2)', () => {
             title: 'Analyst'
         });
         expect(r.body?.name.familyName).toBeUndefined();
+        expect(r.body?.schemas).toEqual([userBody('').schemas[0], ENTERPRISE]);
+        // RFC 7643 §3: `schemas` lists the extensions present; the last extension attribute gone, so is its URN.
+        const gone = await scim(
+            app,
+            'PATCH',
+            `/Users/${u.id}`,
+            patch({ op: 'remove', path: `${ENTERPRISE}:department` })
+        );
+        expect(gone.body?.schemas).toEqual([userBody('').schemas[0]]);
+        expect(gone.body?.[ENTERPRISE]).toBeUndefined();
     });
 
     test('when one operation fails, then none is applied (a PATCH is atomic), with the RFC error for each failure', async () => {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidValue, notFound, ScimError } from './errors';
-import { GROUP_SCHEMA, USER_SCHEMA, type ResourceKind } from './schemas';
+import { RESOURCE_SCHEMAS, type ResourceKind } from './schemas';
 
 export type Resource = Record<string, unknown>;
 
@@ -160,9 +160,10 @@ export class ScimStore {
             if ((next.members as Member[]).length === 0) delete next.members;
         }
         this.version++;
+        const schemas = schemasOf(next, kind);
         const stored: Resource = {
             ...next,
-            schemas: withSchema(next.schemas, kind === 'User' ? USER_SCHEMA : GROUP_SCHEMA),
+            schemas,
             meta: {
                 resourceType: kind,
                 created: meta.created,
@@ -243,9 +244,19 @@ export class ScimStore {
     }
 }
 
-function withSchema(schemas: unknown, core: string): string[] {
-    const list = Array.isArray(schemas) ? schemas.filter((s): s is string => typeof s === 'string') : [];
-    return list.includes(core) ? list : [core, ...list];
+/**
+ * RFC 7643 §3: `schemas` names the core schema and the extensions the resource holds. An extension
+ * object left empty (its last attribute removed) is dropped with its URN.
+ */
+function schemasOf(next: Resource, kind: ResourceKind): string[] {
+    const rs = RESOURCE_SCHEMAS[kind];
+    const out = [rs.schema];
+    for (const uri of rs.extensions.keys()) {
+        const ext = next[uri];
+        if (ext !== null && typeof ext === 'object' && Object.keys(ext).length > 0) out.push(uri);
+        else delete next[uri];
+    }
+    return out;
 }
 
 /** A group's members by value. */
