@@ -302,6 +302,60 @@ const PLANTS: Plant[] = [
             )
     },
     {
+        rule: 'compact-layout',
+        what: 'a compact layout showing a field that is not there',
+        mutate: (d) =>
+            write(
+                d,
+                `${D}/objects/Condition_Set__c/compactLayouts/Summary.compactLayout-meta.xml`,
+                xml(
+                    'CompactLayout',
+                    '<fullName>Summary</fullName><fields>Name</fields><fields>Gone__c</fields><label>Summary</label>'
+                )
+            )
+    },
+    {
+        rule: 'validation-rule',
+        what: 'a validation rule without its error message',
+        mutate: (d) =>
+            write(
+                d,
+                `${D}/objects/Condition_Set__c/validationRules/Needs_Definition.validationRule-meta.xml`,
+                xml(
+                    'ValidationRule',
+                    '<fullName>Needs_Definition</fullName><active>true</active><errorConditionFormula>ISBLANK(Definition__c)</errorConditionFormula>'
+                )
+            )
+    },
+    {
+        rule: 'record-type',
+        what: 'a record type restricting a field that is not a picklist',
+        mutate: (d) =>
+            write(
+                d,
+                `${D}/objects/Condition_Set__c/recordTypes/Standard.recordType-meta.xml`,
+                xml(
+                    'RecordType',
+                    '<fullName>Standard</fullName><active>true</active><label>Standard</label>' +
+                        '<picklistValues><picklist>Definition__c</picklist><values><fullName>X</fullName><default>false</default></values></picklistValues>'
+                )
+            )
+    },
+    {
+        rule: 'field-set',
+        what: 'a field set without its required description',
+        mutate: (d) =>
+            write(
+                d,
+                `${D}/objects/Condition_Set__c/fieldSets/Editor.fieldSet-meta.xml`,
+                xml(
+                    'FieldSet',
+                    '<fullName>Editor</fullName><displayedFields><field>Active__c</field><isFieldManaged>false</isFieldManaged>' +
+                        '<isRequired>false</isRequired></displayedFields><label>Editor</label>'
+                )
+            )
+    },
+    {
         rule: 'permission-set-field-permissions',
         what: 'field permissions on a required field',
         mutate: (d) =>
@@ -519,7 +573,7 @@ describe('Metadata API rules over force-app', () => {
         expect(checkForceApp(join(planted, 'force-app')).violations).toEqual([]);
     });
 
-    it('when a well-formed list view and layout are added, then the check stays clean (it is not over-strict)', () => {
+    it('when a well-formed list view, layout, compact layout and validation rule are added, then the check stays clean (it is not over-strict)', () => {
         const dir = copy('well-formed');
         write(
             dir,
@@ -542,9 +596,28 @@ describe('Metadata API rules over force-app', () => {
                     '</layoutColumns><style>OneColumn</style></layoutSections>'
             )
         );
+        write(
+            dir,
+            `${D}/objects/Condition_Set__c/compactLayouts/Summary.compactLayout-meta.xml`,
+            xml(
+                'CompactLayout',
+                '<fullName>Summary</fullName><fields>Name</fields><fields>Active__c</fields><label>Summary</label>'
+            )
+        );
+        write(
+            dir,
+            `${D}/objects/Condition_Set__c/validationRules/Needs_Definition.validationRule-meta.xml`,
+            xml(
+                'ValidationRule',
+                '<fullName>Needs_Definition</fullName><active>true</active><errorConditionFormula>ISBLANK(Definition__c)' +
+                    '</errorConditionFormula><errorMessage>A condition set needs a definition.</errorMessage>'
+            )
+        );
         const { app, violations } = checkForceApp(join(dir, 'force-app'));
         expect(app.byType.get('ListView')?.length).toBe(1);
         expect(app.byType.get('Layout')?.length).toBe(1);
+        expect(app.byType.get('CompactLayout')?.length).toBe(1);
+        expect(app.byType.get('ValidationRule')?.length).toBe(1);
         expect(violations).toEqual([]);
         expect(existsSync(join(dir, 'sfdx-project.json'))).toBe(true);
     });

@@ -28,6 +28,10 @@ export const SOURCES = {
     customField: `${META}customfield.htm`,
     listView: `${META}listview.htm`,
     layout: `${META}meta_layout.htm`,
+    compactLayout: `${META}meta_compactlayout.htm`,
+    validationRule: `${META}customobject.htm`,
+    recordType: `${META}customobject.htm`,
+    fieldSet: `${META}meta_fieldset.htm`,
     globalValueSet: `${META}meta_globalvalueset.htm`,
     permissionSet: `${META}meta_permissionset.htm`,
     objectPermissions: `${OBJECT_REFERENCE}sforce_api_objects_objectpermissions.htm`,
@@ -123,7 +127,10 @@ const ARRAY_TAGS = new Set([
     'actionOverrides',
     'profileActionOverrides',
     'platformActionListItems',
-    'quickActionListItems'
+    'quickActionListItems',
+    'picklistValues',
+    'displayedFields',
+    'availableFields'
 ]);
 
 const parser = new XMLParser({
@@ -1001,6 +1008,113 @@ export const RULES: Rule[] = [
                                 );
                         }
                 return problems.map((p) => violation('layout', app, l.file, `${l.name}: ${p}`));
+            })
+    },
+    // ----- Other children of an object: compact layouts, validation rules, record types, field sets -----
+    {
+        id: 'compact-layout',
+        types: ['CompactLayout', 'CustomObject'],
+        source: SOURCES.compactLayout,
+        description:
+            "A compact layout has a label and at most 10 fields, each a field of its object; an object's " +
+            'compactLayoutAssignment names one of its compact layouts (or SYSTEM).',
+        check: (app) => {
+            const out: Violation[] = [];
+            const byObject = new Map<string, Set<string>>();
+            for (const c of components(app, 'CompactLayout')) {
+                const [objectName, layoutName] = c.name.split('.');
+                byObject.set(objectName, (byObject.get(objectName) ?? new Set()).add(layoutName));
+                const object = app.objects.get(objectName);
+                const problems: string[] = [];
+                if (!str(c.xml.label)) problems.push('no label');
+                const names = strings(c.xml.fields);
+                if (names.length > 10) problems.push(`${names.length} fields (at most 10)`);
+                for (const name of names)
+                    if (name.endsWith('__c') && !object?.fields.has(name))
+                        problems.push(`field ${name} is not a field of ${objectName}`);
+                out.push(...problems.map((m) => violation('compact-layout', app, c.file, `${c.name}: ${m}`)));
+            }
+            for (const object of app.objects.values()) {
+                const assigned = str(object.xml?.compactLayoutAssignment);
+                if (assigned && assigned !== 'SYSTEM' && !byObject.get(object.name)?.has(assigned))
+                    out.push(
+                        violation(
+                            'compact-layout',
+                            app,
+                            object.file as string,
+                            `${object.name}: compactLayoutAssignment ${assigned} is not a compact layout of the object`
+                        )
+                    );
+            }
+            return out;
+        }
+    },
+    {
+        id: 'validation-rule',
+        types: ['ValidationRule'],
+        source: SOURCES.validationRule,
+        description:
+            'A validation rule has active, an errorConditionFormula and an errorMessage; its errorDisplayField, if ' +
+            'any, is a field of the object.',
+        check: (app) =>
+            components(app, 'ValidationRule').flatMap((v) => {
+                const [objectName] = v.name.split('.');
+                const problems: string[] = [];
+                if (!['true', 'false'].includes(str(v.xml.active) ?? ''))
+                    problems.push('active is required (true or false)');
+                if (!str(v.xml.errorConditionFormula)) problems.push('no errorConditionFormula');
+                if (!str(v.xml.errorMessage)) problems.push('no errorMessage');
+                const display = str(v.xml.errorDisplayField);
+                if (display?.endsWith('__c') && !app.objects.get(objectName)?.fields.has(display))
+                    problems.push(`errorDisplayField ${display} is not a field of ${objectName}`);
+                return problems.map((m) => violation('validation-rule', app, v.file, `${v.name}: ${m}`));
+            })
+    },
+    {
+        id: 'record-type',
+        types: ['RecordType'],
+        source: SOURCES.recordType,
+        description:
+            'A record type has a label and active; the picklists it restricts are picklist fields of its object.',
+        check: (app) =>
+            components(app, 'RecordType').flatMap((r) => {
+                const [objectName] = r.name.split('.');
+                const object = app.objects.get(objectName);
+                const problems: string[] = [];
+                if (!str(r.xml.label)) problems.push('no label');
+                if (!['true', 'false'].includes(str(r.xml.active) ?? ''))
+                    problems.push('active is required (true or false)');
+                for (const picklist of list(r.xml.picklistValues)) {
+                    const name = str(picklist.picklist) ?? '';
+                    const field = object?.fields.get(name);
+                    if (
+                        name.endsWith('__c') &&
+                        (!field || !['Picklist', 'MultiselectPicklist'].includes(fieldType(field)))
+                    )
+                        problems.push(`picklistValues ${name} is not a picklist field of ${objectName}`);
+                }
+                return problems.map((m) => violation('record-type', app, r.file, `${r.name}: ${m}`));
+            })
+    },
+    {
+        id: 'field-set',
+        types: ['FieldSet'],
+        source: SOURCES.fieldSet,
+        description:
+            'A field set has a label and a description; its displayed and available fields are fields of its object.',
+        check: (app) =>
+            components(app, 'FieldSet').flatMap((f) => {
+                const [objectName] = f.name.split('.');
+                const object = app.objects.get(objectName);
+                const problems: string[] = [];
+                if (!str(f.xml.label)) problems.push('no label');
+                if (!str(f.xml.description)) problems.push('no description (required)');
+                for (const item of [...list(f.xml.displayedFields), ...list(f.xml.availableFields)]) {
+                    const name = str(item.field) ?? '';
+                    if (name.endsWith('__c') && !name.includes('.') && !object?.fields.has(name))
+                        problems.push(`field ${name} is not a field of ${objectName}`);
+                }
+                return problems.map((m) => violation('field-set', app, f.file, `${f.name}: ${m}`));
             })
     },
     // ----- PermissionSet -----
