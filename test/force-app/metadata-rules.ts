@@ -26,7 +26,7 @@ const OBJECT_REFERENCE =
 export const SOURCES = {
     customObject: `${META}customobject.htm`,
     customField: `${META}customfield.htm`,
-    listView: `${META}listview.htm`,
+    listView: `${META}meta_listview.htm`,
     layout: `${META}meta_layout.htm`,
     compactLayout: `${META}meta_compactlayout.htm`,
     validationRule: `${META}customobject.htm`,
