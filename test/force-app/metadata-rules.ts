@@ -1551,8 +1551,9 @@ export const RULES: Rule[] = [
         types: ['ApexClass', 'ApexTrigger'],
         source: SOURCES.apexClass,
         description:
-            'An Apex class or trigger has an apiVersion (not above the project sourceApiVersion, which is what the ' +
-            'target org is expected to run) and a status Active, Inactive or Deleted; a name of at most 40 characters.',
+            'An Apex class or trigger has an apiVersion and a status Active, Inactive or Deleted, and a name of at ' +
+            'most 40 characters. Project rule on top: the apiVersion is not above sfdx-project.json\'s ' +
+            'sourceApiVersion (an org refuses a version it does not know; the project declares the one it targets).',
         check: (app) =>
             [...components(app, 'ApexClass'), ...components(app, 'ApexTrigger')].flatMap((c) => {
                 const problems: string[] = [];
