@@ -1552,7 +1552,7 @@ export const RULES: Rule[] = [
         source: SOURCES.apexClass,
         description:
             'An Apex class or trigger has an apiVersion and a status Active, Inactive or Deleted, and a name of at ' +
-            'most 40 characters. Project rule on top: the apiVersion is not above sfdx-project.json\'s ' +
+            "most 40 characters. Project rule on top: the apiVersion is not above sfdx-project.json's " +
             'sourceApiVersion (an org refuses a version it does not know; the project declares the one it targets).',
         check: (app) =>
             [...components(app, 'ApexClass'), ...components(app, 'ApexTrigger')].flatMap((c) => {
