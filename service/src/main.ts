@@ -30,6 +30,10 @@ import { DEMO_USERS, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '
 import { runDemo } from './cli/demo';
 import { removeServiceFile, writeServiceFile } from './service-file';
 import { startAdminApp, type AdminApp } from './admin-app/server';
+import type { AppDirectoryFactory } from './connections/app-directory';
+import { directoryFactory, type DirectoryConstructor } from './connections/config';
+import { ConnectionsService } from './connections/status';
+import { ConnectionStore } from './domain/connection-store';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -53,6 +57,13 @@ export interface StartOptions {
     timers?: boolean;
     /** Run the initial sweep before answering (default true). */
     initialSweep?: boolean;
+    /** The apps the connections reach, instead of those of CONNECTIONS_FILE (tests). */
+    appDirectories?: AppDirectoryFactory;
+    /**
+     * How a CONNECTIONS_FILE entry becomes an AppDirectory: the SCIM adapter (`createScimDirectory`,
+     * service/src/adapters/scim.ts, wired here once it is merged).
+     */
+    createDirectory?: DirectoryConstructor;
 }
 
 export interface RunningService {
@@ -130,6 +141,11 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const mailer = options.mailer ?? createMailer(config.mail, logger);
     const notifier = options.notifier ?? new SlackNotifier(config.slack, logger);
     const templates = new MailTemplates(config.mail.templatesDir);
+    const appDirectories =
+        options.appDirectories ??
+        (options.createDirectory && config.connections.endpoints.length > 0
+            ? directoryFactory(config.connections.endpoints, options.createDirectory)
+            : undefined);
     const instance = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const provisioning = new ProvisioningService({
         config,
@@ -141,7 +157,8 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         leases: new LeaseKeeper(store, clock, config.runs.staleAfterSeconds, instance, logger),
         clock,
         logger,
-        metrics
+        metrics,
+        appDirectories
     });
 
     let lastReady = 0;
@@ -151,6 +168,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         metrics,
         logger,
         clock,
+        connections: new ConnectionsService(new ConnectionStore(org), appDirectories),
         ready: async () => {
             // Ready = signed in, User describe and org time zone loaded (cached; runs then do not pay for
             // them). Probes come often; at most one check a minute reaches the org.

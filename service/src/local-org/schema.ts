@@ -582,7 +582,9 @@ const PREFIX_ORDER = [
 
 function prefixRank(name: string, sorted: string[]): number {
     const fixed = PREFIX_ORDER.indexOf(name);
-    return fixed >= 0 ? fixed : PREFIX_ORDER.length + sorted.filter((n) => !PREFIX_ORDER.includes(n)).indexOf(name);
+    return fixed >= 0
+        ? fixed
+        : PREFIX_ORDER.length + sorted.filter((n) => !PREFIX_ORDER.includes(n)).indexOf(name);
 }
 
 function readCustomObjects(objectsDir: string, valueSets: Map<string, string[]>): ObjectDef[] {
