@@ -222,6 +222,23 @@ describe('the actions for a matched user', () => {
         ]);
     });
 
+    it('when the app holds a membership or role the org record lacks (a write whose answer was lost), then it is sent again', () => {
+        const plan = planUser({
+            ...base,
+            matching: [OLD],
+            account: account({ role: 'Admin', groups: ['Sales'] }),
+            app: appState(),
+            groupMembers: new Map([
+                ['Sales', new Set(['app-1'])],
+                ['All', new Set(['app-1'])]
+            ])
+        });
+        expect(plan.actions.map((a) => [a.kind, a.group ?? a.detail.role])).toEqual([
+            ['Set Role', 'Light agent'],
+            ['Add To Group', 'All']
+        ]);
+    });
+
     it('when the account is Inactive or Pending Deactivation, then nothing here (deprovisioning owns them)', () => {
         for (const status of ['Inactive', 'Pending Deactivation'] as const) {
             expect(planUser({ ...base, matching: [OLD], account: account({ status }) }).actions).toEqual([]);

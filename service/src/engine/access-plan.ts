@@ -248,11 +248,8 @@ export function planUser(input: PlanUserInput): UserPlan {
                 sets: desired.sets
             })
         ];
-        const memberId = app?.id;
-        for (const group of desired.groups) {
-            if (memberId && groupMembers?.get(group)?.has(memberId)) continue;
-            actions.push(action('Add To Group', { group }, group));
-        }
+        // No record lists these memberships yet: each is added (adding a member already in is no error).
+        for (const group of desired.groups) actions.push(action('Add To Group', { group }, group));
         return { actions, desired };
     }
     const actions: PlannedAction[] = [];
@@ -260,8 +257,9 @@ export function planUser(input: PlanUserInput): UserPlan {
         const operations = attributeChanges(mapping, user, app);
         if (operations.length > 0) actions.push(action('Update', { operations }));
     }
-    const currentRole = app ? appRole(mapping, app) : account.role;
-    if ((desired.role ?? undefined) !== (currentRole ?? undefined) && desired.role !== undefined) {
+    // Both the app and the org's record must hold the role: a write whose answer was lost is sent again.
+    const roleHeld = account.role === desired.role && (!app || appRole(mapping, app) === desired.role);
+    if (desired.role !== undefined && !roleHeld) {
         actions.push(
             action('Set Role', { role: desired.role, operations: roleOperations(mapping, desired.role) })
         );
@@ -269,7 +267,7 @@ export function planUser(input: PlanUserInput): UserPlan {
     const memberId = app?.id ?? account.externalId;
     for (const group of desired.groups) {
         const members = groupMembers?.get(group);
-        const isMember = members && memberId ? members.has(memberId) : account.groups.includes(group);
+        const isMember = account.groups.includes(group) && (!members || !memberId || members.has(memberId));
         if (!isMember) actions.push(action('Add To Group', { group }, group));
     }
     return { actions, desired };

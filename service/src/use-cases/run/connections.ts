@@ -51,7 +51,7 @@ import { truncate, type RunDeps } from './context';
 export const CONNECTION_FAILURE_LIMIT = 3;
 const WRITE_BATCH = 200;
 /** Creates in flight per connection (the adapter bounds its own requests too). */
-const CREATE_CONCURRENCY = 4;
+export const CREATE_CONCURRENCY = 4;
 const USER_FIELDS = ['Username', 'Email', 'FirstName', 'LastName', 'FederationIdentifier'];
 
 /** What a run plans and does in one connection's app: the run's counts for connections, apart from items. */
