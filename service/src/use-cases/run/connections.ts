@@ -205,6 +205,11 @@ export async function planConnections(
             deps.appDirectories?.forConnection(connection.Key__c) !== undefined
         );
         outcomes.push(outcome);
+        if (!outcome.configured) {
+            // Never guessed: the preview says so, and nothing is planned that could not be sent.
+            outcome.problem = `Not configured in the service (CONNECTIONS_FILE has no entry "${connection.Key__c}"): nothing planned`;
+            continue;
+        }
         const mapping = validateAttributeMap(connection.Attribute_Map__c, connection.Match_On__c, schema);
         if (!mapping.ok) {
             outcome.problem = `Attribute map invalid, nothing planned: ${mapping.errors.map((error) => error.message).join(' ')}`;
@@ -270,8 +275,6 @@ export async function planConnections(
                     'Connection app not read for the plan'
                 );
             }
-        } else if (!directory) {
-            outcome.problem = `Not configured in the service (no CONNECTIONS_FILE entry "${key}"); planned from the org's records`;
         }
         const records: SObjectRecord[] = [];
         for (const { user, matching } of users) {
