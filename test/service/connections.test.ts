@@ -384,6 +384,36 @@ describe('provisioning accounts into an app', () => {
     });
 });
 
+describe('scheduled runs', () => {
+    it('when a scheduled run starts, then it plans and sends the connection actions like a previewed run', async () => {
+        const users = await someUsers(2, 45);
+        const connection = await createConnection();
+        const app = appFor(connection.key);
+        await grantingSet(
+            'Scheduled access',
+            users.map((u) => u.Id),
+            connection.id,
+            { groups: ['Support'], role: 'Agent' }
+        );
+
+        const accepted = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled', full: true });
+        expect(accepted.status).toBe(202);
+        const runId = String(accepted.body.runId);
+        await service.provisioning.waitForRun(runId);
+
+        const actions = await actionsOf(runId, connection.key);
+        expect(actions.map((a) => `${a.kind}: ${a.status}`).sort()).toEqual([
+            'Add To Group: Done',
+            'Add To Group: Done',
+            'Create: Done',
+            'Create: Done'
+        ]);
+        expect((await appState(app)).map((account) => [account.groups, account.roles])).toEqual(
+            users.map(() => [['Support'], [{ value: 'Agent', primary: true }]])
+        );
+    });
+});
+
 describe('integrity', () => {
     it.each(['createUser', 'patchUser', 'addMembers'] as const)(
         'when the answer to a %s is lost, then the next run ends with exactly the clean run\u2019s accounts and memberships',
