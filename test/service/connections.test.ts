@@ -13,7 +13,7 @@ import type { OrgStore } from '../../service/src/domain/org-store';
 import type { RunningService } from '../../service/src/main';
 import { CREATE_CONCURRENCY } from '../../service/src/use-cases/run/connections';
 import { FakeAppDirectory } from './support/app-directory-fake';
-import { startSmtpSink, type SmtpSink } from './support/peers';
+import { startSmtpSink, until, type SmtpSink } from './support/peers';
 import {
     api,
     deactivateAllSets,
@@ -514,6 +514,42 @@ describe('integrity', () => {
         } finally {
             await second.stop();
         }
+    });
+
+    it('when the service stops while creating accounts, then the run parks and the resume creates each account once', async () => {
+        const users = await someUsers(8, 50);
+        const connection = await createConnection();
+        const app = appFor(connection.key);
+        await grantingSet(
+            'Park and resume',
+            users.map((u) => u.Id),
+            connection.id,
+            { groups: ['Sales'] }
+        );
+        const first = await startService(org, serviceEnv(smtp), { appDirectories: factory });
+        let release: () => void = () => undefined;
+        app.faults.holdCreates = new Promise<void>((resolve) => (release = resolve));
+        const preview = await previewViaApi(first, admin);
+        await api(first, 'POST', '/v1/runs', { previewRunId: preview.runId, initiatedBy: admin });
+        await until(() => app.heldCreates >= 1, 'a create in flight');
+
+        const stopping = first.stop();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        app.faults.holdCreates = undefined;
+        release();
+        await stopping;
+        const parked = await actionsOf(preview.runId, connection.key);
+        expect(parked.some((a) => a.status === 'Pending')).toBe(true);
+
+        const resumed = await service.provisioning.sweep();
+        expect(resumed.resumed).toBe(preview.runId);
+        await service.provisioning.waitForRun(preview.runId);
+
+        const actions = await actionsOf(preview.runId, connection.key);
+        expect(actions.every((a) => a.status === 'Done')).toBe(true);
+        expect(app.writes.createUser).toBe(users.length);
+        expect((await appState(app)).map((account) => account.groups)).toEqual(users.map(() => ['Sales']));
+        expect(await accountsOf(connection.id)).toHaveLength(users.length);
     });
 
     it('when the app keeps failing, then its actions fail with the reason and the rest of the run goes on', async () => {

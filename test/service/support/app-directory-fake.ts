@@ -26,6 +26,8 @@ export interface FakeFaults {
     dropNext?: WriteKind;
     /** Every request fails with this kind (an app down, a revoked token). */
     failAll?: AppErrorKind;
+    /** Creates wait for this before answering (a test interleaves a shutdown). */
+    holdCreates?: Promise<void>;
 }
 
 export class FakeAppDirectory implements AppDirectory {
@@ -88,8 +90,15 @@ export class FakeAppDirectory implements AppDirectory {
         return [...this.users.values()].find((user) => user.userName === userName) ?? null;
     }
 
+    /** Creates waiting on `faults.holdCreates`. */
+    heldCreates = 0;
+
     async createUser(resource: Record<string, unknown>): Promise<{ user: AppUser; existed: boolean }> {
         this.request('POST');
+        if (this.faults.holdCreates) {
+            this.heldCreates++;
+            await this.faults.holdCreates;
+        }
         const userName = String(resource.userName);
         const existing = [...this.users.values()].find((user) => user.userName === userName);
         if (existing) return { user: existing, existed: true };
