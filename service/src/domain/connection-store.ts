@@ -5,7 +5,7 @@
  */
 import { soqlString } from '../engine';
 import type { OrgGateway, SObjectRecord, WriteResult } from '../ports';
-import { chunk } from './org-store';
+import { chunk, type OrgStore } from './org-store';
 
 export const CONNECTION = 'Connection__c';
 export const ACCESS_GRANT = 'Access_Grant__c';
@@ -63,8 +63,19 @@ const ACCOUNT_FIELDS =
 const ACTION_FIELDS =
     'Id, Key__c, Connection__c, Connection__r.Key__c, Connection__r.Name, App_Account__c, User__c, Kind__c, Status__c, Detail__c, Reason__c, External_Id__c';
 
+const CONNECTIONS_SOQL = `SELECT ${CONNECTION_FIELDS} FROM ${CONNECTION} ORDER BY Name`;
+const GRANTS_SOQL = `SELECT Id, Connection__c, Groups__c, Role__c, Condition_Set__c, Condition_Set__r.Name, Condition_Set__r.CreatedDate, Condition_Set__r.Definition__c FROM ${ACCESS_GRANT} WHERE Condition_Set__r.Active__c = true AND Connection__r.Active__c = true`;
+
 export class ConnectionStore {
     constructor(readonly org: OrgGateway) {}
+
+    /** The plan's start reads (connections and active grants) in one Composite request: one API call. */
+    planReads(store: OrgStore): { connections: Promise<ConnectionRecord[]>; grants: Promise<GrantRecord[]> } {
+        return store.readTogether({
+            connections: { soql: CONNECTIONS_SOQL, parse: (records) => records as ConnectionRecord[] },
+            grants: { soql: GRANTS_SOQL, parse: (records) => records as GrantRecord[] }
+        });
+    }
 
     /** Every connection the org defines (active or not), by name. */
     async connections(): Promise<ConnectionRecord[]> {
@@ -75,9 +86,7 @@ export class ConnectionStore {
 
     /** The grants of active sets in active connections, with their set (name, precedence, definition). */
     async activeGrants(): Promise<GrantRecord[]> {
-        return this.org.query<GrantRecord>(
-            `SELECT Id, Connection__c, Groups__c, Role__c, Condition_Set__c, Condition_Set__r.Name, Condition_Set__r.CreatedDate, Condition_Set__r.Definition__c FROM ${ACCESS_GRANT} WHERE Condition_Set__r.Active__c = true AND Connection__r.Active__c = true`
-        );
+        return this.org.query<GrantRecord>(GRANTS_SOQL);
     }
 
     /** A connection's accounts (every page). */

@@ -154,10 +154,9 @@ export async function planConnections(
 ): Promise<ConnectionOutcome[]> {
     const { store, clock, logger } = deps;
     const connectionStore = new ConnectionStore(store.org);
-    const [connections, grants] = await Promise.all([
-        connectionStore.connections(),
-        connectionStore.activeGrants()
-    ]);
+    // One Composite request for both (one API call).
+    const reads = connectionStore.planReads(store);
+    const [connections, grants] = await Promise.all([reads.connections, reads.grants]);
     const active = connections.filter((connection) => connection.Active__c === true);
     if (active.length === 0) return [];
     const { schema, timeZone } = await evaluator.schemaAndTimeZone();
