@@ -11,6 +11,7 @@ import type { AppDirectory, AppDirectoryFactory } from '../../service/src/connec
 import type { LocalOrg } from '../../service/src/local-org';
 import type { OrgStore } from '../../service/src/domain/org-store';
 import type { RunningService } from '../../service/src/main';
+import { parseSnapshot } from '../../service/src/use-cases/evaluation';
 import { CREATE_CONCURRENCY } from '../../service/src/use-cases/run/connections';
 import { FakeAppDirectory } from './support/app-directory-fake';
 import { startSmtpSink, until, type SmtpSink } from './support/peers';
@@ -278,6 +279,35 @@ describe('provisioning accounts into an app', () => {
             'Access A; Access B'
         );
         expect(preview.status).toBe('Previewed');
+    });
+
+    it('when a set grants access and no product, then it provisions the access and is not an invalid set for the invitations', async () => {
+        const users = await someUsers(2, 55);
+        const connection = await createConnection();
+        const app = appFor(connection.key);
+        const [set] = await store.org.create('Condition_Set__c', [
+            {
+                Name: 'Access only',
+                Active__c: true,
+                Definition__c: JSON.stringify({
+                    version: 1,
+                    conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
+                })
+            }
+        ]);
+        await store.org.create('Access_Grant__c', [
+            { Condition_Set__c: set.id, Connection__c: connection.id, Groups__c: 'Support', Role__c: 'Agent' }
+        ]);
+
+        const { runId } = await previewAndRun();
+
+        expect((await appState(app)).map((account) => account.groups)).toEqual([['Support'], ['Support']]);
+        const [run] = await store.org.query<{ Condition_Sets_Snapshot__c: string }>(
+            `SELECT Condition_Sets_Snapshot__c FROM Provisioning_Run__c WHERE Id = '${runId}'`
+        );
+        expect(
+            parseSnapshot(run.Condition_Sets_Snapshot__c).invalid.map((invalid) => invalid.name)
+        ).not.toContain('Access only');
     });
 
     it('when nothing changed, then the next run plans no action and writes nothing to the app; a changed field is one update', async () => {

@@ -89,6 +89,18 @@ export class ConnectionStore {
         return this.org.query<GrantRecord>(GRANTS_SOQL);
     }
 
+    /** Of these condition sets, those that grant access in some connection (at most 300 ids a query). */
+    async setsWithGrants(setIds: string[]): Promise<Set<string>> {
+        const found = new Set<string>();
+        for (const group of chunk(setIds, 300)) {
+            const rows = await this.org.query<{ Condition_Set__c: string }>(
+                `SELECT Condition_Set__c FROM ${ACCESS_GRANT} WHERE Condition_Set__c IN (${group.map(soqlString).join(', ')})`
+            );
+            for (const row of rows) found.add(row.Condition_Set__c);
+        }
+        return found;
+    }
+
     /** A connection's accounts (every page). */
     async accounts(connectionId: string): Promise<AppAccountRecord[]> {
         return this.org.query<AppAccountRecord>(
