@@ -394,6 +394,34 @@ describe('provisioning accounts into an app', () => {
         ]);
     });
 
+    it('when previewed, then the plan per connection counts the actions by kind, the Manual accounts kept, and a connection not configured in the service plans nothing', async () => {
+        const users = await someUsers(3, 60);
+        const connection = await createConnection();
+        const app = appFor(connection.key);
+        app.seedUser(users[2].Username);
+        await grantingSet(
+            'Plan summary',
+            users.map((u) => u.Id),
+            connection.id,
+            { groups: ['Sales', 'Support'] }
+        );
+        const unconfigured = await createConnection();
+        await grantingSet('Plan summary, no app', [users[0].Id], unconfigured.id, { groups: ['Sales'] });
+
+        const preview = await service.provisioning.preview({ initiatedBy: admin });
+
+        const byKey = new Map((preview.connections ?? []).map((outcome) => [outcome.key, outcome]));
+        expect(byKey.get(connection.key)).toMatchObject({
+            configured: true,
+            planned: { Create: 2, 'Add To Group': 4 },
+            kept: 1
+        });
+        expect(byKey.get(unconfigured.key)).toMatchObject({ configured: false, planned: {} });
+        expect(byKey.get(unconfigured.key)?.problem).toMatch(/Not configured in the service/);
+        expect((await actionsOf(preview.runId, unconfigured.key)).length).toBe(0);
+        expect(app.writes).toEqual({ createUser: 0, patchUser: 0, addMembers: 0 });
+    });
+
     it('when a group named in a grant does not exist in the app (names are case-sensitive), then that membership fails with the reason and the rest is done', async () => {
         const [user] = await someUsers(1, 20);
         const connection = await createConnection();

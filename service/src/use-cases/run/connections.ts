@@ -294,9 +294,12 @@ export async function planConnections(
                 app: appState,
                 groupMembers: app?.membersKnown ? app.members : undefined
             });
-            if (plan.kept && plan.actions.length === 0) outcome.kept++;
+            if (plan.kept) outcome.kept++;
             for (const action of plan.actions) {
-                outcome.planned[action.kind] = (outcome.planned[action.kind] ?? 0) + 1;
+                // A create of an account someone else made is recorded Manual, not counted as planned.
+                if (action.detail.manual !== true) {
+                    outcome.planned[action.kind] = (outcome.planned[action.kind] ?? 0) + 1;
+                }
                 records.push({
                     attributes: { type: RUN_ACTION },
                     Key__c: actionKey(runId, key, action),
