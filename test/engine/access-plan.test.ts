@@ -125,6 +125,13 @@ describe('the actions for a matched user', () => {
         );
     });
 
+    it('when the preview read the app and it has no account for the user, then the create needs no search first', () => {
+        const read = planUser({ ...base, matching: [OLD], appRead: true });
+        const unread = planUser({ ...base, matching: [OLD] });
+        expect(read.actions[0].detail.absentAtPreview).toBe(true);
+        expect(unread.actions[0].detail.absentAtPreview).toBeUndefined();
+    });
+
     it('when the account is Manual, then nothing, with why', () => {
         const plan = planUser({
             ...base,

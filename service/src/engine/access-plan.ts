@@ -208,11 +208,16 @@ export interface PlanUserInput {
     app?: AppAccountState;
     /** Group display name → member ids, when the app was read. */
     groupMembers?: ReadonlyMap<string, ReadonlySet<string>>;
+    /**
+     * The preview read the app's accounts: a user with no `app` state has no account there, so the create
+     * needs no search first (a `409 uniqueness` is still resolved by a search, by the same rule).
+     */
+    appRead?: boolean;
 }
 
 /** The actions for one matched user in one connection. */
 export function planUser(input: PlanUserInput): UserPlan {
-    const { connectionKey, mapping, user, matching, account, app, groupMembers } = input;
+    const { connectionKey, mapping, user, matching, account, app, groupMembers, appRead } = input;
     const key = accountKey(user.Id, connectionKey);
     const desired = desiredAccess(matching, account);
     if (account?.source === 'Manual')
@@ -245,7 +250,8 @@ export function planUser(input: PlanUserInput): UserPlan {
                 resource,
                 role: desired.role ?? null,
                 groups: desired.groups,
-                sets: desired.sets
+                sets: desired.sets,
+                ...(appRead && !app ? { absentAtPreview: true } : {})
             })
         ];
         // No record lists these memberships yet: each is added (adding a member already in is no error).

@@ -292,7 +292,8 @@ export async function planConnections(
                 matching,
                 account,
                 app: appState,
-                groupMembers: app?.membersKnown ? app.members : undefined
+                groupMembers: app?.membersKnown ? app.members : undefined,
+                appRead: app !== undefined
             });
             if (plan.kept) outcome.kept++;
             for (const action of plan.actions) {
@@ -359,6 +360,8 @@ interface ActionDetail {
     role?: string | null;
     resource?: Record<string, unknown>;
     manual?: boolean;
+    /** The preview read the app and it had no account with this userName. */
+    absentAtPreview?: boolean;
     group?: string;
     groups?: string[];
     operations?: Array<{ op: 'add' | 'replace' | 'remove'; path?: string; value?: unknown }>;
@@ -641,8 +644,10 @@ async function sendCreate(
         });
     };
     try {
-        // Searched first: a create whose answer was lost, or an account someone else made, is never doubled.
-        const found = await sender.directory.findUser(detail.userName);
+        // Never doubled: an account made since the preview, or by a create whose answer was lost, is found by
+        // userName, here first when the preview could not tell it was absent, else through the 409 answer
+        // (the adapter resolves it with the same search); either way judged by its externalId below.
+        const found = detail.absentAtPreview ? null : await sender.directory.findUser(detail.userName);
         let user = found;
         let existed = found !== null;
         if (!found) {
