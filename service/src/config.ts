@@ -7,6 +7,7 @@ import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { loadConnectionsFile, type ConnectionEndpoint } from './connections/config';
 import { AppError } from './errors';
 import { BULK_QUERY_ABOVE } from './use-cases/candidates';
 
@@ -129,7 +130,9 @@ const envSchema = z.object({
     SCHEDULER: z.enum(['apex', 'service', 'off']).optional(),
     SHUTDOWN_TIMEOUT_SECONDS: int(1, 600).default(10),
     DEMO_ON_START: bool.optional(),
-    ADMIN_RECIPIENT_CAP: int(1, 1000).default(50)
+    ADMIN_RECIPIENT_CAP: int(1, 1000).default(50),
+    /** JSON file of the apps the connections reach: {"<Key__c>": {"baseUrl", "token" | "tokenFile"}} (DESIGN §10). */
+    CONNECTIONS_FILE: optionalText
 });
 
 /** Every variable the service reads (.env.example documents each; a test checks it). */
@@ -222,6 +225,8 @@ export interface Config {
     scheduler: 'apex' | 'service' | 'off';
     shutdownTimeoutSeconds: number;
     demoOnStart: boolean;
+    /** CONNECTIONS_FILE: the apps the service can reach, by connection key (tokens never serialised). */
+    connections: { file?: string; endpoints: ConnectionEndpoint[] };
 }
 
 /** Names of the variables that hold secrets: never logged, never echoed back in errors. */
@@ -313,6 +318,12 @@ export function loadConfig(env: Env = process.env): Config {
             `STALE_RUN_SECONDS: must be at least 4 × HEARTBEAT_SECONDS (${e.HEARTBEAT_SECONDS * 4}); it is ${e.STALE_RUN_SECONDS}`
         );
     }
+    const connections: Config['connections'] = { file: e.CONNECTIONS_FILE, endpoints: [] };
+    if (e.CONNECTIONS_FILE) {
+        const loaded = loadConnectionsFile(resolve(e.CONNECTIONS_FILE));
+        problems.push(...loaded.problems);
+        connections.endpoints = loaded.endpoints;
+    }
     if (problems.length > 0) throw configError(problems);
 
     const transport: MailTransportConfig =
@@ -388,7 +399,8 @@ export function loadConfig(env: Env = process.env): Config {
         },
         scheduler: e.SCHEDULER ?? (mode === 'local' ? 'service' : 'apex'),
         shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
-        demoOnStart: e.DEMO_ON_START ?? (mode === 'local' && e.NODE_ENV !== 'test')
+        demoOnStart: e.DEMO_ON_START ?? (mode === 'local' && e.NODE_ENV !== 'test'),
+        connections
     };
 }
 
@@ -413,7 +425,8 @@ export function configuredSecrets(config: Config): string[] {
         config.slack.token,
         config.salesforce?.privateKeyPem,
         transport.kind === 'smtp' ? transport.password : undefined,
-        transport.kind === 'smtp' ? transport.url : undefined
+        transport.kind === 'smtp' ? transport.url : undefined,
+        ...config.connections.endpoints.map((entry) => entry.token())
     ];
     if (transport.kind === 'smtp' && transport.url) {
         try {

@@ -30,6 +30,11 @@ import { DEMO_USERS, startLocalOrg, type LocalOrg, type LocalOrgOptions } from '
 import { runDemo } from './cli/demo';
 import { removeServiceFile, writeServiceFile } from './service-file';
 import { startAdminApp, type AdminApp } from './admin-app/server';
+import type { AppDirectoryFactory } from './connections/app-directory';
+import { directoryFactory, type DirectoryConstructor } from './connections/config';
+import { startLocalConnections, type LocalConnections, type LocalScimStarter } from './connections/local';
+import { ConnectionsService } from './connections/status';
+import { ConnectionStore } from './domain/connection-store';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -53,6 +58,18 @@ export interface StartOptions {
     timers?: boolean;
     /** Run the initial sweep before answering (default true). */
     initialSweep?: boolean;
+    /** The apps the connections reach, instead of those of CONNECTIONS_FILE (tests). */
+    appDirectories?: AppDirectoryFactory;
+    /**
+     * How a CONNECTIONS_FILE entry becomes an AppDirectory: the SCIM adapter (`createScimDirectory`,
+     * service/src/adapters/scim.ts, wired here once it is merged).
+     */
+    createDirectory?: DirectoryConstructor;
+    /**
+     * Local mode without CONNECTIONS_FILE: starts the local SCIM app for the demo connection (h19a's
+     * `startLocalScimApp`, service/src/local-scim/, the default here once it is merged).
+     */
+    localScim?: LocalScimStarter;
 }
 
 export interface RunningService {
@@ -61,6 +78,8 @@ export interface RunningService {
     config: Config;
     logger: Logger;
     localOrg?: LocalOrg;
+    /** Local mode: the local SCIM app the demo connection reaches (its SCIM base URL). */
+    localScimUrl?: string;
     org: OrgGateway;
     mailer: Mailer;
     provisioning: ProvisioningService;
@@ -123,6 +142,12 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         };
     }
     if (!salesforce) throw new Error('No org configured');
+    let localConnections: LocalConnections | undefined;
+    if (config.mode === 'local' && !config.connections.file && options.localScim) {
+        localConnections = await startLocalConnections(config.dataDir, options.localScim);
+        config.connections = { file: localConnections.file, endpoints: localConnections.endpoints };
+        for (const entry of localConnections.endpoints) registerSecret(entry.token());
+    }
 
     const gateway: OrgGateway = new SalesforceGateway({ config: salesforce, logger, metrics });
     const org = options.wrapOrg ? options.wrapOrg(gateway) : gateway;
@@ -130,6 +155,17 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const mailer = options.mailer ?? createMailer(config.mail, logger);
     const notifier = options.notifier ?? new SlackNotifier(config.slack, logger);
     const templates = new MailTemplates(config.mail.templatesDir);
+    const appDirectories =
+        options.appDirectories ??
+        (options.createDirectory && config.connections.endpoints.length > 0
+            ? directoryFactory(config.connections.endpoints, options.createDirectory)
+            : undefined);
+    if (!appDirectories && config.connections.endpoints.length > 0) {
+        logger.warn(
+            { connections: config.connections.endpoints.map((entry) => entry.key) },
+            'CONNECTIONS_FILE has entries but this build has no SCIM adapter wired: connections are not configured'
+        );
+    }
     const instance = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const provisioning = new ProvisioningService({
         config,
@@ -141,7 +177,8 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         leases: new LeaseKeeper(store, clock, config.runs.staleAfterSeconds, instance, logger),
         clock,
         logger,
-        metrics
+        metrics,
+        appDirectories
     });
 
     let lastReady = 0;
@@ -151,6 +188,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         metrics,
         logger,
         clock,
+        connections: new ConnectionsService(new ConnectionStore(org), appDirectories),
         ready: async () => {
             // Ready = signed in, User describe and org time zone loaded (cached; runs then do not pay for
             // them). Probes come often; at most one check a minute reaches the org.
@@ -213,6 +251,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         config,
         logger,
         localOrg,
+        localScimUrl: localConnections?.url,
         org,
         mailer,
         provisioning,
@@ -234,6 +273,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
                 await mailer.close();
                 await org.close();
                 if (ownsLocalOrg) await localOrg?.stop();
+                await localConnections?.stop();
                 if (current === service) current = undefined;
                 logger.info('Rollcall service stopped');
             })();
@@ -252,6 +292,8 @@ export async function stop(): Promise<void> {
 async function main(): Promise<void> {
     let service: RunningService;
     try {
+        // The SCIM adapter and the local SCIM app (h19a) plug in here once merged:
+        //     start({ createDirectory: createScimDirectory, localScim: startLocalScimApp })
         service = await start();
     } catch (error) {
         console.error(describeError(error));
@@ -260,6 +302,7 @@ async function main(): Promise<void> {
     const { config } = service;
     console.log(`Service: ${service.url}`);
     if (service.localOrg) console.log(`Local org: ${service.localOrg.url}`);
+    if (service.localScimUrl) console.log(`Local SCIM app: ${service.localScimUrl}`);
     if (config.mode === 'local' && config.apiSecretGenerated)
         console.log(`API secret (local mode): ${config.apiSecret}`);
     console.log(`Emails: ${service.mailer.describe()}`);

@@ -2,6 +2,8 @@
  * The HTTP API against the local org: bearer auth, JSON errors, limits, health, metrics, and the
  * OpenAPI file checked against the routes.
  */
+import { ConnectionsService } from '../../service/src/connections/status';
+import { ConnectionStore } from '../../service/src/domain/connection-store';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -83,7 +85,8 @@ describe('OpenAPI', () => {
             metrics: service.metrics,
             logger: service.logger,
             clock: { now: () => new Date() },
-            ready: async () => undefined
+            ready: async () => undefined,
+            connections: new ConnectionsService(new ConnectionStore(service.org), undefined)
         });
 
         // Act

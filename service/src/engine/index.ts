@@ -87,3 +87,46 @@ export type {
     StatusOf
 } from './sets';
 export { dayInZone, isValidTimeZone, parseDatetime, relativeWindow } from './dates';
+export {
+    CORE_USER_SCHEMA,
+    DEFAULT_ATTRIBUTE_MAP,
+    ENTERPRISE_USER_SCHEMA,
+    MATCH_ON_FIELDS,
+    buildUserResource,
+    getAtPath,
+    mappedValues,
+    parseAttributePath,
+    setAtPath,
+    userFieldValue,
+    validateAttributeMap
+} from './attribute-map';
+export type {
+    AttributeMapping,
+    AttributePath,
+    AttributeSource,
+    MappedValue,
+    MappingError,
+    MappingResult,
+    MatchOn,
+    ValidMapping
+} from './attribute-map';
+export {
+    ACTION_KINDS,
+    accountKey,
+    actionKey,
+    attributeChanges,
+    desiredAccess,
+    parseGroups,
+    planUser,
+    roleOperations
+} from './access-plan';
+export type {
+    AccessGrant,
+    AccountRecord,
+    ActionKind,
+    AppAccountState,
+    DesiredAccess,
+    PlannedAction,
+    PlanUserInput,
+    UserPlan
+} from './access-plan';

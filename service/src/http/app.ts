@@ -10,6 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { z } from 'zod';
 import type { Config } from '../config';
+import type { ConnectionsService } from '../connections/status';
 import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from '../domain/tokens';
 import { AppError, isAppError, redact } from '../errors';
 import type { Logger } from '../logger';
@@ -29,6 +30,8 @@ export interface AppDeps {
     clock: Clock;
     /** Readiness: resolves when the org answers. */
     ready: () => Promise<void>;
+    /** The connections (DESIGN §10): their status, the test, a run's actions. */
+    connections: ConnectionsService;
 }
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
@@ -309,6 +312,17 @@ export function createApp(deps: AppDeps): express.Express {
     v1.get('/users/:key/explain', async (req, res) => {
         const key = parse(z.string().trim().min(1).max(255), req.params.key, 'key');
         res.json(await provisioning.explain(key));
+    });
+    const { connections } = deps;
+    const connectionKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, 'must be a connection key');
+    v1.get('/connections', async (_req, res) => {
+        res.json(await connections.list());
+    });
+    v1.post('/connections/:key/test', async (req, res) => {
+        res.json(await connections.test(parse(connectionKey, req.params.key, 'key')));
+    });
+    v1.get('/runs/:id/actions', async (req, res) => {
+        res.json(await connections.runActions(parse(salesforceId, req.params.id, 'id')));
     });
     app.use('/v1', v1);
 

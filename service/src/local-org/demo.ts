@@ -750,8 +750,9 @@ export function seedRecords(store: Store, ids: DemoIds, opts: { seed: number; se
             }
         ]
     ];
+    const setIds = new Map<string, string>();
     sets.forEach(([name, description, products, statuses, active, definition], i) => {
-        insert(
+        const row = insert(
             'Condition_Set__c',
             {
                 Name: name,
@@ -763,6 +764,7 @@ export function seedRecords(store: Store, ids: DemoIds, opts: { seed: number; se
             },
             90 - i * 10
         );
+        setIds.set(name, String(row.Id));
     });
 
     // Some sales users were invited already; some of them authorized.
@@ -792,6 +794,63 @@ export function seedRecords(store: Store, ids: DemoIds, opts: { seed: number; se
                     status === 'Authorized' ? formatDateTime(anchor - (invitedDays - 2) * DAY_MS) : null
             },
             invitedDays
+        );
+    }
+
+    seedDemoConnection(insert, setIds);
+}
+
+/** The demo connection's key: `npm start` points it at the local SCIM app (CONNECTIONS_FILE, docs/connections.md). */
+export const DEMO_CONNECTION_KEY = 'demo-scim';
+/** Groups the demo grants name; the local SCIM app is seeded with them (display names, exact). */
+export const DEMO_SCIM_GROUPS = ['Sales', 'Managers', 'EMEA'];
+
+/**
+ * A connection to the local SCIM app and access grants on two demo sets: the sales managers get the
+ * groups Sales and Managers with the role Manager; the new EMEA AEs get Sales and EMEA as Account
+ * Executive. Seeded after everything else, so the demo's other records (and their ids) are as before.
+ */
+function seedDemoConnection(
+    insert: (objectName: string, fields: Row, days: number) => Row,
+    setIds: Map<string, string>
+): void {
+    const connection = insert(
+        'Connection__c',
+        {
+            Name: 'Demo SCIM app',
+            Key__c: DEMO_CONNECTION_KEY,
+            Active__c: true,
+            Match_On__c: 'Username',
+            Deprovisioning__c: 'Off',
+            Attribute_Map__c: JSON.stringify(
+                {
+                    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department': {
+                        field: 'Department'
+                    },
+                    title: { field: 'Title' }
+                },
+                null,
+                2
+            )
+        },
+        30
+    );
+    const grants: Array<[string, string[], string]> = [
+        ['Sales managers', ['Sales', 'Managers'], 'Manager'],
+        ['New AEs in EMEA', ['Sales', 'EMEA'], 'Account Executive']
+    ];
+    for (const [setName, groups, role] of grants) {
+        const setId = setIds.get(setName);
+        if (!setId) continue;
+        insert(
+            'Access_Grant__c',
+            {
+                Condition_Set__c: setId,
+                Connection__c: connection.Id,
+                Groups__c: groups.join('\n'),
+                Role__c: role
+            },
+            30
         );
     }
 }

@@ -587,11 +587,32 @@ function makeObject(
     return { ...partial, byLower, relationships, children: [] };
 }
 
+/**
+ * Key prefixes are numbered in this order, then the other objects alphabetically, so that adding an
+ * object never changes the ids of the existing ones (persisted data folders and golden files hold them).
+ */
+const PREFIX_ORDER = [
+    'Calendar_Authorization__c',
+    'Condition_Set__c',
+    'Provisioning_Run_Item__c',
+    'Provisioning_Run__c',
+    'Rollcall_Lease__c',
+    'Rollcall_Settings__c'
+];
+
+function prefixRank(name: string, sorted: string[]): number {
+    const fixed = PREFIX_ORDER.indexOf(name);
+    return fixed >= 0
+        ? fixed
+        : PREFIX_ORDER.length + sorted.filter((n) => !PREFIX_ORDER.includes(n)).indexOf(name);
+}
+
 function readCustomObjects(objectsDir: string, valueSets: Map<string, string[]>): ObjectDef[] {
     const names = readdirSync(objectsDir)
         .filter((d) => existsSync(join(objectsDir, d, `${d}.object-meta.xml`)))
         .sort();
-    return names.map((name, index) => {
+    return names.map((name) => {
+        const index = prefixRank(name, names);
         const doc = xml.parse(readFileSync(join(objectsDir, name, `${name}.object-meta.xml`), 'utf8')) as {
             CustomObject: XmlNode;
         };

@@ -42,6 +42,7 @@ import {
     type CandidateReadOptions,
     type CandidateReadStats
 } from './candidates';
+import { ConnectionStore } from '../domain/connection-store';
 import { isManual, separateManual, type KeptEntry } from './lifecycle';
 import { findRefusedSets, type RefusedSet } from './refused-sets';
 
@@ -119,6 +120,26 @@ export function statusLookup(authorizations: Map<string, AuthorizationRecord>) {
             AuthorizationStatus | undefined) ?? 'Not Invited';
 }
 
+/**
+ * A set may grant access in a connection and no product (DESIGN §10): it is not an invalid set for the
+ * invitations, just not one of theirs. Asked only when some set grants no product (one query).
+ */
+async function withoutAccessOnlySets(sets: PreparedSets, store: OrgStore): Promise<PreparedSets> {
+    // Grants no product (and so, maybe, names no status either) and has nothing else wrong.
+    const noProduct = sets.invalid.filter(
+        ({ set, errors }) =>
+            errors.some((error) => error.code === 'NO_PRODUCTS') &&
+            errors.every(
+                (error) =>
+                    error.code === 'NO_PRODUCTS' ||
+                    (error.code === 'INVALID_ELIGIBLE_STATUS' && (set.eligibleStatuses ?? []).length === 0)
+            )
+    );
+    if (noProduct.length === 0) return sets;
+    const granting = await new ConnectionStore(store.org).setsWithGrants(noProduct.map(({ set }) => set.id));
+    return { valid: sets.valid, invalid: sets.invalid.filter(({ set }) => !granting.has(set.id)) };
+}
+
 export class Evaluator {
     private schemaCache?: { schema: Schema; at: number };
     private timeZoneCache?: { timeZone: string; at: number };
@@ -176,7 +197,10 @@ export class Evaluator {
             conditionSets ?? this.store.conditionSets()
         ]);
         const now = this.clock.now();
-        const sets = prepareSets(setRecords.map(toConditionSetInput), schema);
+        const sets = await withoutAccessOnlySets(
+            prepareSets(setRecords.map(toConditionSetInput), schema),
+            this.store
+        );
         const plan = planCandidateQueries(sets.valid, { ctx: { now, timeZone } });
         const unrunnable = new Map(plan.unrunnable.map((set) => [set.id, set.reason]));
         const prepared: PreparedSets = {

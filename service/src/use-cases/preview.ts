@@ -19,6 +19,7 @@ import {
     remindersFor,
     type DueReminder
 } from './lifecycle';
+import { planConnections, type ConnectionOutcome } from './run/connections';
 import { truncate, type RunDeps } from './run/context';
 import { evaluationReads } from './run/start-reads';
 
@@ -44,6 +45,8 @@ export interface PreviewResult {
     overlaps: { setA: string; setB: string; users: number }[];
     items: PreviewItem[];
     hasMore: boolean;
+    /** The plan in each active connection's app (actions by kind; recorded as Provisioning_Run_Action__c). */
+    connections?: ConnectionOutcome[];
 }
 
 export interface PreviewProgress {
@@ -138,7 +141,7 @@ export class Previews {
             Failed_Count__c: 0
         });
         const progress: PreviewProgress = { runId, phase: 'evaluating', written: 0, total: 0 };
-        const done = this.evaluate(runId, progress);
+        const done = this.evaluate(runId, progress, purpose);
         // The caller may never wait: a failure is recorded on the run, not thrown into the void.
         done.catch(() => undefined);
         this.running.set(runId, { progress, done });
@@ -162,7 +165,11 @@ export class Previews {
         await Promise.all([...this.running.values()].map(({ done }) => done.catch(() => undefined)));
     }
 
-    private async evaluate(runId: string, progress: PreviewProgress): Promise<PreviewResult> {
+    private async evaluate(
+        runId: string,
+        progress: PreviewProgress,
+        purpose: PreviewPurpose = 'provisioning'
+    ): Promise<PreviewResult> {
         const { store, clock, config, metrics, logger } = this.deps;
         const log = logger.child({ runId });
         const started = Date.now();
@@ -193,6 +200,11 @@ export class Previews {
                 }
                 progress.written += results.length;
             }
+            // A schedule check is never executed: it plans no connection action.
+            const connections =
+                purpose === 'provisioning'
+                    ? await planConnections(this.deps, runId, this.evaluator)
+                    : undefined;
             const expiresAt = new Date(clock.now().getTime() + config.runs.previewTtlHours * 3600_000);
             clearInterval(heartbeat);
             await store.transitionRun(runId, 'Previewing', {
@@ -214,7 +226,10 @@ export class Previews {
                 { evaluated: evaluation.evaluated, eligible: evaluation.entries.length },
                 'Preview written'
             );
-            return this.result(runId, evaluation, expiresAt);
+            return {
+                ...this.result(runId, evaluation, expiresAt),
+                ...(connections?.length ? { connections } : {})
+            };
         } catch (error) {
             clearInterval(heartbeat);
             log.error({ err: describeError(error) }, 'Preview failed');

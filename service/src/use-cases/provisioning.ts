@@ -42,6 +42,7 @@ import {
     type RunProgress,
     type WorkItem
 } from './run/context';
+import { planConnections } from './run/connections';
 import { RunExecution } from './run/execution';
 import { evaluationReads, executeClaimReads, executionReads, scheduledClaimReads } from './run/start-reads';
 
@@ -517,6 +518,8 @@ export class ProvisioningService {
                 }
             }
         }
+        // The connections' plan, recorded Pending like the items (./run/connections).
+        await planConnections(this.deps, run.Id, this.evaluator);
         const ctx = this.context(run, lease, {
             runKey: String(run.Run_Key__c),
             trigger: 'Scheduled',

@@ -38,6 +38,37 @@ export interface RunReport {
     };
     rows: ReportRow[];
     error?: string;
+    /** What the run did in each connection's app (DESIGN §10), apart from the invitation totals. */
+    connections?: ConnectionReport[];
+}
+
+/** One connection's actions in a run: planned by kind, and their outcome. */
+export interface ConnectionReport {
+    key: string;
+    name: string;
+    planned: Record<string, number>;
+    done: number;
+    failed: number;
+    skipped: number;
+    kept: number;
+    problem?: string;
+    failures?: string[];
+}
+
+/** "3 Create, 5 Add To Group → 7 done, 1 failed" (one line per connection, email and Slack alike). */
+export function connectionLine(connection: ConnectionReport): string {
+    const planned = Object.entries(connection.planned)
+        .map(([kind, count]) => `${count} ${kind}`)
+        .join(', ');
+    const outcome = [
+        `${connection.done} done`,
+        ...(connection.failed > 0 ? [`${connection.failed} failed`] : []),
+        ...(connection.skipped > 0 ? [`${connection.skipped} skipped`] : []),
+        ...(connection.kept > 0 ? [`${connection.kept} kept (Manual)`] : [])
+    ].join(', ');
+    return `${connection.name} (${connection.key}): ${planned || 'nothing to change'} → ${outcome}${
+        connection.problem ? `. ${connection.problem}` : ''
+    }`;
 }
 
 /** Spreadsheet-safe CSV: quoted, and cells that a spreadsheet would run as formulas are defused. */
@@ -125,7 +156,13 @@ export function buildAuditMail(
         finishedAt: report.finishedAt && formatInZone(report.finishedAt, report.timeZone),
         runLabel: report.runName ? `${report.runName} (${report.runId})` : report.runId,
         capped,
-        csvName: `rollcall-run-${report.runId}.csv`
+        csvName: `rollcall-run-${report.runId}.csv`,
+        connections: report.connections?.length
+            ? report.connections.map((connection) => ({
+                  line: connectionLine(connection),
+                  failures: (connection.failures ?? []).map((reason) => ({ reason }))
+              }))
+            : undefined
     });
     return {
         to,
@@ -193,6 +230,17 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
             }
         }
     ];
+    if (report.connections?.length) {
+        blocks.push({
+            type: 'section',
+            text: {
+                type: 'mrkdwn',
+                text: `*Connections*\n${report.connections
+                    .map((connection) => `• ${slackEscape(connectionLine(connection))}`)
+                    .join('\n')}`.slice(0, 3000)
+            }
+        });
+    }
     if (failures.length > 0) {
         const shown = failures.slice(0, 10);
         blocks.push({

@@ -4,7 +4,9 @@ import type { ItemRecord, ItemStatus, OrgStore, RunTrigger } from '../../domain/
 import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
 import type { Clock, Mailer, MailTemplates, Notifier, OutcomeJournals, SendResult } from '../../ports';
+import type { AppDirectoryFactory } from '../../connections/app-directory';
 import type { Lease, LeaseKeeper } from './claim';
+import type { ConnectionOutcome } from './connections';
 
 /** Records per composite call (Salesforce's maximum). */
 export const BATCH = 200;
@@ -49,6 +51,8 @@ export interface RunContext {
     notes: string[];
     /** The claim this process holds on the org's provisioning (one run per org). */
     lease: Lease;
+    /** What the run did in each connection's app (./connections), once sent: reported by connection. */
+    connections?: ConnectionOutcome[];
 }
 
 export interface RunDeps {
@@ -62,6 +66,8 @@ export interface RunDeps {
     clock: Clock;
     logger: Logger;
     metrics: Metrics;
+    /** The apps the connections reach (CONNECTIONS_FILE); absent: no connection is configured in the service. */
+    appDirectories?: AppDirectoryFactory;
 }
 
 export interface RunProgress {

@@ -20,6 +20,7 @@ import {
     type RunProgress,
     type WorkItem
 } from './context';
+import { sendConnectionActions } from './connections';
 import { finishRun } from './finish';
 import { recheck } from './recheck';
 import { OutcomeRecorder } from './record';
@@ -100,9 +101,17 @@ export class RunExecution {
             // Leftover outcomes; the run record itself is written next by the finish.
             await this.recorder.flush({ force: true, withoutRun: true });
             if (this.signal.aborted || this.stopReason) throw new Stopped();
-            const status: RunStatus = this.items.some((item) => item.status === 'Failed')
-                ? 'Completed with Errors'
-                : 'Completed';
+            // Then the connection actions, under the same claim (./connections).
+            const connections = await sendConnectionActions(this.deps, this.ctx.runId, {
+                mayContinue: () => this.mayContinue()
+            });
+            this.ctx.connections = connections.outcomes;
+            if (connections.stopped || this.signal.aborted || this.stopReason) throw new Stopped();
+            const actionsFailed = connections.outcomes.some((outcome) => outcome.failed > 0);
+            const status: RunStatus =
+                actionsFailed || this.items.some((item) => item.status === 'Failed')
+                    ? 'Completed with Errors'
+                    : 'Completed';
             await this.finish(status);
             this.deps.metrics.runDuration.observe(
                 { trigger: this.ctx.trigger },

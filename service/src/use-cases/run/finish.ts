@@ -106,6 +106,7 @@ async function buildReport(
             reminded: p.reminded ?? 0
         },
         rows,
+        connections: ctx.connections,
         error: [...ctx.notes, ...(input.error ? [input.error] : [])].join('\n') || undefined
     };
 }
