@@ -146,7 +146,7 @@ describe('audit report', () => {
         status: 'Completed with Errors',
         sets: [{ name: 'Sales', products: ['Round Robin'] }],
         invalidSets: [{ name: 'Broken', reasons: ['Unknown field Foo__c.'] }],
-        totals: { evaluated: 10, eligible: 3, invited: 2, skipped: 0, failed: 1 },
+        totals: { evaluated: 10, eligible: 3, invited: 2, reminded: 0, skipped: 0, failed: 1 },
         rows: [
             { name: 'Ann', email: 'ann@example.com', products: ['Round Robin'], status: 'Invited' },
             { name: '=HYPERLINK("x")', email: 'b@example.com', products: ['Round Robin'], status: 'Invited' },

@@ -5,6 +5,7 @@ import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
 import type { Clock, Mailer, MailTemplates, Notifier, OutcomeJournals, SendResult } from '../../ports';
 import type { Lease, LeaseKeeper } from './claim';
+import { processedCount, type OutcomeCounts } from './counts';
 
 /** Records per composite call (Salesforce's maximum). */
 export const BATCH = 200;
@@ -64,16 +65,11 @@ export interface RunDeps {
     metrics: Metrics;
 }
 
-export interface RunProgress {
+/** A run's progress: its outcome counts (./counts, the one definition every surface reads) of `total` users. */
+export interface RunProgress extends OutcomeCounts {
     runId: string;
     total: number;
     done: number;
-    /** Invitations sent (reminders are counted apart). */
-    invited: number;
-    /** Reminders sent. */
-    reminded?: number;
-    failed: number;
-    skipped: number;
     paused?: string;
 }
 
@@ -147,15 +143,7 @@ export class StatusTally {
         const invited = (this.counts.get('Invited') ?? 0) - reminded;
         const failed = this.counts.get('Failed') ?? 0;
         const skipped = this.counts.get('Skipped') ?? 0;
-        return {
-            runId,
-            total: this.items.length,
-            done: invited + reminded + failed + skipped,
-            invited,
-            reminded,
-            failed,
-            skipped,
-            paused
-        };
+        const counts: OutcomeCounts = { invited, reminded, skipped, failed };
+        return { runId, total: this.items.length, done: processedCount(counts), ...counts, paused };
     }
 }
