@@ -312,7 +312,8 @@ describe('preview then execute', () => {
         expect(audit.text).toContain(String(items[0].Email__c));
         expect(audit.html).toContain('<table');
 
-        // Assert: Slack
+        // Assert: Slack, which the service says it has (the schedule screen reads this)
+        expect((await api(service, 'GET', '/v1/status')).body).toEqual({ slack: { configured: true } });
         expect(slack.calls).toHaveLength(1);
         expect(slack.calls[0].channel).toBe('#rollcall');
         expect(slack.calls[0].text).toContain(`${items.length} invited`);

@@ -822,13 +822,21 @@ export class LocalApex {
             enabled: record.Schedule_Enabled__c === true,
             reminderDays: Math.floor(Number(record.Reminder_Days__c ?? 0)),
             reminderMax: Math.floor(Number(record.Reminder_Max__c ?? 0)),
+            slackConfigured: null as boolean | null,
             timeZone,
             nextRunAt: next ? next.toISOString() : null
         };
     }
 
     private async getSettings() {
-        return this.settingsDto(await this.settingsRecord());
+        const dto = await this.settingsDto(await this.settingsRecord());
+        // As Apex: whether the service has a Slack token (GET /v1/status); null when it cannot be asked.
+        const status = await this.callService<{ slack?: { configured?: boolean } }>(
+            'GET',
+            '/v1/status'
+        ).catch(() => undefined);
+        dto.slackConfigured = status?.slack ? status.slack.configured === true : null;
+        return dto;
     }
 
     private async saveSettings(settings: Params | null) {
