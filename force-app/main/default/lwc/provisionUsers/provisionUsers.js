@@ -389,8 +389,11 @@ export default class ProvisionUsers extends LightningElement {
         this.dispatchEvent(
             new ShowToastEvent({
                 title: `Provisioning ${run.status.toLowerCase()}`,
-                // The service's line, as History, the run detail, the audit email and Slack say it.
-                message: `${run.outcomeSummary}.`,
+                // The service's line, as History, the run detail, the audit email and Slack say it (a run
+                // recorded before the line existed: its counts).
+                message: run.outcomeSummary
+                    ? `${run.outcomeSummary}.`
+                    : `${run.invitedCount} invited, ${run.remindedCount || 0} reminded, ${run.skippedCount} skipped, ${run.failedCount} failed.`,
                 variant
             })
         );
