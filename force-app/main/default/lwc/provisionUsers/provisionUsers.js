@@ -217,6 +217,10 @@ export default class ProvisionUsers extends LightningElement {
     }
 
     get progressLabel() {
+        if (!this.runUserCount && !this.runFinished) {
+            // Until the service's first progress write names the run's users (right after its re-check).
+            return 'Checking the users again before sending…';
+        }
         const outcome = this.run && this.run.outcomeSummary;
         const counted = `${this.processedCount} of ${this.runUserCount} users processed`;
         return outcome ? `${counted}: ${outcome}` : counted;

@@ -268,6 +268,21 @@ describe('c-provision-users', () => {
         expect(provisionUsers).not.toHaveBeenCalled();
     });
 
+    it('counts a run before its users are written as being checked, not as 0 of 0', async () => {
+        const starting = {
+            ...mockRunning,
+            invitedCount: 0,
+            itemCount: 0,
+            processedCount: 0,
+            outcomeSummary: null
+        };
+        getRunInProgress.mockResolvedValue(starting);
+        const element = await createScreen();
+        expect(element.shadowRoot.querySelector('.progress-label').textContent).toBe(
+            'Checking the users again before sending…'
+        );
+    });
+
     it('shows a run already in progress on load and blocks provisioning', async () => {
         jest.useFakeTimers();
         getRunInProgress.mockResolvedValue(mockRunning);
