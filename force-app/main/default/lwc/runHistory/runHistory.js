@@ -5,9 +5,10 @@ export const MAX_RUNS = 50;
 const DATE_TIME = { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' };
 
 // No header actions menu (its chevron takes room from the header text, and wrapping is not needed here);
-// dates wide enough for "Dec 01, 2026, 03:45 PM", counts narrow.
+// dates wide enough for "Dec 01, 2026, 03:45 PM", counts narrow, the outcome line wrapped.
 const DATE_WIDTH = 185;
 const COUNT_WIDTH = 88;
+const OUTCOME_WIDTH = 220;
 /** The address of History (#history) and of one run in it (#history/<run id>): Back and links work. */
 export const HISTORY_HASH = 'history';
 
@@ -52,10 +53,9 @@ const COLUMNS = [
         initialWidth: DATE_WIDTH
     },
     { label: 'Eligible', fieldName: 'eligibleCount', type: 'number', initialWidth: COUNT_WIDTH },
-    { label: 'Invited', fieldName: 'invitedCount', type: 'number', initialWidth: COUNT_WIDTH },
-    { label: 'Reminded', fieldName: 'remindedCount', type: 'number', initialWidth: COUNT_WIDTH + 8 },
-    { label: 'Skipped', fieldName: 'skippedCount', type: 'number', initialWidth: COUNT_WIDTH },
-    { label: 'Failed', fieldName: 'failedCount', type: 'number', initialWidth: COUNT_WIDTH }
+    // The service's line (invited, reminded, skipped, failed), word for word as the run detail, the toast,
+    // the audit email and Slack say it: one column instead of one per count.
+    { label: 'Outcome', fieldName: 'outcome', wrapText: true, initialWidth: OUTCOME_WIDTH }
 ].map((column) => ({ ...column, hideDefaultActions: true }));
 
 /**
@@ -105,6 +105,7 @@ export default class RunHistory extends LightningElement {
             this.runs = runs.map((run) => ({
                 ...run,
                 link: runLink(run.id),
+                outcome: run.outcomeSummary || '',
                 initiatedByLabel: run.initiatedBy || (run.triggerType === 'Scheduled' ? 'Schedule' : '')
             }));
         } catch (error) {

@@ -51,10 +51,11 @@ describe('c-run-history', () => {
             'Started',
             'Finished',
             'Eligible',
-            'Invited',
-            'Reminded',
-            'Skipped',
-            'Failed'
+            'Outcome'
+        ]);
+        expect(table.data.map((run) => run.outcome)).toEqual([
+            '2 invited, 1 reminded, 0 skipped, 1 failed',
+            ''
         ]);
         // Each run is a link to its own address on this page.
         expect(table.data[1].link).toBe(
