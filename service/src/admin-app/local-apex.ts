@@ -251,7 +251,11 @@ function itemRow(item: OrgRecord, runStatus: string | null, statusNow?: Map<stri
         userName: user?.Name ?? null,
         email: text(item.Email__c),
         products: typeof item.Products__c === 'string' ? item.Products__c.replace(/;/g, ', ') : null,
-        matchedSets: text(item.Matched_Sets__c),
+        // As Apex: a reminder whose invitation's record names no set says so (SETS_NOT_RECORDED).
+        matchedSets:
+            item.Kind__c === 'Reminder' && !text(item.Matched_Sets__c)
+                ? 'Not recorded with the invitation'
+                : text(item.Matched_Sets__c),
         status,
         reason: text(item.Reason__c),
         outcome: outcome(status, runStatus, item.Kind__c),
