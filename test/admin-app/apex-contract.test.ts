@@ -176,8 +176,18 @@ describe('the local Apex surface', () => {
             onlyProblems: false
         });
         expect(keysOf(page)).toEqual(auraMembers('ProvisioningRuns.ItemPage'));
-        const runs = (await apex.call('RunHistoryController', 'getRuns', { maxRuns: 5 })) as unknown[];
+        // History leaves a preview never provisioned out unless asked.
+        const runs = (await apex.call('RunHistoryController', 'getRuns', {
+            maxRuns: 5,
+            includePreviews: true
+        })) as { id: string }[];
         expect(keysOf(runs[0])).toEqual(auraMembers('ProvisioningRuns.RunSummary'));
+        expect(runs.map((run) => run.id)).toContain(started.id);
+        const provisioned = (await apex.call('RunHistoryController', 'getRuns', {
+            maxRuns: 5,
+            includePreviews: false
+        })) as { id: string }[];
+        expect(provisioned.map((run) => run.id)).not.toContain(started.id);
 
         // Schedule settings
         const settings = await apex.call('ScheduledProvisioningController', 'getSettings', {});

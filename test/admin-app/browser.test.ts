@@ -388,7 +388,7 @@ describe('the admin app in a browser', () => {
     it('when the admin opens History, then the run is listed and its detail shows its users', async () => {
         // Act
         await openTab('History');
-        const runButton = page.getByRole('button', { name: runName });
+        const runButton = page.getByRole('link', { name: runName });
         await runButton.waitFor(WAIT);
         await screenshot('history');
         expect(await seriousViolations()).toEqual([]);

@@ -150,12 +150,28 @@ describe('audit email', () => {
             .flatMap((t) => t?.value ?? [])
             .map((v) => v.address);
         expect(to).toEqual(expect.arrayContaining(admins.map((a) => String(a.Email).toLowerCase())));
-        expect(audit.text).toContain(`Rollcall provisioning run ${String(run?.Name)} (${runId})`);
+        // The outcome in one line, first; why the reader got it; the run's link at the top, not its record id.
+        expect(audit.subject).toBe(
+            `Rollcall scheduled run ${String(run?.Name)} Completed: 2 invited, 0 reminded, 0 skipped, 0 failed`
+        );
+        const [first, link, why] = String(audit.text).split('\n');
+        expect(first).toBe(audit.subject);
+        expect(link).toMatch(new RegExp(`^Open ${String(run?.Name)}: https?://.*${runId}`));
+        expect(why).toBe(
+            'You received this because you are a Rollcall admin and nobody else was set to receive it.'
+        );
         expect(String(run?.Name)).toMatch(/^RUN-\d+$/);
+        // The run records the addresses it counts: the run detail lists them under "sent to N recipients".
+        const email = JSON.parse(String(run?.Notification_Outcome__c)).email as {
+            recipients: number;
+            to: string[];
+        };
+        expect(email.to.sort()).toEqual([...to].sort());
+        expect(email.recipients).toBe(to.length);
         expect(audit.text).toMatch(
             /Started: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d America\/Los_Angeles\nFinished: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d America\/Los_Angeles/
         );
-        expect(audit.text).toContain('users evaluated (those the condition sets');
+        expect(audit.text).toContain('evaluated (those the condition sets');
     });
 
     it('when nothing is hidden, then no "and 0 more" line and no empty Failures table appear', async () => {
@@ -175,8 +191,11 @@ describe('audit email', () => {
         const audit = auditMail();
         expect(audit.text).not.toContain('more (see');
         expect(audit.html).not.toContain('more: see the attached');
-        expect(audit.html).not.toContain('<th>Reason</th>');
-        expect(audit.text).toMatch(/Failures:\n- none\n/);
+        expect(audit.html).not.toContain('>Reason</th>');
+        expect(audit.text).toContain('\nNothing needs action.\n');
+        // Only the lists with someone in them: no empty Reminded or Skipped table.
+        expect(audit.text).toContain('\nInvited (2):\n');
+        expect(audit.text).not.toMatch(/Reminded:|Skipped:/);
         expect(audit.attachments).toHaveLength(0);
     });
 

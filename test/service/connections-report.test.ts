@@ -39,7 +39,7 @@ function report(extra: Partial<RunReport> = {}): RunReport {
         status: 'Completed with Errors',
         sets: [],
         invalidSets: [],
-        totals: { evaluated: 1, eligible: 0, invited: 0, skipped: 0, failed: 0 },
+        totals: { evaluated: 1, eligible: 0, invited: 0, reminded: 0, skipped: 0, failed: 0 },
         rows: [],
         ...extra
     };
@@ -76,7 +76,7 @@ describe('connections in the audit', () => {
             '- Calendly (calendly): 3 Create, 5 Add To Group, 1 Set Role → 8 done, 1 failed, 2 kept (Manual)'
         );
         expect(mail.text).toContain('  failed: No group named "sales" in the app');
-        expect(mail.html).toContain('<h3>Connections</h3>');
+        expect(mail.html).toContain('>Connections</h2>');
         expect(mail.html).toContain('Zendesk &lt;prod&gt; (zendesk)');
         expect(slack).toContain('*Connections*');
         expect(slack).toContain('Zendesk &lt;prod&gt; (zendesk): nothing to change');

@@ -299,7 +299,11 @@ describe('preview then execute', () => {
             /Started: \d{4}-\d\d-\d\d [\d:]+ America\/Los_Angeles\nFinished: \d{4}-\d\d-\d\d [\d:]+ America\/Los_Angeles/
         );
         expect(audit.text).toContain(
-            `Totals: ${String((await store.findRun(runId))?.Evaluated_Count__c)} users evaluated (those the condition sets' queries selected, not every user in the org), ${items.length} eligible, ${items.length} invited, 0 reminded, 0 skipped, 0 failed`
+            `Users: ${String((await store.findRun(runId))?.Evaluated_Count__c)} evaluated (those the condition sets' queries selected, not every user in the org), ${items.length} eligible`
+        );
+        expect(audit.text).toContain(`Outcome: ${items.length} invited, 0 reminded, 0 skipped, 0 failed`);
+        expect(audit.text).toContain(
+            `You received this because you started this run (${String(admins[0].Name)}); you are a Rollcall admin and this run notifies admins; or you are an extra recipient of this run (ops@example.com).`
         );
         expect(audit.text).toContain(`Initiated by: ${admins[0].Name}`);
         expect(audit.text).toContain('Audit check (Instant Booker)');
@@ -308,7 +312,8 @@ describe('preview then execute', () => {
         expect(audit.text).toContain(String(items[0].Email__c));
         expect(audit.html).toContain('<table');
 
-        // Assert: Slack
+        // Assert: Slack, which the service says it has (the schedule screen reads this)
+        expect((await api(service, 'GET', '/v1/status')).body).toEqual({ slack: { configured: true } });
         expect(slack.calls).toHaveLength(1);
         expect(slack.calls[0].channel).toBe('#rollcall');
         expect(slack.calls[0].text).toContain(`${items.length} invited`);

@@ -125,6 +125,15 @@ describe('authentication and errors', () => {
         }
     });
 
+    it('when the service has no Slack token, then /v1/status says so, to a caller with the secret only', async () => {
+        const status = await api(service, 'GET', '/v1/status');
+        const anonymous = await api(service, 'GET', '/v1/status', undefined, { authorization: '' });
+
+        expect(status.status).toBe(200);
+        expect(status.body).toEqual({ slack: { configured: false } });
+        expect(anonymous.status).toBe(401);
+    });
+
     it('when the body is invalid, then the answer is 400 VALIDATION_FAILED naming the field', async () => {
         const response = await api(service, 'POST', '/v1/runs', { previewRunId: "x' OR Id != null" });
 

@@ -232,22 +232,32 @@ describe('reminders', () => {
             Invite_Count__c: 1
         });
         const run = await store.findRun(remindRun);
-        expect(run?.Invited_Count__c).toBe(0);
         const audit = smtp.messages.find(
             (mail) => mail.subject?.includes('Rollcall') && mail.text?.includes(remindRun)
         );
         // Invitations still open from the earlier tests are reminded too: the count is at least these two.
         expect(audit?.text).toMatch(/0 invited, [2-9] reminded/);
-        const reminders = /Reminders \(invitations still unanswered\):\n([\s\S]*?)\n\n/.exec(
+        const reminders = /Reminded: invitations still unanswered \(\d+\):\n([\s\S]*?)\n\n/.exec(
             audit?.text ?? ''
         )?.[1];
         expect(reminders).toContain(`${waiting.Name} <${waiting.Email}>: ${PRODUCT}`);
         expect(reminders).toContain(`${answering.Name} <${answering.Email}>: ${PRODUCT}`);
-        // The Slack summary counts the same reminders, apart from invitations.
+        // One count, everywhere: the run record, its one line, the audit's subject and first line, Slack.
         const sentReminders = Number(/0 invited, (\d+) reminded/.exec(audit?.text ?? '')?.[1]);
+        const line = `0 invited, ${sentReminders} reminded, 0 skipped, 0 failed`;
+        expect(run).toMatchObject({
+            Invited_Count__c: 0,
+            Reminded_Count__c: sentReminders,
+            Skipped_Count__c: 0,
+            Failed_Count__c: 0,
+            Item_Count__c: sentReminders,
+            Outcome_Summary__c: line
+        });
+        expect(audit?.subject).toBe(`Rollcall scheduled run ${String(run?.Name)} Completed: ${line}`);
+        expect(audit?.text?.split('\n')[0]).toBe(audit?.subject);
         const summary = slack.calls.find((call) => String(call.text).includes(remindRun));
-        expect(summary?.text).toContain(`0 invited, ${sentReminders} reminded, 0 failed`);
-        expect(JSON.stringify(summary?.blocks)).toContain(`*Reminders sent*\\n${sentReminders}`);
+        expect(String(summary?.text)).toContain(`${audit?.subject}. `);
+        expect(JSON.stringify(summary?.blocks)).toContain(`*Reminded*\\n${sentReminders}`);
 
         expect((await webhook({ userId: answering.Id, products: [PRODUCT] })).status).toBe(200);
         clock.advanceDays(2);

@@ -126,8 +126,9 @@ describe('local mode', () => {
         expect(explainedText).toMatch(/Product\s+Status\s+Eligible\s+Why/);
         // The human sync: a summary table (the progress bar is drawn on a terminal's stderr only)
         expect(synced.stdout).toMatch(
-            /Run\s+Status\s+Trigger\s+Evaluated\s+Eligible\s+Invited\s+Skipped\s+Failed/
+            /Run\s+Status\s+Trigger\s+Evaluated\s+Eligible\s+Invited\s+Reminded\s+Skipped\s+Failed/
         );
+        expect(synced.stdout).toMatch(/^Outcome: \d+ invited, \d+ reminded, \d+ skipped, \d+ failed$/m);
         expect(synced.stdout).toMatch(/RUN-\d+\s+Completed\s+Manual/);
         expect(synced.stdout).not.toContain('"level"');
         // Everyone was invited by the first sync; the second finds their status changed and invites nobody again

@@ -21,7 +21,14 @@ import {
 } from '../../service/src/domain/tokens';
 import { createLogger } from '../../service/src/logger';
 import { ServiceScheduler, cronPattern } from '../../service/src/scheduler';
-import { buildAuditMail, toCsv, type RunReport } from '../../service/src/use-cases/reports';
+import { runSummary, runsTable } from '../../service/src/cli/format';
+import {
+    buildAuditMail,
+    buildSlackMessage,
+    toCsv,
+    type RunReport
+} from '../../service/src/use-cases/reports';
+import { countFields, outcomeLine, runViewCounts } from '../../service/src/use-cases/run/counts';
 import { removeDir } from './support/stack';
 
 const SECRET = 's'.repeat(40);
@@ -146,7 +153,7 @@ describe('audit report', () => {
         status: 'Completed with Errors',
         sets: [{ name: 'Sales', products: ['Round Robin'] }],
         invalidSets: [{ name: 'Broken', reasons: ['Unknown field Foo__c.'] }],
-        totals: { evaluated: 10, eligible: 3, invited: 2, skipped: 0, failed: 1 },
+        totals: { evaluated: 10, eligible: 3, invited: 2, reminded: 0, skipped: 0, failed: 1 },
         rows: [
             { name: 'Ann', email: 'ann@example.com', products: ['Round Robin'], status: 'Invited' },
             { name: '=HYPERLINK("x")', email: 'b@example.com', products: ['Round Robin'], status: 'Invited' },
@@ -178,6 +185,68 @@ describe('audit report', () => {
         expect(mail.attachments).toBeUndefined();
         expect(mail.html).toContain('550 nope');
         expect(toCsv([])).toBe('"Name","Email","Products","Status","Reason","Kind"\r\n');
+    });
+});
+
+describe('outcome counts, one definition', () => {
+    it('when a run only reminded, then the line, the record fields, the CLI, the email subject and Slack all say 1 reminded', () => {
+        const counts = { invited: 0, reminded: 1, skipped: 0, failed: 0 };
+        const fields = countFields(counts, 1);
+        const view = {
+            runId: 'a0D5g0000000001EAA',
+            name: 'RUN-000007',
+            status: 'Completed',
+            trigger: 'Manual',
+            counts: runViewCounts({ ...fields, Evaluated_Count__c: 4, Eligible_Count__c: 0 }),
+            apiCalls: 9
+        };
+        const report: RunReport = {
+            runId: view.runId,
+            runName: view.name,
+            runUrl: 'https://org.example.com/run',
+            trigger: 'Manual',
+            status: 'Completed',
+            sets: [],
+            invalidSets: [],
+            totals: { evaluated: 4, eligible: 0, ...counts },
+            rows: [
+                {
+                    name: 'Ann',
+                    email: 'ann@example.com',
+                    products: ['Round Robin'],
+                    status: 'Invited',
+                    kind: 'Reminder'
+                }
+            ]
+        };
+
+        const line = outcomeLine(counts);
+        const mail = buildAuditMail(report, new MailTemplates(DEFAULT_TEMPLATES_DIR), ['a@example.com'], 10);
+        const slack = buildSlackMessage(report);
+
+        expect(line).toBe('0 invited, 1 reminded, 0 skipped, 0 failed');
+        expect(fields).toEqual({
+            Invited_Count__c: 0,
+            Reminded_Count__c: 1,
+            Skipped_Count__c: 0,
+            Failed_Count__c: 0,
+            Item_Count__c: 1,
+            Outcome_Summary__c: line
+        });
+        expect(view.counts).toMatchObject({ reminded: 1, total: 1, summary: line });
+        expect(runSummary(view)).toMatch(/Reminded[\s\S]*\n.*\b1\b/);
+        expect(runSummary(view)).toContain(`Outcome: ${line}`);
+        expect(runsTable([view]).split('\n')[0]).toContain('Reminded');
+        expect(mail.subject).toBe(`Rollcall manual run RUN-000007 Completed: ${line}`);
+        expect(slack.text.startsWith(`${mail.subject}.`)).toBe(true);
+        // No empty Invited list for a run that invited nobody.
+        expect(mail.text).not.toMatch(/^Invited \(/m);
+    });
+
+    it('when a connection action is counted, then the line names it, and the core four are always there', () => {
+        expect(outcomeLine({ invited: 2, reminded: 0, skipped: 0, failed: 1, held: 3 })).toBe(
+            '2 invited, 0 reminded, 0 skipped, 1 failed, 3 held for review'
+        );
     });
 });
 

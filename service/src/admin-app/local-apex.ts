@@ -16,6 +16,8 @@ const IN_PROGRESS = ['Queued', 'Running'];
 const FINISHED = ['Completed', 'Completed with Errors', 'Failed', 'Expired'];
 const PREVIEWING = 'Previewing';
 const PREVIEWED = 'Previewed';
+/** Runs that only previewed: History leaves them out unless asked (ProvisioningRuns.PREVIEW_ONLY_STATUSES). */
+const PREVIEW_ONLY_STATUSES = ['Previewing', 'Previewed', 'Expired'];
 const PROBLEM_STATUSES = ['Skipped', 'Failed'];
 const ITEM_PAGE_SIZE = 500;
 const PREVIEW_STALE_AFTER_SECONDS = 180;
@@ -36,9 +38,10 @@ const ID_PATTERN = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 const RUN_FIELDS =
     'Id, Name, Status__c, Trigger__c, Initiated_By__r.Name, Started_At__c, Finished_At__c, Expires_At__c, ' +
     'Heartbeat__c, Evaluated_Count__c, Evaluation_Kind__c, Evaluation_Reason__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c, ' +
+    'Reminded_Count__c, Item_Count__c, Outcome_Summary__c, ' +
     'Api_Calls__c, Recipients__c, Notify_Admins__c, Error__c, Notification_Outcome__c, CreatedDate';
 const ITEM_FIELDS =
-    'Id, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Status__c, Reason__c, Product_Statuses__c';
+    'Id, User__c, User__r.Name, Email__c, Products__c, Matched_Sets__c, Status__c, Reason__c, Product_Statuses__c, Kind__c';
 const SET_FIELDS =
     'Id, Name, Active__c, Products__c, Eligible_Statuses__c, Definition__c, Description__c, LastModifiedDate';
 const SETTINGS_FIELDS =
@@ -70,7 +73,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ProvisioningController.getPreview': ['runId'],
     'ProvisioningController.provisionUsers': ['previewRunId', 'notifyAdmins', 'recipients'],
     'ProvisioningController.getRunStatus': ['runId', 'includeServiceProgress'],
-    'RunHistoryController.getRuns': ['maxRuns'],
+    'RunHistoryController.getRuns': ['maxRuns', 'includePreviews'],
     'RunHistoryController.getRunDetail': ['runId'],
     'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
     'RunHistoryController.explainUser': ['userId'],
@@ -169,6 +172,14 @@ export function runSummary(run: OrgRecord, now = new Date()) {
         invitedCount: int(run.Invited_Count__c),
         skippedCount: int(run.Skipped_Count__c),
         failedCount: int(run.Failed_Count__c),
+        remindedCount: int(run.Reminded_Count__c),
+        itemCount: int(run.Item_Count__c),
+        processedCount:
+            int(run.Invited_Count__c) +
+            int(run.Reminded_Count__c) +
+            int(run.Skipped_Count__c) +
+            int(run.Failed_Count__c),
+        outcomeSummary: text(run.Outcome_Summary__c),
         apiCalls: int(run.Api_Calls__c),
         recipients: text(run.Recipients__c),
         notifyAdmins: run.Notify_Admins__c == null ? null : run.Notify_Admins__c === true,
@@ -188,11 +199,13 @@ export function runSummary(run: OrgRecord, now = new Date()) {
 }
 export type RunSummary = ReturnType<typeof runSummary>;
 
-function outcome(itemStatus: string | null, runStatus: string | null): string {
+function outcome(itemStatus: string | null, runStatus: string | null, itemKind?: unknown): string {
+    if (itemStatus === 'Invited' && itemKind === 'Reminder') return 'Reminded';
     if (itemStatus && itemStatus.trim()) return itemStatus;
-    return runStatus === PREVIEWING || runStatus === PREVIEWED || IN_PROGRESS.includes(runStatus ?? '')
-        ? 'To invite'
-        : 'Not invited';
+    const toSend =
+        runStatus === PREVIEWING || runStatus === PREVIEWED || IN_PROGRESS.includes(runStatus ?? '');
+    if (!toSend) return 'Not invited';
+    return itemKind === 'Reminder' ? 'To remind' : 'To invite';
 }
 
 function describeProductStatuses(json: unknown): string | null {
@@ -209,7 +222,27 @@ function describeProductStatuses(json: unknown): string | null {
     }
 }
 
-function itemRow(item: OrgRecord, runStatus: string | null) {
+/** "Meeting Links: Invited, Round Robin: Authorized": the item's products as their records are now. */
+function describeStatusesNow(item: OrgRecord, statusNow: Map<string, string>): string | null {
+    let products: string[] = [];
+    try {
+        const statuses = JSON.parse(String(item.Product_Statuses__c ?? '')) as Record<string, unknown>;
+        if (statuses && typeof statuses === 'object' && !Array.isArray(statuses))
+            products = Object.keys(statuses);
+    } catch {
+        products = [];
+    }
+    if (products.length === 0) products = splitMultiSelect(item.Products__c);
+    if (products.length === 0) return null;
+    return [...products]
+        .sort()
+        .map(
+            (product) => `${product}: ${statusNow.get(`${String(item.User__c)}:${product}`) ?? 'Not Invited'}`
+        )
+        .join(', ');
+}
+
+function itemRow(item: OrgRecord, runStatus: string | null, statusNow?: Map<string, string>) {
     const user = item.User__r as { Name?: string } | null | undefined;
     const status = text(item.Status__c);
     return {
@@ -218,11 +251,18 @@ function itemRow(item: OrgRecord, runStatus: string | null) {
         userName: user?.Name ?? null,
         email: text(item.Email__c),
         products: typeof item.Products__c === 'string' ? item.Products__c.replace(/;/g, ', ') : null,
-        matchedSets: text(item.Matched_Sets__c),
+        // As Apex: a reminder whose invitation's record names no set says so (SETS_NOT_RECORDED).
+        matchedSets:
+            item.Kind__c === 'Reminder' && !text(item.Matched_Sets__c)
+                ? 'Not recorded with the invitation'
+                : text(item.Matched_Sets__c),
         status,
         reason: text(item.Reason__c),
-        outcome: outcome(status, runStatus),
-        currentStatus: describeProductStatuses(item.Product_Statuses__c)
+        outcome: outcome(status, runStatus, item.Kind__c),
+        currentStatus: statusNow
+            ? describeStatusesNow(item, statusNow)
+            : describeProductStatuses(item.Product_Statuses__c),
+        kind: text(item.Kind__c)
     };
 }
 
@@ -287,7 +327,7 @@ export class LocalApex {
         'ProvisioningController.provisionUsers': (p) => this.provisionUsers(p),
         'ProvisioningController.getRunStatus': (p) =>
             this.getRunStatus(id(p.runId, 'the run'), p.includeServiceProgress === true),
-        'RunHistoryController.getRuns': (p) => this.getRuns(p.maxRuns),
+        'RunHistoryController.getRuns': (p) => this.getRuns(p.maxRuns, p.includePreviews === true),
         'RunHistoryController.getRunDetail': (p) => this.detail(id(p.runId, 'the run')),
         'RunHistoryController.getRunItems': (p) => this.getRunItems(p),
         'RunHistoryController.explainUser': (p) => this.explainUser(id(p.userId, 'the user')),
@@ -649,14 +689,18 @@ export class LocalApex {
         return run;
     }
 
-    private async getRuns(maxRuns: unknown) {
+    private async getRuns(maxRuns: unknown, includePreviews: boolean) {
         const requested = Number(maxRuns);
         const count =
             !Number.isFinite(requested) || requested < 1
                 ? DEFAULT_RUN_COUNT
                 : Math.min(Math.trunc(requested), MAX_RUN_COUNT);
         const runs = await this.org.query(
-            `SELECT ${RUN_FIELDS} FROM Provisioning_Run__c WHERE Purpose__c != 'Schedule Check' ORDER BY CreatedDate DESC LIMIT ${count}`
+            `SELECT ${RUN_FIELDS} FROM Provisioning_Run__c WHERE Purpose__c != 'Schedule Check'${
+                includePreviews
+                    ? ''
+                    : ` AND Status__c NOT IN (${PREVIEW_ONLY_STATUSES.map(soqlQuote).join(', ')})`
+            } ORDER BY CreatedDate DESC LIMIT ${count}`
         );
         const now = this.now();
         return runs.map((run) => runSummary(run, now));
@@ -673,12 +717,29 @@ export class LocalApex {
         if (onlyProblems) soql += ` AND Status__c IN (${PROBLEM_STATUSES.map(soqlQuote).join(', ')})`;
         soql += ` ORDER BY Id ASC LIMIT ${ITEM_PAGE_SIZE + 1}`;
         const records = await this.org.query(soql);
-        const items = records.slice(0, ITEM_PAGE_SIZE).map((record) => itemRow(record, runStatus));
+        const page = records.slice(0, ITEM_PAGE_SIZE);
+        // Once the run has finished, Current Status is each product's status now (one query for the page).
+        const statusNow = FINISHED.includes(runStatus ?? '') ? await this.statusesNow(page) : undefined;
+        const items = page.map((record) => itemRow(record, runStatus, statusNow));
         return {
             items,
             hasMore: records.length > ITEM_PAGE_SIZE,
             lastId: items.length ? items[items.length - 1].id : afterId
         };
+    }
+
+    private async statusesNow(records: OrgRecord[]): Promise<Map<string, string>> {
+        const userIds = [
+            ...new Set(records.map((record) => text(record.User__c)).filter(Boolean))
+        ] as string[];
+        const statuses = new Map<string, string>();
+        if (userIds.length === 0) return statuses;
+        const rows = await this.org.query(
+            `SELECT User__c, Product__c, Status__c FROM Calendar_Authorization__c WHERE User__c IN (${userIds.map(soqlQuote).join(', ')})`
+        );
+        for (const row of rows)
+            statuses.set(`${String(row.User__c)}:${String(row.Product__c)}`, String(row.Status__c));
+        return statuses;
     }
 
     private async getRunItems(params: Params) {
@@ -702,10 +763,8 @@ export class LocalApex {
         const bySet = new Map<string, number>();
         const byProduct = new Map<string, number>();
         let overlapCount = 0;
-        let remindedCount = 0;
         for (const item of all) {
-            add(byOutcome, outcome(text(item.Status__c), run.status));
-            if (item.Kind__c === 'Reminder' && item.Status__c === 'Invited') remindedCount++;
+            add(byOutcome, outcome(text(item.Status__c), run.status, item.Kind__c));
             const sets = String(item.Matched_Sets__c ?? '')
                 .split(/\s*;\s*/)
                 .map((name) => name.trim())
@@ -724,7 +783,6 @@ export class LocalApex {
             lastItemId: firstPage.lastId,
             totalItems: all.length,
             overlapCount,
-            remindedCount,
             productTotals: toTotals(byProduct),
             setTotals: toTotals(bySet),
             setTotalsPartial: false,
@@ -768,13 +826,21 @@ export class LocalApex {
             enabled: record.Schedule_Enabled__c === true,
             reminderDays: Math.floor(Number(record.Reminder_Days__c ?? 0)),
             reminderMax: Math.floor(Number(record.Reminder_Max__c ?? 0)),
+            slackConfigured: null as boolean | null,
             timeZone,
             nextRunAt: next ? next.toISOString() : null
         };
     }
 
     private async getSettings() {
-        return this.settingsDto(await this.settingsRecord());
+        const dto = await this.settingsDto(await this.settingsRecord());
+        // As Apex: whether the service has a Slack token (GET /v1/status); null when it cannot be asked.
+        const status = await this.callService<{ slack?: { configured?: boolean } }>(
+            'GET',
+            '/v1/status'
+        ).catch(() => undefined);
+        dto.slackConfigured = status?.slack ? status.slack.configured === true : null;
+        return dto;
     }
 
     private async saveSettings(settings: Params | null) {

@@ -21,8 +21,20 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 export function runSummary(run: RunView): string {
     const c = run.counts;
-    return table(
-        ['Run', 'Status', 'Trigger', 'Evaluated', 'Eligible', 'Invited', 'Skipped', 'Failed', 'API calls'],
+    // The counts and the outcome line are the run record's (use-cases/run/counts.ts), as every screen shows them.
+    return `${table(
+        [
+            'Run',
+            'Status',
+            'Trigger',
+            'Evaluated',
+            'Eligible',
+            'Invited',
+            'Reminded',
+            'Skipped',
+            'Failed',
+            'API calls'
+        ],
         [
             [
                 run.name ?? run.runId,
@@ -31,10 +43,30 @@ export function runSummary(run: RunView): string {
                 c.evaluated,
                 c.eligible,
                 c.invited,
+                c.reminded,
                 c.skipped,
                 c.failed,
                 run.apiCalls
             ]
         ]
+    )}\nOutcome: ${c.summary}`;
+}
+
+/** `rollcall runs`: one line per run, its outcome counts as the run record holds them. */
+export function runsTable(runs: RunView[]): string {
+    return table(
+        ['Run', 'Id', 'Status', 'Trigger', 'Started', 'Eligible', 'Invited', 'Reminded', 'Skipped', 'Failed'],
+        runs.map((r) => [
+            r.name ?? '',
+            r.runId,
+            r.status,
+            r.trigger ?? '',
+            r.startedAt ?? '',
+            r.counts.eligible,
+            r.counts.invited,
+            r.counts.reminded,
+            r.counts.skipped,
+            r.counts.failed
+        ])
     );
 }

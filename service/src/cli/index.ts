@@ -9,7 +9,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { AppError, describeError, isAppError } from '../errors';
 import type { ProvisioningService, RunView } from '../use-cases/provisioning';
 import { call, findTarget, waitForRun, type Target } from './client';
-import { runSummary, table } from './format';
+import { runSummary, runsTable, table } from './format';
 
 interface GlobalOptions {
     json?: boolean;
@@ -209,22 +209,7 @@ export function buildProgram(): Command {
             }
             const target = findTarget({ url: program.opts<GlobalOptions>().url });
             const { runs } = await call<{ runs: RunView[] }>(target, 'GET', `/v1/runs?limit=${limit}`);
-            print(json, { runs }, () =>
-                table(
-                    ['Run', 'Id', 'Status', 'Trigger', 'Started', 'Eligible', 'Invited', 'Skipped', 'Failed'],
-                    runs.map((r) => [
-                        r.name ?? '',
-                        r.runId,
-                        r.status,
-                        r.trigger ?? '',
-                        r.startedAt ?? '',
-                        r.counts.eligible,
-                        r.counts.invited,
-                        r.counts.skipped,
-                        r.counts.failed
-                    ])
-                )
-            );
+            print(json, { runs }, () => runsTable(runs));
         });
     return program;
 }

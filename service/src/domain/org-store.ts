@@ -44,6 +44,10 @@ export interface RunRecord extends SObjectRecord {
     Invited_Count__c?: number | null;
     Skipped_Count__c?: number | null;
     Failed_Count__c?: number | null;
+    /** Reminders sent; the users the run handles; the outcome in one line (use-cases/run/counts.ts). */
+    Reminded_Count__c?: number | null;
+    Item_Count__c?: number | null;
+    Outcome_Summary__c?: string | null;
     Api_Calls__c?: number | null;
     Condition_Sets_Snapshot__c?: string | null;
     Recipients__c?: string | null;
@@ -150,6 +154,9 @@ const RUN_FIELDS = [
     'Invited_Count__c',
     'Skipped_Count__c',
     'Failed_Count__c',
+    'Reminded_Count__c',
+    'Item_Count__c',
+    'Outcome_Summary__c',
     'Api_Calls__c',
     'Recipients__c',
     'Notify_Admins__c',

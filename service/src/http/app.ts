@@ -282,6 +282,10 @@ export function createApp(deps: AppDeps): express.Express {
                 : await provisioning.execute(body);
         res.status(202).location(`/v1/runs/${accepted.runId}`).json(accepted);
     });
+    // What the service can do that the org cannot know: the schedule screen says when Slack is not set up here.
+    v1.get('/status', (_req, res) => {
+        res.json({ slack: { configured: Boolean(config.slack.token) } });
+    });
     v1.get('/runs', async (req, res) => {
         const limit = parse(z.coerce.number().int().min(1).max(200).default(20), req.query.limit, 'limit');
         res.json({ runs: await provisioning.listRuns(limit) });

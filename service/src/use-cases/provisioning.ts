@@ -43,6 +43,7 @@ import {
     type WorkItem
 } from './run/context';
 import { planConnections } from './run/connections';
+import { runViewCounts, type OutcomeCounts } from './run/counts';
 import { RunExecution } from './run/execution';
 import { evaluationReads, executeClaimReads, executionReads, scheduledClaimReads } from './run/start-reads';
 
@@ -69,7 +70,8 @@ export interface RunView {
     finishedAt?: string | null;
     heartbeat?: string | null;
     expiresAt?: string | null;
-    counts: { evaluated: number; eligible: number; invited: number; skipped: number; failed: number };
+    /** The outcome counts of run/counts.ts (and its one line), with the evaluation's. */
+    counts: { evaluated: number; eligible: number; total: number; summary: string } & OutcomeCounts;
     apiCalls: number;
     error?: string | null;
     notification?: unknown;
@@ -1032,13 +1034,7 @@ function toRunView(run: RunRecord, progress?: RunProgress | PreviewProgress): Ru
         finishedAt: run.Finished_At__c,
         heartbeat: run.Heartbeat__c,
         expiresAt: run.Expires_At__c,
-        counts: {
-            evaluated: run.Evaluated_Count__c ?? 0,
-            eligible: run.Eligible_Count__c ?? 0,
-            invited: live?.invited ?? run.Invited_Count__c ?? 0,
-            skipped: live?.skipped ?? run.Skipped_Count__c ?? 0,
-            failed: live?.failed ?? run.Failed_Count__c ?? 0
-        },
+        counts: runViewCounts(run, live),
         apiCalls: run.Api_Calls__c ?? 0,
         error: run.Error__c,
         notification,

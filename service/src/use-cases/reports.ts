@@ -3,6 +3,7 @@
  * and the Slack summary (Block Kit). Pure functions of a RunReport.
  */
 import type { MailTemplates, OutgoingMail, SlackMessage } from '../ports';
+import { outcomeLine, type OutcomeCounts } from './run/counts';
 
 export interface ReportRow {
     name: string;
@@ -12,6 +13,16 @@ export interface ReportRow {
     reason?: string;
     /** `Reminder` rows are listed apart from first invitations; absent means an invitation. */
     kind?: string;
+}
+
+/** Who the audit went to, and why: the run's settings as the finish applied them. */
+export interface ReportAudience {
+    /** The admin who started the run (a manual run), when they have an email address. */
+    initiator?: string;
+    /** The Rollcall admins: because the run (or schedule) notifies them, or because nobody else was set. */
+    admins?: 'notified' | 'fallback';
+    /** The run's extra recipients (a manual run) or the schedule's recipients (a scheduled run). */
+    recipients: string[];
 }
 
 export interface RunReport {
@@ -28,18 +39,13 @@ export interface RunReport {
     timeZone?: string;
     sets: { name: string; products: string[] }[];
     invalidSets: { name: string; reasons: string[] }[];
-    totals: {
-        evaluated: number;
-        eligible: number;
-        invited: number;
-        skipped: number;
-        failed: number;
-        reminded?: number;
-    };
+    /** The evaluation's counts and the run's outcome counts (run/counts.ts, as the run record holds them). */
+    totals: { evaluated: number; eligible: number } & OutcomeCounts;
     rows: ReportRow[];
     error?: string;
     /** What the run did in each connection's app (DESIGN §10), apart from the invitation totals. */
     connections?: ConnectionReport[];
+    audience?: ReportAudience;
 }
 
 /** One connection's actions in a run: planned by kind, and their outcome. */
@@ -69,6 +75,55 @@ export function connectionLine(connection: ConnectionReport): string {
     return `${connection.name} (${connection.key}): ${planned || 'nothing to change'} → ${outcome}${
         connection.problem ? `. ${connection.problem}` : ''
     }`;
+}
+
+/**
+ * "Rollcall manual run RUN-000042 Completed: 0 invited, 1 reminded, 0 skipped, 0 failed": the audit's
+ * subject and first line and Slack's headline, so the three say the same.
+ */
+export function runHeadline(report: RunReport): string {
+    return `${runHeading(report)}: ${outcomeLine(report.totals)}`;
+}
+
+/** "Rollcall manual run RUN-000042 Completed" (the headline before its outcome). */
+function runHeading(report: RunReport): string {
+    const run = report.runName ? ` ${report.runName}` : '';
+    return `Rollcall ${report.trigger.toLowerCase()} run${run} ${report.status}`;
+}
+
+/** Skip reasons someone can fix (the others are the run working as meant: a status changed, a user left). */
+const SKIPS_NEEDING_ACTION = [/no email address/i];
+
+function needsAction(row: ReportRow): boolean {
+    if (row.status === 'Failed') return true;
+    return row.status === 'Skipped' && SKIPS_NEEDING_ACTION.some((pattern) => pattern.test(row.reason ?? ''));
+}
+
+/** "You got this because …": the reasons this run's audit went to its recipients. */
+export function audienceLine(report: RunReport): string {
+    const audience = report.audience;
+    if (!audience) return '';
+    const reasons: string[] = [];
+    if (audience.initiator) reasons.push(`you started this run (${audience.initiator})`);
+    if (audience.admins === 'notified')
+        reasons.push(
+            report.trigger === 'Scheduled'
+                ? 'you are a Rollcall admin and the schedule notifies admins'
+                : 'you are a Rollcall admin and this run notifies admins'
+        );
+    if (audience.admins === 'fallback')
+        reasons.push('you are a Rollcall admin and nobody else was set to receive it');
+    if (audience.recipients.length > 0) {
+        const list = audience.recipients.join(', ');
+        reasons.push(
+            report.trigger === 'Scheduled'
+                ? `you are a recipient on the schedule (${list})`
+                : `you are an extra recipient of this run (${list})`
+        );
+    }
+    if (reasons.length === 0) return '';
+    const last = reasons.pop()!;
+    return `You received this because ${reasons.length > 0 ? `${reasons.join('; ')}; or ${last}` : last}.`;
 }
 
 /** Spreadsheet-safe CSV: quoted, and cells that a spreadsheet would run as formulas are defused. */
@@ -118,24 +173,64 @@ export function formatInZone(iso: string, timeZone = 'UTC'): string {
     return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')} ${timeZone}`;
 }
 
+/**
+ * The audit email, laid out for the person who receives it: the run's link, why they got it, the outcome in
+ * one line (the Slack headline's), what needs action first (failures, skips someone can fix, users a failed
+ * run never reached), then the lists (only those with someone in them), each capped with "and N more" (the
+ * CSV attached then has every row), then the run's details.
+ */
 export function buildAuditMail(
     report: RunReport,
     templates: MailTemplates,
     to: string[],
     tableCap: number
 ): OutgoingMail {
-    const invited = report.rows.filter((row) => row.status === 'Invited' && row.kind !== 'Reminder');
-    const reminded = report.rows.filter((row) => row.status === 'Invited' && row.kind === 'Reminder');
+    const invitation = (row: ReportRow) => row.kind !== 'Reminder';
+    const invited = report.rows.filter((row) => row.status === 'Invited' && invitation(row));
+    const reminded = report.rows.filter((row) => row.status === 'Invited' && !invitation(row));
     const failed = report.rows.filter((row) => row.status === 'Failed');
     const skipped = report.rows.filter((row) => row.status === 'Skipped');
+    const skippedToFix = skipped.filter(needsAction);
+    const skippedOther = skipped.filter((row) => !needsAction(row));
+    // A run that stopped leaves users it never reached: they were not sent anything.
+    const notReached =
+        report.status === 'Failed'
+            ? report.rows
+                  .filter((row) => row.status === 'Pending' || row.status === '')
+                  .map((row) => ({ ...row, reason: row.reason ?? 'nothing sent: the run stopped first' }))
+            : [];
     const capped = report.rows.length > tableCap;
-    const shownInvited = invited.slice(0, tableCap);
-    const shownReminded = reminded.slice(0, tableCap);
-    const shownFailed = failed.slice(0, tableCap);
-    const shownSkipped = skipped.slice(0, tableCap);
+    const csvName = `rollcall-run-${report.runId}.csv`;
     const view = (row: ReportRow) => ({ ...row, productList: row.products.join(', ') });
+    const list = (rows: ReportRow[], title: string) => {
+        const shown = rows.slice(0, tableCap);
+        return {
+            title,
+            count: rows.length,
+            // A Note column only when some row has one.
+            hasNotes: shown.some((row) => Boolean(row.reason)),
+            rows: shown.map(view),
+            hidden: rows.length - shown.length
+        };
+    };
+    const actionLists = [
+        list(failed, 'Failed: not sent'),
+        list(skippedToFix, 'Skipped: needs a fix'),
+        list(notReached, 'Not reached: the run stopped first')
+    ].filter((entry) => entry.count > 0);
+    const lists = [
+        list(invited, 'Invited'),
+        list(reminded, 'Reminded: invitations still unanswered'),
+        list(skippedOther, 'Skipped: no action needed')
+    ].filter((entry) => entry.count > 0);
+    const headline = runHeadline(report);
     const rendered = templates.render('audit', {
         ...report,
+        headline,
+        heading: runHeading(report),
+        outcome: outcomeLine(report.totals),
+        why: audienceLine(report),
+        runLabel: report.runName ?? 'the run',
         initiator: report.initiatedBy
             ? `${report.initiatedBy.name}${report.initiatedBy.email ? ` <${report.initiatedBy.email}>` : ''}`
             : report.trigger === 'Scheduled'
@@ -143,20 +238,13 @@ export function buildAuditMail(
               : 'the integration user',
         sets: report.sets.map((set) => ({ ...set, productList: set.products.join(', ') })),
         invalidSets: report.invalidSets.map((set) => ({ ...set, reasonText: set.reasons.join(' ') })),
-        totals: { ...report.totals, reminded: report.totals.reminded ?? reminded.length },
-        invited: shownInvited.map(view),
-        reminded: shownReminded.map(view),
-        hiddenReminded: reminded.length - shownReminded.length,
-        failed: shownFailed.map(view),
-        skipped: shownSkipped.map(view),
-        hiddenInvited: invited.length - shownInvited.length,
-        hiddenFailed: failed.length - shownFailed.length,
-        hiddenSkipped: skipped.length - shownSkipped.length,
+        actionCount: actionLists.reduce((sum, entry) => sum + entry.count, 0),
+        actionLists,
+        lists,
         startedAt: report.startedAt && formatInZone(report.startedAt, report.timeZone),
         finishedAt: report.finishedAt && formatInZone(report.finishedAt, report.timeZone),
-        runLabel: report.runName ? `${report.runName} (${report.runId})` : report.runId,
         capped,
-        csvName: `rollcall-run-${report.runId}.csv`,
+        csvName,
         connections: report.connections?.length
             ? report.connections.map((connection) => ({
                   line: connectionLine(connection),
@@ -170,7 +258,7 @@ export function buildAuditMail(
         attachments: capped
             ? [
                   {
-                      filename: `rollcall-run-${report.runId}.csv`,
+                      filename: csvName,
                       content: toCsv(report.rows),
                       // Declared, so a mail client decodes names such as "Seán" as written.
                       contentType: 'text/csv; charset=utf-8'
@@ -188,10 +276,8 @@ function slackEscape(value: string): string {
 export function buildSlackMessage(report: RunReport, channel?: string): SlackMessage {
     const t = report.totals;
     const failures = report.rows.filter((row) => row.status === 'Failed');
-    const reminded =
-        t.reminded ?? report.rows.filter((row) => row.status === 'Invited' && row.kind === 'Reminder').length;
-    // Reminders are named in the headline only when the run sent some (they are off by default).
-    const headline = `Rollcall ${report.trigger.toLowerCase()} run ${report.status}: ${t.invited} invited, ${reminded > 0 ? `${reminded} reminded, ` : ''}${t.failed} failed, ${t.skipped} skipped`;
+    // The audit email's subject and first line, word for word.
+    const headline = runHeadline(report);
     const blocks: unknown[] = [
         { type: 'header', text: { type: 'plain_text', text: headline.slice(0, 150) } },
         {
@@ -200,7 +286,7 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
                 { type: 'mrkdwn', text: `*Evaluated*\n${t.evaluated}` },
                 { type: 'mrkdwn', text: `*Eligible*\n${t.eligible}` },
                 { type: 'mrkdwn', text: `*Invited*\n${t.invited}` },
-                { type: 'mrkdwn', text: `*Reminders sent*\n${reminded}` },
+                { type: 'mrkdwn', text: `*Reminded*\n${t.reminded}` },
                 { type: 'mrkdwn', text: `*Failed*\n${t.failed}` },
                 { type: 'mrkdwn', text: `*Skipped*\n${t.skipped}` },
                 {

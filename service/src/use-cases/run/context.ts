@@ -7,6 +7,7 @@ import type { Clock, Mailer, MailTemplates, Notifier, OutcomeJournals, SendResul
 import type { AppDirectoryFactory } from '../../connections/app-directory';
 import type { Lease, LeaseKeeper } from './claim';
 import type { ConnectionOutcome } from './connections';
+import { processedCount, type OutcomeCounts } from './counts';
 
 /** Records per composite call (Salesforce's maximum). */
 export const BATCH = 200;
@@ -70,16 +71,11 @@ export interface RunDeps {
     appDirectories?: AppDirectoryFactory;
 }
 
-export interface RunProgress {
+/** A run's progress: its outcome counts (./counts, the one definition every surface reads) of `total` users. */
+export interface RunProgress extends OutcomeCounts {
     runId: string;
     total: number;
     done: number;
-    /** Invitations sent (reminders are counted apart). */
-    invited: number;
-    /** Reminders sent. */
-    reminded?: number;
-    failed: number;
-    skipped: number;
     paused?: string;
 }
 
@@ -153,15 +149,7 @@ export class StatusTally {
         const invited = (this.counts.get('Invited') ?? 0) - reminded;
         const failed = this.counts.get('Failed') ?? 0;
         const skipped = this.counts.get('Skipped') ?? 0;
-        return {
-            runId,
-            total: this.items.length,
-            done: invited + reminded + failed + skipped,
-            invited,
-            reminded,
-            failed,
-            skipped,
-            paused
-        };
+        const counts: OutcomeCounts = { invited, reminded, skipped, failed };
+        return { runId, total: this.items.length, done: processedCount(counts), ...counts, paused };
     }
 }

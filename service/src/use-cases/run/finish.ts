@@ -7,7 +7,14 @@ import { isValidAddress } from '../../domain/email';
 import { RUN, type RunStatus } from '../../domain/org-store';
 import { AppError, describeError } from '../../errors';
 import type { SendResult } from '../../ports';
-import { buildAuditMail, buildSlackMessage, type ReportRow, type RunReport } from '../reports';
+import {
+    buildAuditMail,
+    buildSlackMessage,
+    type ReportAudience,
+    type ReportRow,
+    type RunReport
+} from '../reports';
+import { countFields } from './counts';
 import { truncate, type RunContext, type RunDeps, type RunProgress, type WorkItem } from './context';
 
 export interface FinishInput {
@@ -34,9 +41,7 @@ export async function finishRun(deps: RunDeps, ctx: RunContext, input: FinishInp
             Status__c: input.status,
             Finished_At__c: finishedAt.toISOString(),
             Heartbeat__c: finishedAt.toISOString(),
-            Invited_Count__c: p.invited,
-            Failed_Count__c: p.failed,
-            Skipped_Count__c: p.skipped,
+            ...countFields(p, p.total),
             Eligible_Count__c: ctx.eligible,
             Evaluated_Count__c: ctx.evaluated,
             Api_Calls__c: input.apiCalls + 1,
@@ -101,9 +106,9 @@ async function buildReport(
             evaluated: ctx.evaluated,
             eligible: ctx.eligible,
             invited: p.invited,
+            reminded: p.reminded,
             skipped: p.skipped,
-            failed: p.failed,
-            reminded: p.reminded ?? 0
+            failed: p.failed
         },
         rows,
         connections: ctx.connections,
@@ -135,11 +140,19 @@ async function notify(deps: RunDeps, ctx: RunContext, report: RunReport) {
         const note = `invalid recipients dropped: ${dropped.map((a) => JSON.stringify(a)).join(', ')}`;
         adminsNote = adminsNote ? `${adminsNote}; ${note}` : note;
     }
-    let email: { status: string; detail?: string; recipients: number };
+    // `to` lists the addresses the audit went to: the run detail shows them under the count it states.
+    let email: { status: string; detail?: string; recipients: number; to?: string[] };
     if (to.length === 0) {
         email = { status: 'skipped', detail: adminsNote ?? 'no recipients', recipients: 0 };
     } else {
-        const mail = buildAuditMail(report, templates, to, config.runs.auditTableCap);
+        const audience: ReportAudience = {
+            initiator: report.initiatedBy?.email ? report.initiatedBy.name : undefined,
+            admins: adminsAsFallback ? 'fallback' : ctx.notifyAdmins ? 'notified' : undefined,
+            recipients: ctx.recipients
+                .map((address) => address.trim().toLowerCase())
+                .filter((address) => to.includes(address))
+        };
+        const mail = buildAuditMail({ ...report, audience }, templates, to, config.runs.auditTableCap);
         const result = await mailer.send(mail).catch((error): SendResult => ({
             status: 'failed',
             permanent: true,
@@ -148,8 +161,8 @@ async function notify(deps: RunDeps, ctx: RunContext, report: RunReport) {
         }));
         email =
             result.status === 'sent'
-                ? { status: 'sent', recipients: mail.to.length, detail: adminsNote }
-                : { status: 'failed', detail: result.reason, recipients: mail.to.length };
+                ? { status: 'sent', recipients: mail.to.length, to: mail.to, detail: adminsNote }
+                : { status: 'failed', detail: result.reason, recipients: mail.to.length, to: mail.to };
     }
     metrics.notifications.inc({ channel: 'email', outcome: email.status });
     const slack = await notifier

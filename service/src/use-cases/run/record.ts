@@ -28,6 +28,7 @@ import {
     type StatusTally,
     type WorkItem
 } from './context';
+import { countFields } from './counts';
 
 /** Nothing to write: no items and no run record. */
 function nothingToWrite(buffer: SObjectRecord[], withRun: boolean): boolean {
@@ -221,9 +222,7 @@ export class OutcomeRecorder {
             attributes: { type: RUN },
             Id: this.ctx.runId,
             Heartbeat__c: this.deps.clock.now().toISOString(),
-            Invited_Count__c: p.invited,
-            Failed_Count__c: p.failed,
-            Skipped_Count__c: p.skipped,
+            ...countFields(p, p.total),
             Api_Calls__c: this.apiCalls() + 1,
             ...this.pendingRunFields
         };

@@ -201,20 +201,40 @@ export default class ProvisionUsers extends LightningElement {
         return this.showOutcome ? 'Users of this run' : 'Eligible users';
     }
 
+    /** Users with an outcome (invited, reminded, skipped, failed), as the service counted them on the run. */
     get processedCount() {
-        if (!this.run) {
-            return 0;
-        }
-        return (this.run.invitedCount || 0) + (this.run.skippedCount || 0) + (this.run.failedCount || 0);
+        return (this.run && this.run.processedCount) || 0;
+    }
+
+    /** The users the run handles (invitations, reminders, kept), as the service wrote them on the run. */
+    get runUserCount() {
+        return (this.run && this.run.itemCount) || 0;
     }
 
     get progressPercent() {
-        const total = this.run && this.run.eligibleCount;
+        const total = this.runUserCount;
         return total ? Math.min(PERCENT, Math.round((this.processedCount / total) * PERCENT)) : 0;
     }
 
     get progressLabel() {
-        return `${this.processedCount} of ${(this.run && this.run.eligibleCount) || 0} users processed`;
+        if (!this.runUserCount && !this.runFinished) {
+            // Until the service's first progress write names the run's users (right after its re-check).
+            return 'Checking the users again before sending…';
+        }
+        const outcome = this.run && this.run.outcomeSummary;
+        const counted = `${this.processedCount} of ${this.runUserCount} users processed`;
+        return outcome ? `${counted}: ${outcome}` : counted;
+    }
+
+    /** Reminders due go out with a manual run too (the settings are on Scheduled Provisioning). */
+    get reminderNote() {
+        const totals = (this.preview && this.preview.statusTotals) || [];
+        const due = totals.find((total) => total.label === 'To remind');
+        if (!due || this.showOutcome) {
+            return '';
+        }
+        const reminders = due.count === 1 ? '1 reminder' : `${due.count} reminders`;
+        return `This run also sends ${reminders} of invitations still unanswered. Reminders follow the settings on Scheduled Provisioning and apply to manual runs too.`;
     }
 
     get runFinished() {
@@ -373,7 +393,11 @@ export default class ProvisionUsers extends LightningElement {
         this.dispatchEvent(
             new ShowToastEvent({
                 title: `Provisioning ${run.status.toLowerCase()}`,
-                message: `${run.invitedCount} invited, ${run.skippedCount} skipped, ${run.failedCount} failed.`,
+                // The service's line, as History, the run detail, the audit email and Slack say it (a run
+                // recorded before the line existed: its counts).
+                message: run.outcomeSummary
+                    ? `${run.outcomeSummary}.`
+                    : `${run.invitedCount} invited, ${run.remindedCount || 0} reminded, ${run.skippedCount} skipped, ${run.failedCount} failed.`,
                 variant
             })
         );

@@ -42,7 +42,6 @@ export default class RunDetail extends LightningElement {
         return this.detail ? this.detail.run : undefined;
     }
 
-    /** Reminders the run sent to users still Invited (apart from first invitations). */
     /** "Incremental: changes since RUN-…", "Full: …"; empty for a run recorded before evaluations had a kind. */
     get evaluation() {
         const run = this.run;
@@ -52,8 +51,33 @@ export default class RunDetail extends LightningElement {
         return run.evaluationReason ? `${run.evaluationKind}: ${run.evaluationReason}` : run.evaluationKind;
     }
 
-    get remindedCount() {
-        return (this.detail && this.detail.remindedCount) || 0;
+    /** The run's own extra recipients (the admins and the initiator are added when the audit goes out). */
+    get extraRecipients() {
+        return (this.run && this.run.recipients) || 'None';
+    }
+
+    /** The parsed notification outcome ({email: {status, recipients, to, detail}, slack}), or undefined. */
+    get notification() {
+        const text = this.run && this.run.notificationOutcome;
+        if (!text) {
+            return undefined;
+        }
+        try {
+            const outcome = JSON.parse(text);
+            return outcome && typeof outcome === 'object' ? outcome : undefined;
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The addresses the audit went to, as the service recorded them: the count above is theirs. */
+    get auditRecipients() {
+        const email = this.notification && this.notification.email;
+        return email && Array.isArray(email.to) ? email.to : [];
+    }
+
+    get hasAuditRecipients() {
+        return this.auditRecipients.length > 0;
     }
 
     get title() {
@@ -69,26 +93,23 @@ export default class RunDetail extends LightningElement {
 
     /**
      * What happened to the audit email and the Slack summary. The service records them as JSON
-     * ({email: {status, recipients, detail}, slack: {status, detail}}); anything else is shown as written.
+     * ({email: {status, recipients, to, detail}, slack: {status, detail}}); anything else is shown as written.
      */
     get notificationSummary() {
         const text = this.run && this.run.notificationOutcome;
         if (!text) {
             return '';
         }
-        let outcome;
-        try {
-            outcome = JSON.parse(text);
-        } catch {
-            return text;
-        }
-        if (!outcome || typeof outcome !== 'object') {
+        const outcome = this.notification;
+        if (!outcome) {
             return text;
         }
         const parts = [];
         const { email, slack } = outcome;
         if (email) {
-            const to = email.recipients === 1 ? '1 recipient' : `${email.recipients || 0} recipients`;
+            // The addresses recorded, when the service recorded them (runs before it: the count it wrote).
+            const count = Array.isArray(email.to) ? email.to.length : email.recipients || 0;
+            const to = count === 1 ? '1 recipient' : `${count} recipients`;
             const what =
                 email.status === 'sent' ? `Audit email sent to ${to}` : `Audit email ${email.status}`;
             parts.push(email.detail ? `${what} (${email.detail})` : what);

@@ -5,14 +5,33 @@ export const MAX_RUNS = 50;
 const DATE_TIME = { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' };
 
 // No header actions menu (its chevron takes room from the header text, and wrapping is not needed here);
-// dates wide enough for "Dec 01, 2026, 03:45 PM", counts narrow.
+// dates wide enough for "Dec 01, 2026, 03:45 PM", counts narrow, the outcome line wrapped.
 const DATE_WIDTH = 185;
 const COUNT_WIDTH = 88;
+const OUTCOME_WIDTH = 220;
+/** The address of History (#history) and of one run in it (#history/<run id>): Back and links work. */
+export const HISTORY_HASH = 'history';
+
+/** The run id in a History address, or undefined. */
+export function runIdFromHash(hash) {
+    const [screen, runId] = String(hash || '')
+        .replace(/^#/, '')
+        .split('/');
+    return screen === HISTORY_HASH && runId ? decodeURIComponent(runId) : undefined;
+}
+
+/** The link to one run on this page (a full address: it can be copied, bookmarked, opened in a new tab). */
+export function runLink(runId) {
+    const { origin, pathname, search } = window.location;
+    return `${origin}${pathname}${search}#${HISTORY_HASH}/${encodeURIComponent(runId)}`;
+}
+
 const COLUMNS = [
     {
         label: 'Run',
-        type: 'button',
-        typeAttributes: { label: { fieldName: 'name' }, name: 'open', variant: 'base', title: 'Open the run' }
+        fieldName: 'link',
+        type: 'url',
+        typeAttributes: { label: { fieldName: 'name' }, target: '_self', tooltip: 'Open the run' }
     },
     { label: 'Status', fieldName: 'status' },
     { label: 'Trigger', fieldName: 'triggerType', initialWidth: 100 },
@@ -34,14 +53,15 @@ const COLUMNS = [
         initialWidth: DATE_WIDTH
     },
     { label: 'Eligible', fieldName: 'eligibleCount', type: 'number', initialWidth: COUNT_WIDTH },
-    { label: 'Invited', fieldName: 'invitedCount', type: 'number', initialWidth: COUNT_WIDTH },
-    { label: 'Skipped', fieldName: 'skippedCount', type: 'number', initialWidth: COUNT_WIDTH },
-    { label: 'Failed', fieldName: 'failedCount', type: 'number', initialWidth: COUNT_WIDTH }
+    // The service's line (invited, reminded, skipped, failed), word for word as the run detail, the toast,
+    // the audit email and Slack say it: one column instead of one per count.
+    { label: 'Outcome', fieldName: 'outcome', wrapText: true, initialWidth: OUTCOME_WIDTH }
 ].map((column) => ({ ...column, hideDefaultActions: true }));
 
 /**
- * History: the latest runs (previews, manual and scheduled runs) with status, trigger, initiator,
- * counts and times. Opening a run shows its items and errors.
+ * History: the latest runs (manual and scheduled; previews never provisioned only when asked) with status,
+ * trigger, initiator, counts and times. Each run has its own address (#history/<id>): opening one is a
+ * navigation, so the browser's Back returns to the list, and the link can be shared.
  */
 export default class RunHistory extends LightningElement {
     columns = COLUMNS;
@@ -49,18 +69,43 @@ export default class RunHistory extends LightningElement {
     isLoading = true;
     error;
     openRunId;
+    /** Show previews that were never provisioned (off: they would crowd the runs that sent something). */
+    showPreviews = false;
+
+    onHashChange = () => this.followAddress();
 
     connectedCallback() {
+        window.addEventListener('hashchange', this.onHashChange);
+        this.openRunId = runIdFromHash(window.location.hash);
         this.load();
+    }
+
+    disconnectedCallback() {
+        window.removeEventListener('hashchange', this.onHashChange);
+    }
+
+    /** Back, Forward or a link changed the address: show the run it names, or the list. */
+    followAddress() {
+        const runId = runIdFromHash(window.location.hash);
+        if (runId === this.openRunId) {
+            return;
+        }
+        const wasOpen = Boolean(this.openRunId);
+        this.openRunId = runId;
+        if (!runId && wasOpen) {
+            this.load();
+        }
     }
 
     async load() {
         this.isLoading = true;
         this.error = undefined;
         try {
-            const runs = await getRuns({ maxRuns: MAX_RUNS });
+            const runs = await getRuns({ maxRuns: MAX_RUNS, includePreviews: this.showPreviews });
             this.runs = runs.map((run) => ({
                 ...run,
+                link: runLink(run.id),
+                outcome: run.outcomeSummary || '',
                 initiatedByLabel: run.initiatedBy || (run.triggerType === 'Scheduled' ? 'Schedule' : '')
             }));
         } catch (error) {
@@ -83,12 +128,30 @@ export default class RunHistory extends LightningElement {
         return Boolean(this.openRunId);
     }
 
+    get emptyHint() {
+        return this.showPreviews
+            ? 'Previews, manual and scheduled runs appear here.'
+            : 'Manual and scheduled runs appear here. Previews that were not provisioned are hidden.';
+    }
+
+    /** Opens a run by its address, so Back comes back here. */
+    open(runId) {
+        this.openRunId = runId;
+        window.location.hash = `${HISTORY_HASH}/${encodeURIComponent(runId)}`;
+    }
+
     handleRowAction(event) {
-        this.openRunId = event.detail.row.id;
+        this.open(event.detail.row.id);
     }
 
     handleBack() {
         this.openRunId = undefined;
+        window.location.hash = HISTORY_HASH;
+        this.load();
+    }
+
+    handleShowPreviewsChange(event) {
+        this.showPreviews = event.detail.checked;
         this.load();
     }
 

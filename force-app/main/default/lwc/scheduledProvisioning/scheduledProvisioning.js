@@ -52,6 +52,8 @@ export default class ScheduledProvisioning extends LightningElement {
     recipients = [];
     notifyAdmins = false;
     slackChannel = '';
+    /** Whether the service has a Slack token; undefined when it could not be asked. */
+    slackConfigured;
     reminderDays = 0;
     reminderMax = 0;
     enabled = false;
@@ -107,6 +109,17 @@ export default class ScheduledProvisioning extends LightningElement {
         this.enabled = settings.enabled === true;
         this.timeZone = settings.timeZone;
         this.nextRunAt = settings.nextRunAt;
+        // Only getSettings asks the service; a save answers without it (null) and the known answer stays.
+        if (settings.slackConfigured === true || settings.slackConfigured === false) {
+            this.slackConfigured = settings.slackConfigured;
+        }
+    }
+
+    /** Said under the Slack channel when the service has no Slack token: a channel set here posts nothing. */
+    get slackHint() {
+        return this.slackConfigured === false
+            ? 'Slack is not set up in the Rollcall service (no SLACK_BOT_TOKEN): no summary is posted, whatever the channel.'
+            : '';
     }
 
     get showTime() {

@@ -195,7 +195,7 @@ describe('c-provision-users', () => {
             recipients: ['ops@example.com']
         });
         expect(element.shadowRoot.querySelector('.progress-label').textContent).toBe(
-            '1 of 3 users processed'
+            '1 of 3 users processed: 1 invited, 0 reminded, 0 skipped, 0 failed'
         );
         expect(element.shadowRoot.querySelector('lightning-progress-bar').value).toBe(33);
         expect(button(element, 'provision').disabled).toBe(true);
@@ -212,6 +212,7 @@ describe('c-provision-users', () => {
         expect(element.shadowRoot.querySelector('.run-error').textContent).toContain('mailbox unavailable');
         expect(toast.mock.calls[0][0].detail).toMatchObject({
             title: 'Provisioning completed with errors',
+            message: '2 invited, 0 reminded, 0 skipped, 1 failed.',
             variant: 'warning'
         });
         expect(getPreview).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
@@ -265,6 +266,21 @@ describe('c-provision-users', () => {
         button(element, 'provision').click();
         await flushPromises();
         expect(provisionUsers).not.toHaveBeenCalled();
+    });
+
+    it('counts a run before its users are written as being checked, not as 0 of 0', async () => {
+        const starting = {
+            ...mockRunning,
+            invitedCount: 0,
+            itemCount: 0,
+            processedCount: 0,
+            outcomeSummary: null
+        };
+        getRunInProgress.mockResolvedValue(starting);
+        const element = await createScreen();
+        expect(element.shadowRoot.querySelector('.progress-label').textContent).toBe(
+            'Checking the users again before sending…'
+        );
     });
 
     it('shows a run already in progress on load and blocks provisioning', async () => {

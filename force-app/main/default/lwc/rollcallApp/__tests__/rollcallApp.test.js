@@ -62,6 +62,7 @@ async function flushPromises() {
 
 describe('c-rollcall-app', () => {
     afterEach(() => {
+        window.history.replaceState(null, '', '#');
         while (document.body.firstChild) {
             document.body.removeChild(document.body.firstChild);
         }
@@ -92,6 +93,24 @@ describe('c-rollcall-app', () => {
         history.dispatchEvent(new CustomEvent('active'));
         await flushPromises();
         expect(element.shadowRoot.querySelector('lightning-tabset').activeTabValue).toBe('history');
+    });
+
+    it('names the tab in the address, and the address (a reload, Back) chooses the tab', async () => {
+        window.history.replaceState(null, '', '#history/a01000000000003AAA');
+        const element = createElement('c-rollcall-app', { is: RollcallApp });
+        document.body.appendChild(element);
+        await flushPromises();
+        const tabset = element.shadowRoot.querySelector('lightning-tabset');
+        expect(tabset.activeTabValue).toBe('history');
+
+        element.shadowRoot.querySelectorAll('lightning-tab')[1].dispatchEvent(new CustomEvent('active'));
+        await flushPromises();
+        expect(window.location.hash).toBe('#provisionUsers');
+
+        window.history.replaceState(null, '', '#scheduledProvisioning');
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+        await flushPromises();
+        expect(tabset.activeTabValue).toBe('scheduledProvisioning');
     });
 
     it('is accessible', async () => {

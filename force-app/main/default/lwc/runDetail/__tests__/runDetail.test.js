@@ -64,12 +64,34 @@ describe('c-run-detail', () => {
         expect(element.shadowRoot.querySelector('.evaluation')).toBeNull();
     });
 
-    it('shows no reminders sent when the run sent none (an older run without the count)', async () => {
-        const { remindedCount, ...withoutReminders } = mockRunDetail;
-        expect(remindedCount).toBe(2);
-        getRunDetail.mockResolvedValue(withoutReminders);
+    it('shows the counts and the outcome line the service wrote on the run', async () => {
+        getRunDetail.mockResolvedValue(mockRunDetail);
         const element = await createDetail();
-        expect(element.shadowRoot.querySelector('.reminded').textContent).toBe('0');
+        expect(element.shadowRoot.querySelector('.reminded').textContent).toBe('2');
+        expect(element.shadowRoot.querySelector('.failed').textContent).toBe('1');
+        expect(element.shadowRoot.querySelector('.outcome-summary').textContent).toBe(
+            'Outcome: 1 invited, 2 reminded, 0 skipped, 1 failed'
+        );
+        expect(element.shadowRoot.querySelector('.extra-recipients').textContent).toBe('ops@example.com');
+    });
+
+    it('lists the addresses the audit went to, as many as it says', async () => {
+        const to = ['ada@example.com', 'ops@example.com', 'admin@example.com'];
+        getRunDetail.mockResolvedValue({
+            ...mockRunDetail,
+            run: {
+                ...mockRunDetail.run,
+                notificationOutcome: JSON.stringify({ email: { status: 'sent', recipients: 3, to } })
+            }
+        });
+        const element = await createDetail();
+        expect(element.shadowRoot.querySelector('.notification-outcome').textContent).toBe(
+            'Notifications: Audit email sent to 3 recipients.'
+        );
+        const listed = [...element.shadowRoot.querySelectorAll('.audit-recipients li')].map(
+            (item) => item.textContent
+        );
+        expect(listed).toEqual(to);
     });
 
     it('shows the outcome the service records as JSON as a sentence', async () => {

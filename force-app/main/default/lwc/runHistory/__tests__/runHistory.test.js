@@ -1,5 +1,5 @@
 import { createElement } from 'lwc';
-import RunHistory, { MAX_RUNS } from 'c/runHistory';
+import RunHistory, { MAX_RUNS, runIdFromHash } from 'c/runHistory';
 import getRuns from '@salesforce/apex/RunHistoryController.getRuns';
 
 const mockRuns = require('./data/runs.json');
@@ -27,6 +27,7 @@ async function createHistory() {
 
 describe('c-run-history', () => {
     afterEach(() => {
+        window.history.replaceState(null, '', '#');
         while (document.body.firstChild) {
             document.body.removeChild(document.body.firstChild);
         }
@@ -36,7 +37,7 @@ describe('c-run-history', () => {
     it('lists the latest runs with status, trigger, initiator, counts and times', async () => {
         getRuns.mockResolvedValue(mockRuns);
         const element = await createHistory();
-        expect(getRuns).toHaveBeenCalledWith({ maxRuns: MAX_RUNS });
+        expect(getRuns).toHaveBeenCalledWith({ maxRuns: MAX_RUNS, includePreviews: false });
         const table = element.shadowRoot.querySelector('lightning-datatable');
         expect(table.data).toHaveLength(2);
         expect(table.data.map((run) => run.initiatedByLabel)).toEqual(['Ada Admin', 'Schedule']);
@@ -50,10 +51,40 @@ describe('c-run-history', () => {
             'Started',
             'Finished',
             'Eligible',
-            'Invited',
-            'Skipped',
-            'Failed'
+            'Outcome'
         ]);
+        expect(table.data.map((run) => run.outcome)).toEqual([
+            '2 invited, 1 reminded, 0 skipped, 1 failed',
+            ''
+        ]);
+        // Each run is a link to its own address on this page.
+        expect(table.data[1].link).toBe(
+            `${window.location.origin}${window.location.pathname}#history/a01000000000003AAA`
+        );
+    });
+
+    it('shows previews that were never provisioned only when asked', async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        const element = await createHistory();
+        const toggle = element.shadowRoot.querySelector('lightning-input.show-previews');
+        expect(toggle.checked).toBe(false);
+        toggle.dispatchEvent(new CustomEvent('change', { detail: { checked: true } }));
+        await flushPromises();
+        expect(getRuns).toHaveBeenLastCalledWith({ maxRuns: MAX_RUNS, includePreviews: true });
+    });
+
+    it('opens the run its address names, and Back (the address without it) returns to the list', async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        window.history.replaceState(null, '', '#history/a01000000000003AAA');
+        const element = await createHistory();
+        expect(element.shadowRoot.querySelector('c-run-detail').runId).toBe('a01000000000003AAA');
+
+        window.history.replaceState(null, '', '#history');
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-run-detail')).toBeNull();
+        expect(runIdFromHash('#history/a01')).toBe('a01');
+        expect(runIdFromHash('#provisionUsers/a01')).toBeUndefined();
     });
 
     it('opens a run and comes back to a refreshed list', async () => {
@@ -67,6 +98,7 @@ describe('c-run-history', () => {
         await flushPromises();
         const detail = element.shadowRoot.querySelector('c-run-detail');
         expect(detail.runId).toBe('a01000000000003AAA');
+        expect(window.location.hash).toBe('#history/a01000000000003AAA');
 
         detail.dispatchEvent(new CustomEvent('back'));
         await flushPromises();

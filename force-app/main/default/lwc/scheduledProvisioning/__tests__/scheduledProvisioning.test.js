@@ -109,6 +109,24 @@ describe('c-scheduled-provisioning', () => {
         expect(query(element, 'lightning-input.reminder-max').value).toBe(0);
     });
 
+    it('says the reminders act on manual runs too', async () => {
+        const element = await createScreen();
+        expect(query(element, '.reminder-scope').textContent).toContain('manual runs from Provision Users');
+    });
+
+    it('says when Slack is not set up in the service, and nothing when it is or is unknown', async () => {
+        getSettings.mockResolvedValue({ ...mockSettings, slackConfigured: false });
+        const unset = await createScreen();
+        expect(query(unset, '.slack-hint').textContent).toContain(
+            'Slack is not set up in the Rollcall service'
+        );
+
+        getSettings.mockResolvedValue({ ...mockSettings, slackConfigured: true });
+        expect(query(await createScreen(), '.slack-hint')).toBeNull();
+        getSettings.mockResolvedValue({ ...mockSettings, slackConfigured: null });
+        expect(query(await createScreen(), '.slack-hint')).toBeNull();
+    });
+
     it('hides the day for daily and the time for hourly', async () => {
         const element = await createScreen();
         await change(element, 'lightning-radio-group.frequency', { value: 'Daily' });
