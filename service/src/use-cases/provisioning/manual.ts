@@ -65,14 +65,14 @@ export async function executePreview(
             run.Expires_At__c &&
             Date.parse(run.Expires_At__c) <= now.getTime()
         ) {
-            await store.updateRun(runId, { Status__c: 'Expired' });
+            await host.updateRun(runId, { Status__c: 'Expired' });
             throw new AppError('PREVIEW_EXPIRED', 'The preview has expired; preview again');
         }
         if (run.Status__c !== 'Previewed') throw notExecutable(run);
         await host.assertNoInterruptedRun(runId, claimed.activeRuns);
         const runKey = run.Run_Key__c ?? randomUUID();
         const notifyAdmins = request.notify?.admins === true;
-        await store.updateRun(runId, {
+        await host.updateRun(runId, {
             Status__c: 'Running',
             Run_Key__c: runKey,
             Started_At__c: now.toISOString(),

@@ -62,7 +62,13 @@ export class Sweeper {
             expired = results.filter((result) => result.success).length;
             logger.info({ expired }, 'Previews expired');
         }
-        const failedPreviews = await this.host.previews.failStale(candidates, now);
+        const failedPreviews = await this.host.previews.failStale(candidates, now).finally(() => {
+            // The runs written here (expired, or Previewing ones it may have failed) are read again by their
+            // next view (./views).
+            for (const run of candidates) {
+                if (previews.includes(run) || run.Status__c === 'Previewing') this.host.forgetRun(run.Id);
+            }
+        });
         if (failedPreviews > 0) logger.warn({ failedPreviews }, 'Previews of a stopped process failed');
         const interrupted = candidates.some(
             (run) => run.Status__c === 'Running' || run.Status__c === 'Queued'
@@ -136,7 +142,7 @@ export class Sweeper {
         const now = clock.now();
         logger.info({ runId: run.Id, heartbeat: run.Heartbeat__c }, 'Resuming an interrupted run');
         const runKey = run.Run_Key__c ?? randomUUID();
-        await store.updateRun(run.Id, {
+        await this.host.updateRun(run.Id, {
             Status__c: 'Running',
             Run_Key__c: runKey,
             Heartbeat__c: now.toISOString()

@@ -38,18 +38,27 @@ const FINAL_STATUSES = new Set(['Completed', 'Completed with Errors', 'Failed', 
 /** Run records read for views, by run id, the oldest dropped first. */
 export class RunViewCache {
     private readonly entries = new Map<string, { record: RunRecord; at: number; live: boolean }>();
+    /** Counts forget(): a record read while a write was landing may be older than the write. */
+    private writes = 0;
 
     get(id: string): { record: RunRecord; at: number; live: boolean } | undefined {
         return this.entries.get(id);
     }
 
-    set(run: RunRecord, live: boolean): void {
+    /** Call before reading a record to cache: set() then keeps it only if no write was noted meanwhile. */
+    mark(): number {
+        return this.writes;
+    }
+
+    set(run: RunRecord, live: boolean, mark: number): void {
+        if (mark !== this.writes) return;
         this.entries.delete(run.Id);
         this.entries.set(run.Id, { record: run, at: Date.now(), live });
         if (this.entries.size > RUN_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value!);
     }
 
     forget(id: string): void {
+        this.writes += 1;
         this.entries.delete(id);
     }
 }
@@ -86,12 +95,13 @@ export class RunViews {
         const usable = age < maxAge && cached?.live === (liveStatus !== undefined);
         let run = usable ? cached?.record : undefined;
         if (!run) {
+            const mark = this.host.runCache.mark();
             try {
                 run = await this.host.deps.store.findRun(id);
             } catch (error) {
                 if (!progress) throw error;
             }
-            if (run) this.host.runCache.set(run, liveStatus !== undefined);
+            if (run) this.host.runCache.set(run, liveStatus !== undefined, mark);
         }
         if (!run && !progress) throw new AppError('NOT_FOUND', `No run ${id}`);
         const base = run ?? ({ Id: id, Status__c: 'Running' } as RunRecord);
