@@ -306,20 +306,22 @@ async function main(): Promise<void> {
     if (config.mode === 'local' && config.apiSecretGenerated)
         console.log(`API secret (local mode): ${config.apiSecret}`);
     console.log(`Emails: ${service.mailer.describe()}`);
+    // Started beside the demo: a first build (in a child process, ./admin-app/build) takes a while; its
+    // address is printed once it is up, before "Serving".
     let adminApp: AdminApp | undefined;
-    if (service.localOrg) {
-        try {
-            adminApp = await startAdminApp({
-                localOrg: service.localOrg,
-                service: { url: service.url, secret: config.apiSecret },
-                port: config.adminApp.port,
-                logger: service.logger
-            });
-            console.log(`Admin app: ${adminApp.url}`);
-        } catch (error) {
-            console.error(`Admin app not started: ${describeError(error)}`);
-        }
-    }
+    const adminAppStarted = service.localOrg
+        ? startAdminApp({
+              localOrg: service.localOrg,
+              service: { url: service.url, secret: config.apiSecret },
+              port: config.adminApp.port,
+              logger: service.logger
+          }).then(
+              (started) => {
+                  adminApp = started;
+              },
+              (error: unknown) => console.error(`Admin app not started: ${describeError(error)}`)
+          )
+        : undefined;
 
     // The CLI finds this service (URL and secret) here instead of opening the org itself.
     const serviceFile = writeServiceFile(config.dataDir, {
@@ -349,6 +351,10 @@ async function main(): Promise<void> {
         } catch (error) {
             console.error(`Demo sync failed: ${describeError(error)}`);
         }
+    }
+    await adminAppStarted;
+    if (adminApp) console.log(`\nAdmin app: ${adminApp.url}`);
+    if (config.demoOnStart) {
         console.log(`\nServing. Try: curl -H "Authorization: Bearer <secret>" ${service.url}/v1/runs`);
     }
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { startAdminApp, type AdminApp } from '../../service/src/admin-app/server';
 import { start, type RunningService } from '../../service/src/main';
@@ -16,7 +16,15 @@ import { removeDir } from '../service/support/stack';
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Found by the script `npm test` runs first (it installs Debian's Chromium where it may); never downloaded. */
+function findChromium(): string {
+    const check = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh'), '--check'], {
+        encoding: 'utf8'
+    });
+    if (check.status !== 0)
+        throw new Error(check.stderr.trim() || 'scripts/ensure-chromium.sh --check failed');
+    return check.stdout.trim();
+}
 const CHROMIUM_ARGS = [
     '--headless',
     '--no-sandbox',
@@ -41,7 +49,7 @@ describe('the admin app in a browser', () => {
     const serviceLog: string[] = [];
 
     beforeAll(async () => {
-        if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+        const chromiumPath = findChromium();
         mkdirSync(SCREENSHOTS, { recursive: true });
         dir = mkdtempSync(join(tmpdir(), 'rollcall-admin-app-'));
         // Built (or found in the cache) in a child process: jest's module system cannot load the ESM-only
@@ -73,7 +81,7 @@ describe('the admin app in a browser', () => {
             port: service.config.adminApp.port
         });
         expect(adminApp.url).toBe(`http://127.0.0.1:${service.config.adminApp.port}`);
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+        browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
         page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         await page.goto(adminApp.url);
         await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);

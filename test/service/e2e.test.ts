@@ -429,6 +429,30 @@ describe('preview then execute', () => {
         expect((await store.findRun(runId))?.Status__c).toBe('Expired');
     });
 
+    it('when executing an expired preview was refused, then the next GET /v1/runs/{id} answers Expired, not the Previewed it answered before', async () => {
+        const admin = org.ids.adminUserIds[0];
+        const { runId } = await previewViaApi(service, admin);
+        expect((await api(service, 'GET', `/v1/runs/${runId}`)).body.status).toBe('Previewed');
+        await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 1000).toISOString() });
+
+        const refused = await api(service, 'POST', '/v1/runs', { previewRunId: runId, initiatedBy: admin });
+        const next = await api(service, 'GET', `/v1/runs/${runId}`);
+
+        expect(refused.status).toBe(409);
+        expect(next.body.status).toBe('Expired');
+    });
+
+    it('when the sweep expired a preview, then the next GET /v1/runs/{id} answers Expired', async () => {
+        const { runId } = await previewViaApi(service, org.ids.adminUserIds[0]);
+        expect((await api(service, 'GET', `/v1/runs/${runId}`)).body.status).toBe('Previewed');
+        await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 10 * 60_000).toISOString() });
+
+        await service.provisioning.sweep();
+        const next = await api(service, 'GET', `/v1/runs/${runId}`);
+
+        expect(next.body.status).toBe('Expired');
+    });
+
     it('when the sweep finds a preview past its expiry, then it marks it Expired', async () => {
         const { runId } = await previewViaApi(service, org.ids.adminUserIds[0]);
         await store.updateRun(runId, { Expires_At__c: new Date(Date.now() - 10 * 60_000).toISOString() });

@@ -315,6 +315,27 @@ describe('HTTP hygiene', () => {
         expect(response.body.error).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
     });
 
+    it.each([
+        ['GET', 'with'],
+        ['GET', 'without'],
+        ['DELETE', 'without']
+    ])(
+        'when %s /v1/authorizations is asked for %s the bearer secret, then the answer is 405 with Allow: POST (the webhook carries a signature, not the bearer)',
+        async (method, bearer) => {
+            const response = await api(
+                service,
+                method,
+                '/v1/authorizations',
+                undefined,
+                bearer === 'with' ? {} : { authorization: '' }
+            );
+
+            expect(response.status).toBe(405);
+            expect(response.headers.get('allow')).toBe('POST');
+            expect(response.body.error).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+        }
+    );
+
     it('when the body has an unsupported Content-Encoding, then the answer is 415, not 500', async () => {
         const response = await api(service, 'POST', '/v1/previews', '{}', {
             'content-type': 'application/json',

@@ -3,7 +3,12 @@
  * browser bundle (the admin app outside an org, DESIGN §9). The components are compiled from their
  * sources in force-app, never copied. The bundle is cached under node_modules/.cache by a hash of the
  * lockfile and every source that goes into it, so a start on a warm cache serves at once.
+ *
+ * The service never builds in its own process: rollup and the LWC compiler need far more heap than the
+ * service's budget (ROLLCALL_MAX_HEAP_MB, 384 MB by default), so `adminAppBundle` runs this file as a child
+ * process with a heap of its own (BUILD_HEAP_MB) when the cache has no bundle for the current sources.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
     existsSync,
@@ -23,6 +28,13 @@ const CLIENT_DIR = join(__dirname, 'client');
 const CACHE_DIR = join(REPO_ROOT, 'node_modules/.cache/rollcall-admin-app');
 const BUNDLE = 'app.js';
 const CACHE_KEEP_MILLIS = 3600_000;
+/**
+ * The build process's heap: the build peaks near 1 GB resident (rollup's module graph of the components and
+ * the base components, measured); twice that leaves headroom for the components to grow.
+ */
+export const BUILD_HEAP_MB = 2048;
+/** The child's last stdout line: the build's result as JSON, after this marker. */
+const RESULT_MARKER = 'ROLLCALL_ADMIN_APP_BUILD ';
 
 /** The platform modules the components import that LWC OSS does not have: answered by client/. */
 const PLATFORM_MODULES: Record<string, string> = {
@@ -150,7 +162,8 @@ async function bundle(outFile: string): Promise<void> {
             }
         ]
     });
-    const tmp = `${outFile}.tmp`;
+    // Two processes building the same sources at once each write their own file; the rename is atomic.
+    const tmp = `${outFile}.${process.pid}.tmp`;
     await build.write({ file: tmp, format: 'iife', inlineDynamicImports: true });
     await build.close();
     renameSync(tmp, outFile);
@@ -181,12 +194,67 @@ export async function buildAdminApp(options: { force?: boolean } = {}): Promise<
     return { dir, bundlePath, cached: false, millis: Date.now() - started };
 }
 
+/** The cached bundle for the current sources, if there is one (reads the sources, builds nothing). */
+export function cachedAdminApp(): AdminAppBuild | undefined {
+    const started = Date.now();
+    const dir = join(CACHE_DIR, buildHash());
+    const bundlePath = join(dir, BUNDLE);
+    return existsSync(bundlePath)
+        ? { dir, bundlePath, cached: true, millis: Date.now() - started }
+        : undefined;
+}
+
+/**
+ * The bundle for the current sources, for the service: from the cache, or built by a child process with its
+ * own heap (this file run by the same Node, BUILD_HEAP_MB), never in the caller's heap. The child is killed if
+ * this process exits first.
+ */
+export async function adminAppBundle(
+    options: { onBuild?: (message: string) => void } = {}
+): Promise<AdminAppBuild> {
+    const cached = cachedAdminApp();
+    if (cached) return cached;
+    const started = Date.now();
+    options.onBuild?.(
+        `Building the admin app (first start, or its sources changed) in a child process with a ${BUILD_HEAP_MB} MB heap`
+    );
+    const child = spawn(
+        process.execPath,
+        [`--max-old-space-size=${BUILD_HEAP_MB}`, '--import', 'tsx', __filename],
+        {
+            cwd: REPO_ROOT,
+            stdio: ['ignore', 'pipe', 'pipe']
+        }
+    );
+    const killChild = () => child.kill();
+    process.once('exit', killChild);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    // Only the end is kept for the error: a failed build's cause is in its last lines.
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
+        child.once('error', fail);
+        child.once('close', (exitCode, exitSignal) => done([exitCode, exitSignal]));
+    }).finally(() => process.removeListener('exit', killChild));
+    const line = stdout.split('\n').find((text) => text.startsWith(RESULT_MARKER));
+    if (code !== 0 || !line) {
+        throw new Error(
+            `The admin app build (${process.execPath} ${__filename}) ended with ${signal ?? `exit code ${code}`}: ${stderr.trim() || stdout.trim() || 'no output'}`
+        );
+    }
+    const result = JSON.parse(line.slice(RESULT_MARKER.length)) as AdminAppBuild;
+    return { ...result, millis: Date.now() - started };
+}
+
 if (require.main === module) {
     buildAdminApp({ force: process.argv.includes('--force') }).then(
-        (result) =>
+        (result) => {
             console.log(
                 `Admin app ${result.cached ? 'cached' : 'built'} in ${result.millis} ms: ${result.bundlePath}`
-            ),
+            );
+            console.log(`${RESULT_MARKER}${JSON.stringify(result)}`);
+        },
         (error: unknown) => {
             console.error(error);
             process.exit(1);

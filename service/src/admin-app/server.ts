@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { LocalOrg } from '../local-org';
 import type { Logger } from '../logger';
-import { buildAdminApp, REPO_ROOT } from './build';
+import { adminAppBundle, REPO_ROOT } from './build';
 import { LocalApex, type ServiceApi } from './local-apex';
 import { ApexError, OrgRest } from './org-rest';
 
@@ -64,7 +64,7 @@ export interface AdminAppOptions {
 }
 
 export async function startAdminApp(options: AdminAppOptions): Promise<AdminApp> {
-    const build = await buildAdminApp();
+    const build = await adminAppBundle({ onBuild: (message) => options.logger?.info(message) });
     options.logger?.info({ cached: build.cached, millis: build.millis }, 'admin app bundle ready');
     const org = new OrgRest({
         url: options.localOrg.url,

@@ -159,6 +159,22 @@ function allowedMethods(app: express.Express, path: string): string[] {
     return [...methods].sort();
 }
 
+/** A request no route answered: 405 naming the methods that path answers, or 404 when none does. */
+function routeMiss(app: express.Express, req: Request): AppError {
+    const path = `${req.baseUrl}${req.path}`.replace(/\/$/, '') || '/';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length > 0) {
+        return new AppError(
+            'METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed here; use ${allowed.join(', ')}`,
+            {
+                headers: { Allow: allowed.join(', ') }
+            }
+        );
+    }
+    return new AppError('NOT_FOUND', 'No such route');
+}
+
 /** Node answers an oversized header block itself, with no body; the API's clients expect its JSON error. */
 export function answerClientErrors(server: Server): void {
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -267,6 +283,10 @@ export function createApp(deps: AppDeps): express.Express {
         }
     });
 
+    // The webhook's path answers no other method, and its senders carry a signature, not the bearer: a wrong
+    // method there is a 405, as everywhere, not the bearer check's 401 below.
+    app.use('/v1/authorizations', (req, _res, next) => next(routeMiss(app, req)));
+
     const v1 = express.Router();
     v1.use(bearerAuth(config.apiSecret));
     v1.post('/previews', async (req, res) => {
@@ -330,22 +350,7 @@ export function createApp(deps: AppDeps): express.Express {
     });
     app.use('/v1', v1);
 
-    app.use((req, _res, next) => {
-        const allowed = allowedMethods(app, req.path);
-        if (allowed.length > 0) {
-            next(
-                new AppError(
-                    'METHOD_NOT_ALLOWED',
-                    `${req.method} is not allowed here; use ${allowed.join(', ')}`,
-                    {
-                        headers: { Allow: allowed.join(', ') }
-                    }
-                )
-            );
-            return;
-        }
-        next(new AppError('NOT_FOUND', 'No such route'));
-    });
+    app.use((req, _res, next) => next(routeMiss(app, req)));
     app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
         let appError: AppError;
         const bodyError = error as { type?: string; status?: number };
