@@ -47,6 +47,8 @@ export default class ConditionSetEditor extends LightningElement {
     isCheckingImpact = false;
     /** A selector to focus after the next render: the step's first field when the step changes. */
     focusTarget;
+    // Access grants (issue 19): the draft, kept here so Back and Next do not lose it.
+    accessGrants;
 
     nameMaxLength = NAME_MAX_LENGTH;
     steps = [
@@ -279,9 +281,20 @@ export default class ConditionSetEditor extends LightningElement {
         });
     }
 
+    // Access grants (issue 19): begin
+    handleAccessChange(event) {
+        this.accessGrants = event.detail.grants;
+    }
+    // Access grants (issue 19): end
+
     async handleSave() {
         const builder = this.template.querySelector('c-condition-builder');
         if (!builder.validate()) {
+            return;
+        }
+        // Access grants (issue 19): checked with the conditions, saved right after the set.
+        const access = this.template.querySelector('c-access-grant-editor');
+        if (access && !access.validate()) {
             return;
         }
         const definition = builder.definition;
@@ -307,6 +320,10 @@ export default class ConditionSetEditor extends LightningElement {
                     definition
                 }
             });
+            // Access grants (issue 19): saved with the set.
+            if (access) {
+                await access.save(id);
+            }
             this.dispatchEvent(
                 new ShowToastEvent({
                     title: 'Condition set saved',

@@ -2,7 +2,7 @@ import { LightningElement } from 'lwc';
 
 /**
  * The Rollcall admin app on one Lightning page: Condition Sets, Provision Users, Scheduled
- * Provisioning and History as tabs. A tab's screen loads when it is opened.
+ * Provisioning, History and Connections as tabs. A tab's screen loads when it is opened.
  */
 export default class RollcallApp extends LightningElement {
     activeTab = 'conditionSets';
