@@ -16,7 +16,12 @@ let nextRowKey = 0;
 
 function newRow(path, source, text) {
     nextRowKey += 1;
-    return { key: `mapping-${nextRowKey}`, path: path || '', source: source || SOURCE_FIELD, text: text || '' };
+    return {
+        key: `mapping-${nextRowKey}`,
+        path: path || '',
+        source: source || SOURCE_FIELD,
+        text: text || ''
+    };
 }
 
 /** Attribute_Map__c as editable rows: a SCIM path and a User field, a constant or the role. */
