@@ -116,7 +116,8 @@ export function summarize(kind: string | null, detailJson: unknown): string {
         return detailJson.slice(0, 255);
     }
     const parts: string[] = [];
-    if (detail.userName != null) parts.push(`userName ${String(detail.userName)}`);
+    // The service writes the userName into every action's detail; the user column names the user already.
+    if (detail.userName != null && kind === 'Create') parts.push(`userName ${String(detail.userName)}`);
     if (detail.manual === true) parts.push('exists, not created by Rollcall (Manual): left unchanged');
     if (detail.group != null) parts.push(`group ${String(detail.group)}`);
     if (detail.role != null && kind !== 'Add To Group') parts.push(`role ${String(detail.role)}`);

@@ -13,7 +13,7 @@ const ACTIONS = [
 
 const COLUMNS = [
     { label: 'Name', fieldName: 'name', wrapText: true },
-    { label: 'Key', fieldName: 'key', initialWidth: 140 },
+    { label: 'Key', fieldName: 'key', initialWidth: 180 },
     { label: 'Active', fieldName: 'active', type: 'boolean', initialWidth: 90 },
     { label: 'Match On', fieldName: 'matchOn', initialWidth: 170 },
     { label: 'Granted by sets', fieldName: 'grantCount', type: 'number', initialWidth: 150 },
@@ -60,7 +60,12 @@ export default class ConnectionList extends LightningElement {
             const result = await getConnections();
             this.rows = (result.connections || []).map((row) => ({
                 ...row,
-                statusText: row.problem ? `${row.status}: ${row.problem}` : row.status
+                // The service's reason often starts with the status itself ("Not configured in the service: …").
+                statusText: !row.problem
+                    ? row.status
+                    : row.problem.startsWith(row.status)
+                      ? row.problem
+                      : `${row.status}: ${row.problem}`
             }));
             this.notInOrg = result.notInOrg || [];
             this.serviceReachable = result.serviceReachable !== false;

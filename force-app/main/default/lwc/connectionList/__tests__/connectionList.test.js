@@ -59,15 +59,15 @@ describe('c-connection-list', () => {
         jest.clearAllMocks();
     });
 
-    it('when the service answers, then each connection shows its status', async () => {
+    it('when the service answers, then each connection shows its status and the reason, said once', async () => {
         getConnections.mockResolvedValue(mockConnections);
         const element = createList();
         await flushPromises();
 
         const table = element.shadowRoot.querySelector('lightning-datatable');
         expect(table.data.map((row) => [row.name, row.statusText])).toEqual([
-            ['Calendly', 'Reachable'],
-            ['Zoom', 'Not configured in the service']
+            ['Calendly', 'Unreachable: HTTP 503 from /ServiceProviderConfig'],
+            ['Zoom', 'Not configured in the service: CONNECTIONS_FILE has no entry "zoom"']
         ]);
         expect(table.columns.map((column) => column.label).filter(Boolean)).toEqual([
             'Name',
@@ -88,7 +88,7 @@ describe('c-connection-list', () => {
             serviceReachable: false,
             serviceMessage: 'Could not reach the Rollcall service (Read timed out).',
             notInOrg: [],
-            connections: [{ ...CALENDLY, status: 'Service unreachable' }]
+            connections: [{ ...CALENDLY, status: 'Service unreachable', problem: null }]
         });
         const element = createList();
         await flushPromises();
