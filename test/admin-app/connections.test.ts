@@ -206,6 +206,8 @@ describe('connections in the admin app', () => {
         ]);
         expect(ours.statusTotals).toEqual([{ label: 'Pending', count: 3 * creates }]);
         await plan.getByText(`${2 * creates} group adds, ${creates} creates`).waitFor(WAIT);
+        await plan.evaluate((element) => element.scrollIntoView({ block: 'start' }));
+        await screenshot(app.page, join(ROOT, 'tmp', 'screenshots', 'provision-users-plan.png'));
         await expectNoSeriousViolations();
 
         // Act: provision, confirmed
@@ -229,8 +231,20 @@ describe('connections in the admin app', () => {
         const detail = history.getByRole('region', { name: 'Access in apps' });
         await detail.getByRole('heading', { name: `${connectionName} (${connectionKey})` }).waitFor(WAIT);
         const table = detail.getByRole('table', { name: `${connectionName} (${connectionKey})` });
-        // The table lists the first 100 actions of a connection; the counts above it cover them all.
-        expect(await table.getByRole('row').count()).toBe(1 + Math.min(100, 3 * creates));
+        // The table lists the first 20 actions of a connection until the admin asks for all.
+        expect(await table.getByRole('row').count()).toBe(1 + Math.min(20, 3 * creates));
+        if (3 * creates > 20) {
+            await detail
+                .getByRole('button', { name: `Show all ${3 * creates} actions of ${connectionName}` })
+                .click();
+            await detail
+                .getByRole('button', { name: `Show the first 20 actions of ${connectionName}` })
+                .waitFor(WAIT);
+            expect(await table.getByRole('row').count()).toBe(1 + 3 * creates);
+            await detail
+                .getByRole('button', { name: `Show the first 20 actions of ${connectionName}` })
+                .click();
+        }
         const runId = await runIdByName(runName);
         const sent = (await app.adminApp.apex.call('ConnectionController', 'getRunActions', {
             runId
@@ -257,7 +271,7 @@ describe('connections in the admin app', () => {
             );
             await detail.getByText(`${3 * creates} Failed`).waitFor(WAIT);
         }
-        await detail.scrollIntoViewIfNeeded();
+        await detail.evaluate((element) => element.scrollIntoView({ block: 'start' }));
         await screenshot(app.page, join(SHOTS, 'run-actions.png'));
         await expectNoSeriousViolations();
 

@@ -101,14 +101,14 @@ export async function startAdminBrowser(env: Record<string, string> = {}): Promi
     };
 }
 
-/** A screenshot of the screen itself: toasts from the step before are closed first. */
+/** A screenshot of the viewport (1280 px wide): toasts from the step before are closed first. */
 export async function screenshot(page: Page, path: string): Promise<void> {
     const toasts = page.locator('#toasts .slds-notify');
     while ((await toasts.count()) > 0) {
         await toasts.first().getByRole('button', { name: 'Close' }).click();
     }
     mkdirSync(join(path, '..'), { recursive: true });
-    await page.screenshot({ path, fullPage: true });
+    await page.screenshot({ path });
 }
 
 /**

@@ -1,8 +1,8 @@
 import { LightningElement, api } from 'lwc';
 import getRunActions from '@salesforce/apex/ConnectionController.getRunActions';
 
-/** Rows shown per connection; the counts above them cover every action. */
-const ROWS_PER_CONNECTION = 100;
+/** Rows shown per connection until the admin asks for all; the counts above them cover every action. */
+const ROWS_PER_CONNECTION = 20;
 /** Plural nouns of the action kinds, for "2 creates, 3 group adds". */
 const KIND_WORDS = {
     Create: ['create', 'creates'],
@@ -32,6 +32,8 @@ export default class RunActions extends LightningElement {
     result;
     error;
     isLoading = false;
+    /** Connections whose every action is listed (the others show the first ROWS_PER_CONNECTION). */
+    expanded = [];
     _runId;
     _runStatus;
 
@@ -92,14 +94,17 @@ export default class RunActions extends LightningElement {
     get connections() {
         return ((this.result && this.result.connections) || []).map((connection, index) => {
             const actions = connection.actions || [];
+            const key = connection.connectionKey || `connection-${index}`;
+            const title = connection.connectionKey
+                ? `${connection.connectionName} (${connection.connectionKey})`
+                : connection.connectionName;
+            const showAll = this.expanded.includes(key);
             return {
-                key: connection.connectionKey || `connection-${index}`,
-                title: connection.connectionKey
-                    ? `${connection.connectionName} (${connection.connectionKey})`
-                    : connection.connectionName,
+                key,
+                title,
                 kinds: countWords(connection.kindTotals, KIND_WORDS),
                 statuses: countWords(connection.statusTotals),
-                rows: actions.slice(0, ROWS_PER_CONNECTION).map((action) => ({
+                rows: (showAll ? actions : actions.slice(0, ROWS_PER_CONNECTION)).map((action) => ({
                     ...action,
                     statusClass:
                         action.status === 'Failed'
@@ -108,11 +113,18 @@ export default class RunActions extends LightningElement {
                               ? 'slds-text-color_success'
                               : ''
                 })),
-                more:
-                    actions.length > ROWS_PER_CONNECTION
-                        ? `${actions.length - ROWS_PER_CONNECTION} more not listed.`
-                        : ''
+                hasMore: actions.length > ROWS_PER_CONNECTION,
+                toggleLabel: showAll
+                    ? `Show the first ${ROWS_PER_CONNECTION} actions of ${title}`
+                    : `Show all ${actions.length} actions of ${title}`
             };
         });
+    }
+
+    handleToggle(event) {
+        const key = event.currentTarget.dataset.key;
+        this.expanded = this.expanded.includes(key)
+            ? this.expanded.filter((candidate) => candidate !== key)
+            : [...this.expanded, key];
     }
 }

@@ -84,6 +84,45 @@ describe('c-run-actions', () => {
         expect(panel.friendlyMessage).toBe('The actions in other apps could not be loaded');
     });
 
+    it('when a connection has more than 20 actions, then the first 20 are listed until the admin asks for all', async () => {
+        const many = Array.from({ length: 45 }, (_, index) => ({
+            id: `a0A0000000000${String(index).padStart(2, '0')}AAA`,
+            userId: '005000000000001AAA',
+            userName: `User ${index}`,
+            kind: 'Create',
+            status: 'Pending',
+            reason: null,
+            summary: `userName user${index}@example.com`
+        }));
+        getRunActions.mockResolvedValue({
+            totalActions: 45,
+            truncated: false,
+            connections: [
+                {
+                    connectionName: 'Calendly',
+                    connectionKey: 'calendly',
+                    kindTotals: [{ label: 'Create', count: 45 }],
+                    statusTotals: [{ label: 'Pending', count: 45 }],
+                    actions: many
+                }
+            ]
+        });
+        const element = createRunActions({ runId: RUN_ID });
+        await flushPromises();
+        const rows = () => element.shadowRoot.querySelectorAll('tbody tr').length;
+        expect(rows()).toBe(20);
+        const toggle = element.shadowRoot.querySelector('lightning-button.toggle');
+        expect(toggle.label).toBe('Show all 45 actions of Calendly (calendly)');
+
+        toggle.click();
+        await flushPromises();
+
+        expect(rows()).toBe(45);
+        expect(element.shadowRoot.querySelector('lightning-button.toggle').label).toBe(
+            'Show the first 20 actions of Calendly (calendly)'
+        );
+    });
+
     it('is accessible', async () => {
         getRunActions.mockResolvedValue(mockActions);
         const element = createRunActions({ runId: RUN_ID });
