@@ -290,6 +290,28 @@ describe('connections in the admin app', () => {
         await app.adminApp.apex.call('ConnectionController', 'deleteConnection', { connectionId });
     });
 
+    it('when the page acts as a user who is not a Rollcall admin, then the Connections screen shows the refusal and lists nothing', async () => {
+        // Act: the page's switch
+        await app.page.getByRole('link', { name: 'Act as a user who is not a Rollcall admin' }).click();
+        await app.page
+            .getByText(/Acting as .+, who does not have the Rollcall Admin permission set/)
+            .waitFor(WAIT);
+        const panel = await openTab('Connections');
+
+        // Assert: RollcallAccess's message, no list
+        await panel
+            .getByRole('alert')
+            .filter({ hasText: 'You need the Rollcall Admin permission set to use Rollcall.' })
+            .first()
+            .waitFor(WAIT);
+        expect(await panel.getByRole('grid').count()).toBe(0);
+        await expectNoSeriousViolations();
+
+        // Back to the demo admin
+        await app.page.getByRole('link', { name: 'Act as the demo admin' }).click();
+        await app.page.getByText('Acting as the demo admin.').waitFor(WAIT);
+    });
+
     async function latestRunId(status: string): Promise<string> {
         const runs = (await app.adminApp.apex.call('RunHistoryController', 'getRuns', { maxRuns: 5 })) as {
             id: string;

@@ -20,7 +20,7 @@ const CONNECTION_FIELDS =
     'Id, Name, Key__c, Active__c, Match_On__c, Attribute_Map__c, Deprovisioning__c, Grace_Days__c, ' +
     'Breaker_Max_Count__c, Breaker_Max_Percent__c';
 const GRANT_FIELDS =
-    'Id, Connection__c, Connection__r.Name, Connection__r.Key__c, Groups__c, Role__c, CreatedDate';
+    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Groups__c, Role__c, CreatedDate';
 const ACTION_FIELDS =
     'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
 
@@ -349,7 +349,11 @@ export class LocalConnections {
         const records = await this.org.query(
             `SELECT ${GRANT_FIELDS} FROM Access_Grant__c WHERE Condition_Set__c = ${soqlQuote(conditionSetId)}`
         );
-        return records.sort((a, b) => String(a.CreatedDate).localeCompare(String(b.CreatedDate)));
+        return records.sort(
+            (a, b) =>
+                String(a.CreatedDate).localeCompare(String(b.CreatedDate)) ||
+                String(a.Name).localeCompare(String(b.Name))
+        );
     }
 
     private async getAccessGrants(conditionSetId: string) {
