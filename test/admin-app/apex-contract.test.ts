@@ -326,5 +326,34 @@ describe('the local Apex surface', () => {
         await apex.call('ConnectionController', 'saveAccessGrants', { conditionSetId: set.id, grants: [] });
         await apex.call('ConnectionController', 'deleteConnection', { connectionId });
     });
+    it('when the service cannot be reached, then the connections are still listed, each "Service unreachable"', async () => {
+        // Arrange: the same org, a service URL nothing listens on (port 1 refuses connections)
+        const org = service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const offline = new LocalApex(
+            rest,
+            { url: 'http://127.0.0.1:1', secret: 'unused' },
+            org.ids.adminUserIds[0],
+            org.ids.orgId
+        );
+        const connectionId = (await apex.call('ConnectionController', 'saveConnection', {
+            connection: { name: 'Offline app', key: 'offline-app', active: true, matchOn: 'Username' }
+        })) as string;
+
+        // Act
+        const list = (await offline.call('ConnectionController', 'getConnections', {})) as {
+            serviceReachable: boolean;
+            serviceMessage: string;
+            connections: { key: string; status: string }[];
+        };
+
+        // Assert
+        expect(list.serviceReachable).toBe(false);
+        expect(list.serviceMessage).toMatch(/could not be reached/);
+        expect(list.connections.find((connection) => connection.key === 'offline-app')?.status).toBe(
+            'Service unreachable'
+        );
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId });
+    });
     // Connections (issue 19): end
 });
