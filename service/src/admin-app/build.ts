@@ -150,7 +150,8 @@ async function bundle(outFile: string): Promise<void> {
             }
         ]
     });
-    const tmp = `${outFile}.tmp`;
+    // One temporary file per process: two test files may build the same bundle at once; the last rename wins.
+    const tmp = `${outFile}.${process.pid}.tmp`;
     await build.write({ file: tmp, format: 'iife', inlineDynamicImports: true });
     await build.close();
     renameSync(tmp, outFile);
