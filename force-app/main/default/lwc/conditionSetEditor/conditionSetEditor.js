@@ -6,6 +6,7 @@ import validateDefinition from '@salesforce/apex/ConditionSetController.validate
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
 import LightningConfirm from 'lightning/confirm';
+import { reduceErrors } from 'c/ldsUtils'; // Access grants (issue 19)
 
 const STEP_DETAILS = 'details';
 const STEP_CONDITIONS = 'conditions';
@@ -285,6 +286,18 @@ export default class ConditionSetEditor extends LightningElement {
     handleAccessChange(event) {
         this.accessGrants = event.detail.grants;
     }
+
+    accessNotSaved(accessError, id) {
+        this.dispatchEvent(
+            new ShowToastEvent({
+                title: 'Access not saved',
+                message: `${this.name.trim()} was saved, but its access was not: ${reduceErrors(accessError).join(' ')} Edit the set to grant it again.`,
+                variant: 'warning',
+                mode: 'sticky'
+            })
+        );
+        this.dispatchEvent(new CustomEvent('saved', { detail: { id } }));
+    }
     // Access grants (issue 19): end
 
     async handleSave() {
@@ -320,9 +333,15 @@ export default class ConditionSetEditor extends LightningElement {
                     definition
                 }
             });
-            // Access grants (issue 19): saved with the set.
+            // Access grants (issue 19): saved with the set. If they fail, the set is saved all the same: the
+            // editor closes (a second Save would make a second set) and a sticky warning says what to redo.
             if (access) {
-                await access.save(id);
+                try {
+                    await access.save(id);
+                } catch (accessError) {
+                    this.accessNotSaved(accessError, id);
+                    return;
+                }
             }
             this.dispatchEvent(
                 new ShowToastEvent({

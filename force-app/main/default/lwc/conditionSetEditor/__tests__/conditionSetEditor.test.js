@@ -376,5 +376,34 @@ describe('c-condition-set-editor', () => {
         expect(saveAccessGrants).toHaveBeenCalledWith({ conditionSetId: 'a00000000000009AAA', grants });
         expect(saved).toHaveBeenCalled();
     });
+    it('when the access cannot be saved, then the set is saved all the same, the editor closes and a sticky warning says so', async () => {
+        checkImpact.mockResolvedValue(IMPACT);
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        saveAccessGrants.mockRejectedValue({ body: { message: 'Access 1: choose a connection.' } });
+        const element = await createEditor();
+        const saved = jest.fn();
+        const toast = jest.fn();
+        element.addEventListener('saved', saved);
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        await flushPromises();
+
+        expect(saveConditionSet).toHaveBeenCalledTimes(1);
+        expect(saved.mock.calls[0][0].detail).toEqual({ id: 'a00000000000009AAA' });
+        expect(toast.mock.calls[0][0].detail).toMatchObject({
+            title: 'Access not saved',
+            variant: 'warning',
+            mode: 'sticky',
+            message:
+                'Support agents was saved, but its access was not: Access 1: choose a connection. Edit the set to grant it again.'
+        });
+    });
     // Access grants (issue 19): end
 });
