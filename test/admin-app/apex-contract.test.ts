@@ -114,7 +114,8 @@ describe('the local Apex surface', () => {
             ...auraMethods('ConditionSetController'),
             ...auraMethods('ProvisioningController'),
             ...auraMethods('RunHistoryController'),
-            ...auraMethods('ScheduledProvisioningController')
+            ...auraMethods('ScheduledProvisioningController'),
+            ...auraMethods('ConnectionController')
         };
 
         // Assert
@@ -236,4 +237,133 @@ describe('the local Apex surface', () => {
             'Unknown parameter for RunHistoryController.getRunDetail: runID'
         );
     });
+    // Connections (issue 19): begin
+    it('when the connections screens call ConnectionController, then each answer has exactly the members of its Apex DTO', async () => {
+        // Arrange: a connection saved through the surface, granted by a set, and an action of a run
+        const org = service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const connectionId = (await apex.call('ConnectionController', 'saveConnection', {
+            connection: {
+                name: 'Contract app',
+                key: 'contract-app',
+                active: true,
+                matchOn: 'Email',
+                attributeMap: JSON.stringify({ title: { field: 'Title' }, active: { value: true } })
+            }
+        })) as string;
+        const [set] = (await apex.call('ConditionSetController', 'getConditionSets', {})) as { id: string }[];
+        const runId = await rest.create('Provisioning_Run__c', {
+            Status__c: 'Previewed',
+            Trigger__c: 'Manual'
+        });
+        await rest.create('Provisioning_Run_Action__c', {
+            Run__c: runId,
+            Key__c: `${runId}:contract-app:${org.ids.adminUserIds[0]}:create`,
+            Connection__c: connectionId,
+            User__c: org.ids.adminUserIds[0],
+            Kind__c: 'Create',
+            Status__c: 'Pending',
+            Detail__c: JSON.stringify({ userName: 'admin@example.com', role: 'Admin', groups: ['Sales'] })
+        });
+
+        // Act and Assert
+        const list = (await apex.call('ConnectionController', 'getConnections', {})) as {
+            connections: { key: string; status: string; grantCount: number }[];
+        };
+        expect(keysOf(list)).toEqual(auraMembers('ConnectionController.ConnectionList'));
+        const row = list.connections.find((connection) => connection.key === 'contract-app')!;
+        expect(keysOf(row)).toEqual(auraMembers('ConnectionController.ConnectionRow'));
+        expect(row.status).toBe('Not configured in the service');
+        const one = await apex.call('ConnectionController', 'getConnection', { connectionId });
+        expect(keysOf(one)).toEqual(auraMembers('ConnectionController.ConnectionRow'));
+        const options = (await apex.call('ConnectionController', 'getMappingOptions', {})) as {
+            fields: unknown[];
+            matchOn: unknown[];
+        };
+        expect(keysOf(options)).toEqual(auraMembers('ConnectionController.MappingOptions'));
+        expect(keysOf(options.fields[0])).toEqual(auraMembers('UserFieldCatalog.UserField'));
+        expect(keysOf(options.matchOn[0])).toEqual(auraMembers('UserFieldCatalog.PicklistOption'));
+        const test = (await apex.call('ConnectionController', 'testConnection', { connectionId })) as {
+            configured: boolean;
+        };
+        expect(keysOf(test)).toEqual(auraMembers('ConnectionController.ConnectionTestResult'));
+        expect(test.configured).toBe(false);
+        const connectionOptions = (await apex.call(
+            'ConnectionController',
+            'getConnectionOptions',
+            {}
+        )) as unknown[];
+        expect(keysOf(connectionOptions[0])).toEqual(auraMembers('UserFieldCatalog.PicklistOption'));
+        const grants = (await apex.call('ConnectionController', 'saveAccessGrants', {
+            conditionSetId: set.id,
+            grants: [{ connectionId, groups: ' Sales \n\nEMEA\nSales', role: 'Admin' }]
+        })) as { groups: string; connectionName: string }[];
+        expect(keysOf(grants[0])).toEqual(auraMembers('ConnectionController.AccessGrantRow'));
+        expect(grants[0]).toMatchObject({ groups: 'Sales\nEMEA', connectionName: 'Contract app' });
+        const read = (await apex.call('ConnectionController', 'getAccessGrants', {
+            conditionSetId: set.id
+        })) as unknown[];
+        expect(read).toEqual(grants);
+        const actions = (await apex.call('ConnectionController', 'getRunActions', { runId })) as {
+            connections: { kindTotals: unknown[]; actions: { summary: string }[] }[];
+        };
+        expect(keysOf(actions)).toEqual(auraMembers('ConnectionController.RunActions'));
+        expect(keysOf(actions.connections[0])).toEqual(auraMembers('ConnectionController.ConnectionActions'));
+        expect(keysOf(actions.connections[0].kindTotals[0])).toEqual(
+            auraMembers('ConnectionController.ActionTotal')
+        );
+        expect(keysOf(actions.connections[0].actions[0])).toEqual(
+            auraMembers('ConnectionController.ActionRow')
+        );
+        expect(actions.connections[0].actions[0].summary).toBe('userName admin@example.com; role Admin');
+
+        // Refusals carry ConnectionController's messages
+        await expect(apex.call('ConnectionController', 'deleteConnection', { connectionId })).rejects.toThrow(
+            'Condition sets still grant Contract app (1 grant). Remove it from their Access section first.'
+        );
+        await expect(
+            apex.call('ConnectionController', 'saveConnection', {
+                connection: { name: 'Other', key: 'contract-app', matchOn: 'Email' }
+            })
+        ).rejects.toThrow('Another connection already has the key "contract-app". Choose another key.');
+        await expect(
+            apex.call('ConnectionController', 'saveConnection', {
+                connection: { name: 'Bad', key: 'bad', attributeMap: '{"title":{"field":"NoSuchField__c"}}' }
+            })
+        ).rejects.toThrow(
+            'The attribute mapping is not valid. "title" reads the User field "NoSuchField__c"'
+        );
+        await apex.call('ConnectionController', 'saveAccessGrants', { conditionSetId: set.id, grants: [] });
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId });
+    });
+    it('when the service cannot be reached, then the connections are still listed, each "Service unreachable"', async () => {
+        // Arrange: the same org, a service URL nothing listens on (port 1 refuses connections)
+        const org = service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const offline = new LocalApex(
+            rest,
+            { url: 'http://127.0.0.1:1', secret: 'unused' },
+            org.ids.adminUserIds[0],
+            org.ids.orgId
+        );
+        const connectionId = (await apex.call('ConnectionController', 'saveConnection', {
+            connection: { name: 'Offline app', key: 'offline-app', active: true, matchOn: 'Username' }
+        })) as string;
+
+        // Act
+        const list = (await offline.call('ConnectionController', 'getConnections', {})) as {
+            serviceReachable: boolean;
+            serviceMessage: string;
+            connections: { key: string; status: string }[];
+        };
+
+        // Assert
+        expect(list.serviceReachable).toBe(false);
+        expect(list.serviceMessage).toMatch(/could not be reached/);
+        expect(list.connections.find((connection) => connection.key === 'offline-app')?.status).toBe(
+            'Service unreachable'
+        );
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId });
+    });
+    // Connections (issue 19): end
 });

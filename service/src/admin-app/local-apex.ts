@@ -11,6 +11,7 @@ import type { Schema, SObjectDescribe } from '../engine';
 import type { SettingsRecord } from '../domain/org-store';
 import { cronPattern } from '../scheduler';
 import { ApexError, type OrgRecord, type OrgRest, soqlQuote } from './org-rest';
+import { CONNECTION_APEX_PARAMETERS, LocalConnections } from './local-connections';
 
 const IN_PROGRESS = ['Queued', 'Running'];
 const FINISHED = ['Completed', 'Completed with Errors', 'Failed', 'Expired'];
@@ -78,7 +79,9 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
     'RunHistoryController.explainUser': ['userId'],
     'ScheduledProvisioningController.getSettings': [],
-    'ScheduledProvisioningController.saveSettings': ['settings']
+    'ScheduledProvisioningController.saveSettings': ['settings'],
+    // Connections (issue 19)
+    ...CONNECTION_APEX_PARAMETERS
 };
 type Handler = (params: Params) => Promise<unknown>;
 
@@ -305,6 +308,17 @@ export class LocalApex {
         private readonly now: () => Date = () => new Date()
     ) {}
 
+    // Connections (issue 19): ConnectionController, in a module of its own, made on first use.
+    private connectionsModule?: LocalConnections;
+    private connections(): LocalConnections {
+        this.connectionsModule ??= new LocalConnections(
+            this.org,
+            (method, path, body) => this.callService(method, path, body),
+            () => this.schema()
+        );
+        return this.connectionsModule;
+    }
+
     /** `Class.method` → handler; the names and parameters are those of the Apex classes. */
     readonly methods: Record<string, Handler> = {
         'ConditionSetController.getConditionSets': () => this.getConditionSets(),
@@ -332,7 +346,14 @@ export class LocalApex {
         'RunHistoryController.getRunItems': (p) => this.getRunItems(p),
         'RunHistoryController.explainUser': (p) => this.explainUser(id(p.userId, 'the user')),
         'ScheduledProvisioningController.getSettings': () => this.getSettings(),
-        'ScheduledProvisioningController.saveSettings': (p) => this.saveSettings(p.settings as Params | null)
+        'ScheduledProvisioningController.saveSettings': (p) => this.saveSettings(p.settings as Params | null),
+        // Connections (issue 19)
+        ...Object.fromEntries(
+            Object.keys(CONNECTION_APEX_PARAMETERS).map((name): [string, Handler] => [
+                name,
+                (p) => this.connections().methods[name](p)
+            ])
+        )
     };
 
     /**

@@ -6,6 +6,7 @@ import validateDefinition from '@salesforce/apex/ConditionSetController.validate
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
 import LightningConfirm from 'lightning/confirm';
+import { reduceErrors } from 'c/ldsUtils'; // Access grants (issue 19)
 
 const STEP_DETAILS = 'details';
 const STEP_CONDITIONS = 'conditions';
@@ -47,6 +48,8 @@ export default class ConditionSetEditor extends LightningElement {
     isCheckingImpact = false;
     /** A selector to focus after the next render: the step's first field when the step changes. */
     focusTarget;
+    // Access grants (issue 19): the draft, kept here so Back and Next do not lose it.
+    accessGrants;
 
     nameMaxLength = NAME_MAX_LENGTH;
     steps = [
@@ -279,9 +282,32 @@ export default class ConditionSetEditor extends LightningElement {
         });
     }
 
+    // Access grants (issue 19): begin
+    handleAccessChange(event) {
+        this.accessGrants = event.detail.grants;
+    }
+
+    accessNotSaved(accessError, id) {
+        this.dispatchEvent(
+            new ShowToastEvent({
+                title: 'Access not saved',
+                message: `${this.name.trim()} was saved, but its access was not: ${reduceErrors(accessError).join(' ')} Edit the set to grant it again.`,
+                variant: 'warning',
+                mode: 'sticky'
+            })
+        );
+        this.dispatchEvent(new CustomEvent('saved', { detail: { id } }));
+    }
+    // Access grants (issue 19): end
+
     async handleSave() {
         const builder = this.template.querySelector('c-condition-builder');
         if (!builder.validate()) {
+            return;
+        }
+        // Access grants (issue 19): checked with the conditions, saved right after the set.
+        const access = this.template.querySelector('c-access-grant-editor');
+        if (access && !access.validate()) {
             return;
         }
         const definition = builder.definition;
@@ -307,6 +333,16 @@ export default class ConditionSetEditor extends LightningElement {
                     definition
                 }
             });
+            // Access grants (issue 19): saved with the set. If they fail, the set is saved all the same: the
+            // editor closes (a second Save would make a second set) and a sticky warning says what to redo.
+            if (access) {
+                try {
+                    await access.save(id);
+                } catch (accessError) {
+                    this.accessNotSaved(accessError, id);
+                    return;
+                }
+            }
             this.dispatchEvent(
                 new ShowToastEvent({
                     title: 'Condition set saved',

@@ -1,6 +1,6 @@
 import { LightningElement } from 'lwc';
 
-const TABS = ['conditionSets', 'provisionUsers', 'scheduledProvisioning', 'history'];
+const TABS = ['conditionSets', 'provisionUsers', 'scheduledProvisioning', 'history', 'connections'];
 const FIRST_TAB = TABS[0];
 
 /** The tab an address names (#history, #history/<run id>, …), or undefined. */

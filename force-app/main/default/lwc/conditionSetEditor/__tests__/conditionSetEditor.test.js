@@ -6,6 +6,7 @@ import validateDefinition from '@salesforce/apex/ConditionSetController.validate
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
 import LightningConfirm from 'lightning/confirm';
+import saveAccessGrants from '@salesforce/apex/ConnectionController.saveAccessGrants';
 
 const mockEditorOptions = require('./data/editorOptions.json');
 const mockConditionSet = require('./data/conditionSet.json');
@@ -32,6 +33,23 @@ jest.mock('@salesforce/apex/ConditionSetController.checkImpact', () => ({ defaul
     virtual: true
 });
 jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+// Access grants (issue 19): begin
+jest.mock(
+    '@salesforce/apex/ConnectionController.getConnectionOptions',
+    () => ({
+        default: jest.fn(() =>
+            Promise.resolve([{ label: 'Calendly (calendly)', value: 'a0C000000000001AAA' }])
+        )
+    }),
+    { virtual: true }
+);
+jest.mock('@salesforce/apex/ConnectionController.getAccessGrants', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ConnectionController.saveAccessGrants', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+// Access grants (issue 19): end
 
 const SHOW_TOAST_EVENT = 'lightning__showtoast';
 const IMPACT = {
@@ -326,4 +344,66 @@ describe('c-condition-set-editor', () => {
         await flushPromises();
         await expect(element).toBeAccessible();
     });
+    // Access grants (issue 19): begin
+    it('keeps the Access draft across Back and Next and saves it with the new set', async () => {
+        checkImpact.mockResolvedValue(IMPACT);
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        saveAccessGrants.mockResolvedValue([]);
+        const element = await createEditor();
+        const saved = jest.fn();
+        element.addEventListener('saved', saved);
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+        const grants = [
+            { id: null, connectionId: 'a0C000000000001AAA', groups: 'Sales\nEMEA', role: 'Admin' }
+        ];
+        query(element, 'c-access-grant-editor').dispatchEvent(
+            new CustomEvent('change', { detail: { grants } })
+        );
+        query(element, 'lightning-button.back').click();
+        await flushPromises();
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        expect(query(element, 'c-access-grant-editor').grants).toEqual(grants);
+
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        await flushPromises();
+
+        expect(saveAccessGrants).toHaveBeenCalledWith({ conditionSetId: 'a00000000000009AAA', grants });
+        expect(saved).toHaveBeenCalled();
+    });
+    it('when the access cannot be saved, then the set is saved all the same, the editor closes and a sticky warning says so', async () => {
+        checkImpact.mockResolvedValue(IMPACT);
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        saveAccessGrants.mockRejectedValue({ body: { message: 'Access 1: choose a connection.' } });
+        const element = await createEditor();
+        const saved = jest.fn();
+        const toast = jest.fn();
+        element.addEventListener('saved', saved);
+        element.addEventListener(SHOW_TOAST_EVENT, toast);
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        await flushPromises();
+
+        expect(saveConditionSet).toHaveBeenCalledTimes(1);
+        expect(saved.mock.calls[0][0].detail).toEqual({ id: 'a00000000000009AAA' });
+        expect(toast.mock.calls[0][0].detail).toMatchObject({
+            title: 'Access not saved',
+            variant: 'warning',
+            mode: 'sticky',
+            message:
+                'Support agents was saved, but its access was not: Access 1: choose a connection. Edit the set to grant it again.'
+        });
+    });
+    // Access grants (issue 19): end
 });

@@ -496,4 +496,14 @@ describe('c-provision-users', () => {
         await preview(element);
         await expect(element).toBeAccessible();
     });
+    // Connections (issue 19): begin
+    it('shows the plan in other apps for the preview', async () => {
+        previewReadyAtOnce();
+        const element = await createScreen();
+        await preview(element);
+        const actions = element.shadowRoot.querySelector('c-run-actions');
+        expect(actions.runId).toBe(mockPreview.run.id);
+        expect(actions.runStatus).toBe(mockPreview.run.status);
+    });
+    // Connections (issue 19): end
 });

@@ -53,6 +53,14 @@ jest.mock(
     }
 );
 
+jest.mock(
+    '@salesforce/apex/ConnectionController.getConnections',
+    () => ({
+        default: jest.fn(() => Promise.resolve({ connections: [], notInOrg: [], serviceReachable: true }))
+    }),
+    { virtual: true }
+);
+
 async function flushPromises() {
     for (let i = 0; i < 4; i++) {
         // eslint-disable-next-line no-await-in-loop
@@ -76,7 +84,8 @@ describe('c-rollcall-app', () => {
             'Condition Sets',
             'Provision Users',
             'Scheduled Provisioning',
-            'History'
+            'History',
+            'Connections'
         ]);
         expect(element.shadowRoot.querySelector('lightning-tabset').activeTabValue).toBe('conditionSets');
         expect(element.shadowRoot.querySelector('h1').textContent).toBe('Rollcall');
@@ -84,6 +93,7 @@ describe('c-rollcall-app', () => {
         expect(tabs[1].querySelector('c-provision-users')).not.toBeNull();
         expect(tabs[2].querySelector('c-scheduled-provisioning')).not.toBeNull();
         expect(tabs[3].querySelector('c-run-history')).not.toBeNull();
+        expect(tabs[4].querySelector('c-connection-list')).not.toBeNull();
     });
 
     it('remembers the active tab', async () => {

@@ -188,4 +188,13 @@ describe('c-run-detail', () => {
         const element = await createDetail();
         await expect(element).toBeAccessible();
     });
+    // Connections (issue 19): begin
+    it('shows the run actions in other apps for this run', async () => {
+        getRunDetail.mockResolvedValue(mockRunDetail);
+        const element = await createDetail();
+        const actions = element.shadowRoot.querySelector('c-run-actions');
+        expect(actions.runId).toBe(mockRunDetail.run.id);
+        expect(actions.runStatus).toBe(mockRunDetail.run.status);
+    });
+    // Connections (issue 19): end
 });

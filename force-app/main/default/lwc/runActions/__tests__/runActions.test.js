@@ -1,0 +1,132 @@
+import { createElement } from 'lwc';
+import RunActions from 'c/runActions';
+import getRunActions from '@salesforce/apex/ConnectionController.getRunActions';
+
+const mockActions = require('./data/runActions.json');
+
+jest.mock('@salesforce/apex/ConnectionController.getRunActions', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+
+const RUN_ID = 'a01000000000001AAA';
+
+async function flushPromises() {
+    for (let i = 0; i < 5; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+function createRunActions(props) {
+    const element = createElement('c-run-actions', { is: RunActions });
+    Object.assign(element, props);
+    document.body.appendChild(element);
+    return element;
+}
+
+describe('c-run-actions', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.clearAllMocks();
+    });
+
+    it('when a run has actions, then it shows them by connection with counts by kind and status', async () => {
+        getRunActions.mockResolvedValue(mockActions);
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+
+        expect(getRunActions).toHaveBeenCalledWith({ runId: RUN_ID });
+        const root = element.shadowRoot;
+        expect(root.querySelector('.actions-summary').textContent).toBe('4 actions in 2 apps.');
+        const titles = [...root.querySelectorAll('.connection-title')].map((title) => title.textContent);
+        expect(titles).toEqual(['Calendly (calendly)', 'Zendesk (zendesk)']);
+        expect(root.querySelector('.kind-totals').textContent).toBe('2 group adds, 1 create');
+        expect(root.querySelector('.status-totals').textContent).toBe('2 Done, 1 Failed');
+        const firstTable = root.querySelector('table');
+        expect(firstTable.getAttribute('aria-label')).toBe('Calendly (calendly)');
+        const cells = [...firstTable.querySelectorAll('tbody tr')[2].querySelectorAll('td')].map(
+            (cell) => cell.textContent
+        );
+        expect(cells).toEqual([
+            'Ada Lovelace',
+            'Add To Group',
+            'group EMEA',
+            'Failed',
+            'No group named EMEA in the app'
+        ]);
+    });
+
+    it('when a run has no actions, then it shows nothing', async () => {
+        getRunActions.mockResolvedValue({ totalActions: 0, truncated: false, connections: [] });
+        const element = createRunActions({ runId: RUN_ID });
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('section')).toBeNull();
+    });
+
+    it('when the run status changes, then the actions are read again', async () => {
+        getRunActions.mockResolvedValue(mockActions);
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Previewed' });
+        await flushPromises();
+        element.runStatus = 'Previewed';
+        element.runStatus = 'Completed';
+        await flushPromises();
+        expect(getRunActions).toHaveBeenCalledTimes(2);
+    });
+
+    it('when the actions cannot be read, then the error is shown', async () => {
+        getRunActions.mockRejectedValue({ body: { message: 'You need the Rollcall Admin permission set' } });
+        const element = createRunActions({ runId: RUN_ID });
+        await flushPromises();
+        const panel = element.shadowRoot.querySelector('c-error-panel');
+        expect(panel).not.toBeNull();
+        expect(panel.friendlyMessage).toBe('The actions in other apps could not be loaded');
+    });
+
+    it('when a connection has more than 20 actions, then the first 20 are listed until the admin asks for all', async () => {
+        const many = Array.from({ length: 45 }, (_, index) => ({
+            id: `a0A0000000000${String(index).padStart(2, '0')}AAA`,
+            userId: '005000000000001AAA',
+            userName: `User ${index}`,
+            kind: 'Create',
+            status: 'Pending',
+            reason: null,
+            summary: `userName user${index}@example.com`
+        }));
+        getRunActions.mockResolvedValue({
+            totalActions: 45,
+            truncated: false,
+            connections: [
+                {
+                    connectionName: 'Calendly',
+                    connectionKey: 'calendly',
+                    kindTotals: [{ label: 'Create', count: 45 }],
+                    statusTotals: [{ label: 'Pending', count: 45 }],
+                    actions: many
+                }
+            ]
+        });
+        const element = createRunActions({ runId: RUN_ID });
+        await flushPromises();
+        const rows = () => element.shadowRoot.querySelectorAll('tbody tr').length;
+        expect(rows()).toBe(20);
+        const toggle = element.shadowRoot.querySelector('lightning-button.toggle');
+        expect(toggle.label).toBe('Show all 45 actions of Calendly (calendly)');
+
+        toggle.click();
+        await flushPromises();
+
+        expect(rows()).toBe(45);
+        expect(element.shadowRoot.querySelector('lightning-button.toggle').label).toBe(
+            'Show the first 20 actions of Calendly (calendly)'
+        );
+    });
+
+    it('is accessible', async () => {
+        getRunActions.mockResolvedValue(mockActions);
+        const element = createRunActions({ runId: RUN_ID });
+        await flushPromises();
+        await expect(element).toBeAccessible();
+    });
+});

@@ -1,0 +1,488 @@
+/**
+ * ConnectionController outside an org (DESIGN §9, §10): the connections screens' Apex methods answered over
+ * the local org's REST API and the service API, with the shapes and messages of ConnectionController.cls
+ * (test/admin-app/apex-contract.test.ts compares them). The mapping is checked by the engine's
+ * validateAttributeMap, the check the service itself runs at preview; Apex carries a copy of its rules.
+ */
+import { builderFields, IS_MANAGER, validateAttributeMap } from '../engine';
+import type { Schema } from '../engine';
+import { ApexError, type OrgRecord, type OrgRest, soqlQuote } from './org-rest';
+
+const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
+const ID_PATTERN = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+const NAME_MAX_LENGTH = 80;
+const GROUP_MAX_LENGTH = 255;
+const ROLE_MAX_LENGTH = 255;
+const MAX_ACTIONS = 2000;
+export const SERVICE_UNREACHABLE = 'Service unreachable';
+export const NOT_CONFIGURED = 'Not configured in the service';
+const CONNECTION_FIELDS =
+    'Id, Name, Key__c, Active__c, Match_On__c, Attribute_Map__c, Deprovisioning__c, Grace_Days__c, ' +
+    'Breaker_Max_Count__c, Breaker_Max_Percent__c';
+const GRANT_FIELDS =
+    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Groups__c, Role__c, CreatedDate';
+const ACTION_FIELDS =
+    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
+
+type Params = Record<string, unknown>;
+type CallService = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/** The parameters of ConnectionController's @AuraEnabled methods, by name as Apex declares them. */
+export const CONNECTION_APEX_PARAMETERS: Record<string, string[]> = {
+    'ConnectionController.getConnections': [],
+    'ConnectionController.getConnection': ['connectionId'],
+    'ConnectionController.getMappingOptions': [],
+    'ConnectionController.saveConnection': ['connection'],
+    'ConnectionController.deleteConnection': ['connectionId'],
+    'ConnectionController.testConnection': ['connectionId'],
+    'ConnectionController.getConnectionOptions': [],
+    'ConnectionController.getAccessGrants': ['conditionSetId'],
+    'ConnectionController.saveAccessGrants': ['conditionSetId', 'grants'],
+    'ConnectionController.getRunActions': ['runId']
+};
+
+function id(value: unknown, what: string): string {
+    if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw new ApexError(`Invalid id for ${what}.`);
+    return value;
+}
+
+function text(value: unknown): string | null {
+    return value == null ? null : String(value);
+}
+
+function num(value: unknown): number | null {
+    return value == null || value === '' ? null : Number(value);
+}
+
+function parent(record: OrgRecord, relationship: string): Record<string, unknown> | undefined {
+    const value = record[relationship];
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+}
+
+function connectionRow(record: OrgRecord, grantCount = 0) {
+    return {
+        id: text(record.Id),
+        name: text(record.Name),
+        key: text(record.Key__c),
+        active: record.Active__c === true,
+        matchOn: text(record.Match_On__c) || 'Username',
+        attributeMap: text(record.Attribute_Map__c),
+        deprovisioning: text(record.Deprovisioning__c) || 'Off',
+        graceDays: num(record.Grace_Days__c),
+        breakerMaxCount: num(record.Breaker_Max_Count__c),
+        breakerMaxPercent: num(record.Breaker_Max_Percent__c),
+        grantCount,
+        status: null as string | null,
+        problem: null as string | null
+    };
+}
+
+function grantRow(record: OrgRecord) {
+    const connection = parent(record, 'Connection__r');
+    return {
+        id: text(record.Id),
+        connectionId: text(record.Connection__c),
+        connectionName: text(connection?.Name),
+        connectionKey: text(connection?.Key__c),
+        groups: text(record.Groups__c) ?? '',
+        role: text(record.Role__c)
+    };
+}
+
+/** ConnectionController.normalizeGroups: lines trimmed, blank lines and repeats dropped, case kept. */
+export function normalizeGroups(groups: unknown, position: number): string | null {
+    if (typeof groups !== 'string' || !groups.trim()) return null;
+    const lines: string[] = [];
+    for (const line of groups.split(/\r?\n/)) {
+        const name = line.trim();
+        if (!name || lines.includes(name)) continue;
+        if (name.length > GROUP_MAX_LENGTH) {
+            throw new ApexError(
+                `Access ${position}: the group "${name.slice(0, 40)}…" is longer than ${GROUP_MAX_LENGTH} characters.`
+            );
+        }
+        lines.push(name);
+    }
+    return lines.length ? lines.join('\n') : null;
+}
+
+/** ConnectionController.summarize: an action's Detail__c in a few words. */
+export function summarize(kind: string | null, detailJson: unknown): string {
+    if (typeof detailJson !== 'string' || !detailJson.trim()) return '';
+    let detail: Record<string, unknown>;
+    try {
+        detail = JSON.parse(detailJson) as Record<string, unknown>;
+    } catch {
+        return detailJson.slice(0, 255);
+    }
+    const parts: string[] = [];
+    // The service writes the userName into every action's detail; the user column names the user already.
+    if (detail.userName != null && kind === 'Create') parts.push(`userName ${String(detail.userName)}`);
+    if (detail.manual === true) parts.push('exists, not created by Rollcall (Manual): left unchanged');
+    if (detail.group != null) parts.push(`group ${String(detail.group)}`);
+    if (detail.role != null && kind !== 'Add To Group') parts.push(`role ${String(detail.role)}`);
+    if (Array.isArray(detail.operations) && kind === 'Update') {
+        const paths = detail.operations
+            .map((operation) => (operation as { path?: unknown } | null)?.path)
+            .filter((path) => path != null)
+            .map(String);
+        if (paths.length) parts.push(`changes ${paths.join(', ')}`);
+    }
+    return parts.join('; ');
+}
+
+function totals(counts: Map<string, number>) {
+    return [...counts.keys()].sort().map((label) => ({ label, count: counts.get(label)! }));
+}
+
+interface PicklistDescribe {
+    fields: { name: string; picklistValues?: { label: string; value: string; active: boolean }[] }[];
+}
+
+interface ServiceConnections {
+    connections?: { key: string; configured?: boolean; reachable?: boolean | null; problem?: string }[];
+    notInOrg?: string[];
+}
+
+interface ServiceTest {
+    key?: string;
+    configured?: boolean;
+    reachable?: boolean;
+    problem?: string;
+    capabilities?: {
+        patch?: boolean;
+        bulk?: { supported?: boolean; maxOperations?: number };
+        filter?: { supported?: boolean; maxResults?: number };
+        etag?: boolean;
+        sort?: boolean;
+        resourceTypes?: string[];
+        userSchemaExtensions?: string[];
+    };
+}
+
+export class LocalConnections {
+    constructor(
+        private readonly org: OrgRest,
+        private readonly callService: CallService,
+        private readonly schema: () => Promise<Schema>
+    ) {}
+
+    readonly methods: Record<string, (params: Params) => Promise<unknown>> = {
+        'ConnectionController.getConnections': () => this.getConnections(),
+        'ConnectionController.getConnection': async (p) =>
+            connectionRow(await this.findConnection(id(p.connectionId, 'the connection'))),
+        'ConnectionController.getMappingOptions': () => this.getMappingOptions(),
+        'ConnectionController.saveConnection': (p) => this.saveConnection(p.connection as Params | null),
+        'ConnectionController.deleteConnection': (p) =>
+            this.deleteConnection(id(p.connectionId, 'the connection')),
+        'ConnectionController.testConnection': (p) =>
+            this.testConnection(id(p.connectionId, 'the connection')),
+        'ConnectionController.getConnectionOptions': () => this.getConnectionOptions(),
+        'ConnectionController.getAccessGrants': (p) =>
+            this.getAccessGrants(id(p.conditionSetId, 'the condition set')),
+        'ConnectionController.saveAccessGrants': (p) => this.saveAccessGrants(p.conditionSetId, p.grants),
+        'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run'))
+    };
+
+    private async findConnection(connectionId: string): Promise<OrgRecord> {
+        const [record] = await this.org.query(
+            `SELECT ${CONNECTION_FIELDS} FROM Connection__c WHERE Id = ${soqlQuote(connectionId)}`
+        );
+        if (!record) throw new ApexError('The connection no longer exists. Refresh the list.');
+        return record;
+    }
+
+    private async connections(): Promise<OrgRecord[]> {
+        const records = await this.org.query(`SELECT ${CONNECTION_FIELDS} FROM Connection__c`);
+        return records.sort((a, b) => String(a.Name).localeCompare(String(b.Name)));
+    }
+
+    private async getConnections() {
+        const grants = await this.org.query('SELECT Connection__c FROM Access_Grant__c');
+        const grantCounts = new Map<string, number>();
+        for (const grant of grants) {
+            const key = text(grant.Connection__c);
+            if (key) grantCounts.set(key, (grantCounts.get(key) ?? 0) + 1);
+        }
+        const rows = (await this.connections()).map((record) =>
+            connectionRow(record, grantCounts.get(String(record.Id)) ?? 0)
+        );
+        let serviceReachable = true;
+        let serviceMessage: string | null = null;
+        let notInOrg: string[] = [];
+        const byKey = new Map<string, NonNullable<ServiceConnections['connections']>[number]>();
+        try {
+            const statuses = await this.callService<ServiceConnections>('GET', '/v1/connections');
+            for (const status of statuses.connections ?? []) byKey.set(status.key, status);
+            notInOrg = statuses.notInOrg ?? [];
+        } catch (error) {
+            // As in Apex: a service that cannot answer is a status of the list, never its failure.
+            serviceReachable = false;
+            serviceMessage = (error as Error).message;
+        }
+        for (const row of rows) {
+            const status = byKey.get(row.key ?? '');
+            row.status = !serviceReachable
+                ? SERVICE_UNREACHABLE
+                : !status || status.configured !== true
+                  ? NOT_CONFIGURED
+                  : status.reachable === true
+                    ? 'Reachable'
+                    : 'Unreachable';
+            row.problem = status?.problem ?? null;
+        }
+        return { connections: rows, serviceReachable, serviceMessage, notInOrg };
+    }
+
+    private async getMappingOptions() {
+        const fields = builderFields(await this.schema())
+            .filter((field) => field.path !== IS_MANAGER)
+            .map((field) => ({
+                path: field.path,
+                label: field.label,
+                type: field.type,
+                derived: false,
+                picklistValues: (field.picklistValues ?? []).map((value) => ({ label: value, value }))
+            }));
+        const describe = await this.org.describe<PicklistDescribe>('Connection__c');
+        const matchOn = (describe.fields.find((field) => field.name === 'Match_On__c')?.picklistValues ?? [])
+            .filter((entry) => entry.active)
+            .map((entry) => ({ label: entry.label, value: entry.value }));
+        return { fields, matchOn };
+    }
+
+    private async saveConnection(input: Params | null) {
+        const name = typeof input?.name === 'string' ? input.name.trim() : '';
+        if (!input || !name) throw new ApexError('Enter a name for the connection.');
+        const key = typeof input.key === 'string' ? input.key.trim() : '';
+        if (!KEY_PATTERN.test(key)) {
+            throw new ApexError(
+                'Enter a key of 1 to 40 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. calendly): the service finds the app\'s URL and token under it.'
+            );
+        }
+        const matchOn =
+            typeof input.matchOn === 'string' && input.matchOn.trim() ? input.matchOn : 'Username';
+        const attributeMap = typeof input.attributeMap === 'string' ? input.attributeMap.trim() : '';
+        const validation = validateAttributeMap(attributeMap, matchOn, await this.schema());
+        if (!validation.ok) {
+            throw new ApexError(
+                `The attribute mapping is not valid. ${validation.errors.map((error) => error.message).join(' ')}`
+            );
+        }
+        const existing = input.id == null || input.id === '' ? null : id(input.id, 'the connection');
+        const sameKey = await this.org.query(`SELECT Id FROM Connection__c WHERE Key__c = ${soqlQuote(key)}`);
+        if (sameKey.some((record) => record.Id !== existing)) {
+            throw new ApexError(`Another connection already has the key "${key}". Choose another key.`);
+        }
+        const fields: OrgRecord = {
+            Name: name.slice(0, NAME_MAX_LENGTH),
+            Key__c: key,
+            Active__c: input.active === true,
+            Match_On__c: matchOn,
+            Attribute_Map__c: attributeMap || null
+        };
+        try {
+            if (existing) {
+                await this.org.update('Connection__c', existing, fields);
+                return existing;
+            }
+            // Deprovisioning comes with the next release (DESIGN §11): off until then.
+            return await this.org.create('Connection__c', { ...fields, Deprovisioning__c: 'Off' });
+        } catch (error) {
+            throw new ApexError(`The connection could not be saved: ${(error as Error).message}`);
+        }
+    }
+
+    private async deleteConnection(connectionId: string) {
+        const record = await this.findConnection(connectionId);
+        const grants = await this.org.query(
+            `SELECT Id FROM Access_Grant__c WHERE Connection__c = ${soqlQuote(connectionId)}`
+        );
+        if (grants.length > 0) {
+            throw new ApexError(
+                `Condition sets still grant ${String(record.Name)} (${grants.length} ${
+                    grants.length === 1 ? 'grant' : 'grants'
+                }). Remove it from their Access section first.`
+            );
+        }
+        try {
+            await this.org.remove('Connection__c', connectionId);
+        } catch (error) {
+            throw new ApexError(`The connection could not be deleted: ${(error as Error).message}`);
+        }
+        return null;
+    }
+
+    private async testConnection(connectionId: string) {
+        const record = await this.findConnection(connectionId);
+        const test = await this.callService<ServiceTest>(
+            'POST',
+            `/v1/connections/${encodeURIComponent(String(record.Key__c))}/test`,
+            {}
+        );
+        const capabilities = test.capabilities ?? {};
+        return {
+            key: test.key ?? null,
+            configured: test.configured === true,
+            reachable: test.reachable === true,
+            problem: test.problem ?? null,
+            filterSupported: capabilities.filter?.supported === true,
+            maxResults: capabilities.filter?.maxResults ?? null,
+            patchSupported: capabilities.patch === true,
+            bulkSupported: capabilities.bulk?.supported === true,
+            bulkMaxOperations: capabilities.bulk?.maxOperations ?? null,
+            etagSupported: capabilities.etag === true,
+            sortSupported: capabilities.sort === true,
+            resourceTypes: capabilities.resourceTypes ?? [],
+            userSchemaExtensions: capabilities.userSchemaExtensions ?? []
+        };
+    }
+
+    private async getConnectionOptions() {
+        return (await this.connections()).map((record) => ({
+            label: `${String(record.Name)} (${String(record.Key__c)})${record.Active__c === true ? '' : ' – inactive'}`,
+            value: String(record.Id)
+        }));
+    }
+
+    private async grants(conditionSetId: string): Promise<OrgRecord[]> {
+        const records = await this.org.query(
+            `SELECT ${GRANT_FIELDS} FROM Access_Grant__c WHERE Condition_Set__c = ${soqlQuote(conditionSetId)}`
+        );
+        return records.sort(
+            (a, b) =>
+                String(a.CreatedDate).localeCompare(String(b.CreatedDate)) ||
+                String(a.Name).localeCompare(String(b.Name))
+        );
+    }
+
+    private async getAccessGrants(conditionSetId: string) {
+        return (await this.grants(conditionSetId)).map(grantRow);
+    }
+
+    private async saveAccessGrants(conditionSetIdParam: unknown, grantsParam: unknown) {
+        if (conditionSetIdParam == null || conditionSetIdParam === '') {
+            throw new ApexError('Save the condition set before its access.');
+        }
+        const conditionSetId = id(conditionSetIdParam, 'the condition set');
+        const existing = await this.grants(conditionSetId);
+        const existingIds = new Set(existing.map((grant) => String(grant.Id)));
+        const seen = new Set<string>();
+        const writes: { id: string | null; fields: OrgRecord }[] = [];
+        const grants = Array.isArray(grantsParam) ? (grantsParam as Params[]) : [];
+        grants.forEach((grant, index) => {
+            const position = index + 1;
+            const connectionId =
+                grant.connectionId == null || grant.connectionId === '' ? null : grant.connectionId;
+            if (!connectionId) throw new ApexError(`Access ${position}: choose a connection.`);
+            const connection = id(connectionId, 'the connection');
+            if (seen.has(connection)) {
+                throw new ApexError(
+                    `Access ${position}: the set already grants this connection; put its groups in one grant.`
+                );
+            }
+            seen.add(connection);
+            const role = typeof grant.role === 'string' ? grant.role.trim() : '';
+            if (role.length > ROLE_MAX_LENGTH) {
+                throw new ApexError(
+                    `Access ${position}: the role is longer than ${ROLE_MAX_LENGTH} characters.`
+                );
+            }
+            const grantId = typeof grant.id === 'string' && existingIds.has(grant.id) ? grant.id : null;
+            writes.push({
+                id: grantId,
+                fields: {
+                    Connection__c: connection,
+                    Groups__c: normalizeGroups(grant.groups, position),
+                    Role__c: role || null
+                }
+            });
+        });
+        const kept = new Set(writes.map((write) => write.id).filter(Boolean));
+        try {
+            for (const grant of existing) {
+                if (!kept.has(String(grant.Id))) await this.org.remove('Access_Grant__c', String(grant.Id));
+            }
+            for (const write of writes) {
+                if (write.id) await this.org.update('Access_Grant__c', write.id, write.fields);
+                else
+                    await this.org.create('Access_Grant__c', {
+                        ...write.fields,
+                        Condition_Set__c: conditionSetId
+                    });
+            }
+        } catch (error) {
+            throw new ApexError(`The access could not be saved: ${(error as Error).message}`);
+        }
+        return this.getAccessGrants(conditionSetId);
+    }
+
+    private async getRunActions(runId: string) {
+        const records = await this.org.query(
+            `SELECT ${ACTION_FIELDS} FROM Provisioning_Run_Action__c WHERE Run__c = ${soqlQuote(runId)}`
+        );
+        const connectionName = (record: OrgRecord) =>
+            text(parent(record, 'Connection__r')?.Name) ?? '(deleted connection)';
+        records.sort(
+            (a, b) =>
+                connectionName(a).localeCompare(connectionName(b)) ||
+                String(a.Name).localeCompare(String(b.Name))
+        );
+        const listed = records.slice(0, MAX_ACTIONS);
+        const groups = new Map<
+            string,
+            {
+                connectionName: string;
+                connectionKey: string | null;
+                actions: ReturnType<typeof actionRow>[];
+                byKind: Map<string, number>;
+                byStatus: Map<string, number>;
+            }
+        >();
+        const count = (counts: Map<string, number>, label: string | null) => {
+            const key = label && label.trim() ? label : '(none)';
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+        };
+        for (const record of listed) {
+            const groupKey = text(record.Connection__c) ?? '';
+            let group = groups.get(groupKey);
+            if (!group) {
+                group = {
+                    connectionName: connectionName(record),
+                    connectionKey: text(parent(record, 'Connection__r')?.Key__c),
+                    actions: [],
+                    byKind: new Map(),
+                    byStatus: new Map()
+                };
+                groups.set(groupKey, group);
+            }
+            group.actions.push(actionRow(record));
+            count(group.byKind, text(record.Kind__c));
+            count(group.byStatus, text(record.Status__c));
+        }
+        return {
+            connections: [...groups.values()].map((group) => ({
+                connectionName: group.connectionName,
+                connectionKey: group.connectionKey,
+                kindTotals: totals(group.byKind),
+                statusTotals: totals(group.byStatus),
+                actions: group.actions
+            })),
+            totalActions: records.length,
+            truncated: records.length > MAX_ACTIONS
+        };
+    }
+}
+
+function actionRow(record: OrgRecord) {
+    const kind = text(record.Kind__c);
+    return {
+        id: text(record.Id),
+        userId: text(record.User__c),
+        userName: text(parent(record, 'User__r')?.Name),
+        kind,
+        status: text(record.Status__c),
+        reason: text(record.Reason__c),
+        summary: summarize(kind, record.Detail__c)
+    };
+}
