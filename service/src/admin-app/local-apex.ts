@@ -413,6 +413,9 @@ export class LocalApex {
             }[];
             products?: { product?: string; status?: string; eligible?: boolean; reasons?: string[] }[];
         }>('GET', `/v1/users/${encodeURIComponent(userId)}/explain`);
+        const fields = new Map(
+            builderFields(await this.schema()).map((field) => [field.path.toLowerCase(), field])
+        );
         const display = (value: unknown) =>
             value === null || value === undefined
                 ? '(empty)'
@@ -427,20 +430,30 @@ export class LocalApex {
                 valid: set.valid === true,
                 matched: set.matched === true,
                 logic: set.logic ?? null,
-                conditions: (set.conditions ?? []).map((condition) => ({
-                    label: `${condition.number}. ${condition.field} ${condition.operator}${
-                        'value' in condition ? ` ${display(condition.value)}` : ''
-                    }`,
-                    actual: display(condition.actual),
-                    outcome: condition.outcome === true
-                }))
+                conditions: (set.conditions ?? []).map((condition) => {
+                    const field = fields.get(String(condition.field).toLowerCase());
+                    return {
+                        label: `${condition.number}. ${condition.field} ${condition.operator}${
+                            'value' in condition ? ` ${display(condition.value)}` : ''
+                        }`,
+                        actual: display(condition.actual),
+                        outcome: condition.outcome === true,
+                        conditionNumber: condition.number ?? null,
+                        field: condition.field ?? null,
+                        fieldLabel: field?.label ?? condition.field ?? null,
+                        fieldType: field?.type ?? null,
+                        operator: condition.operator ?? null,
+                        value: 'value' in condition ? display(condition.value) : null
+                    };
+                })
             })),
             products: (why.products ?? []).map((product) => ({
                 product: product.product ?? null,
                 status: product.status ?? null,
                 eligible: product.eligible === true,
                 reasons: (product.reasons ?? []).join(' ')
-            }))
+            })),
+            timeZone: await this.orgTimeZone()
         };
     }
 
