@@ -3,7 +3,7 @@ import {
     buildDefinition,
     conditionError,
     parseDefinition,
-    validateLogic,
+    logicProblems,
     LOGIC_ALL,
     LOGIC_ANY,
     LOGIC_CUSTOM,
@@ -143,7 +143,13 @@ export default class ConditionBuilder extends LightningElement {
         if (this.logicType !== LOGIC_CUSTOM) {
             return undefined;
         }
-        return validateLogic(this.customLogic, this.rows.length) || undefined;
+        const problems = logicProblems(this.customLogic, this.rows.length);
+        return problems.length ? problems : undefined;
+    }
+
+    /** Every problem of the custom logic, one line each. */
+    get logicErrorItems() {
+        return (this.logicError || []).map((message, index) => ({ key: `${index}`, message }));
     }
 
     get rowViews() {

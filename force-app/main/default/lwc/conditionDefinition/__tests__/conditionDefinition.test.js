@@ -5,6 +5,7 @@ import {
     logicFor,
     parseDefinition,
     validateLogic,
+    logicProblems,
     LOGIC_ALL,
     LOGIC_ANY,
     LOGIC_CUSTOM
@@ -43,6 +44,17 @@ describe('c-condition-definition validateLogic', () => {
         ['99999999999', 1, 'does not exist']
     ])('refuses "%s" with a message naming the problem', (logic, count, expected) => {
         expect(validateLogic(logic, count)).toContain(expected);
+    });
+
+    it('names every problem at once: a missing condition, an unused one and an unclosed parenthesis', () => {
+        expect(logicProblems('(1 AND 5', 3)).toEqual([
+            'The filter logic refers to condition 5, which does not exist.',
+            'The filter logic must use conditions 2 and 3.',
+            'A parenthesis is not closed in the filter logic.'
+        ]);
+        expect(logicProblems('1 AND 2)', 2)).toEqual([
+            'A closing parenthesis in the filter logic has no opening one.'
+        ]);
     });
 });
 
