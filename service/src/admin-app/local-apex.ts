@@ -61,7 +61,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ConditionSetController.validateDefinition': ['definition'],
     'ConditionSetController.saveConditionSet': ['conditionSet'],
     'ConditionSetController.checkImpact': ['conditionSet'],
-    'ConditionSetController.duplicateConditionSet': ['conditionSetId'],
+    'ConditionSetController.getConditionSetCopy': ['conditionSetId'],
     'ConditionSetController.deleteConditionSet': ['conditionSetId'],
     'ProvisioningController.getRunInProgress': [],
     'ProvisioningController.startPreview': [],
@@ -275,8 +275,8 @@ export class LocalApex {
         'ConditionSetController.saveConditionSet': (p) =>
             this.saveConditionSet(p.conditionSet as Params | null),
         'ConditionSetController.checkImpact': (p) => this.checkImpact(p.conditionSet as Params | null),
-        'ConditionSetController.duplicateConditionSet': (p) =>
-            this.duplicateConditionSet(id(p.conditionSetId, 'the condition set')),
+        'ConditionSetController.getConditionSetCopy': (p) =>
+            this.getConditionSetCopy(id(p.conditionSetId, 'the condition set')),
         'ConditionSetController.deleteConditionSet': (p) =>
             this.deleteConditionSet(id(p.conditionSetId, 'the condition set')),
         'ProvisioningController.getRunInProgress': () => this.runInProgress(),
@@ -520,6 +520,7 @@ export class LocalApex {
             Definition__c: text(input.definition)
         };
         const existing = optionalId(input.id, 'the condition set');
+        if (fields.Active__c) await this.requireUniqueActiveName(name, existing ?? null);
         try {
             if (existing) {
                 await this.org.update('Condition_Set__c', existing, fields);
@@ -531,19 +532,28 @@ export class LocalApex {
         }
     }
 
-    private async duplicateConditionSet(conditionSetId: string) {
+    /** As ConditionSetController.getConditionSetCopy: a copy for the editor, not written until saved. */
+    private async getConditionSetCopy(conditionSetId: string) {
         const original = await this.findConditionSet(conditionSetId);
-        try {
-            return await this.org.create('Condition_Set__c', {
-                Name: `${COPY_PREFIX}${String(original.Name)}`.slice(0, NAME_MAX_LENGTH),
-                Description__c: original.Description__c,
-                Active__c: false,
-                Products__c: original.Products__c,
-                Eligible_Statuses__c: original.Eligible_Statuses__c,
-                Definition__c: original.Definition__c
-            });
-        } catch (error) {
-            throw new ApexError(`The condition set could not be duplicated: ${(error as Error).message}`);
+        return conditionSetRow({
+            Name: `${COPY_PREFIX}${String(original.Name)}`.slice(0, NAME_MAX_LENGTH),
+            Description__c: original.Description__c,
+            Active__c: false,
+            Products__c: original.Products__c,
+            Eligible_Statuses__c: original.Eligible_Statuses__c,
+            Definition__c: original.Definition__c
+        });
+    }
+
+    /** As ConditionSetController.requireUniqueActiveName: SOQL's = ignores case. */
+    private async requireUniqueActiveName(name: string, ownId: string | null) {
+        const namesakes = await this.org.query(
+            `SELECT Id, Name FROM Condition_Set__c WHERE Active__c = true${ownId ? ` AND Id != ${soqlQuote(ownId)}` : ''}`
+        );
+        if (namesakes.some((record) => String(record.Name).toLowerCase() === name.toLowerCase())) {
+            throw new ApexError(
+                `Another active condition set is named "${name}". Give this set a different name, or deactivate the other set first.`
+            );
         }
     }
 

@@ -185,6 +185,34 @@ export function parseDefinition(definitionJson) {
     return { conditions, logicType, customLogic: logicType === LOGIC_CUSTOM ? logic : '' };
 }
 
+/**
+ * A stored definition in the admin's words, for the list of sets: "Department equals Sales AND Role Name
+ * starts with EMEA"; with custom logic the numbered conditions follow the logic. Fields by label when known.
+ */
+export function summarizeDefinition(definitionJson, fields) {
+    const { conditions, logicType, customLogic } = parseDefinition(definitionJson);
+    if (!conditions.length) {
+        return '';
+    }
+    const labels = new Map((fields || []).map((field) => [field.path, field.label]));
+    const describe = ({ field, operator, value }) => {
+        const operatorLabel = OPERATOR_LABELS[operator] || operator || '';
+        const label = labels.get(field) || field || '';
+        if (valueKind(operator) === 'none') {
+            return `${label} ${operatorLabel}`;
+        }
+        if (valueKind(operator) === 'wholeNumber') {
+            return `${label} ${operatorLabel.replace(' N ', ` ${value} `)}`;
+        }
+        const shown = Array.isArray(value) ? value.join(', ') : String(value);
+        return `${label} ${operatorLabel} ${shown}`;
+    };
+    if (logicType === LOGIC_CUSTOM) {
+        return `${customLogic}: ${conditions.map((condition, index) => `(${index + 1}) ${describe(condition)}`).join('; ')}`;
+    }
+    return conditions.map(describe).join(logicType === LOGIC_ANY ? ' OR ' : ' AND ');
+}
+
 function isBlank(value) {
     return value === undefined || value === null || String(value).trim() === '';
 }
