@@ -317,11 +317,23 @@ export class LocalApex {
 
     /** RollcallAccess.requireAdmin over the local org's permission set assignments. */
     private async requireAdmin(userId: string): Promise<void> {
-        if (!ID_PATTERN.test(userId)) throw new ApexError(NOT_ADMIN_MESSAGE);
+        if (!(await this.hasAdminPermissionSet(userId))) throw new ApexError(NOT_ADMIN_MESSAGE);
+    }
+
+    private async hasAdminPermissionSet(userId: string): Promise<boolean> {
+        if (!ID_PATTERN.test(userId)) return false;
         const assignments = await this.org.query(
             `SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '${userId}' AND PermissionSet.Name = '${ADMIN_PERMISSION_SET}'`
         );
-        if (assignments.length === 0) throw new ApexError(NOT_ADMIN_MESSAGE);
+        return assignments.length > 0;
+    }
+
+    /**
+     * The custom permissions a user has, as `@salesforce/customPermission/…` answers them in an org: the
+     * Rollcall_Admin permission set grants the Rollcall_Admin custom permission (its only one here).
+     */
+    async customPermissions(userId: string): Promise<string[]> {
+        return (await this.hasAdminPermissionSet(userId)) ? [ADMIN_PERMISSION_SET] : [];
     }
 
     /** An active user of the org without the Rollcall_Admin permission set: who the page's switch acts as. */
