@@ -71,6 +71,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ProvisioningController.provisionUsers': ['previewRunId', 'notifyAdmins', 'recipients'],
     'ProvisioningController.getRunStatus': ['runId', 'includeServiceProgress'],
     'RunHistoryController.getRuns': ['maxRuns'],
+    'RunHistoryController.getOrgTimeZone': [],
     'RunHistoryController.getRunDetail': ['runId'],
     'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
     'RunHistoryController.explainUser': ['userId'],
@@ -288,6 +289,7 @@ export class LocalApex {
         'ProvisioningController.getRunStatus': (p) =>
             this.getRunStatus(id(p.runId, 'the run'), p.includeServiceProgress === true),
         'RunHistoryController.getRuns': (p) => this.getRuns(p.maxRuns),
+        'RunHistoryController.getOrgTimeZone': () => this.orgTimeZone(),
         'RunHistoryController.getRunDetail': (p) => this.detail(id(p.runId, 'the run')),
         'RunHistoryController.getRunItems': (p) => this.getRunItems(p),
         'RunHistoryController.explainUser': (p) => this.explainUser(id(p.userId, 'the user')),

@@ -82,7 +82,9 @@ export async function startAdminApp(options: AdminAppOptions): Promise<AdminApp>
         try {
             const actAsNonAdmin = req.query[ACT_AS_PARAMETER] === NON_ADMIN;
             // What `@salesforce/customPermission/…` answers in the components: the acting user's, from the org.
-            const customPermissions = await apex.customPermissions(actAsNonAdmin ? nonAdmin.id : adminUserIds[0]);
+            const customPermissions = await apex.customPermissions(
+                actAsNonAdmin ? nonAdmin.id : adminUserIds[0]
+            );
             res.type('html').send(page(actAsNonAdmin ? nonAdmin : undefined, customPermissions));
         } catch (error) {
             next(error);
