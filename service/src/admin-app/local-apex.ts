@@ -384,6 +384,19 @@ export class LocalApex {
             derived: field.path === IS_MANAGER,
             picklistValues: (field.picklistValues ?? []).map((value) => ({ label: value, value }))
         }));
+        // As ConditionSetController.suggestValues: the org's profile and role names offered as values.
+        const names = async (sobject: string) =>
+            (await this.org.query(`SELECT Name FROM ${sobject} ORDER BY Name LIMIT 1000`)).map((row) =>
+                String(row.Name)
+            );
+        const suggestions: Record<string, string[]> = {
+            'Profile.Name': await names('Profile'),
+            'UserRole.Name': await names('UserRole')
+        };
+        for (const field of fields) {
+            for (const name of suggestions[field.path] ?? [])
+                field.picklistValues.push({ label: name, value: name });
+        }
         const describe = await this.org.describe<PicklistDescribe>('Condition_Set__c');
         const options = (name: string) =>
             (describe.fields.find((field) => field.name === name)?.picklistValues ?? [])

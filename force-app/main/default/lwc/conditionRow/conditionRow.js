@@ -3,6 +3,8 @@ import { operatorOptions, valueKind } from 'c/operatorTable';
 import { initialValue, NUMBER_TYPES } from 'c/conditionDefinition';
 
 const TEXT_LIST_SEPARATOR = /\s*,\s*/;
+/** Operators whose value is one whole value: a text field with known values (Profile, Role) offers them. */
+const EXACT_OPERATORS = ['equals', 'notEquals'];
 
 /**
  * One condition of the builder: a field, an operator the operator table allows for that field's type,
@@ -95,7 +97,11 @@ export default class ConditionRow extends LightningElement {
     }
 
     get isPicklist() {
-        return this.isSingle && this.type === 'picklist' && this.hasPicklistValues;
+        return (
+            this.isSingle &&
+            this.hasPicklistValues &&
+            (this.type === 'picklist' || EXACT_OPERATORS.includes(this.condition.operator))
+        );
     }
 
     get isOtherSingle() {

@@ -206,4 +206,33 @@ describe('c-condition-row', () => {
         expect(operator.setCustomValidity).toHaveBeenLastCalledWith('Choose an operator.');
         expect(noOperator.shadowRoot.querySelector('c-field-picker').error).toBeUndefined();
     });
+
+    it('offers the org\'s profile names for "equals" and "is one of", and free text for "starts with"', () => {
+        const profiles = [
+            { label: 'Standard User', value: 'Standard User' },
+            { label: 'System Administrator', value: 'System Administrator' }
+        ];
+        const withSuggestions = fields.map((field) =>
+            field.path === 'Profile.Name' ? { ...field, picklistValues: profiles } : field
+        );
+        const equals = createRow(
+            { field: 'Profile.Name', operator: 'equals', value: '' },
+            { fields: withSuggestions }
+        );
+        expect(valueInput(equals).tagName).toBe('LIGHTNING-COMBOBOX');
+        expect(valueInput(equals).options.map((option) => option.value)).toEqual([
+            'Standard User',
+            'System Administrator'
+        ]);
+        const oneOf = createRow(
+            { field: 'Profile.Name', operator: 'in', value: [] },
+            { fields: withSuggestions }
+        );
+        expect(valueInput(oneOf).tagName).toBe('LIGHTNING-DUAL-LISTBOX');
+        const startsWith = createRow(
+            { field: 'Profile.Name', operator: 'startsWith', value: '' },
+            { fields: withSuggestions }
+        );
+        expect(valueInput(startsWith).tagName).toBe('LIGHTNING-INPUT');
+    });
 });
