@@ -478,7 +478,7 @@ export class LocalApex {
                 product: product.product ?? null,
                 status: product.status ?? null,
                 eligible: product.eligible === true,
-                reasons: (product.reasons ?? []).join(' ')
+                reasons: (product.reasons ?? []).join('; ')
             })),
             timeZone: await this.orgTimeZone()
         };

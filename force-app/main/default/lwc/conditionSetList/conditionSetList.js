@@ -187,19 +187,17 @@ export default class ConditionSetList extends LightningElement {
             confirmLabel: 'Delete',
             destructive: true
         });
-        // The row menu that had the focus is gone: the focus goes to the list's main action.
-        this.focusCreate = true;
         if (!confirmed) {
-            this.focusCreateNow();
+            // The dialog gives the focus back to the row's menu button, where the admin was.
             return;
         }
+        // The row whose menu had the focus goes: the focus goes to the list's main action.
+        this.focusCreate = true;
         this.isWorking = true;
         this.error = undefined;
         try {
             await deleteConditionSet({ conditionSetId: row.id });
             this.toast('Condition set deleted', `${row.name} was deleted.`, 'success');
-            // The row whose menu had the focus is gone.
-            this.focusCreate = true;
             await refreshApex(this.wiredResult);
         } catch (error) {
             this.error = error;
@@ -219,14 +217,6 @@ export default class ConditionSetList extends LightningElement {
         this.editingId = undefined;
         this.copyOfId = undefined;
         this.focusCreate = true;
-    }
-
-    focusCreateNow() {
-        const create = this.template.querySelector('lightning-button.create');
-        if (create) {
-            this.focusCreate = false;
-            create.focus();
-        }
     }
 
     toast(title, message, variant) {

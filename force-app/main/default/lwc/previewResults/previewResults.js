@@ -257,7 +257,8 @@ export default class PreviewResults extends LightningElement {
                 })),
                 products: (why.products || []).map((product) => ({
                     ...product,
-                    text: `${product.product}: ${product.eligible ? 'eligible' : 'not eligible'}, status ${product.status}.${product.reasons ? ` ${product.reasons}` : ''}`
+                    // One line per product; the reasons, one per set, separated by semicolons.
+                    text: `${product.product}: ${product.eligible ? 'eligible' : 'not eligible'} (status ${product.status})${product.reasons ? `: ${product.reasons}` : ''}.`
                 }))
             };
         } catch (error) {
@@ -309,7 +310,12 @@ export default class PreviewResults extends LightningElement {
         if (event.key !== 'Tab') {
             return;
         }
-        const focusable = [...this.template.querySelectorAll('.explanation-dialog button')];
+        // The buttons and the scrollable content (focusable, so a keyboard can scroll a long explanation).
+        const focusable = [
+            ...this.template.querySelectorAll(
+                '.explanation-dialog lightning-button-icon, .explanation-dialog button, .explanation-dialog [tabindex="0"]'
+            )
+        ];
         if (focusable.length === 0) {
             return;
         }

@@ -270,8 +270,8 @@ describe('c-preview-results', () => {
             "Title is not blank: the user's is blank. Not met."
         ]);
         expect(texts(element, '.explained-products li')).toEqual([
-            'Round Robin: not eligible, status Not Invited. did not match set "Sales managers"',
-            'Routing: not eligible, status Invited.'
+            'Round Robin: not eligible (status Not Invited): did not match set "Sales managers".',
+            'Routing: not eligible (status Invited).'
         ]);
         await expect(element).toBeAccessible();
 
