@@ -310,8 +310,12 @@ describe('the admin app in a browser', () => {
         await second.getByRole('combobox', { name: 'Operator' }).click();
         await panel.getByRole('option', { name: /^starts with$/i }).click();
         await panel.getByRole('button', { name: 'Save' }).click();
-        await second.getByRole('alert').filter({ hasText: 'Enter a value.' }).waitFor(WAIT);
-        expect(await first.getByRole('alert').count()).toBe(0);
+        // The message under the value it concerns, as the base components show a field's error.
+        await second.getByText('Enter a value.').waitFor(WAIT);
+        expect(await second.getByRole('textbox', { name: 'Value' }).getAttribute('aria-invalid')).toBe(
+            'true'
+        );
+        expect(await first.locator('.slds-form-element__help').filter({ hasText: /\S/ }).count()).toBe(0);
         await screenshot('condition-set-editor-error');
         expect(await seriousViolations()).toEqual([]);
         await second.getByRole('textbox', { name: 'Value' }).fill('VP');

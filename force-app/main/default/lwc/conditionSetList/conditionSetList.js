@@ -39,6 +39,7 @@ const COLUMNS = [
         fieldName: 'lastModifiedDate',
         type: 'date',
         sortable: true,
+        wrapText: true,
         typeAttributes: {
             year: 'numeric',
             month: 'short',
