@@ -49,7 +49,10 @@ export default class RecipientsInput extends LightningElement {
         // (settings loaded, a reset) replaces what was typed.
         const incoming = (value || []).map((address) => String(address).toLowerCase());
         const typed = parseRecipients(this.text).recipients.map((address) => address.toLowerCase());
-        if (incoming.length === typed.length && incoming.every((address, index) => address === typed[index])) {
+        if (
+            incoming.length === typed.length &&
+            incoming.every((address, index) => address === typed[index])
+        ) {
             return;
         }
         this.text = (value || []).join(', ');

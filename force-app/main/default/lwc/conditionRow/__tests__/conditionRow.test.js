@@ -212,9 +212,9 @@ describe('c-condition-row', () => {
             { label: 'Standard User', value: 'Standard User' },
             { label: 'System Administrator', value: 'System Administrator' }
         ];
-        const withSuggestions = fields.map((field) =>
-            field.path === 'Profile.Name' ? { ...field, picklistValues: profiles } : field
-        );
+        const withSuggestions = fields.map((field) => {
+            return field.path === 'Profile.Name' ? { ...field, picklistValues: profiles } : field;
+        });
         const equals = createRow(
             { field: 'Profile.Name', operator: 'equals', value: '' },
             { fields: withSuggestions }

@@ -49,8 +49,6 @@ jest.mock('@salesforce/apex/ConditionSetController.saveConditionSet', () => ({ d
 jest.mock('@salesforce/apex', () => ({ refreshApex: jest.fn(() => Promise.resolve()) }), { virtual: true });
 jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
 
-const SHOW_TOAST_EVENT = 'lightning__showtoast';
-
 async function flushPromises() {
     for (let i = 0; i < 5; i++) {
         // eslint-disable-next-line no-await-in-loop

@@ -36,7 +36,11 @@ describe('c-confirm-dialog', () => {
     });
 
     it('is accessible', async () => {
-        const element = createDialog({ label: 'Send', message: 'Send the invitations?', confirmLabel: 'Send' });
+        const element = createDialog({
+            label: 'Send',
+            message: 'Send the invitations?',
+            confirmLabel: 'Send'
+        });
         await expect(element).toBeAccessible();
     });
 });
