@@ -10,7 +10,12 @@ module.exports = {
             rootDir: __dirname,
             roots: ['<rootDir>/force-app'],
             modulePathIgnorePatterns: ['<rootDir>/.localdevserver'],
-            setupFilesAfterEnv: ['<rootDir>/force-app/test/jest-setup.js']
+            setupFilesAfterEnv: ['<rootDir>/force-app/test/jest-setup.js'],
+            // Base components sfdx-lwc-jest does not stub (force-app/test/jest-mocks).
+            moduleNameMapper: {
+                ...lwcJestConfig.moduleNameMapper,
+                '^lightning/modal$': '<rootDir>/force-app/test/jest-mocks/lightning/modal/modal'
+            }
         },
         {
             displayName: 'service',

@@ -133,6 +133,17 @@ describe('the local Apex surface', () => {
             conditionSetId: first.id
         });
         expect(keysOf(one)).toEqual(auraMembers('ConditionSetController.ConditionSetRow'));
+        const before = sets.length;
+        const copy = (await apex.call('ConditionSetController', 'getConditionSetCopy', {
+            conditionSetId: first.id
+        })) as { id: string | null; name: string; active: boolean };
+        expect(keysOf(copy)).toEqual(auraMembers('ConditionSetController.ConditionSetRow'));
+        expect(copy).toMatchObject({ id: null, active: false });
+        expect(copy.name).toMatch(/^Copy of /);
+        expect(
+            ((await apex.call('ConditionSetController', 'getConditionSets', {})) as unknown[]).length
+        ).toBe(before);
+        expect(await apex.call('RunHistoryController', 'getOrgTimeZone', {})).toEqual(expect.any(String));
         const options = (await apex.call('ConditionSetController', 'getEditorOptions', {})) as {
             fields: unknown[];
             products: unknown[];
@@ -233,6 +244,20 @@ describe('the local Apex surface', () => {
                 settings: { frequency: 'Daily', scheduleTime: '25:00' }
             })
         ).rejects.toThrow('Enter the time of day as HH:MM (24-hour), for example 07:30.');
+        const [active] = (
+            (await apex.call('ConditionSetController', 'getConditionSets', {})) as {
+                name: string;
+                active: boolean;
+                products: string[];
+                eligibleStatuses: string[];
+                definition: string;
+            }[]
+        ).filter((set) => set.active);
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: { ...active, name: active.name.toUpperCase(), id: null }
+            })
+        ).rejects.toThrow(`Another active condition set is named "${active.name.toUpperCase()}".`);
         await expect(apex.call('RunHistoryController', 'getRunDetail', { runID: 'a' })).rejects.toThrow(
             'Unknown parameter for RunHistoryController.getRunDetail: runID'
         );

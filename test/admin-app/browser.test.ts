@@ -2,96 +2,45 @@
  * The admin app in a real browser: the force-app components built with LWC OSS and the base components,
  * served in local mode against the local org and the service, driven by Playwright in Debian's Chromium.
  * One flow per test, as the admin would say it; locators by role and accessible name; waits on text.
- * Screenshots of each screen go to tmp/screenshots (git-ignored).
+ * Screenshots of each screen go to tmp/screenshots (git-ignored). The stack and axe: ./support/browser.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { startAdminApp, type AdminApp } from '../../service/src/admin-app/server';
-import { start, type RunningService } from '../../service/src/main';
-import { removeDir } from '../service/support/stack';
+import type { Browser, Page } from 'playwright-core';
+import type { AdminApp } from '../../service/src/admin-app/server';
+import type { RunningService } from '../../service/src/main';
+import {
+    WAIT,
+    departmentIsSales,
+    expectDisabled,
+    expectValue,
+    screenshot as screenshotOf,
+    seriousViolations as seriousViolationsOf,
+    startBrowserStack,
+    stopBrowserStack,
+    type BrowserStack
+} from './support/browser';
 
 jest.setTimeout(180_000);
 
-/** Found by the script `npm test` runs first (it installs Debian's Chromium where it may); never downloaded. */
-function findChromium(): string {
-    const check = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh'), '--check'], {
-        encoding: 'utf8'
-    });
-    if (check.status !== 0)
-        throw new Error(check.stderr.trim() || 'scripts/ensure-chromium.sh --check failed');
-    return check.stdout.trim();
-}
-const CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run'
-];
-const ROOT = join(__dirname, '..', '..');
-const SCREENSHOTS = join(ROOT, 'tmp', 'screenshots');
-const AXE_SOURCE = require.resolve('axe-core/axe.min.js');
-const WAIT = { timeout: 60_000 };
-const LABEL_RULES = ['label', 'label-title-only'];
-
 describe('the admin app in a browser', () => {
+    let stack: BrowserStack;
     let dir: string;
     let service: RunningService;
     let adminApp: AdminApp;
     let browser: Browser;
     let page: Page;
-    const serviceLog: string[] = [];
+    let serviceLog: string[];
 
     beforeAll(async () => {
-        const chromiumPath = findChromium();
-        mkdirSync(SCREENSHOTS, { recursive: true });
-        dir = mkdtempSync(join(tmpdir(), 'rollcall-admin-app-'));
-        // Built (or found in the cache) in a child process: jest's module system cannot load the ESM-only
-        // LWC rollup plugin. startAdminApp then finds the bundle in the cache.
-        execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'service/src/admin-app/build.ts')], {
-            cwd: ROOT,
-            stdio: 'ignore'
-        });
-        service = await start({
-            env: {
-                NODE_ENV: 'test',
-                PORT: '0',
-                DATA_DIR: join(dir, 'data'),
-                OUTBOX_DIR: join(dir, 'outbox'),
-                LOCAL_ORG_USERS: '300',
-                // The service scheduler reads the settings the Scheduled Provisioning screen saves, at
-                // every sweep; a short sweep lets the test see it pick a change up.
-                SCHEDULER: 'service',
-                SWEEP_SECONDS: '1',
-                LOG_LEVEL: 'info',
-                ADMIN_APP_PORT: String(await freePort())
-            },
-            logDestination: { write: (line: string) => void serviceLog.push(line) }
-        });
-        // As `npm start` does: on the port ADMIN_APP_PORT names.
-        adminApp = await startAdminApp({
-            localOrg: service.localOrg!,
-            service: { url: service.url, secret: service.config.apiSecret },
-            port: service.config.adminApp.port
-        });
+        stack = await startBrowserStack();
+        ({ dir, service, adminApp, browser, page, serviceLog } = stack);
         expect(adminApp.url).toBe(`http://127.0.0.1:${service.config.adminApp.port}`);
-        browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-        page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-        await page.goto(adminApp.url);
-        await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
+        expect(browser.isConnected()).toBe(true);
     });
 
     afterAll(async () => {
-        await browser?.close();
-        await adminApp?.stop();
-        await service?.stop();
-        if (dir) removeDir(dir);
+        await stopBrowserStack(stack);
     });
 
     async function openTab(name: string): Promise<void> {
@@ -100,15 +49,11 @@ describe('the admin app in a browser', () => {
 
     /** A screenshot of the screen itself: toasts from the step before are closed first. */
     async function screenshot(name: string): Promise<void> {
-        await dismissToasts();
-        await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+        await screenshotOf(page, name);
     }
 
-    async function dismissToasts(): Promise<void> {
-        const toasts = page.locator('#toasts .slds-notify');
-        while ((await toasts.count()) > 0) {
-            await toasts.first().getByRole('button', { name: 'Close' }).click();
-        }
+    function seriousViolations(): Promise<string[]> {
+        return seriousViolationsOf(page);
     }
 
     /** The service's log entries with this message, parsed. */
@@ -116,81 +61,6 @@ describe('the admin app in a browser', () => {
         return serviceLog
             .map((line) => JSON.parse(line) as Record<string, unknown>)
             .filter((entry) => entry.msg === message);
-    }
-
-    /**
-     * axe-core on the page as it is: the serious and critical violations. A "missing label" finding is
-     * checked against Chromium's own accessibility tree first: under LWC's synthetic shadow axe cannot
-     * follow some base components' label references (the Time combobox of lightning-input type="time"),
-     * while the browser, which is what assistive technology reads, names the control.
-     */
-    async function seriousViolations(): Promise<string[]> {
-        if (!(await page.evaluate(() => 'axe' in globalThis))) {
-            await page.addScriptTag({ content: readFileSync(AXE_SOURCE, 'utf8') });
-        }
-        const violations = await page.evaluate(async () => {
-            type Marked = {
-                getAttribute(name: string): string | null;
-                setAttribute(name: string, value: string): void;
-            };
-            type AxeNode = { html: string; element?: Marked };
-            type AxeViolation = { id: string; impact: string; help: string; nodes: AxeNode[] };
-            const axe = (
-                globalThis as unknown as {
-                    axe: {
-                        run: (
-                            context: unknown,
-                            options: { elementRef: boolean }
-                        ) => Promise<{ violations: AxeViolation[] }>;
-                    };
-                }
-            ).axe;
-            const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
-                elementRef: true
-            });
-            let marked = 0;
-            return result.violations
-                .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-                .map((violation) => ({
-                    id: violation.id,
-                    impact: violation.impact,
-                    help: violation.help,
-                    nodes: violation.nodes.map((node) => {
-                        // A handle for the accessibility tree lookup below.
-                        const mark = node.element?.getAttribute('data-axe-node') ?? String(++marked);
-                        node.element?.setAttribute('data-axe-node', mark);
-                        return { html: node.html.slice(0, 160), mark };
-                    })
-                }));
-        });
-        const found: string[] = [];
-        for (const violation of violations) {
-            for (const node of violation.nodes) {
-                if (LABEL_RULES.includes(violation.id) && (await accessibleName(node.mark)) !== '') continue;
-                found.push(`${violation.impact} ${violation.id}: ${violation.help} at ${node.html}`);
-            }
-        }
-        return found;
-    }
-
-    /** The name Chromium's accessibility tree gives the element axe pointed at ('' when none). */
-    async function accessibleName(mark: string): Promise<string> {
-        const cdp = await page.context().newCDPSession(page);
-        try {
-            const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
-            const { nodeId } = await cdp.send('DOM.querySelector', {
-                nodeId: root.nodeId,
-                selector: `[data-axe-node="${mark}"]`
-            });
-            if (!nodeId) return '';
-            const { nodes } = await cdp.send('Accessibility.getPartialAXTree', {
-                nodeId,
-                fetchRelatives: false
-            });
-            return String(nodes[0]?.name?.value ?? '').trim();
-        } finally {
-            await cdp.detach();
-        }
     }
 
     /** The service's HTTP API, as Apex calls it (the API secret as bearer token). */
@@ -218,8 +88,8 @@ describe('the admin app in a browser', () => {
             .click();
         await page.getByRole('menuitem', { name: 'Delete' }).click();
         await page
-            .getByRole('alertdialog', { name: 'Delete condition set' })
-            .getByRole('button', { name: 'OK' })
+            .getByRole('dialog', { name: 'Delete condition set' })
+            .getByRole('button', { name: 'Delete' })
             .click();
         await panel.getByText(setName, { exact: true }).waitFor({ state: 'detached', ...WAIT });
     }
@@ -363,9 +233,9 @@ describe('the admin app in a browser', () => {
 
         // Act: provision, confirmed
         await provision.click();
-        const confirm = page.getByRole('alertdialog', { name: 'Provision users' });
-        await confirm.getByText(/Send calendar authorization invitations to \d+ users\?/).waitFor(WAIT);
-        await confirm.getByRole('button', { name: 'OK' }).click();
+        const confirm = page.getByRole('dialog', { name: 'Provision users' });
+        await confirm.getByText(/Send calendar authorization invitations to \d+ users?\?/).waitFor(WAIT);
+        await confirm.getByRole('button', { name: 'Send Invitations' }).click();
 
         // Assert: the run reaches its end; its invitations are in the outbox
         const finished = page.getByRole('heading', { name: /: (Completed|Completed with Errors)$/ });
@@ -396,7 +266,7 @@ describe('the admin app in a browser', () => {
     it('when the admin opens History, then the run is listed and its detail shows its users', async () => {
         // Act
         await openTab('History');
-        const runButton = page.getByRole('link', { name: runName });
+        const runButton = page.getByRole('button', { name: runName });
         await runButton.waitFor(WAIT);
         await screenshot('history');
         expect(await seriousViolations()).toEqual([]);
@@ -422,8 +292,7 @@ describe('the admin app in a browser', () => {
         // Act: create
         await panel.getByRole('button', { name: 'Create Condition Set' }).click();
         await panel.getByRole('textbox', { name: 'Name' }).fill(name);
-        await panel.getByRole('option', { name: 'Round Robin' }).click();
-        await panel.getByRole('button', { name: /Move selection to Granted by this set/ }).click();
+        await chooseProduct(panel, 'Round Robin');
         // A new set is eligible for users not invited yet, as the editor proposes.
         expect(await panel.getByRole('checkbox', { name: 'Not Invited' }).isChecked()).toBe(true);
         await screenshot('condition-set-editor-details');
@@ -441,8 +310,12 @@ describe('the admin app in a browser', () => {
         await second.getByRole('combobox', { name: 'Operator' }).click();
         await panel.getByRole('option', { name: /^starts with$/i }).click();
         await panel.getByRole('button', { name: 'Save' }).click();
-        await second.getByRole('alert').filter({ hasText: 'Enter a value.' }).waitFor(WAIT);
-        expect(await first.getByRole('alert').count()).toBe(0);
+        // The message under the value it concerns, as the base components show a field's error.
+        await second.getByText('Enter a value.').waitFor(WAIT);
+        expect(await second.getByRole('textbox', { name: 'Value' }).getAttribute('aria-invalid')).toBe(
+            'true'
+        );
+        expect(await first.locator('.slds-form-element__help').filter({ hasText: /\S/ }).count()).toBe(0);
         await screenshot('condition-set-editor-error');
         expect(await seriousViolations()).toEqual([]);
         await second.getByRole('textbox', { name: 'Value' }).fill('VP');
@@ -480,10 +353,11 @@ describe('the admin app in a browser', () => {
             .click();
         await page.getByRole('menuitem', { name: 'Duplicate' }).click();
 
-        // Assert: the copy opens in the editor, and is listed
+        // Assert: the copy opens in the editor; as Salesforce's Clone, nothing is written until it is saved
         await expectValue(panel.getByRole('textbox', { name: 'Name' }), `Copy of ${name}`);
         await panel.getByRole('button', { name: 'Cancel' }).click();
-        await panel.getByText(`Copy of ${name}`, { exact: true }).waitFor(WAIT);
+        await panel.getByText(name, { exact: true }).waitFor(WAIT);
+        expect(await panel.getByText(`Copy of ${name}`, { exact: true }).count()).toBe(0);
 
         // Act: edit
         await panel
@@ -501,9 +375,8 @@ describe('the admin app in a browser', () => {
         // Assert: renamed
         await panel.getByText(renamed, { exact: true }).waitFor(WAIT);
 
-        // Act: delete the set and its copy, confirmed
+        // Act: delete the set, confirmed
         await deleteSet(renamed);
-        await deleteSet(`Copy of ${name}`);
 
         // Assert: gone
         const sets = (await adminApp.apex.call('ConditionSetController', 'getConditionSets', {})) as {
@@ -513,33 +386,27 @@ describe('the admin app in a browser', () => {
         expect(sets.map((set) => set.name)).not.toContain(`Copy of ${name}`);
     });
 
-    it('when the page acts as a user who is not a Rollcall admin, then each screen shows the refusal, and the switch leads back', async () => {
+    it('when the page acts as a user who is not a Rollcall admin, then one "no access" page shows, and the switch leads back', async () => {
         // Act: the page's switch
         await page.getByRole('link', { name: 'Act as a user who is not a Rollcall admin' }).click();
         await page
             .getByText(/Acting as .+, who does not have the Rollcall Admin permission set/)
             .waitFor(WAIT);
 
-        // Assert: every screen refuses with RollcallAccess's message, and nothing is listed
-        for (const tab of ['Condition Sets', 'Provision Users', 'Scheduled Provisioning', 'History']) {
-            await openTab(tab);
-            await page
-                .getByRole('tabpanel', { name: tab })
-                .getByRole('alert')
-                .filter({ hasText: 'You need the Rollcall Admin permission set to use Rollcall.' })
-                .first()
-                .waitFor(WAIT);
-            if (tab === 'Condition Sets') {
-                await screenshot('not-an-admin');
-                expect(await seriousViolations()).toEqual([]);
-            }
-        }
+        // Assert: no screen, no form: one page saying why, with RollcallAccess's message
+        await page.getByRole('heading', { name: "You don't have access to Rollcall" }).waitFor(WAIT);
+        await page.getByText('You need the Rollcall Admin permission set to use Rollcall.').waitFor(WAIT);
+        expect(await page.getByRole('tab').count()).toBe(0);
+        expect(await page.getByRole('button').count()).toBe(0);
         expect(await page.getByText('Sales managers', { exact: true }).count()).toBe(0);
+        await screenshot('not-an-admin');
+        expect(await seriousViolations()).toEqual([]);
 
         // Act + Assert: back to the demo admin
         await page.getByRole('link', { name: 'Act as the demo admin' }).click();
         await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
         await page.getByText('Acting as the demo admin.').waitFor(WAIT);
+        await page.getByRole('tab', { name: 'Condition Sets' }).waitFor(WAIT);
     });
 
     it('when the admin opens Condition Sets, then the demo sets are listed with no serious accessibility problem', async () => {
@@ -560,8 +427,7 @@ describe('the admin app in a browser', () => {
         const panel = page.getByRole('tabpanel', { name: 'Condition Sets' });
         await panel.getByRole('button', { name: 'Create Condition Set' }).click();
         await panel.getByRole('textbox', { name: 'Name' }).fill(name);
-        await panel.getByRole('option', { name: 'Round Robin' }).click();
-        await panel.getByRole('button', { name: /Move selection to Granted by this set/ }).click();
+        await chooseProduct(panel, 'Round Robin');
         const statusGroup = panel.getByRole('group', { name: 'Eligible authorization statuses' });
         const statuses: string[] = [];
         for (const checkbox of await statusGroup.getByRole('checkbox').all()) {
@@ -621,7 +487,7 @@ describe('the admin app in a browser', () => {
         // Act: save the set (active), then preview on Provision Users
         await panel.getByRole('button', { name: 'Save' }).click();
         if (impact.matched === impact.alreadyGranted) {
-            await page.getByRole('alertdialog').getByRole('button', { name: 'OK' }).click();
+            await page.getByRole('dialog').getByRole('button', { name: 'Save Anyway' }).click();
         }
         await panel.getByText(name, { exact: true }).waitFor(WAIT);
         await openTab('Provision Users');
@@ -658,47 +524,10 @@ describe('the admin app in a browser', () => {
     });
 });
 
-/** A port nothing listens on now (the system picks it, then it is released). */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address() as AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
-/** The editor's first condition, filled in as an admin does: Department equals Sales. */
-async function departmentIsSales(
-    panel: import('playwright-core').Locator
-): Promise<import('playwright-core').Locator> {
-    const first = panel.getByRole('group', { name: 'Condition 1' });
-    await first.getByRole('combobox', { name: 'Field' }).fill('Department');
+/** Step 1 of the editor: a product granted by the set (a checkbox, drawn by SLDS over a hidden input). */
+async function chooseProduct(panel: import('playwright-core').Locator, product: string): Promise<void> {
     await panel
-        .getByRole('option', { name: /Department/ })
-        .first()
+        .getByRole('group', { name: /Products granted by this set/ })
+        .getByText(product, { exact: true })
         .click();
-    await first.getByRole('combobox', { name: 'Operator' }).click();
-    await panel.getByRole('option', { name: /^equals$/i }).click();
-    await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
-    return first;
-}
-
-async function expectValue(locator: import('playwright-core').Locator, value: string): Promise<void> {
-    const deadline = Date.now() + WAIT.timeout;
-    while ((await locator.inputValue()) !== value) {
-        if (Date.now() > deadline) throw new Error(`expected the value ${value}`);
-        await locator.page().waitForFunction(() => true);
-    }
-}
-
-async function expectDisabled(locator: import('playwright-core').Locator, disabled: boolean): Promise<void> {
-    await locator.waitFor(WAIT);
-    const deadline = Date.now() + WAIT.timeout;
-    while ((await locator.isDisabled()) !== disabled) {
-        if (Date.now() > deadline) throw new Error(`expected disabled=${disabled}`);
-        await locator.page().waitForFunction(() => true);
-    }
 }

@@ -43,6 +43,9 @@ const PLATFORM_MODULES: Record<string, string> = {
 };
 const APEX_PREFIX = '@salesforce/apex/';
 const VIRTUAL_APEX = '\0rollcall-apex:';
+/** `@salesforce/customPermission/X`: true when the user the page acts as has X (server.ts writes the list). */
+const CUSTOM_PERMISSION_PREFIX = '@salesforce/customPermission/';
+const VIRTUAL_CUSTOM_PERMISSION = '\0rollcall-custom-permission:';
 
 export interface AdminAppBuild {
     /** Folder holding app.js. */
@@ -125,9 +128,15 @@ async function bundle(outFile: string): Promise<void> {
                     if (PLATFORM_MODULES[source]) return PLATFORM_MODULES[source];
                     if (source.startsWith(APEX_PREFIX))
                         return VIRTUAL_APEX + source.slice(APEX_PREFIX.length);
+                    if (source.startsWith(CUSTOM_PERMISSION_PREFIX))
+                        return VIRTUAL_CUSTOM_PERMISSION + source.slice(CUSTOM_PERMISSION_PREFIX.length);
                     return null;
                 },
                 load(id) {
+                    if (id.startsWith(VIRTUAL_CUSTOM_PERMISSION)) {
+                        const permission = id.slice(VIRTUAL_CUSTOM_PERMISSION.length);
+                        return `export default (globalThis.rollcallCustomPermissions || []).includes(${JSON.stringify(permission)});`;
+                    }
                     if (!id.startsWith(VIRTUAL_APEX)) return null;
                     const [apexClass, method] = id.slice(VIRTUAL_APEX.length).split('.');
                     return [

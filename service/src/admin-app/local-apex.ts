@@ -65,7 +65,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ConditionSetController.validateDefinition': ['definition'],
     'ConditionSetController.saveConditionSet': ['conditionSet'],
     'ConditionSetController.checkImpact': ['conditionSet'],
-    'ConditionSetController.duplicateConditionSet': ['conditionSetId'],
+    'ConditionSetController.getConditionSetCopy': ['conditionSetId'],
     'ConditionSetController.deleteConditionSet': ['conditionSetId'],
     'ProvisioningController.getRunInProgress': [],
     'ProvisioningController.startPreview': [],
@@ -75,6 +75,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'ProvisioningController.provisionUsers': ['previewRunId', 'notifyAdmins', 'recipients'],
     'ProvisioningController.getRunStatus': ['runId', 'includeServiceProgress'],
     'RunHistoryController.getRuns': ['maxRuns', 'includePreviews'],
+    'RunHistoryController.getOrgTimeZone': [],
     'RunHistoryController.getRunDetail': ['runId'],
     'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
     'RunHistoryController.explainUser': ['userId'],
@@ -329,8 +330,8 @@ export class LocalApex {
         'ConditionSetController.saveConditionSet': (p) =>
             this.saveConditionSet(p.conditionSet as Params | null),
         'ConditionSetController.checkImpact': (p) => this.checkImpact(p.conditionSet as Params | null),
-        'ConditionSetController.duplicateConditionSet': (p) =>
-            this.duplicateConditionSet(id(p.conditionSetId, 'the condition set')),
+        'ConditionSetController.getConditionSetCopy': (p) =>
+            this.getConditionSetCopy(id(p.conditionSetId, 'the condition set')),
         'ConditionSetController.deleteConditionSet': (p) =>
             this.deleteConditionSet(id(p.conditionSetId, 'the condition set')),
         'ProvisioningController.getRunInProgress': () => this.runInProgress(),
@@ -342,6 +343,7 @@ export class LocalApex {
         'ProvisioningController.getRunStatus': (p) =>
             this.getRunStatus(id(p.runId, 'the run'), p.includeServiceProgress === true),
         'RunHistoryController.getRuns': (p) => this.getRuns(p.maxRuns, p.includePreviews === true),
+        'RunHistoryController.getOrgTimeZone': () => this.orgTimeZone(),
         'RunHistoryController.getRunDetail': (p) => this.detail(id(p.runId, 'the run')),
         'RunHistoryController.getRunItems': (p) => this.getRunItems(p),
         'RunHistoryController.explainUser': (p) => this.explainUser(id(p.userId, 'the user')),
@@ -378,11 +380,23 @@ export class LocalApex {
 
     /** RollcallAccess.requireAdmin over the local org's permission set assignments. */
     private async requireAdmin(userId: string): Promise<void> {
-        if (!ID_PATTERN.test(userId)) throw new ApexError(NOT_ADMIN_MESSAGE);
+        if (!(await this.hasAdminPermissionSet(userId))) throw new ApexError(NOT_ADMIN_MESSAGE);
+    }
+
+    private async hasAdminPermissionSet(userId: string): Promise<boolean> {
+        if (!ID_PATTERN.test(userId)) return false;
         const assignments = await this.org.query(
             `SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '${userId}' AND PermissionSet.Name = '${ADMIN_PERMISSION_SET}'`
         );
-        if (assignments.length === 0) throw new ApexError(NOT_ADMIN_MESSAGE);
+        return assignments.length > 0;
+    }
+
+    /**
+     * The custom permissions a user has, as `@salesforce/customPermission/…` answers them in an org: the
+     * Rollcall_Admin permission set grants the Rollcall_Admin custom permission (its only one here).
+     */
+    async customPermissions(userId: string): Promise<string[]> {
+        return (await this.hasAdminPermissionSet(userId)) ? [ADMIN_PERMISSION_SET] : [];
     }
 
     /** An active user of the org without the Rollcall_Admin permission set: who the page's switch acts as. */
@@ -431,6 +445,19 @@ export class LocalApex {
             derived: field.path === IS_MANAGER,
             picklistValues: (field.picklistValues ?? []).map((value) => ({ label: value, value }))
         }));
+        // As ConditionSetController.suggestValues: the org's profile and role names offered as values.
+        const names = async (sobject: string) =>
+            (await this.org.query(`SELECT Name FROM ${sobject} ORDER BY Name LIMIT 1000`)).map((row) =>
+                String(row.Name)
+            );
+        const suggestions: Record<string, string[]> = {
+            'Profile.Name': await names('Profile'),
+            'UserRole.Name': await names('UserRole')
+        };
+        for (const field of fields) {
+            for (const name of suggestions[field.path] ?? [])
+                field.picklistValues.push({ label: name, value: name });
+        }
         const describe = await this.org.describe<PicklistDescribe>('Condition_Set__c');
         const options = (name: string) =>
             (describe.fields.find((field) => field.name === name)?.picklistValues ?? [])
@@ -474,6 +501,9 @@ export class LocalApex {
             }[];
             products?: { product?: string; status?: string; eligible?: boolean; reasons?: string[] }[];
         }>('GET', `/v1/users/${encodeURIComponent(userId)}/explain`);
+        const fields = new Map(
+            builderFields(await this.schema()).map((field) => [field.path.toLowerCase(), field])
+        );
         const display = (value: unknown) =>
             value === null || value === undefined
                 ? '(empty)'
@@ -488,20 +518,30 @@ export class LocalApex {
                 valid: set.valid === true,
                 matched: set.matched === true,
                 logic: set.logic ?? null,
-                conditions: (set.conditions ?? []).map((condition) => ({
-                    label: `${condition.number}. ${condition.field} ${condition.operator}${
-                        'value' in condition ? ` ${display(condition.value)}` : ''
-                    }`,
-                    actual: display(condition.actual),
-                    outcome: condition.outcome === true
-                }))
+                conditions: (set.conditions ?? []).map((condition) => {
+                    const field = fields.get(String(condition.field).toLowerCase());
+                    return {
+                        label: `${condition.number}. ${condition.field} ${condition.operator}${
+                            'value' in condition ? ` ${display(condition.value)}` : ''
+                        }`,
+                        actual: display(condition.actual),
+                        outcome: condition.outcome === true,
+                        conditionNumber: condition.number ?? null,
+                        field: condition.field ?? null,
+                        fieldLabel: field?.label ?? condition.field ?? null,
+                        fieldType: field?.type ?? null,
+                        operator: condition.operator ?? null,
+                        value: 'value' in condition ? display(condition.value) : null
+                    };
+                })
             })),
             products: (why.products ?? []).map((product) => ({
                 product: product.product ?? null,
                 status: product.status ?? null,
                 eligible: product.eligible === true,
-                reasons: (product.reasons ?? []).join(' ')
-            }))
+                reasons: (product.reasons ?? []).join('; ')
+            })),
+            timeZone: await this.orgTimeZone()
         };
     }
 
@@ -568,6 +608,7 @@ export class LocalApex {
             Definition__c: text(input.definition)
         };
         const existing = optionalId(input.id, 'the condition set');
+        if (fields.Active__c) await this.requireUniqueActiveName(name, existing ?? null);
         try {
             if (existing) {
                 await this.org.update('Condition_Set__c', existing, fields);
@@ -579,19 +620,28 @@ export class LocalApex {
         }
     }
 
-    private async duplicateConditionSet(conditionSetId: string) {
+    /** As ConditionSetController.getConditionSetCopy: a copy for the editor, not written until saved. */
+    private async getConditionSetCopy(conditionSetId: string) {
         const original = await this.findConditionSet(conditionSetId);
-        try {
-            return await this.org.create('Condition_Set__c', {
-                Name: `${COPY_PREFIX}${String(original.Name)}`.slice(0, NAME_MAX_LENGTH),
-                Description__c: original.Description__c,
-                Active__c: false,
-                Products__c: original.Products__c,
-                Eligible_Statuses__c: original.Eligible_Statuses__c,
-                Definition__c: original.Definition__c
-            });
-        } catch (error) {
-            throw new ApexError(`The condition set could not be duplicated: ${(error as Error).message}`);
+        return conditionSetRow({
+            Name: `${COPY_PREFIX}${String(original.Name)}`.slice(0, NAME_MAX_LENGTH),
+            Description__c: original.Description__c,
+            Active__c: false,
+            Products__c: original.Products__c,
+            Eligible_Statuses__c: original.Eligible_Statuses__c,
+            Definition__c: original.Definition__c
+        });
+    }
+
+    /** As ConditionSetController.requireUniqueActiveName: SOQL's = ignores case. */
+    private async requireUniqueActiveName(name: string, ownId: string | null) {
+        const namesakes = await this.org.query(
+            `SELECT Id, Name FROM Condition_Set__c WHERE Active__c = true${ownId ? ` AND Id != ${soqlQuote(ownId)}` : ''}`
+        );
+        if (namesakes.some((record) => String(record.Name).toLowerCase() === name.toLowerCase())) {
+            throw new ApexError(
+                `Another active condition set is named "${name}". Give this set a different name, or deactivate the other set first.`
+            );
         }
     }
 

@@ -27,7 +27,7 @@ function escapeHtml(text: string): string {
  * The page. Above the app, a switch (a link) between the demo admin and a user without the Rollcall
  * Admin permission set, to see the app's refusal as such a user sees it.
  */
-function page(nonAdmin: { name: string } | undefined): string {
+function page(nonAdmin: { name: string } | undefined, customPermissions: string[]): string {
     const actingAs = nonAdmin
         ? `Acting as ${escapeHtml(nonAdmin.name)}, who does not have the Rollcall Admin permission set. <a href="/">Act as the demo admin</a>`
         : `Acting as the demo admin. <a href="/?${ACT_AS_PARAMETER}=${NON_ADMIN}">Act as a user who is not a Rollcall admin</a>`;
@@ -44,6 +44,7 @@ function page(nonAdmin: { name: string } | undefined): string {
 <div id="toasts" class="slds-notify_container" aria-live="polite"></div>
 <p class="acting-as slds-text-body_small">${actingAs}</p>
 <main id="main"></main>
+<script>globalThis.rollcallCustomPermissions = ${JSON.stringify(customPermissions).replace(/</g, '\\u003c')};</script>
 <script src="/app.js"></script>
 </body>
 </html>`;
@@ -77,8 +78,17 @@ export async function startAdminApp(options: AdminAppOptions): Promise<AdminApp>
 
     const app = express();
     app.disable('x-powered-by');
-    app.get('/', (req, res) => {
-        res.type('html').send(page(req.query[ACT_AS_PARAMETER] === NON_ADMIN ? nonAdmin : undefined));
+    app.get('/', async (req, res, next) => {
+        try {
+            const actAsNonAdmin = req.query[ACT_AS_PARAMETER] === NON_ADMIN;
+            // What `@salesforce/customPermission/…` answers in the components: the acting user's, from the org.
+            const customPermissions = await apex.customPermissions(
+                actAsNonAdmin ? nonAdmin.id : adminUserIds[0]
+            );
+            res.type('html').send(page(actAsNonAdmin ? nonAdmin : undefined, customPermissions));
+        } catch (error) {
+            next(error);
+        }
     });
     app.get('/app.js', (_req, res) => {
         // The cache lives under node_modules/.cache: a dot folder, which send refuses by default.

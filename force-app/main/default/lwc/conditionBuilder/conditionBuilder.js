@@ -3,7 +3,7 @@ import {
     buildDefinition,
     conditionError,
     parseDefinition,
-    validateLogic,
+    logicProblems,
     LOGIC_ALL,
     LOGIC_ANY,
     LOGIC_CUSTOM,
@@ -100,6 +100,17 @@ export default class ConditionBuilder extends LightningElement {
         return Object.keys(errors).length === 0 && !this.logicError && this.generalErrors.length === 0;
     }
 
+    /** True when every condition and the logic are valid; shows nothing (validate() shows the problems). */
+    @api
+    isComplete() {
+        return (
+            this.rows.length > 0 &&
+            this.rows.length <= MAX_CONDITIONS &&
+            this.rows.every((row) => !conditionError(row, this.findField(row.field))) &&
+            !this.computeLogicError()
+        );
+    }
+
     /** Focuses the first condition's field, where the admin starts. */
     @api
     focus() {
@@ -143,7 +154,13 @@ export default class ConditionBuilder extends LightningElement {
         if (this.logicType !== LOGIC_CUSTOM) {
             return undefined;
         }
-        return validateLogic(this.customLogic, this.rows.length) || undefined;
+        const problems = logicProblems(this.customLogic, this.rows.length);
+        return problems.length ? problems : undefined;
+    }
+
+    /** Every problem of the custom logic, one line each. */
+    get logicErrorItems() {
+        return (this.logicError || []).map((message, index) => ({ key: `${index}`, message }));
     }
 
     get rowViews() {
@@ -171,6 +188,11 @@ export default class ConditionBuilder extends LightningElement {
         return this.rows.length > 1 ? `1 AND (2 OR ${this.rows.length})` : '1';
     }
 
+    /** Tells the editor the draft changed (it refreshes "Check who it matches"). */
+    notifyChange() {
+        this.dispatchEvent(new CustomEvent('definitionchange'));
+    }
+
     handleConditionChange(event) {
         const { index, condition } = event.detail;
         this.rows = this.rows.map((row, position) => {
@@ -180,6 +202,7 @@ export default class ConditionBuilder extends LightningElement {
             const error = conditionError(condition, this.findField(condition.field));
             this.rowErrors = { ...this.rowErrors, [condition.key]: error || undefined };
         }
+        this.notifyChange();
     }
 
     handleRemove(event) {
@@ -189,6 +212,7 @@ export default class ConditionBuilder extends LightningElement {
         if (this.isCustomLogic && (this.customLogic || this.validated)) {
             this.logicError = this.computeLogicError();
         }
+        this.notifyChange();
     }
 
     handleAddCondition() {
@@ -197,6 +221,7 @@ export default class ConditionBuilder extends LightningElement {
         if (this.isCustomLogic && (this.customLogic || this.validated)) {
             this.logicError = this.computeLogicError();
         }
+        this.notifyChange();
     }
 
     handleLogicTypeChange(event) {
@@ -205,10 +230,12 @@ export default class ConditionBuilder extends LightningElement {
             this.customLogic = this.rows.map((row, index) => index + 1).join(' AND ');
         }
         this.logicError = this.computeLogicError();
+        this.notifyChange();
     }
 
     handleCustomLogicChange(event) {
         this.customLogic = event.detail.value;
         this.logicError = this.computeLogicError();
+        this.notifyChange();
     }
 }

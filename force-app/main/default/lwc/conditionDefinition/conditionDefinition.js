@@ -20,14 +20,77 @@ const MAX_CONDITION_DIGITS = 4;
 
 /**
  * Report-style filter logic: numbers are conditions, AND/OR cannot be mixed without parentheses,
- * every condition is used. Returns null when valid, otherwise the problem in words.
+ * every condition is used. Returns null when valid, otherwise every problem in words, in one sentence each.
  */
 export function validateLogic(logic, conditionCount) {
+    const problems = logicProblems(logic, conditionCount);
+    return problems.length ? problems.join(' ') : null;
+}
+
+/**
+ * Every problem of the filter logic at once, as the engine reports them (service/src/engine/logic.ts):
+ * conditions that do not exist, conditions not used, unbalanced parentheses, then the syntax, so fixing
+ * one never reveals another that was there all along.
+ */
+export function logicProblems(logic, conditionCount) {
     const tokens = (String(logic || '').match(TOKEN_PATTERN) || []).map((token) => token.toUpperCase());
     if (tokens.length === 0) {
-        return 'Enter the filter logic, for example 1 AND (2 OR 3).';
+        return ['Enter the filter logic, for example 1 AND (2 OR 3).'];
     }
+    const problems = [];
     const referenced = new Set();
+    const unknown = [];
+    tokens
+        .filter((token) => /^[0-9]+$/.test(token))
+        .forEach((token) => {
+            const number = token.length > MAX_CONDITION_DIGITS ? -1 : Number(token);
+            if (number < 1 || number > conditionCount) {
+                if (!unknown.includes(token)) unknown.push(token);
+            } else {
+                referenced.add(number);
+            }
+        });
+    unknown.forEach((token) =>
+        problems.push(`The filter logic refers to condition ${token}, which does not exist.`)
+    );
+    const unused = [];
+    for (let i = 1; i <= conditionCount; i++) {
+        if (!referenced.has(i)) unused.push(i);
+    }
+    if (unused.length === 1) {
+        problems.push(`The filter logic must use condition ${unused[0]}.`);
+    } else if (unused.length > 1) {
+        problems.push(
+            `The filter logic must use conditions ${unused.slice(0, -1).join(', ')} and ${unused[unused.length - 1]}.`
+        );
+    }
+    let depth = 0;
+    let closedTooSoon = false;
+    tokens.forEach((token) => {
+        if (token === '(') depth++;
+        if (token === ')') {
+            depth--;
+            if (depth < 0) {
+                closedTooSoon = true;
+                depth = 0;
+            }
+        }
+    });
+    if (depth > 0) {
+        problems.push('A parenthesis is not closed in the filter logic.');
+    }
+    if (closedTooSoon) {
+        problems.push('A closing parenthesis in the filter logic has no opening one.');
+    }
+    if (depth === 0 && !closedTooSoon) {
+        const syntax = syntaxProblem(tokens);
+        if (syntax) problems.push(syntax);
+    }
+    return problems;
+}
+
+/** The first syntax problem of balanced logic (numbers are checked above), or null. */
+function syntaxProblem(tokens) {
     let position = 0;
 
     function parseTerm() {
@@ -43,13 +106,7 @@ export function validateLogic(logic, conditionCount) {
                 throw new Error('A parenthesis is not closed in the filter logic.');
             }
             position++;
-        } else if (/^[0-9]+$/.test(token)) {
-            const number = token.length > MAX_CONDITION_DIGITS ? -1 : Number(token);
-            if (number < 1 || number > conditionCount) {
-                throw new Error(`The filter logic refers to condition ${token}, which does not exist.`);
-            }
-            referenced.add(number);
-        } else {
+        } else if (!/^[0-9]+$/.test(token)) {
             throw new Error(`Unexpected "${token}" in the filter logic.`);
         }
     }
@@ -71,11 +128,6 @@ export function validateLogic(logic, conditionCount) {
         parseExpression();
         if (position < tokens.length) {
             throw new Error(`Unexpected "${tokens[position]}" in the filter logic.`);
-        }
-        for (let i = 1; i <= conditionCount; i++) {
-            if (!referenced.has(i)) {
-                throw new Error(`The filter logic must use condition ${i}.`);
-            }
         }
         return null;
     } catch (problem) {
@@ -131,6 +183,34 @@ export function parseDefinition(definitionJson) {
         logicType = LOGIC_ALL;
     }
     return { conditions, logicType, customLogic: logicType === LOGIC_CUSTOM ? logic : '' };
+}
+
+/**
+ * A stored definition in the admin's words, for the list of sets: "Department equals Sales AND Role Name
+ * starts with EMEA"; with custom logic the numbered conditions follow the logic. Fields by label when known.
+ */
+export function summarizeDefinition(definitionJson, fields) {
+    const { conditions, logicType, customLogic } = parseDefinition(definitionJson);
+    if (!conditions.length) {
+        return '';
+    }
+    const labels = new Map((fields || []).map((field) => [field.path, field.label]));
+    const describe = ({ field, operator, value }) => {
+        const operatorLabel = OPERATOR_LABELS[operator] || operator || '';
+        const label = labels.get(field) || field || '';
+        if (valueKind(operator) === 'none') {
+            return `${label} ${operatorLabel}`;
+        }
+        if (valueKind(operator) === 'wholeNumber') {
+            return `${label} ${operatorLabel.replace(' N ', ` ${value} `)}`;
+        }
+        const shown = Array.isArray(value) ? value.join(', ') : String(value);
+        return `${label} ${operatorLabel} ${shown}`;
+    };
+    if (logicType === LOGIC_CUSTOM) {
+        return `${customLogic}: ${conditions.map((condition, index) => `(${index + 1}) ${describe(condition)}`).join('; ')}`;
+    }
+    return conditions.map(describe).join(logicType === LOGIC_ANY ? ' OR ' : ' AND ');
 }
 
 function isBlank(value) {

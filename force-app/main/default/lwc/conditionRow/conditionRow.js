@@ -3,6 +3,8 @@ import { operatorOptions, valueKind } from 'c/operatorTable';
 import { initialValue, NUMBER_TYPES } from 'c/conditionDefinition';
 
 const TEXT_LIST_SEPARATOR = /\s*,\s*/;
+/** Operators whose value is one whole value: a text field with known values (Profile, Role) offers them. */
+const EXACT_OPERATORS = ['equals', 'notEquals'];
 
 /**
  * One condition of the builder: a field, an operator the operator table allows for that field's type,
@@ -95,7 +97,11 @@ export default class ConditionRow extends LightningElement {
     }
 
     get isPicklist() {
-        return this.isSingle && this.type === 'picklist' && this.hasPicklistValues;
+        return (
+            this.isSingle &&
+            this.hasPicklistValues &&
+            (this.type === 'picklist' || EXACT_OPERATORS.includes(this.condition.operator))
+        );
     }
 
     get isOtherSingle() {
@@ -133,8 +139,63 @@ export default class ConditionRow extends LightningElement {
         return this.condition.value === true;
     }
 
+    /**
+     * Which control the error concerns: the field (none chosen, or not one the admin can use), the operator
+     * (none, or not allowed on the field), otherwise the value. The message is shown under that control
+     * only, as the base components show a field's error, so the admin sees one message where to act.
+     */
+    get errorPart() {
+        if (!this.error) {
+            return undefined;
+        }
+        if (!this.field) {
+            return 'field';
+        }
+        if (
+            !this.condition.operator ||
+            !this.operatorOptions.some((option) => option.value === this.condition.operator)
+        ) {
+            return 'operator';
+        }
+        return this.kind === 'none' ? 'operator' : 'value';
+    }
+
+    get fieldError() {
+        return this.errorPart === 'field' ? this.error : undefined;
+    }
+
+    /** A value control with no room for a message of its own (the dual listbox) shows it under the row. */
+    get rowLevelError() {
+        return this.errorPart === 'value' && this.isPicklistList ? this.error : undefined;
+    }
+
+    renderedCallback() {
+        // The operator and value base components show a custom validity message under themselves, marked
+        // invalid and tied to the control for screen readers; the others are cleared.
+        const operator = this.template.querySelector('lightning-combobox.operator');
+        if (operator) {
+            this.showValidity(operator, this.errorPart === 'operator' ? this.error : '');
+        }
+        const value = this.template.querySelector('.value');
+        if (value && !this.isPicklistList) {
+            this.showValidity(value, this.errorPart === 'value' ? this.error : '');
+        }
+    }
+
+    showValidity(control, message) {
+        if (typeof control.setCustomValidity !== 'function') {
+            return;
+        }
+        if (control.dataset.shownError === (message || '')) {
+            return;
+        }
+        control.dataset.shownError = message || '';
+        control.setCustomValidity(message || '');
+        control.reportValidity();
+    }
+
     get rowClass() {
-        return `slds-box slds-box_x-small slds-m-bottom_small${this.error ? ' slds-has-error' : ''}`;
+        return 'slds-box slds-box_x-small slds-m-bottom_small';
     }
 
     emit(changes) {

@@ -2,19 +2,22 @@ import { LightningElement, api, wire } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorOptions';
 import getConditionSet from '@salesforce/apex/ConditionSetController.getConditionSet';
+import getConditionSetCopy from '@salesforce/apex/ConditionSetController.getConditionSetCopy';
 import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
-import LightningConfirm from 'lightning/confirm';
 import { reduceErrors } from 'c/ldsUtils'; // Access grants (issue 19)
+import ConfirmDialog from 'c/confirmDialog';
 
 const STEP_DETAILS = 'details';
 const STEP_CONDITIONS = 'conditions';
 const NAME_MAX_LENGTH = 80;
+/** After an edit, the shown impact is checked again once the admin pauses. */
+const IMPACT_REFRESH_DELAY_MS = 800;
 /** The step 1 controls and the key of their error in detailErrors. */
 const DETAIL_FIELDS = [
     { selector: 'lightning-input.name', error: 'name' },
-    { selector: 'lightning-dual-listbox.products', error: 'products' },
+    { selector: 'lightning-checkbox-group.products', error: 'products' },
     { selector: 'lightning-checkbox-group.statuses', error: 'statuses' }
 ];
 
@@ -25,6 +28,8 @@ const DETAIL_FIELDS = [
 export default class ConditionSetEditor extends LightningElement {
     /** The condition set to edit; empty to create one. */
     @api recordId;
+    /** The set to start a new one from (Duplicate): its copy is created only when the admin saves. */
+    @api copyOfId;
 
     step = STEP_DETAILS;
     name = '';
@@ -70,16 +75,21 @@ export default class ConditionSetEditor extends LightningElement {
     }
 
     connectedCallback() {
+        // The editor replaces the list (its Create button or a row menu had the focus): the Name field
+        // takes the focus once drawn, as a record page's edit form does, so typing lands in it.
+        this.focusTarget = 'lightning-input.name';
         if (this.recordId) {
-            this.loadRecord();
+            this.loadRecord(() => getConditionSet({ conditionSetId: this.recordId }));
+        } else if (this.copyOfId) {
+            this.loadRecord(() => getConditionSetCopy({ conditionSetId: this.copyOfId }));
         } else {
             this.recordLoaded = true;
         }
     }
 
-    async loadRecord() {
+    async loadRecord(read) {
         try {
-            const record = await getConditionSet({ conditionSetId: this.recordId });
+            const record = await read();
             this.name = record.name;
             this.description = record.description || '';
             this.active = record.active;
@@ -103,7 +113,10 @@ export default class ConditionSetEditor extends LightningElement {
     }
 
     get title() {
-        return this.recordId ? `Edit ${this.name || 'Condition Set'}` : 'New Condition Set';
+        if (this.recordId) {
+            return `Edit ${this.name || 'Condition Set'}`;
+        }
+        return this.copyOfId ? 'New Condition Set (a copy)' : 'New Condition Set';
     }
 
     get isLoading() {
@@ -240,16 +253,48 @@ export default class ConditionSetEditor extends LightningElement {
         return this.impactOverlaps.length > 0;
     }
 
+    /**
+     * The conditions changed: a number already shown would be stale, so it is checked again once the admin
+     * pauses, when the draft is complete (otherwise the old numbers go, and the button is there).
+     */
+    handleDefinitionChange() {
+        if (!this.impact && !this.impactError) {
+            return;
+        }
+        clearTimeout(this.impactRefreshTimer);
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.impactRefreshTimer = setTimeout(() => {
+            const builder = this.template.querySelector('c-condition-builder');
+            if (builder && builder.isComplete()) {
+                this.checkImpactNow(builder.definition);
+            } else {
+                this.impact = undefined;
+                this.impactError = undefined;
+            }
+        }, IMPACT_REFRESH_DELAY_MS);
+    }
+
+    disconnectedCallback() {
+        clearTimeout(this.impactRefreshTimer);
+    }
+
     /** Who the draft matches now and which sets already cover them (the service evaluates it; no save). */
     async handleCheckImpact() {
+        if (this.isCheckingImpact) {
+            return;
+        }
         const builder = this.template.querySelector('c-condition-builder');
         if (!builder.validate()) {
             return;
         }
+        await this.checkImpactNow(builder.definition);
+    }
+
+    async checkImpactNow(definition) {
         this.isCheckingImpact = true;
         this.impactError = undefined;
         try {
-            this.impact = await checkImpact({ conditionSet: this.draft(builder.definition) });
+            this.impact = await checkImpact({ conditionSet: this.draft(definition) });
         } catch (error) {
             this.impact = undefined;
             this.impactError = error;
@@ -274,11 +319,11 @@ export default class ConditionSetEditor extends LightningElement {
             this.impact.matched === 0
                 ? 'This set matches nobody right now. Save it anyway?'
                 : `Every user this set matches (${this.impact.matched}) already gets ${this.products.join(', ')} from other active sets, so it adds nobody. Save it anyway?`;
-        return LightningConfirm.open({
-            message,
+        return ConfirmDialog.open({
             label: 'Save this condition set?',
-            variant: 'header',
-            theme: 'warning'
+            size: 'small',
+            message,
+            confirmLabel: 'Save Anyway'
         });
     }
 
@@ -301,6 +346,11 @@ export default class ConditionSetEditor extends LightningElement {
     // Access grants (issue 19): end
 
     async handleSave() {
+        // The Save button stays enabled while saving (a disabled button drops the focus to the page, and the
+        // confirmation then has nothing to return it to); a second click is ignored here instead.
+        if (this.isSaving) {
+            return;
+        }
         const builder = this.template.querySelector('c-condition-builder');
         if (!builder.validate()) {
             return;

@@ -101,7 +101,11 @@ export default class FieldPicker extends LightningElement {
         this.activeIndex = this.matchingFields.length ? 0 : -1;
     }
 
-    handleFocus() {
+    /**
+     * The list opens on a click, on typing or on Arrow Down, as SLDS's combobox does, not on focus: the
+     * editor moves the focus into the first condition, and a list opening by itself covers the conditions.
+     */
+    handleClick() {
         this.isOpen = true;
     }
 

@@ -1,6 +1,7 @@
 import { LightningElement, api } from 'lwc';
 import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
 import explainUser from '@salesforce/apex/RunHistoryController.explainUser';
+import { OPERATOR_LABELS, WHOLE_NUMBER_OPERATORS } from 'c/operatorTable';
 
 /** "Why" on a row: per set each condition with the user's actual value and its outcome. */
 const WHY_COLUMN = {
@@ -15,21 +16,114 @@ const WHY_COLUMN = {
 };
 
 const PREVIEW_COLUMNS = [
-    { label: 'Name', fieldName: 'userName', wrapText: true },
+    { label: 'Name', fieldName: 'userName', wrapText: true, sortable: true },
     // Addresses are long and an email cell does not wrap: wide enough for a typical one.
-    { label: 'Email', fieldName: 'email', type: 'email', initialWidth: 260 },
-    { label: 'Products', fieldName: 'products', wrapText: true },
-    { label: 'Matched Sets', fieldName: 'matchedSets', wrapText: true },
-    { label: 'Current Status', fieldName: 'currentStatus', wrapText: true },
+    { label: 'Email', fieldName: 'email', type: 'email', initialWidth: 260, sortable: true },
+    { label: 'Products', fieldName: 'products', wrapText: true, sortable: true },
+    { label: 'Matched Sets', fieldName: 'matchedSets', wrapText: true, sortable: true },
+    { label: 'Current Status', fieldName: 'currentStatus', wrapText: true, sortable: true },
     WHY_COLUMN
 ];
 
 const OUTCOME_COLUMNS = [
     ...PREVIEW_COLUMNS.slice(0, -1),
-    { label: 'Outcome', fieldName: 'outcome', initialWidth: 120 },
-    { label: 'Reason', fieldName: 'reason', wrapText: true },
+    { label: 'Outcome', fieldName: 'outcome', initialWidth: 120, sortable: true },
+    { label: 'Reason', fieldName: 'reason', wrapText: true, sortable: true },
     WHY_COLUMN
 ];
+
+/** The columns the search box looks in. */
+const SEARCHED_FIELDS = [
+    'userName',
+    'email',
+    'products',
+    'matchedSets',
+    'currentStatus',
+    'outcome',
+    'reason'
+];
+
+const DATE_TIME_PATTERN = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(:\d{2}(\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?$/;
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * A value as the admin reads it: a date and time from the record (ISO 8601, "+0000" as Apex and the
+ * REST API write it) in the org's time zone with the zone named, a date as a date, anything else as is.
+ */
+export function formatValue(value, timeZone) {
+    const text = value === null || value === undefined ? '' : String(value);
+    const dateTime = DATE_TIME_PATTERN.exec(text);
+    if (dateTime) {
+        const zone = (dateTime[5] || 'Z').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+        const instant = new Date(`${dateTime[1]}T${dateTime[2]}${zone}`);
+        if (!Number.isNaN(instant.getTime())) {
+            return new Intl.DateTimeFormat('en-US', {
+                year: 'numeric',
+                month: 'short',
+                day: 'numeric',
+                hour: 'numeric',
+                minute: '2-digit',
+                timeZone: timeZone || 'UTC',
+                timeZoneName: 'short'
+            }).format(instant);
+        }
+    }
+    if (DATE_PATTERN.test(text)) {
+        const day = new Date(`${text}T00:00:00Z`);
+        if (!Number.isNaN(day.getTime())) {
+            return new Intl.DateTimeFormat('en-US', {
+                year: 'numeric',
+                month: 'short',
+                day: 'numeric',
+                timeZone: 'UTC'
+            }).format(day);
+        }
+    }
+    return text;
+}
+
+/**
+ * One condition of "Why" in the admin's words: the field by its label, the operator by the label the
+ * editor shows, the value and the user's own value formatted, and whether it held:
+ * "Created Date within the last 180 days: the user's is Nov 30, 2026, 11:38 AM PST. Not met."
+ */
+export function describeCondition(condition, timeZone) {
+    const field = condition.fieldLabel || condition.field;
+    if (!field || !condition.operator) {
+        // An answer without the structured members: the service's own line.
+        return `${condition.label}: the user's is ${condition.actual}. ${condition.outcome ? 'Met' : 'Not met'}.`;
+    }
+    let rule;
+    if (WHOLE_NUMBER_OPERATORS.includes(condition.operator)) {
+        rule = (OPERATOR_LABELS[condition.operator] || condition.operator).replace(
+            ' N ',
+            ` ${condition.value} `
+        );
+    } else {
+        const operator = OPERATOR_LABELS[condition.operator] || condition.operator;
+        const values =
+            condition.value === null || condition.value === undefined
+                ? ''
+                : ` ${String(condition.value)
+                      .split(', ')
+                      .map((part) => `"${formatValue(part, timeZone)}"`)
+                      .join(', ')}`;
+        rule = `${operator}${values}`;
+    }
+    const actual = condition.actual === '(empty)' ? 'blank' : `"${formatValue(condition.actual, timeZone)}"`;
+    return `${field} ${rule}: the user's is ${actual}. ${condition.outcome ? 'Met' : 'Not met'}.`;
+}
+
+function compareBy(fieldName, direction) {
+    const sign = direction === 'desc' ? -1 : 1;
+    return (a, b) =>
+        sign *
+        String(a[fieldName] === undefined || a[fieldName] === null ? '' : a[fieldName]).localeCompare(
+            String(b[fieldName] === undefined || b[fieldName] === null ? '' : b[fieldName]),
+            undefined,
+            { sensitivity: 'base', numeric: true }
+        );
+}
 
 /** A preview's items have no status until the run executes them (Apex names them; this is the fallback). */
 export const TO_INVITE = 'To invite';
@@ -126,37 +220,45 @@ export default class PreviewResults extends LightningElement {
         }
     }
 
-    /** The explanation shown under the table for the row whose "Why" was clicked. */
+    /** "Why": the explanation of one user, in a dialog over the screen, where the admin is looking. */
     explanation;
     explanationError;
     isExplaining = false;
+    explainedUserName;
+    /** Focus goes into the dialog once it is drawn. */
+    focusDialog = false;
 
     async handleRowAction(event) {
         if (event.detail.action.name !== 'why') {
             return;
         }
         const row = event.detail.row;
+        this.explainedUserName = row.userName;
         this.isExplaining = true;
+        this.focusDialog = true;
         this.explanation = undefined;
         this.explanationError = undefined;
         try {
             const why = await explainUser({ userId: row.userId });
+            if (!this.isExplaining) {
+                return; // closed while the service answered
+            }
             this.explanation = {
                 ...why,
-                title: `Why ${why.userName || row.userName}`,
                 sets: (why.sets || []).map((set, index) => ({
                     ...set,
                     key: `${index}`,
-                    heading: `${set.name}: ${set.valid ? (set.matched ? 'matched' : 'not matched') : 'invalid, skipped'}${set.logic ? ` (${set.logic})` : ''}`,
+                    heading: `${set.name}: ${set.valid ? (set.matched ? 'matched' : 'not matched') : 'not valid, skipped'}${set.logic ? ` (conditions ${set.logic})` : ''}`,
                     conditions: (set.conditions || []).map((condition, position) => ({
                         ...condition,
                         key: `${index}-${position}`,
-                        text: `${condition.label}: the user has ${condition.actual}, ${condition.outcome ? 'true' : 'false'}`
+                        text: describeCondition(condition, why.timeZone)
                     }))
                 })),
                 products: (why.products || []).map((product) => ({
                     ...product,
-                    text: `${product.product}: ${product.status}, ${product.eligible ? 'eligible' : 'not eligible'}. ${product.reasons}`
+                    // One line per product; the reasons, one per set, separated by semicolons.
+                    text: `${product.product}: ${product.eligible ? 'eligible' : 'not eligible'} (status ${product.status})${product.reasons ? `: ${product.reasons}` : ''}.`
                 }))
             };
         } catch (error) {
@@ -166,9 +268,94 @@ export default class PreviewResults extends LightningElement {
         }
     }
 
+    get showExplanation() {
+        return this.focusDialog || this.isExplaining || Boolean(this.explanation || this.explanationError);
+    }
+
+    get explanationTitle() {
+        const name = (this.explanation && this.explanation.userName) || this.explainedUserName;
+        return name ? `Why ${name}` : 'Why';
+    }
+
+    renderedCallback() {
+        if (this.focusDialog) {
+            const heading = this.template.querySelector('.explanation-title');
+            if (heading) {
+                this.focusDialog = false;
+                heading.focus();
+            }
+        }
+    }
+
     handleCloseExplanation() {
+        this.isExplaining = false;
+        this.focusDialog = false;
         this.explanation = undefined;
         this.explanationError = undefined;
+        // Back where the admin was: the table of users.
+        const table = this.template.querySelector('lightning-datatable');
+        if (table && typeof table.focus === 'function') {
+            table.focus();
+        }
+    }
+
+    /** Escape closes; Tab stays inside the dialog (SLDS modal focus management). */
+    handleDialogKeydown(event) {
+        if (event.key === 'Escape') {
+            event.preventDefault();
+            event.stopPropagation();
+            this.handleCloseExplanation();
+            return;
+        }
+        if (event.key !== 'Tab') {
+            return;
+        }
+        // The buttons and the scrollable content (focusable, so a keyboard can scroll a long explanation).
+        const focusable = [
+            ...this.template.querySelectorAll(
+                '.explanation-dialog lightning-button-icon, .explanation-dialog button, .explanation-dialog [tabindex="0"]'
+            )
+        ];
+        if (focusable.length === 0) {
+            return;
+        }
+        const first = focusable[0];
+        const last = focusable[focusable.length - 1];
+        const active = this.template.activeElement;
+        if (event.shiftKey && (active === first || !focusable.includes(active))) {
+            event.preventDefault();
+            last.focus();
+        } else if (!event.shiftKey && active === last) {
+            event.preventDefault();
+            first.focus();
+        }
+    }
+
+    // Search and sort over the users loaded so far.
+    searchTerm = '';
+    sortedBy;
+    sortedDirection = 'asc';
+
+    handleSearch(event) {
+        this.searchTerm = event.target.value || '';
+    }
+
+    handleSort(event) {
+        this.sortedBy = event.detail.fieldName;
+        this.sortedDirection = event.detail.sortDirection;
+    }
+
+    get isSearching() {
+        return this.searchTerm.trim() !== '';
+    }
+
+    get searchSummary() {
+        const shown = this.items.length;
+        const noun = shown === 1 ? 'user matches' : 'users match';
+        const scope = this.hasMore
+            ? ` among the ${this.rows.length} loaded; show more users to search the other ${this.shownTotal - this.rows.length}`
+            : '';
+        return `${shown} ${noun} "${this.searchTerm.trim()}"${scope}.`;
     }
 
     handleShowMore() {
@@ -182,10 +369,24 @@ export default class PreviewResults extends LightningElement {
     }
 
     get items() {
-        return this.rows.map((item) => ({
+        let items = this.rows.map((item) => ({
             ...item,
             outcome: item.outcome || item.status || TO_INVITE
         }));
+        const term = this.searchTerm.trim().toLowerCase();
+        if (term) {
+            items = items.filter((item) =>
+                SEARCHED_FIELDS.some((fieldName) =>
+                    String(item[fieldName] === undefined || item[fieldName] === null ? '' : item[fieldName])
+                        .toLowerCase()
+                        .includes(term)
+                )
+            );
+        }
+        if (this.sortedBy) {
+            items = [...items].sort(compareBy(this.sortedBy, this.sortedDirection));
+        }
+        return items;
     }
 
     get hasItems() {
@@ -215,7 +416,7 @@ export default class PreviewResults extends LightningElement {
     }
 
     get truncatedMessage() {
-        return `Showing the first ${this.rows.length} of ${this.shownTotal} users.`;
+        return `Showing the first ${this.rows.length} of ${this.shownTotal} ${this.shownTotal === 1 ? 'user' : 'users'}.`;
     }
 
     get showMoreDisabled() {

@@ -1,6 +1,6 @@
 import { LightningElement } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import LightningConfirm from 'lightning/confirm';
+import ConfirmDialog from 'c/confirmDialog';
 import RunPoller, { POLL_INTERVAL_MS, formatElapsed, previewFailureMessage, previewState } from 'c/runPoller';
 import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInProgress';
 import getCurrentPreview from '@salesforce/apex/ProvisioningController.getCurrentPreview';
@@ -10,6 +10,11 @@ import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
 import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
 
 export { POLL_INTERVAL_MS };
+
+/** "1 user", "2 users". */
+function countOfUsers(count) {
+    return `${count} ${count === 1 ? 'user' : 'users'}`;
+}
 const PERCENT = 100;
 /** setTimeout fires at once beyond this delay, so a preview expiring later is not timed. */
 const MAX_TIMER_DELAY_MS = 2147483647;
@@ -160,7 +165,7 @@ export default class ProvisionUsers extends LightningElement {
         if (this.eligibleCount === 0) {
             return 'No user is eligible, so there is nothing to send.';
         }
-        return `Sends invitations to ${this.eligibleCount} users.`;
+        return `Sends invitations to ${countOfUsers(this.eligibleCount)}.`;
     }
 
     get hasPreviewProgress() {
@@ -317,11 +322,11 @@ export default class ProvisionUsers extends LightningElement {
         if (!this.recipientsAreValid() || this.provisionDisabled) {
             return;
         }
-        const confirmed = await LightningConfirm.open({
-            message: `Send calendar authorization invitations to ${this.eligibleCount} users?`,
+        const confirmed = await ConfirmDialog.open({
             label: 'Provision users',
-            theme: 'info',
-            variant: 'header'
+            size: 'small',
+            message: `Send calendar authorization invitations to ${countOfUsers(this.eligibleCount)}?`,
+            confirmLabel: 'Send Invitations'
         });
         if (!confirmed) {
             return;

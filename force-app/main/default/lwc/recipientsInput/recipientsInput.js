@@ -44,6 +44,17 @@ export default class RecipientsInput extends LightningElement {
         return parseRecipients(this.text).recipients;
     }
     set recipients(value) {
+        // The parent hands back the valid addresses it heard from this component's change event: writing
+        // them into the field would drop the invalid entry the admin has to fix. Only a different list
+        // (settings loaded, a reset) replaces what was typed.
+        const incoming = (value || []).map((address) => String(address).toLowerCase());
+        const typed = parseRecipients(this.text).recipients.map((address) => address.toLowerCase());
+        if (
+            incoming.length === typed.length &&
+            incoming.every((address, index) => address === typed[index])
+        ) {
+            return;
+        }
         this.text = (value || []).join(', ');
     }
 

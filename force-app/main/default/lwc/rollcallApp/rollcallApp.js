@@ -1,4 +1,5 @@
 import { LightningElement } from 'lwc';
+import hasAdminPermission from '@salesforce/customPermission/Rollcall_Admin';
 
 const TABS = ['conditionSets', 'provisionUsers', 'scheduledProvisioning', 'history', 'connections'];
 const FIRST_TAB = TABS[0];
@@ -13,12 +14,15 @@ export function tabFromHash(hash) {
 
 /**
  * The Rollcall admin app on one Lightning page: Condition Sets, Provision Users, Scheduled
- * Provisioning and History as tabs. A tab's screen loads when it is opened. Each tab has its address
+ * Provisioning, History and Connections as tabs. A tab's screen loads when it is opened. Each tab has its address
  * (#conditionSets, #history, …): switching tabs is a navigation, so the browser's Back returns to the tab
- * before instead of leaving the app, and a reload keeps the tab.
+ * before instead of leaving the app, and a reload keeps the tab. A user without the Rollcall_Admin custom
+ * permission (the Rollcall Admin permission set) sees one "no access" page instead of forms they cannot use;
+ * Apex refuses them anyway (RollcallAccess).
  */
 export default class RollcallApp extends LightningElement {
     activeTab = FIRST_TAB;
+    hasAccess = hasAdminPermission === true;
 
     onHashChange = () => {
         const tab = tabFromHash(window.location.hash);

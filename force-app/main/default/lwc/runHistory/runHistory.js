@@ -1,12 +1,14 @@
-import { LightningElement } from 'lwc';
+import { LightningElement, wire } from 'lwc';
 import getRuns from '@salesforce/apex/RunHistoryController.getRuns';
+import getOrgTimeZone from '@salesforce/apex/RunHistoryController.getOrgTimeZone';
 
 export const MAX_RUNS = 50;
-const DATE_TIME = { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' };
 
-// No header actions menu (its chevron takes room from the header text, and wrapping is not needed here);
-// dates wide enough for "Dec 01, 2026, 03:45 PM", counts narrow, the outcome line wrapped.
-const DATE_WIDTH = 185;
+// No header actions menu (its chevron takes room from the header text); text columns wrap rather than cut
+// ("Completed with Errors", "Incremental" at 800 px); the run's name ("RUN-0000123") never cut; dates
+// wide enough for "Dec 01, 2026, 03:45 PM PST", counts narrow. The table scrolls sideways when narrower.
+const RUN_WIDTH = 130;
+const DATE_WIDTH = 150;
 const COUNT_WIDTH = 88;
 const OUTCOME_WIDTH = 220;
 /** The address of History (#history) and of one run in it (#history/<run id>): Back and links work. */
@@ -26,37 +28,52 @@ export function runLink(runId) {
     return `${origin}${pathname}${search}#${HISTORY_HASH}/${encodeURIComponent(runId)}`;
 }
 
-const COLUMNS = [
-    {
-        label: 'Run',
-        fieldName: 'link',
-        type: 'url',
-        typeAttributes: { label: { fieldName: 'name' }, target: '_self', tooltip: 'Open the run' }
-    },
-    { label: 'Status', fieldName: 'status' },
-    { label: 'Trigger', fieldName: 'triggerType', initialWidth: 100 },
-    // Full or Incremental: a scheduled run evaluates only what changed since the last one when it can.
-    { label: 'Evaluation', fieldName: 'evaluationKind', initialWidth: 115 },
-    { label: 'Initiated By', fieldName: 'initiatedByLabel' },
-    {
-        label: 'Started',
-        fieldName: 'startedAt',
-        type: 'date',
-        typeAttributes: DATE_TIME,
-        initialWidth: DATE_WIDTH
-    },
-    {
-        label: 'Finished',
-        fieldName: 'finishedAt',
-        type: 'date',
-        typeAttributes: DATE_TIME,
-        initialWidth: DATE_WIDTH
-    },
-    { label: 'Eligible', fieldName: 'eligibleCount', type: 'number', initialWidth: COUNT_WIDTH },
-    // The service's line (invited, reminded, skipped, failed), word for word as the run detail, the toast,
-    // the audit email and Slack say it: one column instead of one per count.
-    { label: 'Outcome', fieldName: 'outcome', wrapText: true, initialWidth: OUTCOME_WIDTH }
-].map((column) => ({ ...column, hideDefaultActions: true }));
+/** The runs' columns, times in the org's time zone with the zone named (as the audit email gives them). */
+export function historyColumns(timeZone) {
+    const dateTime = {
+        year: 'numeric',
+        month: 'short',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZoneName: 'short',
+        ...(timeZone ? { timeZone } : {})
+    };
+    return [
+        {
+            label: 'Run',
+            fieldName: 'link',
+            type: 'url',
+            initialWidth: RUN_WIDTH,
+            typeAttributes: { label: { fieldName: 'name' }, target: '_self', tooltip: 'Open the run' }
+        },
+        { label: 'Status', fieldName: 'status', wrapText: true, initialWidth: 120 },
+        { label: 'Trigger', fieldName: 'triggerType', wrapText: true, initialWidth: 95 },
+        // Full or Incremental: a scheduled run evaluates only what changed since the last one when it can.
+        { label: 'Evaluation', fieldName: 'evaluationKind', wrapText: true, initialWidth: 110 },
+        { label: 'Initiated By', fieldName: 'initiatedByLabel', wrapText: true, initialWidth: 130 },
+        {
+            label: 'Started',
+            fieldName: 'startedAt',
+            type: 'date',
+            typeAttributes: dateTime,
+            wrapText: true,
+            initialWidth: DATE_WIDTH
+        },
+        {
+            label: 'Finished',
+            fieldName: 'finishedAt',
+            type: 'date',
+            typeAttributes: dateTime,
+            wrapText: true,
+            initialWidth: DATE_WIDTH
+        },
+        { label: 'Eligible', fieldName: 'eligibleCount', type: 'number', initialWidth: COUNT_WIDTH },
+        // The service's line (invited, reminded, skipped, failed), word for word as the run detail, the toast,
+        // the audit email and Slack say it: one column instead of one per count.
+        { label: 'Outcome', fieldName: 'outcome', wrapText: true, initialWidth: OUTCOME_WIDTH }
+    ].map((column) => ({ ...column, hideDefaultActions: true }));
+}
 
 /**
  * History: the latest runs (manual and scheduled; previews never provisioned only when asked) with status,
@@ -64,7 +81,8 @@ const COLUMNS = [
  * navigation, so the browser's Back returns to the list, and the link can be shared.
  */
 export default class RunHistory extends LightningElement {
-    columns = COLUMNS;
+    columns = historyColumns();
+    timeZone;
     runs = [];
     isLoading = true;
     error;
@@ -73,6 +91,18 @@ export default class RunHistory extends LightningElement {
     showPreviews = false;
 
     onHashChange = () => this.followAddress();
+
+    @wire(getOrgTimeZone)
+    wiredTimeZone({ data }) {
+        if (data) {
+            this.timeZone = data;
+            this.columns = historyColumns(data);
+        }
+    }
+
+    get timeZoneNote() {
+        return this.timeZone ? `Times in the org's time zone (${this.timeZone}).` : '';
+    }
 
     connectedCallback() {
         window.addEventListener('hashchange', this.onHashChange);

@@ -38,6 +38,20 @@ export function toInputTime(settingTime) {
     return settingTime ? `${settingTime}:00.000` : undefined;
 }
 
+/** "08:30" → "8:30 AM", as the time picker shows it (the setting stores 24-hour HH:MM). */
+export function toDisplayTime(settingTime) {
+    const match = /^(\d{2}):(\d{2})$/.exec(settingTime || '');
+    if (!match) {
+        return settingTime || '';
+    }
+    const hours = Number(match[1]);
+    const suffix = hours < 12 ? 'AM' : 'PM';
+    return `${hours % 12 === 0 ? 12 : hours % 12}:${match[2]} ${suffix}`;
+}
+
+/** What decides when the schedule runs: a change to any of these makes the saved next run stale. */
+const TIMING_FIELDS = ['enabled', 'frequency', 'scheduleTime', 'day'];
+
 /**
  * Scheduled Provisioning: how often (hourly, daily at a time, weekly on a day at a time, in the org's
  * time zone), who gets the audit email, the Slack channel, and the enable toggle. Save Changes stores
@@ -113,6 +127,7 @@ export default class ScheduledProvisioning extends LightningElement {
         if (settings.slackConfigured === true || settings.slackConfigured === false) {
             this.slackConfigured = settings.slackConfigured;
         }
+        this.savedTiming = this.timing();
     }
 
     /** Said under the Slack channel when the service has no Slack token: a channel set here posts nothing. */
@@ -120,6 +135,15 @@ export default class ScheduledProvisioning extends LightningElement {
         return this.slackConfigured === false
             ? 'Slack is not set up in the Rollcall service (no SLACK_BOT_TOKEN): no summary is posted, whatever the channel.'
             : '';
+    }
+
+    timing() {
+        return TIMING_FIELDS.map((field) => String(this[field])).join('|');
+    }
+
+    /** The form's timing differs from the saved schedule: its next run is not the one shown. */
+    get timingChanged() {
+        return this.savedTiming !== undefined && this.timing() !== this.savedTiming;
     }
 
     get showTime() {
@@ -146,15 +170,21 @@ export default class ScheduledProvisioning extends LightningElement {
         if (this.frequency === HOURLY) {
             return 'Runs every hour, on the hour.';
         }
+        const time = toDisplayTime(this.scheduleTime);
         if (this.frequency === DAILY) {
-            return `Runs every day at ${this.scheduleTime}${zone}.`;
+            return `Runs every day at ${time}${zone}.`;
         }
         const dayLabel = (DAY_OPTIONS.find((option) => option.value === this.day) || {}).label;
-        return `Runs every ${dayLabel} at ${this.scheduleTime}${zone}.`;
+        return `Runs every ${dayLabel} at ${time}${zone}.`;
     }
 
+    /** The saved schedule's next run, shown in the org's time zone, only while the form still says it. */
     get hasNextRun() {
-        return this.enabled && Boolean(this.nextRunAt);
+        return this.enabled && Boolean(this.nextRunAt) && !this.timingChanged;
+    }
+
+    get showUnsavedTiming() {
+        return this.timingChanged;
     }
 
     get previewProgressLabel() {

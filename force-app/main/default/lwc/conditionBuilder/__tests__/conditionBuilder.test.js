@@ -117,6 +117,18 @@ describe('c-condition-builder', () => {
         expect(picker.shadowRoot.activeElement).toBe(picker.shadowRoot.querySelector('input'));
     });
 
+    it('names every problem of the custom logic at once, one line each', async () => {
+        const element = createBuilder(STORED);
+        await typeLogic(element, '(1 AND 4');
+        expect(
+            [...element.shadowRoot.querySelectorAll('.logic-error li')].map((item) => item.textContent)
+        ).toEqual([
+            'The filter logic refers to condition 4, which does not exist.',
+            'The filter logic must use conditions 2 and 3.',
+            'A parenthesis is not closed in the filter logic.'
+        ]);
+    });
+
     it('validates custom logic as the admin types', async () => {
         const element = createBuilder(STORED);
         await typeLogic(element, '1 AND 2 OR 3');

@@ -5,6 +5,8 @@ import {
     logicFor,
     parseDefinition,
     validateLogic,
+    logicProblems,
+    summarizeDefinition,
     LOGIC_ALL,
     LOGIC_ANY,
     LOGIC_CUSTOM
@@ -43,6 +45,17 @@ describe('c-condition-definition validateLogic', () => {
         ['99999999999', 1, 'does not exist']
     ])('refuses "%s" with a message naming the problem', (logic, count, expected) => {
         expect(validateLogic(logic, count)).toContain(expected);
+    });
+
+    it('names every problem at once: a missing condition, an unused one and an unclosed parenthesis', () => {
+        expect(logicProblems('(1 AND 5', 3)).toEqual([
+            'The filter logic refers to condition 5, which does not exist.',
+            'The filter logic must use conditions 2 and 3.',
+            'A parenthesis is not closed in the filter logic.'
+        ]);
+        expect(logicProblems('1 AND 2)', 2)).toEqual([
+            'A closing parenthesis in the filter logic has no opening one.'
+        ]);
     });
 });
 
@@ -145,5 +158,34 @@ describe('c-condition-definition conditionError', () => {
         expect(initialValue(FIELDS.department, 'isNull')).toBeUndefined();
         expect(initialValue(FIELDS.isManager, 'equals')).toBe(true);
         expect(initialValue(FIELDS.lastLogin, 'withinLastDays')).toBeUndefined();
+    });
+});
+
+describe('c-condition-definition summarizeDefinition', () => {
+    const fields = [
+        { path: 'Department', label: 'Department' },
+        { path: 'UserRole.Name', label: 'Role Name' },
+        { path: 'LastLoginDate', label: 'Last Login' }
+    ];
+
+    it("says the conditions in the admin's words, joined by their logic", () => {
+        const definition = (logic) =>
+            JSON.stringify({
+                version: 1,
+                conditions: [
+                    { field: 'Department', operator: 'in', value: ['Sales', 'Support'] },
+                    { field: 'UserRole.Name', operator: 'startsWith', value: 'EMEA' },
+                    { field: 'LastLoginDate', operator: 'withinLastDays', value: 30 }
+                ],
+                logic
+            });
+        expect(summarizeDefinition(definition(undefined), fields)).toBe(
+            'Department is one of Sales, Support AND Role Name starts with EMEA AND Last Login within the last 30 days'
+        );
+        expect(summarizeDefinition(definition('1 OR 2 OR 3'), fields)).toContain(' OR Role Name starts with');
+        expect(summarizeDefinition(definition('1 AND (2 OR 3)'), fields)).toBe(
+            '1 AND (2 OR 3): (1) Department is one of Sales, Support; (2) Role Name starts with EMEA; (3) Last Login within the last 30 days'
+        );
+        expect(summarizeDefinition('not json', fields)).toBe('');
     });
 });

@@ -160,13 +160,79 @@ describe('c-condition-row', () => {
         expect(handler.mock.calls[0][0].detail).toEqual({ index: 1 });
     });
 
-    it('shows its error inline and is accessible', async () => {
-        const element = createRow(
-            { field: 'Department', operator: 'equals', value: '' },
-            { error: 'Enter a value.' }
-        );
+    /** Spies on a base component's custom validity, which is how it shows a message under itself. */
+    function spyOnValidity(control) {
+        control.setCustomValidity = jest.fn();
+        control.reportValidity = jest.fn();
+        return control;
+    }
+
+    it('shows a value error once, under the value, with the field and operator left as they are', async () => {
+        const element = createRow({ field: 'Department', operator: 'equals', value: '' });
+        const value = spyOnValidity(valueInput(element));
+        const operator = spyOnValidity(element.shadowRoot.querySelector('lightning-combobox.operator'));
+        element.error = 'Enter a value.';
         await flushPromises();
-        expect(element.shadowRoot.querySelector('.condition-error').textContent).toBe('Enter a value.');
+        expect(value.setCustomValidity).toHaveBeenLastCalledWith('Enter a value.');
+        expect(value.reportValidity).toHaveBeenCalled();
+        expect(operator.setCustomValidity).not.toHaveBeenCalledWith('Enter a value.');
+        expect(element.shadowRoot.querySelector('c-field-picker').error).toBeUndefined();
+        expect(element.shadowRoot.querySelector('.condition-error')).toBeNull();
+        expect(element.shadowRoot.querySelector('fieldset').classList.contains('slds-has-error')).toBe(false);
         await expect(element).toBeAccessible();
+    });
+
+    it("shows a negative number of days under the days, with no limit of the input's own", async () => {
+        const element = createRow({ field: 'LastLoginDate', operator: 'withinLastDays', value: -3 });
+        const days = spyOnValidity(valueInput(element));
+        expect(days.min).toBeUndefined();
+        element.error = 'Enter a whole number of days from 0 to 36500.';
+        await flushPromises();
+        expect(days.setCustomValidity).toHaveBeenLastCalledWith(
+            'Enter a whole number of days from 0 to 36500.'
+        );
+        expect(element.shadowRoot.querySelector('c-field-picker').error).toBeUndefined();
+    });
+
+    it('shows a missing field under the field picker and a missing operator under the operator', async () => {
+        const blank = createRow({}, { error: 'Choose a field.' });
+        await flushPromises();
+        expect(blank.shadowRoot.querySelector('c-field-picker').error).toBe('Choose a field.');
+
+        const noOperator = createRow({ field: 'Department' });
+        const operator = spyOnValidity(noOperator.shadowRoot.querySelector('lightning-combobox.operator'));
+        noOperator.error = 'Choose an operator.';
+        await flushPromises();
+        expect(operator.setCustomValidity).toHaveBeenLastCalledWith('Choose an operator.');
+        expect(noOperator.shadowRoot.querySelector('c-field-picker').error).toBeUndefined();
+    });
+
+    it('offers the org\'s profile names for "equals" and "is one of", and free text for "starts with"', () => {
+        const profiles = [
+            { label: 'Standard User', value: 'Standard User' },
+            { label: 'System Administrator', value: 'System Administrator' }
+        ];
+        const withSuggestions = fields.map((field) => {
+            return field.path === 'Profile.Name' ? { ...field, picklistValues: profiles } : field;
+        });
+        const equals = createRow(
+            { field: 'Profile.Name', operator: 'equals', value: '' },
+            { fields: withSuggestions }
+        );
+        expect(valueInput(equals).tagName).toBe('LIGHTNING-COMBOBOX');
+        expect(valueInput(equals).options.map((option) => option.value)).toEqual([
+            'Standard User',
+            'System Administrator'
+        ]);
+        const oneOf = createRow(
+            { field: 'Profile.Name', operator: 'in', value: [] },
+            { fields: withSuggestions }
+        );
+        expect(valueInput(oneOf).tagName).toBe('LIGHTNING-DUAL-LISTBOX');
+        const startsWith = createRow(
+            { field: 'Profile.Name', operator: 'startsWith', value: '' },
+            { fields: withSuggestions }
+        );
+        expect(valueInput(startsWith).tagName).toBe('LIGHTNING-INPUT');
     });
 });

@@ -2,11 +2,12 @@ import { createElement } from 'lwc';
 import ConditionSetEditor from 'c/conditionSetEditor';
 import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorOptions';
 import getConditionSet from '@salesforce/apex/ConditionSetController.getConditionSet';
+import getConditionSetCopy from '@salesforce/apex/ConditionSetController.getConditionSetCopy';
 import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
-import LightningConfirm from 'lightning/confirm';
 import saveAccessGrants from '@salesforce/apex/ConnectionController.saveAccessGrants';
+import ConfirmDialog from 'c/confirmDialog';
 
 const mockEditorOptions = require('./data/editorOptions.json');
 const mockConditionSet = require('./data/conditionSet.json');
@@ -22,6 +23,9 @@ jest.mock(
 jest.mock('@salesforce/apex/ConditionSetController.getConditionSet', () => ({ default: jest.fn() }), {
     virtual: true
 });
+jest.mock('@salesforce/apex/ConditionSetController.getConditionSetCopy', () => ({ default: jest.fn() }), {
+    virtual: true
+});
 jest.mock('@salesforce/apex/ConditionSetController.validateDefinition', () => ({ default: jest.fn() }), {
     virtual: true
 });
@@ -32,7 +36,7 @@ jest.mock('@salesforce/apex/ConditionSetController.saveConditionSet', () => ({ d
 jest.mock('@salesforce/apex/ConditionSetController.checkImpact', () => ({ default: jest.fn() }), {
     virtual: true
 });
-jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
 // Access grants (issue 19): begin
 jest.mock(
     '@salesforce/apex/ConnectionController.getConnectionOptions',
@@ -67,9 +71,10 @@ async function flushPromises() {
     }
 }
 
-async function createEditor(recordId) {
+async function createEditor(recordId, props = {}) {
     const element = createElement('c-condition-set-editor', { is: ConditionSetEditor });
     element.recordId = recordId;
+    Object.assign(element, props);
     document.body.appendChild(element);
     getEditorOptions.emit(mockEditorOptions);
     await flushPromises();
@@ -97,7 +102,7 @@ function change(element, selector, detail) {
 async function fillDetails(element) {
     await change(element, 'lightning-input.name', { value: '  Support agents ' });
     await change(element, 'lightning-textarea.description', { value: 'Everyone in Support' });
-    await change(element, 'lightning-dual-listbox.products', { value: ['Instant Booker'] });
+    await change(element, 'lightning-checkbox-group.products', { value: ['Instant Booker'] });
     await change(element, 'lightning-checkbox-group.statuses', { value: ['Not Invited', 'Expired'] });
 }
 
@@ -125,12 +130,12 @@ describe('c-condition-set-editor', () => {
     it('step 1 offers the products and statuses and refuses Next until they are filled', async () => {
         const element = await createEditor();
         expect(query(element, 'lightning-card').title).toBe('New Condition Set');
-        expect(query(element, 'lightning-dual-listbox.products').options).toHaveLength(3);
+        expect(query(element, 'lightning-checkbox-group.products').options).toHaveLength(3);
         expect(query(element, 'lightning-checkbox-group.statuses').options).toHaveLength(5);
 
         await change(element, 'lightning-checkbox-group.statuses', { value: [] });
         const name = spyOnValidity(element, 'lightning-input.name');
-        const products = spyOnValidity(element, 'lightning-dual-listbox.products');
+        const products = spyOnValidity(element, 'lightning-checkbox-group.products');
         const statuses = spyOnValidity(element, 'lightning-checkbox-group.statuses');
         query(element, 'lightning-button.next').click();
         await flushPromises();
@@ -188,7 +193,7 @@ describe('c-condition-set-editor', () => {
             needsConfirmation: true,
             overlaps: []
         });
-        LightningConfirm.open.mockResolvedValue(false);
+        ConfirmDialog.open.mockResolvedValue(false);
         const element = await createEditor();
         await fillDetails(element);
         query(element, 'lightning-button.next').click();
@@ -198,9 +203,9 @@ describe('c-condition-set-editor', () => {
         query(element, 'lightning-button.save').click();
         await flushPromises();
 
-        expect(LightningConfirm.open.mock.calls[0][0]).toMatchObject({
+        expect(ConfirmDialog.open.mock.calls[0][0]).toMatchObject({
             message: 'This set matches nobody right now. Save it anyway?',
-            theme: 'warning'
+            confirmLabel: 'Save Anyway'
         });
         expect(saveConditionSet).not.toHaveBeenCalled();
         expect(query(element, '.impact-summary').textContent).toBe('Matches nobody right now.');
@@ -209,7 +214,7 @@ describe('c-condition-set-editor', () => {
     it('saves a set fully covered by other sets once the admin confirms', async () => {
         validateDefinition.mockResolvedValue({ valid: true, errors: [] });
         checkImpact.mockResolvedValue({ ...IMPACT, alreadyGranted: 42, needsConfirmation: true });
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         saveConditionSet.mockResolvedValue('a00000000000009AAA');
         const element = await createEditor();
         await fillDetails(element);
@@ -221,7 +226,7 @@ describe('c-condition-set-editor', () => {
         await flushPromises();
         await flushPromises();
 
-        expect(LightningConfirm.open.mock.calls[0][0].message).toMatch(/already gets Instant Booker/);
+        expect(ConfirmDialog.open.mock.calls[0][0].message).toMatch(/already gets Instant Booker/);
         expect(saveConditionSet).toHaveBeenCalled();
     });
 
@@ -297,7 +302,7 @@ describe('c-condition-set-editor', () => {
         expect(getConditionSet).toHaveBeenCalledWith({ conditionSetId: mockConditionSet.id });
         expect(query(element, 'lightning-card').title).toBe('Edit EMEA sales managers');
         expect(query(element, 'lightning-input.name').value).toBe('EMEA sales managers');
-        expect(query(element, 'lightning-dual-listbox.products').value).toEqual([
+        expect(query(element, 'lightning-checkbox-group.products').value).toEqual([
             'Round Robin',
             'Meeting Links'
         ]);
@@ -406,4 +411,102 @@ describe('c-condition-set-editor', () => {
         });
     });
     // Access grants (issue 19): end
+
+    it('starts a copy from the original without saving anything, inactive, under "Copy of"', async () => {
+        getConditionSetCopy.mockResolvedValue({
+            ...mockConditionSet,
+            id: null,
+            name: 'Copy of EMEA sales managers',
+            active: false
+        });
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        checkImpact.mockResolvedValue(IMPACT);
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        const element = await createEditor(undefined, { copyOfId: 'a00000000000001AAA' });
+        await flushPromises();
+
+        expect(getConditionSetCopy).toHaveBeenCalledWith({ conditionSetId: 'a00000000000001AAA' });
+        expect(query(element, 'lightning-input.name').value).toBe('Copy of EMEA sales managers');
+        expect(saveConditionSet).not.toHaveBeenCalled();
+
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        await flushPromises();
+        expect(saveConditionSet.mock.calls[0][0].conditionSet).toMatchObject({
+            id: undefined,
+            name: 'Copy of EMEA sales managers',
+            active: false
+        });
+    });
+
+    it('puts the focus in the Name field when it opens', async () => {
+        const focus = jest.spyOn(HTMLElement.prototype, 'focus');
+        try {
+            const element = await createEditor();
+            await flushPromises();
+            expect(focus.mock.contexts).toContain(query(element, 'lightning-input.name'));
+        } finally {
+            focus.mockRestore();
+        }
+    });
+
+    it('keeps Save and "Check who it matches" enabled while they work, so the focus stays on them', async () => {
+        let answer;
+        checkImpact.mockReturnValue(
+            new Promise((resolve) => {
+                answer = resolve;
+            })
+        );
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+        query(element, 'lightning-button.check-impact').click();
+        await flushPromises();
+        expect(query(element, 'lightning-button.check-impact').disabled).toBeFalsy();
+        expect(query(element, 'lightning-button.save').disabled).toBeFalsy();
+        query(element, 'lightning-button.check-impact').click();
+        await flushPromises();
+        expect(checkImpact).toHaveBeenCalledTimes(1);
+        answer(IMPACT);
+        await flushPromises();
+        expect(query(element, '.impact-summary').textContent).toContain('Matches 42 users');
+    });
+
+    it('checks who the set matches again after the conditions change', async () => {
+        jest.useFakeTimers();
+        try {
+            checkImpact.mockResolvedValue(IMPACT);
+            const element = await createEditor();
+            await fillDetails(element);
+            query(element, 'lightning-button.next').click();
+            await flushPromises();
+            await fillOneCondition(element);
+            query(element, 'lightning-button.check-impact').click();
+            await flushPromises();
+            expect(checkImpact).toHaveBeenCalledTimes(1);
+
+            checkImpact.mockResolvedValue({ ...IMPACT, matched: 7 });
+            const row = query(query(element, 'c-condition-builder'), 'c-condition-row');
+            row.dispatchEvent(
+                new CustomEvent('conditionchange', {
+                    detail: { index: 0, condition: { ...row.condition, value: 'Sales' } }
+                })
+            );
+            await flushPromises();
+            jest.runAllTimers();
+            await flushPromises();
+
+            expect(checkImpact).toHaveBeenCalledTimes(2);
+            expect(JSON.parse(checkImpact.mock.calls[1][0].conditionSet.definition).conditions[0].value).toBe(
+                'Sales'
+            );
+            expect(query(element, '.impact-summary').textContent).toContain('Matches 7 users');
+        } finally {
+            jest.useRealTimers();
+        }
+    });
 });

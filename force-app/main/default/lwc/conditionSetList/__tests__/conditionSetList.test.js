@@ -1,9 +1,9 @@
 import { createElement } from 'lwc';
 import ConditionSetList from 'c/conditionSetList';
-import LightningConfirm from 'lightning/confirm';
+import ConfirmDialog from 'c/confirmDialog';
 import { refreshApex } from '@salesforce/apex';
 import getConditionSets from '@salesforce/apex/ConditionSetController.getConditionSets';
-import duplicateConditionSet from '@salesforce/apex/ConditionSetController.duplicateConditionSet';
+import getEditorOptions from '@salesforce/apex/ConditionSetController.getEditorOptions';
 import deleteConditionSet from '@salesforce/apex/ConditionSetController.deleteConditionSet';
 
 const mockConditionSets = require('./data/conditionSets.json');
@@ -16,9 +16,13 @@ jest.mock(
     },
     { virtual: true }
 );
-jest.mock('@salesforce/apex/ConditionSetController.duplicateConditionSet', () => ({ default: jest.fn() }), {
-    virtual: true
-});
+jest.mock(
+    '@salesforce/apex/ConditionSetController.getConditionSetCopy',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    {
+        virtual: true
+    }
+);
 jest.mock('@salesforce/apex/ConditionSetController.deleteConditionSet', () => ({ default: jest.fn() }), {
     virtual: true
 });
@@ -43,9 +47,7 @@ jest.mock('@salesforce/apex/ConditionSetController.saveConditionSet', () => ({ d
     virtual: true
 });
 jest.mock('@salesforce/apex', () => ({ refreshApex: jest.fn(() => Promise.resolve()) }), { virtual: true });
-jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
-
-const SHOW_TOAST_EVENT = 'lightning__showtoast';
+jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
 
 async function flushPromises() {
     for (let i = 0; i < 5; i++) {
@@ -88,6 +90,7 @@ describe('c-condition-set-list', () => {
         const labels = table.columns.map((column) => column.label);
         expect(labels).toEqual([
             'Name',
+            'Description',
             'Products',
             'Eligible Statuses',
             'Active',
@@ -95,7 +98,7 @@ describe('c-condition-set-list', () => {
             'Last Modified',
             undefined
         ]);
-        const actions = table.columns[6].typeAttributes.rowActions.map((action) => action.label);
+        const actions = table.columns[7].typeAttributes.rowActions.map((action) => action.label);
         expect(actions).toEqual(['Edit', 'Duplicate', 'Delete']);
     });
 
@@ -152,7 +155,7 @@ describe('c-condition-set-list', () => {
     });
 
     it('clears an earlier error when the next action succeeds', async () => {
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         deleteConditionSet
             .mockRejectedValueOnce({ body: { message: 'insufficient access rights on object id' } })
             .mockResolvedValueOnce();
@@ -166,22 +169,43 @@ describe('c-condition-set-list', () => {
         expect(element.shadowRoot.querySelector('c-error-panel')).toBeNull();
     });
 
-    it('Duplicate saves an inactive copy, refreshes and opens it', async () => {
-        duplicateConditionSet.mockResolvedValue('a00000000000003AAA');
+    it('Duplicate opens the editor on a copy of the set and writes nothing', async () => {
         const element = createList();
-        const toast = jest.fn();
-        element.addEventListener(SHOW_TOAST_EVENT, toast);
         getConditionSets.emit(mockConditionSets);
         await flushPromises();
 
         await rowAction(element, 'duplicate', mockConditionSets[0]);
-        expect(duplicateConditionSet).toHaveBeenCalledWith({ conditionSetId: 'a00000000000001AAA' });
-        expect(toast.mock.calls[0][0].detail.message).toBe(
-            'Copy of EMEA sales managers is inactive until you save it.'
+        const editor = element.shadowRoot.querySelector('c-condition-set-editor');
+        expect(editor.copyOfId).toBe('a00000000000001AAA');
+        expect(editor.recordId).toBeNull();
+        expect(refreshApex).not.toHaveBeenCalled();
+
+        editor.dispatchEvent(new CustomEvent('cancel'));
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-condition-set-editor')).toBeNull();
+        expect(refreshApex).not.toHaveBeenCalled();
+    });
+
+    it('opens a set from its name, sorts by a column and says the conditions in words', async () => {
+        const element = createList();
+        getConditionSets.emit(mockConditionSets);
+        getEditorOptions.emit({
+            fields: [{ path: 'IsActive', label: 'Active' }],
+            products: [],
+            statuses: []
+        });
+        await flushPromises();
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        expect(table.columns[0]).toMatchObject({ type: 'button', typeAttributes: { name: 'edit' } });
+        expect(table.data[1].conditionSummary).toBe('Department equals Support AND Active equals true');
+
+        table.dispatchEvent(
+            new CustomEvent('sort', { detail: { fieldName: 'name', sortDirection: 'desc' } })
         );
-        expect(element.shadowRoot.querySelector('c-condition-set-editor').recordId).toBe(
-            'a00000000000003AAA'
-        );
+        await flushPromises();
+        expect(table.data.map((row) => row.name)).toEqual(['Support agents', 'EMEA sales managers']);
+        expect(table.sortedBy).toBe('name');
+        expect(table.sortedDirection).toBe('desc');
     });
 
     it('Delete asks for confirmation and deletes only when confirmed', async () => {
@@ -189,12 +213,18 @@ describe('c-condition-set-list', () => {
         getConditionSets.emit(mockConditionSets);
         await flushPromises();
 
-        LightningConfirm.open.mockResolvedValue(false);
+        ConfirmDialog.open.mockResolvedValue(false);
         await rowAction(element, 'delete', mockConditionSets[0]);
-        expect(LightningConfirm.open.mock.calls[0][0].message).toContain('"EMEA sales managers"');
+        expect(ConfirmDialog.open.mock.calls[0][0]).toMatchObject({
+            label: 'Delete condition set',
+            confirmLabel: 'Delete',
+            destructive: true
+        });
+        expect(ConfirmDialog.open.mock.calls[0][0].message).toContain('"EMEA sales managers"');
+        expect(ConfirmDialog.open.mock.calls[0][0].message).toContain('Invitations already sent stay valid');
         expect(deleteConditionSet).not.toHaveBeenCalled();
 
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         deleteConditionSet.mockResolvedValue();
         await rowAction(element, 'delete', mockConditionSets[0]);
         expect(deleteConditionSet).toHaveBeenCalledWith({ conditionSetId: 'a00000000000001AAA' });
@@ -202,7 +232,7 @@ describe('c-condition-set-list', () => {
     });
 
     it('shows the Apex error when a delete fails', async () => {
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         deleteConditionSet.mockRejectedValue({
             body: { message: 'insufficient access rights on object id' }
         });
@@ -212,16 +242,6 @@ describe('c-condition-set-list', () => {
         await rowAction(element, 'delete', mockConditionSets[0]);
         const panel = element.shadowRoot.querySelector('c-error-panel');
         expect(panel.errors.body.message).toContain('insufficient access');
-    });
-
-    it('shows the Apex error when a duplicate fails', async () => {
-        duplicateConditionSet.mockRejectedValue({ body: { message: 'The condition set no longer exists.' } });
-        const element = createList();
-        getConditionSets.emit(mockConditionSets);
-        await flushPromises();
-        await rowAction(element, 'duplicate', mockConditionSets[0]);
-        expect(element.shadowRoot.querySelector('c-error-panel')).not.toBeNull();
-        expect(element.shadowRoot.querySelector('c-condition-set-editor')).toBeNull();
     });
 
     it('is accessible with data and when empty', async () => {

@@ -41,9 +41,18 @@ describe('c-field-picker', () => {
         expect(element.value).toBe('UserRole.Name');
     });
 
-    it('lists every field on focus and filters by label or API name as the admin types', async () => {
+    it('stays closed when it only takes the focus, so the list does not cover the conditions', async () => {
         const element = createPicker();
+        element.focus();
         element.shadowRoot.querySelector('input').dispatchEvent(new CustomEvent('focus'));
+        await flushPromises();
+        expect(optionLabels(element)).toHaveLength(0);
+        expect(element.shadowRoot.querySelector('input').getAttribute('aria-expanded')).toBe('false');
+    });
+
+    it('lists every field on a click and filters by label or API name as the admin types', async () => {
+        const element = createPicker();
+        element.shadowRoot.querySelector('input').click();
         await flushPromises();
         expect(optionLabels(element)).toHaveLength(fields.length);
         expect(element.shadowRoot.querySelector('input').getAttribute('aria-expanded')).toBe('true');

@@ -190,19 +190,51 @@ describe('c-preview-results', () => {
         await expect(element).toBeAccessible();
     });
 
-    it('explains a user on "Why": per set each condition with the actual value and its outcome', async () => {
+    it('explains a user on "Why" in a dialog, in the admin\'s words, with focus in it', async () => {
         explainUser.mockResolvedValue({
             userName: 'Ada Lovelace',
             active: true,
+            timeZone: 'America/Los_Angeles',
             sets: [
                 {
                     name: 'Sales managers',
                     valid: true,
                     matched: false,
-                    logic: '1 AND 2',
+                    logic: '1 AND 2 AND 3',
                     conditions: [
-                        { label: '1. Department equals Sales', actual: 'Support', outcome: false },
-                        { label: '2. IsManager equals true', actual: 'true', outcome: true }
+                        {
+                            label: '1. UserRole.Name startsWith EMEA',
+                            conditionNumber: 1,
+                            field: 'UserRole.Name',
+                            fieldLabel: 'Role Name',
+                            fieldType: 'string',
+                            operator: 'startsWith',
+                            value: 'EMEA',
+                            actual: 'AMER Sales',
+                            outcome: false
+                        },
+                        {
+                            label: '2. CreatedDate withinLastDays 180',
+                            conditionNumber: 2,
+                            field: 'CreatedDate',
+                            fieldLabel: 'Created Date',
+                            fieldType: 'datetime',
+                            operator: 'withinLastDays',
+                            value: '180',
+                            actual: '2026-11-30T19:38:14.925+0000',
+                            outcome: true
+                        },
+                        {
+                            label: '3. Title isNull',
+                            conditionNumber: 3,
+                            field: 'Title',
+                            fieldLabel: 'Title',
+                            fieldType: 'string',
+                            operator: 'isNotNull',
+                            value: null,
+                            actual: '(empty)',
+                            outcome: false
+                        }
                     ]
                 }
             ],
@@ -212,7 +244,8 @@ describe('c-preview-results', () => {
                     status: 'Not Invited',
                     eligible: false,
                     reasons: 'did not match set "Sales managers"'
-                }
+                },
+                { product: 'Routing', status: 'Invited', eligible: false, reasons: '' }
             ]
         });
         const element = createResults({ detail: mockRunDetail });
@@ -223,17 +256,64 @@ describe('c-preview-results', () => {
         await flushPromises();
 
         expect(explainUser).toHaveBeenCalledWith({ userId: row.userId });
-        expect(element.shadowRoot.querySelector('.explanation h3').textContent).toBe('Why Ada Lovelace');
-        expect(texts(element, '.explained-set p')).toEqual(['Sales managers: not matched (1 AND 2)']);
+        const dialog = element.shadowRoot.querySelector('section[role="dialog"]');
+        expect(dialog.getAttribute('aria-modal')).toBe('true');
+        const title = element.shadowRoot.querySelector('.explanation-title');
+        expect(title.textContent.trim()).toBe('Why Ada Lovelace');
+        expect(element.shadowRoot.activeElement).toBe(title);
+        expect(texts(element, '.explained-set p')).toEqual([
+            'Sales managers: not matched (conditions 1 AND 2 AND 3)'
+        ]);
         expect(texts(element, '.explained-condition')).toEqual([
-            '1. Department equals Sales: the user has Support, false',
-            '2. IsManager equals true: the user has true, true'
+            'Role Name starts with "EMEA": the user\'s is "AMER Sales". Not met.',
+            'Created Date within the last 180 days: the user\'s is "Nov 30, 2026, 11:38 AM PST". Met.',
+            "Title is not blank: the user's is blank. Not met."
         ]);
         expect(texts(element, '.explained-products li')).toEqual([
-            'Round Robin: Not Invited, not eligible. did not match set "Sales managers"'
+            'Round Robin: not eligible (status Not Invited): did not match set "Sales managers".',
+            'Routing: not eligible (status Invited).'
         ]);
-        element.shadowRoot.querySelector('lightning-button.close-explanation').click();
+        await expect(element).toBeAccessible();
+
+        dialog.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
         await flushPromises();
-        expect(element.shadowRoot.querySelector('.explanation')).toBeNull();
+        expect(element.shadowRoot.querySelector('section[role="dialog"]')).toBeNull();
+    });
+
+    it('closes "Why" with its Close button', async () => {
+        explainUser.mockResolvedValue({ userName: 'Ada Lovelace', sets: [], products: [] });
+        const element = createResults({ detail: mockRunDetail });
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        table.dispatchEvent(
+            new CustomEvent('rowaction', { detail: { action: { name: 'why' }, row: table.data[0] } })
+        );
+        await flushPromises();
+        element.shadowRoot.querySelector('button.close-explanation').click();
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('section[role="dialog"]')).toBeNull();
+    });
+
+    it('finds a user by search and sorts the users by a column', async () => {
+        const element = createResults({ detail: mockRunDetail, showOutcome: true });
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        const all = table.data.map((item) => item.userName);
+        const wanted = all[all.length - 1];
+        const search = element.shadowRoot.querySelector('lightning-input.search-users');
+        search.value = wanted.toUpperCase();
+        search.dispatchEvent(new CustomEvent('change'));
+        await flushPromises();
+        expect(table.data.map((item) => item.userName)).toEqual([wanted]);
+        expect(element.shadowRoot.querySelector('.search-summary').textContent).toContain('1 user matches');
+
+        search.value = '';
+        search.dispatchEvent(new CustomEvent('change'));
+        table.dispatchEvent(
+            new CustomEvent('sort', { detail: { fieldName: 'userName', sortDirection: 'desc' } })
+        );
+        await flushPromises();
+        expect(table.sortedBy).toBe('userName');
+        expect(table.data.map((item) => item.userName)).toEqual(
+            [...all].sort((a, b) => b.localeCompare(a, undefined, { sensitivity: 'base', numeric: true }))
+        );
     });
 });

@@ -1,7 +1,7 @@
 import { createElement } from 'lwc';
 import ProvisionUsers, { POLL_INTERVAL_MS } from 'c/provisionUsers';
 import { SERVICE_PROGRESS_EVERY } from 'c/runPoller';
-import LightningConfirm from 'lightning/confirm';
+import ConfirmDialog from 'c/confirmDialog';
 import getRunInProgress from '@salesforce/apex/ProvisioningController.getRunInProgress';
 import getCurrentPreview from '@salesforce/apex/ProvisioningController.getCurrentPreview';
 import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
@@ -34,7 +34,7 @@ jest.mock('@salesforce/apex/ProvisioningController.getRunStatus', () => ({ defau
 jest.mock('@salesforce/apex/ProvisioningController.getPreview', () => ({ default: jest.fn() }), {
     virtual: true
 });
-jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
 
 const SHOW_TOAST_EVENT = 'lightning__showtoast';
 const RUN_IN_PROGRESS_ERROR = {
@@ -137,7 +137,7 @@ describe('c-provision-users', () => {
         element.shadowRoot.querySelector('c-recipients-input').validate = jest.fn(() => false);
         button(element, 'provision').click();
         await flushPromises();
-        expect(LightningConfirm.open).not.toHaveBeenCalled();
+        expect(ConfirmDialog.open).not.toHaveBeenCalled();
         expect(provisionUsers).not.toHaveBeenCalled();
     });
 
@@ -179,7 +179,7 @@ describe('c-provision-users', () => {
             ]
         };
         getPreview.mockResolvedValueOnce(mockPreview).mockResolvedValueOnce(finishedDetail);
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         const element = await createScreen();
         const toast = jest.fn();
         element.addEventListener(SHOW_TOAST_EVENT, toast);
@@ -188,7 +188,8 @@ describe('c-provision-users', () => {
 
         button(element, 'provision').click();
         await flushPromises();
-        expect(LightningConfirm.open.mock.calls[0][0].message).toContain('3 users');
+        expect(ConfirmDialog.open.mock.calls[0][0].message).toContain('3 users');
+        expect(ConfirmDialog.open.mock.calls[0][0].confirmLabel).toBe('Send Invitations');
         expect(provisionUsers).toHaveBeenCalledWith({
             previewRunId: 'a01000000000001AAA',
             notifyAdmins: true,
@@ -233,7 +234,7 @@ describe('c-provision-users', () => {
         previewReadyAtOnce();
         provisionUsers.mockResolvedValue(mockRunning);
         getRunStatus.mockResolvedValue(mockRunning);
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         const element = await createScreen();
         await preview(element);
         expect(element.shadowRoot.activeElement).toBe(element.shadowRoot.querySelector('.results-heading'));
@@ -260,7 +261,7 @@ describe('c-provision-users', () => {
 
     it('does nothing when the admin does not confirm', async () => {
         previewReadyAtOnce();
-        LightningConfirm.open.mockResolvedValue(false);
+        ConfirmDialog.open.mockResolvedValue(false);
         const element = await createScreen();
         await preview(element);
         button(element, 'provision').click();
@@ -300,7 +301,7 @@ describe('c-provision-users', () => {
         jest.useFakeTimers();
         previewReadyAtOnce();
         provisionUsers.mockRejectedValue(RUN_IN_PROGRESS_ERROR);
-        LightningConfirm.open.mockResolvedValue(true);
+        ConfirmDialog.open.mockResolvedValue(true);
         const element = await createScreen();
         await preview(element);
         getRunInProgress.mockResolvedValue(mockRunning);

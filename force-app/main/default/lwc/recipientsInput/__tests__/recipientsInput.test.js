@@ -54,6 +54,21 @@ describe('c-recipients-input', () => {
         expect(element.recipients).toEqual(['ops@example.com', 'it@example.com']);
     });
 
+    it('keeps an invalid entry in the field when the parent hands back the valid addresses', async () => {
+        const element = createInput();
+        spyOnValidity(element);
+        element.addEventListener('change', (event) => {
+            element.recipients = event.detail.recipients;
+        });
+        await typeEmails(element, 'revops@example.com, it-team, ops@example.com');
+        expect(element.shadowRoot.querySelector('lightning-textarea').value).toBe(
+            'revops@example.com, it-team, ops@example.com'
+        );
+        element.recipients = ['other@example.com'];
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('lightning-textarea').value).toBe('other@example.com');
+    });
+
     it('validates as the admin types and reports the change', async () => {
         const element = createInput();
         const textarea = spyOnValidity(element);

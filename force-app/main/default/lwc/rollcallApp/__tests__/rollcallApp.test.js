@@ -10,9 +10,23 @@ jest.mock(
     },
     { virtual: true }
 );
-jest.mock('@salesforce/apex/ConditionSetController.duplicateConditionSet', () => ({ default: jest.fn() }), {
-    virtual: true
-});
+jest.mock(
+    '@salesforce/apex/ConditionSetController.getEditorOptions',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/RunHistoryController.getOrgTimeZone',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
+jest.mock('@salesforce/customPermission/Rollcall_Admin', () => ({ default: true }), { virtual: true });
 jest.mock('@salesforce/apex/ConditionSetController.deleteConditionSet', () => ({ default: jest.fn() }), {
     virtual: true
 });

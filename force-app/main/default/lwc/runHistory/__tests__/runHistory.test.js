@@ -1,10 +1,19 @@
 import { createElement } from 'lwc';
 import RunHistory, { MAX_RUNS, runIdFromHash } from 'c/runHistory';
 import getRuns from '@salesforce/apex/RunHistoryController.getRuns';
+import getOrgTimeZone from '@salesforce/apex/RunHistoryController.getOrgTimeZone';
 
 const mockRuns = require('./data/runs.json');
 
 jest.mock('@salesforce/apex/RunHistoryController.getRuns', () => ({ default: jest.fn() }), { virtual: true });
+jest.mock(
+    '@salesforce/apex/RunHistoryController.getOrgTimeZone',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
 jest.mock(
     '@salesforce/apex/RunHistoryController.getRunDetail',
     () => ({ default: jest.fn(() => new Promise(() => {})) }),
@@ -85,6 +94,23 @@ describe('c-run-history', () => {
         expect(element.shadowRoot.querySelector('c-run-detail')).toBeNull();
         expect(runIdFromHash('#history/a01')).toBe('a01');
         expect(runIdFromHash('#provisionUsers/a01')).toBeUndefined();
+    });
+
+    it("shows the times in the org's time zone with the zone named, and never cuts the run name", async () => {
+        getRuns.mockResolvedValue(mockRuns);
+        const element = await createHistory();
+        getOrgTimeZone.emit('America/Los_Angeles');
+        await flushPromises();
+        const table = element.shadowRoot.querySelector('lightning-datatable');
+        const started = table.columns.find((column) => column.fieldName === 'startedAt');
+        expect(started.typeAttributes).toMatchObject({
+            timeZone: 'America/Los_Angeles',
+            timeZoneName: 'short'
+        });
+        expect(table.columns[0].initialWidth).toBeGreaterThanOrEqual(120);
+        expect(element.shadowRoot.querySelector('.time-zone-note').textContent).toContain(
+            'America/Los_Angeles'
+        );
     });
 
     it('opens a run and comes back to a refreshed list', async () => {

@@ -1,5 +1,5 @@
 import { createElement } from 'lwc';
-import ScheduledProvisioning, { toInputTime, toSettingTime } from 'c/scheduledProvisioning';
+import ScheduledProvisioning, { toDisplayTime, toInputTime, toSettingTime } from 'c/scheduledProvisioning';
 import getSettings from '@salesforce/apex/ScheduledProvisioningController.getSettings';
 import saveSettings from '@salesforce/apex/ScheduledProvisioningController.saveSettings';
 import { POLL_INTERVAL_MS } from 'c/runPoller';
@@ -97,9 +97,31 @@ describe('c-scheduled-provisioning', () => {
         expect(query(element, 'lightning-input.slack').value).toBe('#rollcall');
         expect(query(element, 'c-recipients-input').recipients).toEqual(['ops@example.com']);
         expect(query(element, '.schedule-summary').textContent).toContain(
-            'Runs every Tuesday at 07:30 (Europe/Paris).'
+            'Runs every Tuesday at 7:30 AM (Europe/Paris).'
         );
-        expect(query(element, 'lightning-formatted-date-time').value).toBe(mockSettings.nextRunAt);
+        const nextRun = query(element, 'lightning-formatted-date-time');
+        expect(nextRun.value).toBe(mockSettings.nextRunAt);
+        // The next run in the org's zone, named, as the summary and the audit email give times.
+        expect(nextRun.timeZone).toBe('Europe/Paris');
+        expect(nextRun.timeZoneName).toBe('short');
+    });
+
+    it('says the times as the 12-hour picker does', () => {
+        expect(toDisplayTime('00:05')).toBe('12:05 AM');
+        expect(toDisplayTime('08:30')).toBe('8:30 AM');
+        expect(toDisplayTime('12:00')).toBe('12:00 PM');
+        expect(toDisplayTime('18:45')).toBe('6:45 PM');
+    });
+
+    it('does not show the saved next run once the timing is changed and not saved', async () => {
+        const element = await createScreen();
+        expect(query(element, '.unsaved-timing')).toBeNull();
+        await change(element, 'lightning-radio-group.frequency', { value: 'Hourly' });
+        expect(query(element, 'lightning-formatted-date-time')).toBeNull();
+        expect(query(element, '.unsaved-timing').textContent).toContain('Save Changes');
+        await change(element, 'lightning-radio-group.frequency', { value: 'Weekly' });
+        expect(query(element, 'lightning-formatted-date-time')).not.toBeNull();
+        expect(query(element, '.unsaved-timing')).toBeNull();
     });
 
     it('shows the reminder settings, off by default', async () => {
@@ -132,7 +154,7 @@ describe('c-scheduled-provisioning', () => {
         await change(element, 'lightning-radio-group.frequency', { value: 'Daily' });
         expect(query(element, 'lightning-combobox.day')).toBeNull();
         expect(query(element, 'lightning-input.time')).not.toBeNull();
-        expect(query(element, '.schedule-summary').textContent).toContain('Runs every day at 07:30');
+        expect(query(element, '.schedule-summary').textContent).toContain('Runs every day at 7:30 AM');
         await change(element, 'lightning-radio-group.frequency', { value: 'Hourly' });
         expect(query(element, 'lightning-input.time')).toBeNull();
         expect(query(element, '.schedule-summary').textContent).toContain('every hour');
@@ -173,7 +195,7 @@ describe('c-scheduled-provisioning', () => {
         });
         expect(toast.mock.calls[0][0].detail).toMatchObject({
             title: 'Scheduled provisioning saved',
-            message: 'Runs every day at 18:45 (Europe/Paris).',
+            message: 'Runs every day at 6:45 PM (Europe/Paris).',
             variant: 'success'
         });
     });

@@ -1,0 +1,253 @@
+/**
+ * What the admin app's browser tests share: the stack (the service in local mode with its local org, the
+ * admin app's page server, Debian's Chromium driven by playwright-core), axe-core on the page as it is,
+ * screenshots, and the small waits and steps several tests take. No tool ever downloads a browser.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startAdminApp, type AdminApp } from '../../../service/src/admin-app/server';
+import { start, type RunningService } from '../../../service/src/main';
+import { removeDir } from '../../service/support/stack';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run'
+];
+export const ROOT = join(__dirname, '..', '..', '..');
+export const SCREENSHOTS = join(ROOT, 'tmp', 'screenshots');
+const AXE_SOURCE = require.resolve('axe-core/axe.min.js');
+export const WAIT = { timeout: 60_000 };
+const LABEL_RULES = ['label', 'label-title-only'];
+export const WIDE = { width: 1280, height: 900 };
+export const NARROW = { width: 800, height: 900 };
+
+export interface BrowserStack {
+    dir: string;
+    service: RunningService;
+    adminApp: AdminApp;
+    browser: Browser;
+    page: Page;
+    /** The service's log lines (JSON), as written. */
+    serviceLog: string[];
+}
+
+/** The service in local mode (its scheduler sweeping every second), the admin app, a browser on its page. */
+export async function startBrowserStack(): Promise<BrowserStack> {
+    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-admin-app-'));
+    // Built (or found in the cache) in a child process: jest's module system cannot load the ESM-only
+    // LWC rollup plugin. startAdminApp then finds the bundle in the cache.
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'service/src/admin-app/build.ts')], {
+        cwd: ROOT,
+        stdio: 'ignore'
+    });
+    const serviceLog: string[] = [];
+    const service = await start({
+        env: {
+            NODE_ENV: 'test',
+            PORT: '0',
+            DATA_DIR: join(dir, 'data'),
+            OUTBOX_DIR: join(dir, 'outbox'),
+            LOCAL_ORG_USERS: '300',
+            // The service scheduler reads the settings the Scheduled Provisioning screen saves, at
+            // every sweep; a short sweep lets a test see it pick a change up.
+            SCHEDULER: 'service',
+            SWEEP_SECONDS: '1',
+            LOG_LEVEL: 'info',
+            ADMIN_APP_PORT: String(await freePort())
+        },
+        logDestination: { write: (line: string) => void serviceLog.push(line) }
+    });
+    // As `npm start` does: on the port ADMIN_APP_PORT names.
+    const adminApp = await startAdminApp({
+        localOrg: service.localOrg!,
+        service: { url: service.url, secret: service.config.apiSecret },
+        port: service.config.adminApp.port
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: WIDE });
+    await page.goto(adminApp.url);
+    await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
+    return { dir, service, adminApp, browser, page, serviceLog };
+}
+
+export async function stopBrowserStack(stack: Partial<BrowserStack> | undefined): Promise<void> {
+    await stack?.browser?.close();
+    await stack?.adminApp?.stop();
+    await stack?.service?.stop();
+    if (stack?.dir) removeDir(stack.dir);
+}
+
+/** A screenshot of the screen itself (tmp/screenshots/<name>.png): toasts from the step before are closed first. */
+export async function screenshot(
+    page: Page,
+    name: string,
+    options: { fullPage?: boolean } = {}
+): Promise<string> {
+    await dismissToasts(page);
+    const path = join(SCREENSHOTS, `${name}.png`);
+    await page.screenshot({ path, fullPage: options.fullPage });
+    return path;
+}
+
+export async function dismissToasts(page: Page): Promise<void> {
+    const toasts = page.locator('#toasts .slds-notify');
+    while ((await toasts.count()) > 0) {
+        await toasts.first().getByRole('button', { name: 'Close' }).click();
+    }
+}
+
+/**
+ * axe-core on the page as it is: the serious and critical violations. A "missing label" finding is
+ * checked against Chromium's own accessibility tree first: under LWC's synthetic shadow axe cannot
+ * follow some base components' label references (the Time combobox of lightning-input type="time"),
+ * while the browser, which is what assistive technology reads, names the control.
+ */
+export async function seriousViolations(page: Page): Promise<string[]> {
+    if (!(await page.evaluate(() => 'axe' in globalThis))) {
+        await page.addScriptTag({ content: readFileSync(AXE_SOURCE, 'utf8') });
+    }
+    const violations = await page.evaluate(async () => {
+        type Marked = {
+            getAttribute(name: string): string | null;
+            setAttribute(name: string, value: string): void;
+        };
+        type AxeNode = { html: string; element?: Marked };
+        type AxeViolation = { id: string; impact: string; help: string; nodes: AxeNode[] };
+        const axe = (
+            globalThis as unknown as {
+                axe: {
+                    run: (
+                        context: unknown,
+                        options: { elementRef: boolean }
+                    ) => Promise<{ violations: AxeViolation[] }>;
+                };
+            }
+        ).axe;
+        const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
+            elementRef: true
+        });
+        let marked = 0;
+        return result.violations
+            .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+            .map((violation) => ({
+                id: violation.id,
+                impact: violation.impact,
+                help: violation.help,
+                nodes: violation.nodes.map((node) => {
+                    // A handle for the accessibility tree lookup below.
+                    const mark = node.element?.getAttribute('data-axe-node') ?? `m${Date.now()}-${++marked}`;
+                    node.element?.setAttribute('data-axe-node', mark);
+                    return { html: node.html.slice(0, 160), mark };
+                })
+            }));
+    });
+    const found: string[] = [];
+    for (const violation of violations) {
+        for (const node of violation.nodes) {
+            if (LABEL_RULES.includes(violation.id) && (await accessibleName(page, node.mark)) !== '')
+                continue;
+            found.push(`${violation.impact} ${violation.id}: ${violation.help} at ${node.html}`);
+        }
+    }
+    return found;
+}
+
+/** The name Chromium's accessibility tree gives the element axe pointed at ('' when none). */
+async function accessibleName(page: Page, mark: string): Promise<string> {
+    const cdp = await page.context().newCDPSession(page);
+    try {
+        const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+        const { nodeId } = await cdp.send('DOM.querySelector', {
+            nodeId: root.nodeId,
+            selector: `[data-axe-node="${mark}"]`
+        });
+        if (!nodeId) return '';
+        const { nodes } = await cdp.send('Accessibility.getPartialAXTree', {
+            nodeId,
+            fetchRelatives: false
+        });
+        return String(nodes[0]?.name?.value ?? '').trim();
+    } finally {
+        await cdp.detach();
+    }
+}
+
+/** A port nothing listens on now (the system picks it, then it is released). */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** The editor's first condition, filled in as an admin does: Department equals Sales. */
+export async function departmentIsSales(panel: Locator): Promise<Locator> {
+    const first = panel.getByRole('group', { name: 'Condition 1' });
+    await first.getByRole('combobox', { name: 'Field' }).click();
+    await first.getByRole('combobox', { name: 'Field' }).fill('Department');
+    await panel
+        .getByRole('option', { name: /Department/ })
+        .first()
+        .click();
+    await first.getByRole('combobox', { name: 'Operator' }).click();
+    await panel.getByRole('option', { name: /^equals$/i }).click();
+    await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+    return first;
+}
+
+export async function expectValue(locator: Locator, value: string): Promise<void> {
+    const deadline = Date.now() + WAIT.timeout;
+    while ((await locator.inputValue()) !== value) {
+        if (Date.now() > deadline)
+            throw new Error(`expected the value ${value}, not ${await locator.inputValue()}`);
+        await locator.page().waitForFunction(() => true);
+    }
+}
+
+export async function expectDisabled(locator: Locator, disabled: boolean): Promise<void> {
+    await locator.waitFor(WAIT);
+    const deadline = Date.now() + WAIT.timeout;
+    while ((await locator.isDisabled()) !== disabled) {
+        if (Date.now() > deadline) throw new Error(`expected disabled=${disabled}`);
+        await locator.page().waitForFunction(() => true);
+    }
+}
+
+/**
+ * The element that has the focus, followed through the shadow roots (synthetic shadow answers
+ * document.activeElement with the outermost host): its tag, text and whether it sits inside `selector`.
+ */
+export async function focused(page: Page): Promise<{ tag: string; text: string; label: string }> {
+    return page.evaluate(() => {
+        type Focusable = {
+            tagName: string;
+            textContent: string | null;
+            shadowRoot?: { activeElement: Focusable | null } | null;
+            getAttribute(name: string): string | null;
+        };
+        let active = (globalThis as unknown as { document: { activeElement: Focusable | null } }).document
+            .activeElement;
+        while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+        return {
+            tag: active?.tagName.toLowerCase() ?? '',
+            text: (active?.textContent ?? '').trim(),
+            label: active?.getAttribute('aria-label') ?? active?.getAttribute('title') ?? ''
+        };
+    });
+}
