@@ -11,6 +11,7 @@ import type { AdminApp } from '../../service/src/admin-app/server';
 import type { RunningService } from '../../service/src/main';
 import {
     WAIT,
+    chooseProduct,
     departmentIsSales,
     expectDisabled,
     expectValue,
@@ -266,7 +267,7 @@ describe('the admin app in a browser', () => {
     it('when the admin opens History, then the run is listed and its detail shows its users', async () => {
         // Act
         await openTab('History');
-        const runButton = page.getByRole('button', { name: runName });
+        const runButton = page.getByRole('link', { name: runName });
         await runButton.waitFor(WAIT);
         await screenshot('history');
         expect(await seriousViolations()).toEqual([]);
@@ -525,9 +526,3 @@ describe('the admin app in a browser', () => {
 });
 
 /** Step 1 of the editor: a product granted by the set (a checkbox, drawn by SLDS over a hidden input). */
-async function chooseProduct(panel: import('playwright-core').Locator, product: string): Promise<void> {
-    await panel
-        .getByRole('group', { name: /Products granted by this set/ })
-        .getByText(product, { exact: true })
-        .click();
-}

@@ -10,11 +10,12 @@ import type { Locator } from 'playwright-core';
 import {
     ROOT,
     WAIT,
+    chooseProduct,
     screenshot,
     seriousViolations,
-    startAdminBrowser,
-    type AdminBrowser
-} from './support/admin-browser';
+    startBrowserStack,
+    type BrowserStack
+} from './support/browser';
 
 jest.setTimeout(300_000);
 
@@ -42,14 +43,14 @@ interface RunActions {
 }
 
 describe('connections in the admin app', () => {
-    let app: AdminBrowser;
+    let app: BrowserStack;
     // Each run of this file starts from a fresh local org (its own data folder), so these names are unique.
     const connectionName = 'Calendly';
     const connectionKey = 'calendly';
     const setName = 'Sales in Calendly';
 
     beforeAll(async () => {
-        app = await startAdminBrowser();
+        app = await startBrowserStack({ env: { SCHEDULER: 'off' } });
     });
 
     afterAll(async () => {
@@ -99,7 +100,7 @@ describe('connections in the admin app', () => {
         expect(await panel.getByRole('combobox', { name: 'Deprovisioning' }).isDisabled()).toBe(true);
         expect(await panel.getByRole('spinbutton', { name: 'Grace days' }).isDisabled()).toBe(true);
         await panel.getByText('Available in a later release.').waitFor(WAIT);
-        await screenshot(app.page, join(SHOTS, 'connection-editor.png'));
+        await screenshot(app.page, 'connection-editor', { dir: SHOTS });
         await expectNoSeriousViolations();
         await panel.getByRole('button', { name: 'Save' }).click();
 
@@ -132,7 +133,7 @@ describe('connections in the admin app', () => {
             .getByText(/Not configured in the service|CONNECTIONS_FILE/)
             .first()
             .waitFor(WAIT);
-        await screenshot(app.page, join(SHOTS, 'connections.png'));
+        await screenshot(app.page, 'connections', { dir: SHOTS });
         await expectNoSeriousViolations();
     });
 
@@ -141,8 +142,7 @@ describe('connections in the admin app', () => {
         const panel = await openTab('Condition Sets');
         await panel.getByRole('button', { name: 'Create Condition Set' }).click();
         await panel.getByRole('textbox', { name: 'Name' }).fill(setName);
-        await panel.getByRole('option', { name: 'Round Robin' }).click();
-        await panel.getByRole('button', { name: /Move selection to Granted by this set/ }).click();
+        await chooseProduct(panel, 'Round Robin');
         await panel.getByRole('button', { name: 'Next' }).click();
         const first = panel.getByRole('group', { name: 'Condition 1' });
         await first.getByRole('combobox', { name: 'Field' }).fill('Department');
@@ -162,14 +162,14 @@ describe('connections in the admin app', () => {
         await access.getByRole('textbox', { name: /Groups/ }).fill('Sales\nEMEA');
         await access.getByRole('textbox', { name: /Role/ }).fill('Light agent');
         await access.scrollIntoViewIfNeeded();
-        await screenshot(app.page, join(SHOTS, 'access-grant.png'));
+        await screenshot(app.page, 'access-grant', { dir: SHOTS });
         await expectNoSeriousViolations();
         await panel.getByRole('button', { name: 'Save' }).click();
         // A set that only adds products other sets grant asks first; the admin confirms.
-        const confirm = app.page.getByRole('alertdialog', { name: 'Save this condition set?' });
+        const confirm = app.page.getByRole('dialog', { name: 'Save this condition set?' });
         const listed = panel.getByText(setName, { exact: true });
         await Promise.race([confirm.waitFor(WAIT), listed.waitFor(WAIT)]);
-        if (await confirm.isVisible()) await confirm.getByRole('button', { name: 'OK' }).click();
+        if (await confirm.isVisible()) await confirm.getByRole('button', { name: 'Save Anyway' }).click();
         await listed.waitFor(WAIT);
 
         // Assert: the grant is stored with the set, groups one per line
@@ -207,14 +207,14 @@ describe('connections in the admin app', () => {
         expect(ours.statusTotals).toEqual([{ label: 'Pending', count: 3 * creates }]);
         await plan.getByText(`${2 * creates} group adds, ${creates} creates`).waitFor(WAIT);
         await plan.evaluate((element) => element.scrollIntoView({ block: 'start' }));
-        await screenshot(app.page, join(ROOT, 'tmp', 'screenshots', 'provision-users-plan.png'));
+        await screenshot(app.page, 'provision-users-plan');
         await expectNoSeriousViolations();
 
         // Act: provision, confirmed
         await provisionPanel.getByRole('button', { name: 'Provision Users' }).click();
         await app.page
-            .getByRole('alertdialog', { name: 'Provision users' })
-            .getByRole('button', { name: 'OK' })
+            .getByRole('dialog', { name: 'Provision users' })
+            .getByRole('button', { name: 'Send Invitations' })
             .click();
         const finished = provisionPanel.getByRole('heading', {
             name: /: (Completed|Completed with Errors)$/
@@ -272,7 +272,7 @@ describe('connections in the admin app', () => {
             await detail.getByText(`${3 * creates} Failed`).waitFor(WAIT);
         }
         await detail.evaluate((element) => element.scrollIntoView({ block: 'start' }));
-        await screenshot(app.page, join(SHOTS, 'run-actions.png'));
+        await screenshot(app.page, 'run-actions', { dir: SHOTS });
         await expectNoSeriousViolations();
 
         // Cleanup: the set and the connection go, so the demo data is as it was
@@ -290,21 +290,16 @@ describe('connections in the admin app', () => {
         await app.adminApp.apex.call('ConnectionController', 'deleteConnection', { connectionId });
     });
 
-    it('when the page acts as a user who is not a Rollcall admin, then the Connections screen shows the refusal and lists nothing', async () => {
+    it('when the page acts as a user who is not a Rollcall admin, then the app shows its one "no access" page and no Connections screen', async () => {
         // Act: the page's switch
         await app.page.getByRole('link', { name: 'Act as a user who is not a Rollcall admin' }).click();
         await app.page
             .getByText(/Acting as .+, who does not have the Rollcall Admin permission set/)
             .waitFor(WAIT);
-        const panel = await openTab('Connections');
 
-        // Assert: RollcallAccess's message, no list
-        await panel
-            .getByRole('alert')
-            .filter({ hasText: 'You need the Rollcall Admin permission set to use Rollcall.' })
-            .first()
-            .waitFor(WAIT);
-        expect(await panel.getByRole('grid').count()).toBe(0);
+        // Assert: the app's no-access page (issue 21, finding 8), no tabs, and Apex refuses the list anyway
+        await app.page.getByRole('heading', { name: "You don't have access to Rollcall" }).waitFor(WAIT);
+        expect(await app.page.getByRole('tab', { name: 'Connections' }).count()).toBe(0);
         await expectNoSeriousViolations();
 
         // Back to the demo admin

@@ -7,7 +7,7 @@
 import type { OrgStore } from '../../service/src/domain/org-store';
 import { authorizationKey } from '../../service/src/use-cases/evaluation';
 import { orgStore } from '../service/support/stack';
-import { screenshot, startAdminStack, WAIT, type AdminStack } from './support';
+import { screenshot, startBrowserStack, WAIT, type BrowserStack } from './support/browser';
 
 jest.setTimeout(180_000);
 
@@ -17,12 +17,12 @@ const SET_NAME = 'Reminder check';
 const LINE = '0 invited, 1 reminded, 0 skipped, 0 failed';
 
 describe('the counts of a reminder-only run in a browser', () => {
-    let stack: AdminStack;
+    let stack: BrowserStack;
     let store: OrgStore;
     let user: { Id: string; Name: string; Email: string };
 
     beforeAll(async () => {
-        stack = await startAdminStack({ users: 200 });
+        stack = await startBrowserStack({ users: 200 });
         store = orgStore(stack.service.localOrg!);
 
         // Arrange: one set, matching one user whose invitation from it went out four days ago, unanswered;
@@ -101,8 +101,8 @@ describe('the counts of a reminder-only run in a browser', () => {
         // The reminder settings act on this manual run: the preview says so.
         await page.getByText(/This run also sends 1 reminder of invitations still unanswered/).waitFor(WAIT);
         await page.getByRole('button', { name: 'Provision Users' }).click();
-        const confirm = page.getByRole('alertdialog', { name: 'Provision users' });
-        await confirm.getByRole('button', { name: /^(OK|Send.*|Provision.*)$/ }).click();
+        const confirm = page.getByRole('dialog', { name: 'Provision users' });
+        await confirm.getByRole('button', { name: 'Send Invitations' }).click();
 
         // Assert: the progress and the final counts
         const panel = page.getByRole('tabpanel', { name: 'Provision Users' });

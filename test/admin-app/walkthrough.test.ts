@@ -9,6 +9,7 @@ import {
     NARROW,
     WAIT,
     WIDE,
+    chooseProduct,
     departmentIsSales,
     expectDisabled,
     expectValue,
@@ -68,13 +69,6 @@ describe('the admin app as an admin lives in it (issue 21)', () => {
             name: string;
             active: boolean;
         }[];
-    }
-
-    async function chooseProduct(panel: Locator, product: string): Promise<void> {
-        await panel
-            .getByRole('group', { name: /Products granted by this set/ })
-            .getByText(product, { exact: true })
-            .click();
     }
 
     /** Create Condition Set, a name and Round Robin, Next: the conditions step. */
@@ -470,7 +464,7 @@ describe('the admin app as an admin lives in it (issue 21)', () => {
 
         // Act: History (the preview of the earlier test is a run)
         const history = await openTab('History');
-        const runButton = history.getByRole('button', { name: /^RUN-/ }).first();
+        const runButton = history.getByRole('link', { name: /^RUN-/ }).first();
         await runButton.waitFor(WAIT);
 
         // Assert: its times in the org's zone, named

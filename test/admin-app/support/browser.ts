@@ -3,17 +3,16 @@
  * admin app's page server, Debian's Chromium driven by playwright-core), axe-core on the page as it is,
  * screenshots, and the small waits and steps several tests take. No tool ever downloads a browser.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startAdminApp, type AdminApp } from '../../../service/src/admin-app/server';
 import { start, type RunningService } from '../../../service/src/main';
 import { removeDir } from '../../service/support/stack';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
     '--headless',
     '--no-sandbox',
@@ -39,15 +38,37 @@ export interface BrowserStack {
     page: Page;
     /** The service's log lines (JSON), as written. */
     serviceLog: string[];
+    /** The .eml files the service wrote to its outbox. */
+    outboxEmails(): string[];
+    stop(): Promise<void>;
 }
 
-/** The service in local mode (its scheduler sweeping every second), the admin app, a browser on its page. */
-export async function startBrowserStack(): Promise<BrowserStack> {
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+/** Found by the script `npm test` runs first (it installs Debian's Chromium where it may); never downloaded. */
+export function findChromium(): string {
+    const check = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh'), '--check'], {
+        encoding: 'utf8'
+    });
+    if (check.status !== 0)
+        throw new Error(check.stderr.trim() || 'scripts/ensure-chromium.sh --check failed');
+    return check.stdout.trim();
+}
+
+/**
+ * The service in local mode (its local org with `users` demo users, its scheduler sweeping every second
+ * unless `env` says otherwise), the admin app's page server beside it, and a page on the app in Chromium,
+ * with the app's heading shown. The bundle is built (or found in the cache) in a child process: jest's
+ * module system cannot load the ESM-only LWC rollup plugin; startAdminApp then finds it in the cache.
+ */
+export async function startBrowserStack(
+    options: {
+        users?: number;
+        env?: Record<string, string>;
+        viewport?: { width: number; height: number };
+    } = {}
+): Promise<BrowserStack> {
+    const chromiumPath = findChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
     const dir = mkdtempSync(join(tmpdir(), 'rollcall-admin-app-'));
-    // Built (or found in the cache) in a child process: jest's module system cannot load the ESM-only
-    // LWC rollup plugin. startAdminApp then finds the bundle in the cache.
     execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'service/src/admin-app/build.ts')], {
         cwd: ROOT,
         stdio: 'ignore'
@@ -59,13 +80,14 @@ export async function startBrowserStack(): Promise<BrowserStack> {
             PORT: '0',
             DATA_DIR: join(dir, 'data'),
             OUTBOX_DIR: join(dir, 'outbox'),
-            LOCAL_ORG_USERS: '300',
+            LOCAL_ORG_USERS: String(options.users ?? 300),
             // The service scheduler reads the settings the Scheduled Provisioning screen saves, at
             // every sweep; a short sweep lets a test see it pick a change up.
             SCHEDULER: 'service',
             SWEEP_SECONDS: '1',
             LOG_LEVEL: 'info',
-            ADMIN_APP_PORT: String(await freePort())
+            ADMIN_APP_PORT: String(await freePort()),
+            ...options.env
         },
         logDestination: { write: (line: string) => void serviceLog.push(line) }
     });
@@ -75,11 +97,27 @@ export async function startBrowserStack(): Promise<BrowserStack> {
         service: { url: service.url, secret: service.config.apiSecret },
         port: service.config.adminApp.port
     });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const page = await browser.newPage({ viewport: WIDE });
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: options.viewport ?? WIDE });
     await page.goto(adminApp.url);
     await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
-    return { dir, service, adminApp, browser, page, serviceLog };
+    const stack: BrowserStack = {
+        dir,
+        service,
+        adminApp,
+        browser,
+        page,
+        serviceLog,
+        outboxEmails() {
+            const outbox = join(dir, 'outbox');
+            if (!existsSync(outbox)) return [];
+            return readdirSync(outbox, { recursive: true, encoding: 'utf8' })
+                .filter((file) => file.endsWith('.eml'))
+                .map((file) => readFileSync(join(outbox, file), 'utf8'));
+        },
+        stop: () => stopBrowserStack(stack)
+    };
+    return stack;
 }
 
 export async function stopBrowserStack(stack: Partial<BrowserStack> | undefined): Promise<void> {
@@ -89,14 +127,18 @@ export async function stopBrowserStack(stack: Partial<BrowserStack> | undefined)
     if (stack?.dir) removeDir(stack.dir);
 }
 
-/** A screenshot of the screen itself (tmp/screenshots/<name>.png): toasts from the step before are closed first. */
+/**
+ * A screenshot of the screen itself (`<dir>/<name>.png`, tmp/screenshots by default): toasts from the step
+ * before are closed first.
+ */
 export async function screenshot(
     page: Page,
     name: string,
-    options: { fullPage?: boolean } = {}
+    options: { fullPage?: boolean; dir?: string } = {}
 ): Promise<string> {
     await dismissToasts(page);
-    const path = join(SCREENSHOTS, `${name}.png`);
+    mkdirSync(options.dir ?? SCREENSHOTS, { recursive: true });
+    const path = join(options.dir ?? SCREENSHOTS, `${name}.png`);
     await page.screenshot({ path, fullPage: options.fullPage });
     return path;
 }
@@ -182,6 +224,14 @@ async function accessibleName(page: Page, mark: string): Promise<string> {
     } finally {
         await cdp.detach();
     }
+}
+
+/** Ticks a product in the condition set editor's first step. */
+export async function chooseProduct(panel: Locator, product: string): Promise<void> {
+    await panel
+        .getByRole('group', { name: /Products granted by this set/ })
+        .getByText(product, { exact: true })
+        .click();
 }
 
 /** A port nothing listens on now (the system picks it, then it is released). */
