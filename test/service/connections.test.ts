@@ -15,7 +15,7 @@ import type { RunningService } from '../../service/src/main';
 import { parseSnapshot } from '../../service/src/use-cases/evaluation';
 import { createScimDirectory } from '../../service/src/adapters/scim';
 import { startLocalScimApp, type LocalScimApp } from '../../service/src/local-scim';
-import { startSmtpSink, until, type SmtpSink } from './support/peers';
+import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type SmtpSink } from './support/peers';
 import {
     api,
     deactivateAllSets,
@@ -36,6 +36,7 @@ let org: LocalOrg;
 let orgDir: string;
 let store: OrgStore;
 let smtp: SmtpSink;
+let slack: SlackEndpoint;
 let service: RunningService;
 const apps = new Map<string, AppDirectory>();
 const factory: AppDirectoryFactory = {
@@ -138,7 +139,8 @@ beforeAll(async () => {
     ({ org, dataDir: orgDir } = await startTestOrg({ users: 80, seed: 19 }));
     store = orgStore(org);
     smtp = await startSmtpSink();
-    service = await startService(org, serviceEnv(smtp), { appDirectories: factory });
+    slack = await startSlackEndpoint();
+    service = await startService(org, serviceEnv(smtp, slack), { appDirectories: factory });
     admin = org.ids.adminUserIds[0];
 });
 
@@ -146,6 +148,7 @@ afterAll(async () => {
     await service?.stop();
     for (const app of started) await app.stop();
     await smtp?.close();
+    await slack?.close();
     await store?.org.close();
     await org?.stop();
     removeDir(orgDir);
@@ -517,6 +520,40 @@ describe('provisioning accounts into an app', () => {
     });
 });
 
+describe("the run's outcome", () => {
+    it('when a run creates accounts and adds memberships, then its one line says so on the record, in the API, the audit email and Slack', async () => {
+        const users = await someUsers(3, 0);
+        const connection = await createConnection();
+        await appFor(connection.key);
+        await grantingSet(
+            'Outcome line',
+            users.map((u) => u.Id),
+            connection.id,
+            { groups: ['Sales', 'Support'], role: 'Agent' }
+        );
+        smtp.messages.length = 0;
+        slack.calls.length = 0;
+
+        const { runId } = await previewAndRun();
+
+        const [record] = await store.org.query<{ Outcome_Summary__c: string }>(
+            `SELECT Outcome_Summary__c FROM Provisioning_Run__c WHERE Id = '${runId}'`
+        );
+        const line = record.Outcome_Summary__c;
+        expect(line).toMatch(
+            /^\d+ invited, \d+ reminded, \d+ skipped, \d+ failed, 3 created, 6 group changes$/
+        );
+        const view = await api(service, 'GET', `/v1/runs/${runId}`);
+        expect(JSON.stringify(view.body)).toContain(JSON.stringify(line));
+        const audit = smtp.messages.find((message) => String(message.subject).startsWith('Rollcall'));
+        expect(String(audit?.subject)).toMatch(new RegExp(`: ${line}$`));
+        expect(audit?.text).toContain(line);
+        expect(audit?.text).toMatch(/^Nothing needs action\.$/m);
+        await until(() => slack.calls.length > 0, 'the Slack summary');
+        expect(slack.calls[0].text).toContain(`: ${line}.`);
+    });
+});
+
 describe('scheduled runs', () => {
     it('when a scheduled run starts, then it plans and sends the connection actions like a previewed run', async () => {
         const users = await someUsers(2, 45);
@@ -779,6 +816,16 @@ describe('integrity', () => {
         expect(audit?.text).toMatch(
             new RegExp(`${connection.key}\\): 5 Create, 5 Add To Group → 0 done, 10 failed`)
         );
+        // The run's one line says it, and the failures are under "Needs action".
+        expect(String(audit?.subject)).toMatch(/, 10 access changes failed$/);
+        expect(audit?.text).toMatch(/^NEEDS ACTION \(\d+\)$/m);
+        expect(audit?.text).toMatch(
+            new RegExp(
+                `^Access changes failed: not made in the app \\(10\\):\\n- Test app \\d+ \\(${connection.key}\\): 10 failed: Not sent: ${connection.key} failed \\d times in a row`,
+                'm'
+            )
+        );
+        expect(audit?.html).toContain('Access changes failed: not made in the app (10)');
         app.scim.faults.clear();
     });
 });
