@@ -19,13 +19,18 @@ import { startSlackEndpoint, startSmtpSink, until, type SlackEndpoint, type Smtp
 import {
     api,
     deactivateAllSets,
+    orgEnv,
     orgStore,
     previewViaApi,
     removeDir,
     serviceEnv,
     startService,
+    startServiceProcess,
     startTestOrg
 } from './support/stack';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 jest.setTimeout(120_000);
 
@@ -740,6 +745,79 @@ describe('integrity', () => {
             expect(await accountsOf(connection.id)).toHaveLength(4);
         } finally {
             await second.stop();
+        }
+    });
+
+    it('when two service processes execute the same preview at once, and the one sending is killed (SIGKILL) mid-create, then the other resumes it and every account and membership is made once', async () => {
+        const users = await someUsers(8, 0);
+        const connection = await createConnection();
+        const app = await appFor(connection.key);
+        await grantingSet(
+            'Two processes',
+            users.map((u) => u.Id),
+            connection.id,
+            { groups: ['Sales', 'Support'], role: 'Agent' }
+        );
+        const dir = mkdtempSync(join(tmpdir(), 'rollcall-connections-processes-'));
+        const file = join(dir, 'connections.json');
+        writeFileSync(file, JSON.stringify({ [connection.key]: { baseUrl: app.scim.url, token: TOKEN } }));
+        const env = {
+            ...serviceEnv(smtp, undefined, {
+                HEARTBEAT_SECONDS: '0.5',
+                STALE_RUN_SECONDS: '2',
+                SWEEP_SECONDS: '0.5',
+                DATA_DIR: dir,
+                CONNECTIONS_FILE: file
+            }),
+            ...orgEnv(org),
+            ROLLCALL_TEST_TIMERS: '1'
+        };
+        const processes = await Promise.all([startServiceProcess(env), startServiceProcess(env)]);
+        try {
+            const preview = await previewViaApi(processes[0], admin);
+            // Every request to the app takes 150 ms: the creates are in flight when the sender is killed.
+            app.scim.faults.latency(150);
+            const body = { previewRunId: preview.runId, initiatedBy: admin };
+            const answers = await Promise.all(processes.map((p) => api(p, 'POST', '/v1/runs', body)));
+            expect(answers.map((answer) => answer.status).sort()).toEqual([202, 409]);
+            const sender = processes[answers.findIndex((answer) => answer.status === 202)];
+            await until(() => app.scim.store.users.size >= 1, 'a first account created', 30_000);
+            sender.child.kill('SIGKILL');
+            expect(app.scim.store.users.size).toBeLessThan(users.length);
+
+            const run = await until(
+                async () => {
+                    const found = await store.findRun(preview.runId);
+                    return found && found.Status__c.startsWith('Completed') ? found : undefined;
+                },
+                'the other process to resume and finish the run',
+                60_000
+            );
+            app.scim.faults.clear();
+
+            expect(run.Status__c).toBe('Completed');
+            const actions = await actionsOf(preview.runId, connection.key);
+            expect(actions.filter((a) => a.status !== 'Done')).toEqual([]);
+            expect(app.scim.store.users.size).toBe(users.length);
+            const state = await appState(app);
+            expect(state.map((account) => account.externalId).sort()).toEqual(
+                users.map((u) => `${u.Id}:${connection.key}`).sort()
+            );
+            expect(state.map((account) => account.groups)).toEqual(users.map(() => ['Sales', 'Support']));
+            expect((await accountsOf(connection.id)).map((a) => [a.Source__c, a.Status__c])).toEqual(
+                users.map(() => ['Rule', 'Active'])
+            );
+        } finally {
+            for (const p of processes)
+                if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+            await Promise.all(
+                processes.map((p) =>
+                    p.child.exitCode !== null || p.child.signalCode !== null
+                        ? undefined
+                        : new Promise((resolve) => p.child.once('exit', resolve))
+                )
+            );
+            removeDir(dir);
         }
     });
 
