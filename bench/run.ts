@@ -13,7 +13,7 @@ import { DEFAULT_MAX_HEAP_MB } from '../service/src/heap';
  * the heap budget `npm start` gives the service (ROLLCALL_MAX_HEAP_MB, service/src/heap.ts), so the memory
  * they report is the service's as deployed.
  */
-const SERVICE_BENCHES = new Set(['sync', 'incremental']);
+const SERVICE_BENCHES = new Set(['sync', 'incremental', 'scim']);
 const heapBudgetMb = Number(process.env.ROLLCALL_MAX_HEAP_MB ?? DEFAULT_MAX_HEAP_MB);
 
 const benchDir = __dirname;

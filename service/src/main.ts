@@ -35,6 +35,8 @@ import { directoryFactory, type DirectoryConstructor } from './connections/confi
 import { startLocalConnections, type LocalConnections, type LocalScimStarter } from './connections/local';
 import { ConnectionsService } from './connections/status';
 import { ConnectionStore } from './domain/connection-store';
+import { createScimDirectory } from './adapters/scim';
+import { startLocalScimApp } from './local-scim';
 
 export interface StartOptions {
     /** Environment to configure from (default process.env). */
@@ -62,12 +64,12 @@ export interface StartOptions {
     appDirectories?: AppDirectoryFactory;
     /**
      * How a CONNECTIONS_FILE entry becomes an AppDirectory: the SCIM adapter (`createScimDirectory`,
-     * service/src/adapters/scim.ts, wired here once it is merged).
+     * service/src/adapters/scim.ts); `npm start` passes it.
      */
     createDirectory?: DirectoryConstructor;
     /**
-     * Local mode without CONNECTIONS_FILE: starts the local SCIM app for the demo connection (h19a's
-     * `startLocalScimApp`, service/src/local-scim/, the default here once it is merged).
+     * Local mode without CONNECTIONS_FILE: starts the local SCIM app for the demo connection
+     * (`startLocalScimApp`, service/src/local-scim/); `npm start` passes it.
      */
     localScim?: LocalScimStarter;
 }
@@ -292,9 +294,8 @@ export async function stop(): Promise<void> {
 async function main(): Promise<void> {
     let service: RunningService;
     try {
-        // The SCIM adapter and the local SCIM app (h19a) plug in here once merged:
-        //     start({ createDirectory: createScimDirectory, localScim: startLocalScimApp })
-        service = await start();
+        // The SCIM adapter for CONNECTIONS_FILE's entries; in local mode without one, the local SCIM app.
+        service = await start({ createDirectory: createScimDirectory, localScim: startLocalScimApp });
     } catch (error) {
         console.error(describeError(error));
         process.exit(1);

@@ -179,6 +179,23 @@ describe('users', () => {
         }
     });
 
+    test('when users are listed without a page size, then the pages are as large as the app advertises (filter.maxResults)', async () => {
+        const app = await startLocalScimApp({ token: TOKEN, seedGroups: [], limits: { maxResults: 7 } });
+        try {
+            const dir = createScimDirectory({ baseUrl: app.url, token: TOKEN });
+            for (let i = 0; i < 15; i++) await dir.createUser(user(`size-${i}@example.com`));
+            const pages: number[] = [];
+            await dir.listUsers((users) => pages.push(users.length));
+            expect(pages).toEqual([7, 7, 1]);
+            // The capabilities are read once and kept: a second listing costs its pages only.
+            const before = app.stats().requests;
+            await dir.listUsers(() => undefined);
+            expect(app.stats().requests - before).toBe(3);
+        } finally {
+            await app.stop();
+        }
+    });
+
     test('when the app caps a page below the count asked, then the client goes on from what it got', async () => {
         const capped = await startLocalScimApp({ token: TOKEN, seedGroups: [], limits: { maxResults: 4 } });
         try {

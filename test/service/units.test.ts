@@ -28,7 +28,12 @@ import {
     toCsv,
     type RunReport
 } from '../../service/src/use-cases/reports';
-import { countFields, outcomeLine, runViewCounts } from '../../service/src/use-cases/run/counts';
+import {
+    connectionCounts,
+    countFields,
+    outcomeLine,
+    runViewCounts
+} from '../../service/src/use-cases/run/counts';
 import { removeDir } from './support/stack';
 
 const SECRET = 's'.repeat(40);
@@ -247,6 +252,26 @@ describe('outcome counts, one definition', () => {
         expect(outcomeLine({ invited: 2, reminded: 0, skipped: 0, failed: 1, held: 3 })).toBe(
             '2 invited, 0 reminded, 0 skipped, 1 failed, 3 held for review'
         );
+    });
+
+    it('when connections report their outcomes, then each done kind counts once where it belongs and failures need action', () => {
+        const counts = connectionCounts([
+            { doneByKind: { Create: 3, 'Add To Group': 5, 'Set Role': 1, Update: 2 }, failed: 1 },
+            { doneByKind: { Create: 1, 'Remove From Group': 1, Deactivate: 2 }, failed: 0, held: 4 }
+        ]);
+        expect(counts).toEqual({
+            created: 4,
+            updated: 3,
+            groupChanges: 6,
+            deactivated: 2,
+            held: 4,
+            accessFailed: 1
+        });
+        expect(outcomeLine({ invited: 0, reminded: 0, skipped: 0, failed: 0, ...counts })).toBe(
+            '0 invited, 0 reminded, 0 skipped, 0 failed, 4 created, 3 updated, 6 group changes, 2 deactivated, 4 held for review, 1 access changes failed'
+        );
+        expect(connectionCounts(undefined)).toEqual({});
+        expect(connectionCounts([{ doneByKind: {}, failed: 0 }])).toEqual({});
     });
 });
 

@@ -32,7 +32,15 @@ export interface PatchOperation {
     path?: string;
     value?: unknown;
 }
-export type AppErrorKind = 'unauthorized' | 'not_found' | 'uniqueness' | 'invalid' | 'rate_limited' | 'unavailable' | 'timeout' | 'protocol';
+export type AppErrorKind =
+    | 'unauthorized'
+    | 'not_found'
+    | 'uniqueness'
+    | 'invalid'
+    | 'rate_limited'
+    | 'unavailable'
+    | 'timeout'
+    | 'protocol';
 /** Every failure of the adapter; `message` never carries the token. */
 export class AppDirectoryError extends Error {
     constructor(

@@ -213,8 +213,27 @@ export function buildAuditMail(
             hidden: rows.length - shown.length
         };
     };
+    // A connection whose actions failed: one row per connection (its actions are in the run detail).
+    const accessFailed = (report.connections ?? []).filter((connection) => connection.failed > 0);
+    const accessList = {
+        title: 'Access changes failed: not made in the app',
+        count: accessFailed.reduce((sum, connection) => sum + connection.failed, 0),
+        hasNotes: true,
+        rows: accessFailed.map((connection) => ({
+            name: `${connection.name} (${connection.key})`,
+            email: '',
+            productList: '',
+            status: 'Failed',
+            products: [],
+            reason: `${connection.failed} failed: ${
+                connection.problem ?? (connection.failures ?? []).join('; ') ?? ''
+            }`
+        })),
+        hidden: 0
+    };
     const actionLists = [
         list(failed, 'Failed: not sent'),
+        accessList,
         list(skippedToFix, 'Skipped: needs a fix'),
         list(notReached, 'Not reached: the run stopped first')
     ].filter((entry) => entry.count > 0);

@@ -63,8 +63,12 @@ export interface ConnectionOutcome {
     /** Actions by kind (Create, Update, Add To Group, Set Role, …). */
     planned: Record<string, number>;
     done: number;
+    /** Done actions by kind: the run's outcome counts (./counts connectionCounts: created, updated, …). */
+    doneByKind?: Record<string, number>;
     failed: number;
     skipped: number;
+    /** Actions held for an admin's decision (DESIGN §11). */
+    held?: number;
     /** Matched users with an account Rollcall leaves alone (Manual, or inactive pending §11). */
     kept: number;
     /** Why the connection was not planned or not sent (a bad mapping, an unreachable app, …). */
@@ -98,6 +102,12 @@ function toAccount(record: AppAccountRecord): AccountRecord {
             .map((name) => name.trim())
             .filter(Boolean)
     };
+}
+
+function countDone(outcome: ConnectionOutcome, kind: string): void {
+    outcome.done++;
+    outcome.doneByKind ??= {};
+    outcome.doneByKind[kind] = (outcome.doneByKind[kind] ?? 0) + 1;
 }
 
 function emptyOutcome(connection: ConnectionRecord, configured: boolean): ConnectionOutcome {
@@ -412,7 +422,7 @@ class ConnectionSender {
         externalId?: string
     ): void {
         action.Status__c = status;
-        if (status === 'Done') this.outcome.done++;
+        if (status === 'Done') countDone(this.outcome, action.Kind__c);
         else if (status === 'Failed') {
             this.outcome.failed++;
             if (reason && (this.outcome.failures ??= []).length < 5) this.outcome.failures.push(reason);
@@ -519,9 +529,10 @@ export async function sendConnectionActions(
         outcomes.push(outcome);
         for (const action of list) {
             outcome.planned[action.Kind__c] = (outcome.planned[action.Kind__c] ?? 0) + 1;
-            if (action.Status__c === 'Done') outcome.done++;
+            if (action.Status__c === 'Done') countDone(outcome, action.Kind__c);
             else if (action.Status__c === 'Failed') outcome.failed++;
             else if (action.Status__c === 'Skipped') outcome.skipped++;
+            else if (action.Status__c === 'Held') outcome.held = (outcome.held ?? 0) + 1;
         }
         const pending = list.filter((action) => action.Status__c === 'Pending');
         const directory = deps.appDirectories?.forConnection(key);

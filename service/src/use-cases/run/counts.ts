@@ -6,9 +6,10 @@
  * those: the Provision Users progress and toast, History and the run detail (through the Apex DTOs), the
  * audit email's subject and first line, Slack's headline and the CLI. Nothing else adds counts up.
  *
- * The connection actions to come (created, updated, group changes, deactivated, held) have their place in
- * OUTCOME_KINDS already: a run that reports one shows it in the line; each gets its run field when the
- * connections write them.
+ * The connection actions (created, updated, group changes, deactivated, held, failed) come from the run's
+ * ConnectionOutcomes through `connectionCounts`, added to the tally where the run is finished: the run
+ * record's line, the audit email's subject and first line and Slack's headline then say them. They have no
+ * run field of their own (the line carries them; the actions are the run's Provisioning_Run_Action__c).
  */
 import type { RunRecord } from '../../domain/org-store';
 
@@ -26,6 +27,8 @@ export interface OutcomeCounts {
     deactivated?: number;
     /** Removals held for an admin's decision. */
     held?: number;
+    /** Connection actions that failed (an app's write not made): listed under the audit's "Needs action". */
+    accessFailed?: number;
 }
 
 export interface OutcomeKind {
@@ -49,8 +52,51 @@ export const OUTCOME_KINDS: readonly OutcomeKind[] = [
     { key: 'updated', label: 'updated', always: false, needsAction: false },
     { key: 'groupChanges', label: 'group changes', always: false, needsAction: false },
     { key: 'deactivated', label: 'deactivated', always: false, needsAction: false },
-    { key: 'held', label: 'held for review', always: false, needsAction: true }
+    { key: 'held', label: 'held for review', always: false, needsAction: true },
+    { key: 'accessFailed', label: 'access changes failed', always: false, needsAction: true }
 ];
+
+/** What connectionCounts reads of a run's ConnectionOutcome (./connections). */
+export interface ConnectionTally {
+    /** Actions Done, by Kind__c (Create, Update, Set Role, Add To Group, …). */
+    doneByKind?: Record<string, number>;
+    failed: number;
+    held?: number;
+}
+
+/** Which outcome each action kind counts as, once Done. */
+const KIND_COUNTS: Record<string, 'created' | 'updated' | 'groupChanges' | 'deactivated'> = {
+    Create: 'created',
+    Update: 'updated',
+    'Set Role': 'updated',
+    Reactivate: 'updated',
+    'Add To Group': 'groupChanges',
+    'Remove From Group': 'groupChanges',
+    Deactivate: 'deactivated'
+};
+
+/**
+ * A run's connection outcomes as outcome counts: "3 created" is three accounts created, "6 group changes"
+ * six memberships added or removed, "1 access changes failed" one action the app did not take. Only the
+ * kinds a run has are set (so a run without connections has the same line as before).
+ */
+export function connectionCounts(
+    outcomes: ReadonlyArray<ConnectionTally> | undefined
+): Partial<OutcomeCounts> {
+    const counts: Partial<OutcomeCounts> = {};
+    const add = (key: keyof OutcomeCounts, n: number) => {
+        if (n > 0) counts[key] = (counts[key] ?? 0) + n;
+    };
+    for (const outcome of outcomes ?? []) {
+        for (const [kind, n] of Object.entries(outcome.doneByKind ?? {})) {
+            const key = KIND_COUNTS[kind];
+            if (key) add(key, n);
+        }
+        add('accessFailed', outcome.failed);
+        add('held', outcome.held ?? 0);
+    }
+    return counts;
+}
 
 /** Users with an outcome (the progress's numerator). */
 export function processedCount(counts: OutcomeCounts): number {

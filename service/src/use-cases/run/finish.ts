@@ -14,7 +14,7 @@ import {
     type ReportRow,
     type RunReport
 } from '../reports';
-import { countFields } from './counts';
+import { connectionCounts, countFields } from './counts';
 import { truncate, type RunContext, type RunDeps, type RunProgress, type WorkItem } from './context';
 
 export interface FinishInput {
@@ -41,7 +41,8 @@ export async function finishRun(deps: RunDeps, ctx: RunContext, input: FinishInp
             Status__c: input.status,
             Finished_At__c: finishedAt.toISOString(),
             Heartbeat__c: finishedAt.toISOString(),
-            ...countFields(p, p.total),
+            // The invitations' tally and the connections' outcomes: the one line every surface shows.
+            ...countFields({ ...p, ...connectionCounts(ctx.connections) }, p.total),
             Eligible_Count__c: ctx.eligible,
             Evaluated_Count__c: ctx.evaluated,
             Api_Calls__c: input.apiCalls + 1,
@@ -108,7 +109,8 @@ async function buildReport(
             invited: p.invited,
             reminded: p.reminded,
             skipped: p.skipped,
-            failed: p.failed
+            failed: p.failed,
+            ...connectionCounts(ctx.connections)
         },
         rows,
         connections: ctx.connections,
