@@ -128,6 +128,7 @@ describe('npm start on a cold machine', () => {
         expect(output).toMatch(/Sync \S+ started; sending invitations/);
         expect(output).toMatch(/Status.*Trigger.*Evaluated[\s\S]*Completed/);
         expect(output).toMatch(/Building the admin app/);
+        expect(output).toMatch(/Local SCIM app: http:\/\/127\.0\.0\.1:\d+/);
         const adminUrl = /^Admin app: (http:\/\/\S+)$/m.exec(output)?.[1];
         expect(adminUrl).toBeDefined();
         const page = await fetch(adminUrl!);
