@@ -41,6 +41,8 @@ interface Vector {
     definition?: unknown;
     definitionText?: string;
     errors: { code: string; condition?: number }[];
+    /** Each condition's value as both validators normalise it (record Ids: 18 characters, case restored). */
+    normalized?: unknown[];
 }
 
 const file = JSON.parse(readFileSync(RESOURCE, 'utf8')) as { fields: VectorField[]; vectors: Vector[] };
@@ -117,6 +119,27 @@ describe('shared definition test vectors (static resource RollcallDefinitionVect
             expect(actual).toEqual(keys(vector.errors));
         }
     );
+
+    it.each(
+        file.vectors
+            .filter((vector) => vector.normalized !== undefined)
+            .map((vector) => [vector.name, vector] as const)
+    )('when the engine validates "%s", then each value is normalised as the vector says', (_name, vector) => {
+        const result = validateDefinition(textOf(vector), schema);
+        if (!result.ok) throw new Error(result.errors.map((error) => error.message).join(' '));
+        expect(result.definition.conditions.map((condition) => condition.value)).toEqual(vector.normalized);
+    });
+
+    it('when the vectors are read, then lower-cased, upper-cased, 15-character and broken-checksum Ids are among them', () => {
+        const normalized = file.vectors.filter((vector) => vector.normalized !== undefined);
+        const raw = normalized.flatMap((vector) => JSON.stringify(vector.definition));
+        expect(raw.join()).toMatch(/"[0-9a-z]{18}"/);
+        expect(raw.join()).toMatch(/"[0-9A-Z]{18}"/);
+        expect(raw.join()).toMatch(/"[0-9A-Za-z]{15}"/);
+        expect(file.vectors.some((vector) => /checksum/.test(vector.name) && vector.errors.length > 0)).toBe(
+            true
+        );
+    });
 
     it('when the valid vectors are listed, then every operator of every field type is used in one', () => {
         const used = new Set<string>();

@@ -389,7 +389,7 @@ const soqlRows: SoqlRow[] = [
     ['Moment__c', 'withinLastDays', 30, 'Moment__c = LAST_N_DAYS:30'],
     ['Moment__c', 'olderThanDays', 30, 'Moment__c < N_DAYS_AGO:30'],
     ['Day__c', 'withinLastDays', 0, 'Day__c = TODAY'],
-    ['Id', 'equals', '005000000000001', "Id = '005000000000001'"],
+    ['Id', 'equals', '005000000000001', "Id = '005000000000001AAA'"],
     ['UserRole.Name', 'equals', 'CEO', "UserRole.Name = 'CEO'"],
     ['IsManager', 'equals', true, 'Id != null']
 ];

@@ -1,5 +1,6 @@
 import {
     MAX_VALUE_LENGTH,
+    compileWhere,
     parseLogic,
     validateDefinition,
     type ValidationError
@@ -220,4 +221,75 @@ describe('parseLogic', () => {
         expect(parseLogic('1 AND (2 OR 3)', 3).ok).toBe(true);
         expect(parseLogic('NOT NOT 1', 1).ok).toBe(true);
     });
+});
+
+describe('record Id values (15 or 18 characters, the 18-character checksum, case restored)', () => {
+    // 005D0000001AbCd: its suffix is IAK (bits of D, then none, then A and C).
+    const ID15 = '005D0000001AbCd';
+    const ID18 = '005D0000001AbCdIAK';
+
+    const valueOf = (value: unknown, field = 'ManagerId', operator = 'equals'): unknown => {
+        const result = validateDefinition(define([{ field, operator, value }]), schema);
+        if (!result.ok) throw new Error(result.errors.map((error) => error.message).join(' '));
+        return result.definition.conditions[0].value;
+    };
+
+    it.each([
+        ['an 18-character Id as Salesforce writes it', ID18],
+        ['the same Id lower-cased (pasted from a case-insensitive tool)', ID18.toLowerCase()],
+        ['the same Id upper-cased', ID18.toUpperCase()],
+        ['its 15-character form', ID15]
+    ])(
+        'when a reference condition holds %s, then its value is the 18-character Id with its case',
+        (_label, value) => {
+            expect(valueOf(value)).toBe(ID18);
+        }
+    );
+
+    it('when an "is one of" list holds lower-cased and 15-character Ids, then each becomes the 18-character Id', () => {
+        expect(valueOf([ID18.toLowerCase(), '005000000000001'], 'Id', 'in')).toEqual([
+            ID18,
+            '005000000000001AAA'
+        ]);
+    });
+
+    it('when a lower-cased Id is compiled, then the query carries the Id with its case', () => {
+        const where = compileWhere(
+            JSON.stringify(define([{ field: 'ManagerId', operator: 'equals', value: ID18.toLowerCase() }])),
+            schema
+        );
+        expect(where).toBe(`ManagerId = '${ID18}'`);
+    });
+
+    it.each([
+        ['a mixed-case Id whose suffix does not match', '005D0000001AbCdIAA', /checksum/],
+        ['a suffix marking a digit as upper case', '005000000000001AAB', /checksum/],
+        ['a suffix character no suffix has', '005d0000001abcdia9', /checksum/],
+        ['17 characters', '005D0000001AbCdIA', /15 or 18 characters; this one has 17/],
+        ['16 characters', '005D0000001AbCdI', /this one has 16/],
+        ['characters other than letters and digits', '005D0000001AbC-', /only letters and digits/]
+    ])(
+        'when a reference condition holds %s, then INVALID_VALUE says what to do',
+        (_label, value, message) => {
+            const errors = errorsOf(define([{ field: 'ManagerId', operator: 'equals', value }]));
+            expect(errors).toHaveLength(1);
+            expect(errors[0]).toMatchObject({ code: 'INVALID_VALUE', condition: 1 });
+            expect(errors[0].message).toMatch(message);
+            expect(errors[0].message).toMatch(/Copy the (whole )?Id/);
+        }
+    );
+});
+
+describe('"is blank" on a checkbox', () => {
+    it.each([
+        ['isNull', /never blank.*Use "equals false"/],
+        ['isNotNull', /never blank.*Use "equals true"/]
+    ])(
+        'when a checkbox condition uses %s, then OPERATOR_NOT_ALLOWED names what to write instead',
+        (operator, message) => {
+            const errors = errorsOf(define([{ field: 'Flag__c', operator }]));
+            expect(errors).toEqual([expect.objectContaining({ code: 'OPERATOR_NOT_ALLOWED', condition: 1 })]);
+            expect(errors[0].message).toMatch(message);
+        }
+    );
 });

@@ -5,6 +5,7 @@
 import type { Connection } from 'jsforce';
 import { QueryJobV2 } from 'jsforce/lib/api/bulk2';
 import { startLocalOrg, type LocalOrg } from '../../service/src/local-org';
+import { JOB_LIST_SIZE } from '../../service/src/local-org/bulk';
 import { clientCredentialsToken, jwtConnection, rest, v } from './helpers';
 
 type Rec = Record<string, unknown> & { Id: string };
@@ -236,5 +237,141 @@ describe('local org Bulk API 2.0 query jobs', () => {
         await job.delete();
 
         expect(org.apiUsage().used).toBeGreaterThanOrEqual(4);
+    });
+
+    describe('as the Bulk API 2.0 Developer Guide documents it', () => {
+        const create = async (query = 'SELECT Id FROM User LIMIT 3', version = '62.0') =>
+            (
+                await rest(org, token, `/services/data/v${version}/jobs/query`, {
+                    method: 'POST',
+                    body: { operation: 'query', query }
+                })
+            ).body as { id: string; state: string };
+        const stateOf = async (id: string) =>
+            ((await rest(org, token, v(`/jobs/query/${id}`))).body as { state: string }).state;
+        const until = async (id: string, state: string) => {
+            for (let i = 0; i < 200 && (await stateOf(id)) !== state; i++)
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            return stateOf(id);
+        };
+
+        it('"Get Results for a Query Job": results read with another API version than the job\'s answer 409', async () => {
+            const job = await create();
+            await until(job.id, 'JobComplete');
+
+            const other = await fetch(`${org.url}/services/data/v61.0/jobs/query/${job.id}/results`, {
+                headers: { authorization: `Bearer ${token}`, accept: 'text/csv' }
+            });
+            const same = await results(org, token, job.id);
+
+            expect(other.status).toBe(409);
+            expect(await other.json()).toEqual([
+                { errorCode: 'API_ERROR', message: expect.stringContaining('62.0') }
+            ]);
+            expect(same.status).toBe(200);
+            expect(same.text.split('\n').filter(Boolean)).toHaveLength(4);
+        });
+
+        it('"Get Information About All Query Jobs": GET …/jobs/query answers done, records and nextRecordsUrl, filtered by jobType', async () => {
+            const job = await create();
+            await until(job.id, 'JobComplete');
+
+            const all = await rest(org, token, v('/jobs/query'));
+            const v2 = await rest(org, token, v('/jobs/query?jobType=V2Query'));
+            const ingest = await rest(org, token, v('/jobs/query?jobType=V2Ingest'));
+
+            expect(all.status).toBe(200);
+            const list = all.body as {
+                done: boolean;
+                records: Array<Record<string, unknown>>;
+                nextRecordsUrl: null;
+            };
+            expect(list.done).toBe(true);
+            expect(list.nextRecordsUrl).toBeNull();
+            expect(list.records.find((r) => r.id === job.id)).toEqual({
+                id: job.id,
+                operation: 'query',
+                object: 'User',
+                createdById: org.ids.integrationUserId,
+                createdDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/),
+                systemModstamp: expect.any(String),
+                state: 'JobComplete',
+                concurrencyMode: 'Parallel',
+                contentType: 'CSV',
+                apiVersion: 62,
+                jobType: 'V2Query',
+                lineEnding: 'LF',
+                columnDelimiter: 'COMMA'
+            });
+            expect((v2.body as { records: unknown[] }).records).toEqual(list.records);
+            expect(ingest.body).toEqual({ done: true, records: [], nextRecordsUrl: null });
+        });
+
+        it('"Get Information About All Query Jobs": more jobs than one set are read set by set through nextRecordsUrl', async () => {
+            const small = await startLocalOrg({ users: 5, seed: 3 });
+            try {
+                const t = await clientCredentialsToken(small);
+                const made = new Set<string>();
+                for (let i = 0; i < JOB_LIST_SIZE + 1; i += 50) {
+                    const batch = Array.from({ length: Math.min(50, JOB_LIST_SIZE + 1 - i) }, () =>
+                        rest(small, t, v('/jobs/query'), {
+                            method: 'POST',
+                            body: { operation: 'query', query: 'SELECT Id FROM User LIMIT 1' }
+                        })
+                    );
+                    for (const res of await Promise.all(batch)) made.add((res.body as { id: string }).id);
+                }
+
+                const first = (await rest(small, t, v('/jobs/query'))).body as {
+                    done: boolean;
+                    records: Array<{ id: string }>;
+                    nextRecordsUrl: string;
+                };
+                const second = (await rest(small, t, first.nextRecordsUrl)).body as typeof first;
+
+                expect(first.done).toBe(false);
+                expect(first.records).toHaveLength(JOB_LIST_SIZE);
+                expect(first.nextRecordsUrl).toMatch(
+                    /^\/services\/data\/v62\.0\/jobs\/query\?queryLocator=\w+$/
+                );
+                expect(second).toEqual({ done: true, records: [expect.any(Object)], nextRecordsUrl: null });
+                expect(new Set([...first.records, ...second.records].map((r) => r.id))).toEqual(made);
+            } finally {
+                await small.stop();
+            }
+        });
+
+        it('"Delete a Query Job": a job that is not terminated (UploadComplete, InProgress) is refused with 400 API_ERROR; once aborted it is deleted', async () => {
+            org.faults.bulkQueryDelay(4_000);
+            const job = await create('SELECT Id FROM User');
+            const refusal = [
+                {
+                    errorCode: 'API_ERROR',
+                    message: 'Error encountered when deleting the job because the job is not terminated'
+                }
+            ];
+
+            const queued = await rest(org, token, v(`/jobs/query/${job.id}`), { method: 'DELETE' });
+            const stateWhenQueued = await stateOf(job.id);
+            const running = await until(job.id, 'InProgress');
+            const inProgress = await rest(org, token, v(`/jobs/query/${job.id}`), { method: 'DELETE' });
+            const aborted = await rest(org, token, v(`/jobs/query/${job.id}`), {
+                method: 'PATCH',
+                body: { state: 'Aborted' }
+            });
+            const deleted = await rest(org, token, v(`/jobs/query/${job.id}`), { method: 'DELETE' });
+            const gone = await rest(org, token, v(`/jobs/query/${job.id}`));
+
+            expect(job.state).toBe('UploadComplete');
+            expect(stateWhenQueued).toBe('UploadComplete');
+            expect(queued.status).toBe(400);
+            expect(queued.body).toEqual(refusal);
+            expect(running).toBe('InProgress');
+            expect(inProgress.status).toBe(400);
+            expect(inProgress.body).toEqual(refusal);
+            expect((aborted.body as { state: string }).state).toBe('Aborted');
+            expect(deleted.status).toBe(204);
+            expect(gone.status).toBe(404);
+        });
     });
 });

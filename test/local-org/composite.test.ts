@@ -258,8 +258,8 @@ describe('the Composite resource', () => {
             [
                 'a referenceId with a hyphen',
                 [{ method: 'GET', url: queryUrl('SELECT Id FROM User LIMIT 1'), referenceId: 'not-valid' }],
-                'INVALID_INPUT',
-                /letters, numbers and underscores/
+                'JSON_PARSER_ERROR',
+                /^Provided referenceId \('not-valid'\) must start with a letter or a number, and it can contain only letters, numbers and underscores/
             ],
             [
                 'a referenceId twice',
@@ -302,6 +302,269 @@ describe('the Composite resource', () => {
             } finally {
                 await limited.stop();
             }
+        });
+    });
+
+    describe('as the REST API Developer Guide documents it', () => {
+        /** The raw answer, headers included (rest() parses the body but a header is the point here). */
+        const rawComposite = async (body: unknown, version = '62.0') => {
+            const res = await fetch(`${org.url}/services/data/v${version}/composite`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+                body: JSON.stringify(body)
+            });
+            const text = await res.text();
+            return { status: res.status, headers: res.headers, body: JSON.parse(text) as unknown };
+        };
+        const results = (body: unknown) =>
+            (body as { compositeResponse: SubrequestResult[] }).compositeResponse;
+        const setNamed = async (name: string) =>
+            (await rest(org, token, queryUrl(`SELECT Id, Name FROM Condition_Set__c WHERE Name = '${name}'`)))
+                .body as { totalSize: number; records: Array<{ Id: string }> };
+
+        it('"Composite Subrequest Result": neither the top-level answer nor a subrequest carries Content-Length', async () => {
+            const ok = await rawComposite({
+                compositeRequest: [
+                    { method: 'GET', url: queryUrl('SELECT Id FROM User LIMIT 2'), referenceId: 'users' },
+                    {
+                        method: 'POST',
+                        url: v('/sobjects/Condition_Set__c'),
+                        referenceId: 'made',
+                        body: { Name: 'CL-1' }
+                    }
+                ]
+            });
+            const refused = await rawComposite({ compositeRequest: [{ method: 'GET', url: v('/limits') }] });
+
+            expect(ok.status).toBe(200);
+            expect(ok.headers.get('content-length')).toBeNull();
+            expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
+            for (const result of results(ok.body)) {
+                expect(Object.keys(result.httpHeaders).map((h) => h.toLowerCase())).not.toContain(
+                    'content-length'
+                );
+            }
+            expect(refused.status).toBe(400);
+            expect(refused.headers.get('content-length')).toBeNull();
+        });
+
+        it('"Send Multiple Requests Using Composite": sObject resources run as subrequests — create, read a row by id, update, upsert by external id, delete', async () => {
+            const user = (
+                await rest(org, token, queryUrl('SELECT Id, Username FROM User ORDER BY Id LIMIT 1'))
+            ).body as { records: [{ Id: string; Username: string }] };
+            const userId = user.records[0].Id;
+
+            const res = await rawComposite({
+                compositeRequest: [
+                    {
+                        method: 'GET',
+                        url: v(`/sobjects/User/${userId}?fields=Id,Username`),
+                        referenceId: 'user'
+                    },
+                    {
+                        method: 'POST',
+                        url: v('/sobjects/Condition_Set__c'),
+                        referenceId: 'created',
+                        body: { Name: 'Composite rows' }
+                    },
+                    {
+                        method: 'PATCH',
+                        url: v('/sobjects/Condition_Set__c/@{created.id}'),
+                        referenceId: 'renamed',
+                        body: { Name: 'Composite rows renamed' }
+                    },
+                    {
+                        method: 'GET',
+                        url: v('/sobjects/Condition_Set__c/@{created.id}?fields=Name'),
+                        referenceId: 'reread'
+                    },
+                    {
+                        method: 'DELETE',
+                        url: v('/sobjects/Condition_Set__c/@{created.id}'),
+                        referenceId: 'gone'
+                    },
+                    { method: 'GET', url: v('/sobjects/User/describe'), referenceId: 'describe' },
+                    {
+                        method: 'PATCH',
+                        url: v('/sobjects/Rollcall_Lease__c/Key__c/composite-upsert'),
+                        referenceId: 'upserted',
+                        body: { Holder__c: 'composite', Epoch__c: 1 }
+                    },
+                    {
+                        method: 'GET',
+                        url: v('/sobjects/Rollcall_Lease__c/Key__c/composite-upsert'),
+                        referenceId: 'byKey'
+                    }
+                ]
+            });
+
+            const [read, created, renamed, reread, gone, describe, upserted, byKey] = results(res.body);
+            expect(read).toMatchObject({
+                httpStatusCode: 200,
+                body: { attributes: { type: 'User' }, Id: userId, Username: user.records[0].Username }
+            });
+            expect(created.httpStatusCode).toBe(201);
+            const id = (created.body as { id: string }).id;
+            expect(created.body).toEqual({
+                id: expect.stringMatching(/^\w{18}$/),
+                success: true,
+                errors: []
+            });
+            expect(created.httpHeaders).toEqual({
+                Location: `/services/data/v62.0/sobjects/Condition_Set__c/${id}`
+            });
+            expect(renamed).toMatchObject({ httpStatusCode: 204, body: null });
+            expect(reread).toMatchObject({ httpStatusCode: 200, body: { Name: 'Composite rows renamed' } });
+            expect(gone).toMatchObject({ httpStatusCode: 204, body: null });
+            expect(describe).toMatchObject({ httpStatusCode: 200, body: { name: 'User' } });
+            expect(upserted).toMatchObject({ httpStatusCode: 201, body: { success: true, created: true } });
+            expect(byKey).toMatchObject({
+                httpStatusCode: 200,
+                body: { Key__c: 'composite-upsert', Holder__c: 'composite' }
+            });
+            expect((await setNamed('Composite rows renamed')).totalSize).toBe(0);
+        });
+
+        it('"Send Multiple Requests Using Composite": sObject Collections run as a subrequest; a resource the guide does not list is refused loudly', async () => {
+            const res = await rawComposite({
+                compositeRequest: [
+                    {
+                        method: 'POST',
+                        url: v('/composite/sobjects'),
+                        referenceId: 'collection',
+                        body: {
+                            allOrNone: false,
+                            records: [
+                                { attributes: { type: 'Condition_Set__c' }, Name: 'Collection one' },
+                                { attributes: { type: 'Condition_Set__c' }, Name: 'Collection two' }
+                            ]
+                        }
+                    },
+                    { method: 'GET', url: v('/limits'), referenceId: 'limits' },
+                    { method: 'POST', url: queryUrl('SELECT Id FROM User'), referenceId: 'posted' }
+                ]
+            });
+
+            const [collection, limits, posted] = results(res.body);
+            expect(collection).toMatchObject({
+                httpStatusCode: 200,
+                body: [{ success: true }, { success: true }]
+            });
+            expect((await setNamed('Collection two')).totalSize).toBe(1);
+            expect(limits).toMatchObject({
+                httpStatusCode: 400,
+                body: [expect.objectContaining({ errorCode: 'NOT_SUPPORTED_BY_LOCAL_ORG' })]
+            });
+            expect(posted).toMatchObject({
+                httpStatusCode: 405,
+                body: [expect.objectContaining({ errorCode: 'METHOD_NOT_ALLOWED' })]
+            });
+        });
+
+        it('"Composite Request Body": with allOrNone, a failing subrequest rolls back what the earlier ones wrote', async () => {
+            const res = await rawComposite({
+                allOrNone: true,
+                compositeRequest: [
+                    {
+                        method: 'POST',
+                        url: v('/sobjects/Condition_Set__c'),
+                        referenceId: 'kept',
+                        body: { Name: 'Rolled back' }
+                    },
+                    {
+                        method: 'POST',
+                        url: v('/sobjects/Condition_Set__c'),
+                        referenceId: 'bad',
+                        body: { Nope__c: 1 }
+                    }
+                ]
+            });
+
+            expect(results(res.body).map((r) => r.httpStatusCode)).toEqual([400, 400]);
+            expect(results(res.body)[0].body).toEqual([
+                expect.objectContaining({ errorCode: 'PROCESSING_HALTED' })
+            ]);
+            expect(results(res.body)[1].body).toEqual([
+                expect.objectContaining({ errorCode: 'INVALID_FIELD' })
+            ]);
+            expect((await setNamed('Rolled back')).totalSize).toBe(0);
+        });
+
+        it('"Handle Errors with Composite Resources": a subrequest without referenceId refuses the request with 400 JSON_PARSER_ERROR', async () => {
+            const res = await rawComposite({
+                compositeRequest: [
+                    {
+                        method: 'POST',
+                        url: v('/sobjects/Condition_Set__c'),
+                        referenceId: 'a',
+                        body: { Name: 'Never made' }
+                    },
+                    { method: 'GET', url: queryUrl('SELECT Id FROM User LIMIT 1') }
+                ]
+            });
+
+            expect(res.status).toBe(400);
+            expect(res.body).toEqual([
+                { message: "'referenceId' is a required field.", errorCode: 'JSON_PARSER_ERROR' }
+            ]);
+            expect((await setNamed('Never made')).totalSize).toBe(0);
+        });
+
+        it('"Composite Subrequest Result": from v52.0 a referenceId that does not start with a letter or a number fails the whole request; before, it ran', async () => {
+            const request = (name: string) => ({
+                compositeRequest: [
+                    {
+                        method: 'POST',
+                        url: v('/sobjects/Condition_Set__c'),
+                        referenceId: 'first',
+                        body: { Name: name }
+                    },
+                    {
+                        method: 'GET',
+                        url: queryUrl('SELECT Id FROM User LIMIT 1'),
+                        referenceId: '_underscored'
+                    },
+                    {
+                        method: 'GET',
+                        url: withReference(
+                            'SELECT Id FROM User WHERE Id = ',
+                            '@{_underscored.records[0].Id}'
+                        ),
+                        referenceId: 'dependent'
+                    }
+                ]
+            });
+
+            const strict = await rawComposite(request('Strict reference'), '52.0');
+            const legacy = await rawComposite(request('Legacy reference'), '51.0');
+
+            expect(strict.status).toBe(400);
+            expect(strict.body).toEqual([
+                {
+                    errorCode: 'JSON_PARSER_ERROR',
+                    message:
+                        "Provided referenceId ('_underscored') must start with a letter or a number, and it can contain only letters, numbers and underscores ('_')."
+                }
+            ]);
+            expect((await setNamed('Strict reference')).totalSize).toBe(0);
+            expect(legacy.status).toBe(200);
+            expect(results(legacy.body).map((r) => r.httpStatusCode)).toEqual([201, 200, 400]);
+            expect(results(legacy.body)[2].body).toEqual([
+                expect.objectContaining({ errorCode: 'PROCESSING_HALTED' })
+            ]);
+            expect((await setNamed('Legacy reference')).totalSize).toBe(1);
+        });
+
+        it('"Get a List of Composite Resources": GET …/composite lists tree, batch, sobjects and graph', async () => {
+            const res = await rest(org, token, v('/composite'));
+
+            expect(res.status).toBe(200);
+            expect(res.body).toEqual({
+                tree: '/services/data/v62.0/composite/tree',
+                batch: '/services/data/v62.0/composite/batch',
+                sobjects: '/services/data/v62.0/composite/sobjects',
+                graph: '/services/data/v62.0/composite/graph'
+            });
         });
     });
 

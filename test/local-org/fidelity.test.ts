@@ -262,6 +262,46 @@ describe('local org fidelity', () => {
         ]);
     });
 
+    it.each([
+        [10.25, 10.25],
+        [-3.5, -3.5],
+        [48.858370123456789, 48.858370123456789]
+    ])(
+        'when a User Latitude is written as %d, then it is stored and read back as %d (a double, not an integer)',
+        async (written, read) => {
+            const users = await rest(
+                org,
+                token,
+                v(`/query?q=${encodeURIComponent('SELECT Id FROM User LIMIT 1')}`)
+            );
+            const id = (users.body as { records: Array<{ Id: string }> }).records[0].Id;
+
+            const update = await rest(org, token, v(`/sobjects/User/${id}`), {
+                method: 'PATCH',
+                body: { Latitude: written, Longitude: -written }
+            });
+            const back = await rest(
+                org,
+                token,
+                v(`/query?q=${encodeURIComponent(`SELECT Latitude, Longitude FROM User WHERE Id = '${id}'`)}`)
+            );
+
+            expect(update.status).toBe(204);
+            expect((back.body as { records: Array<Record<string, unknown>> }).records[0]).toMatchObject({
+                Latitude: read,
+                Longitude: -read
+            });
+        }
+    );
+
+    it('when User is described, then Latitude is a double of precision 18 and scale 15, as in a real org', async () => {
+        const { body } = await rest(org, token, v('/sobjects/User/describe'));
+        const latitude = (body as { fields: Array<Record<string, unknown>> }).fields.find(
+            (field) => field.name === 'Latitude'
+        );
+        expect(latitude).toMatchObject({ type: 'double', precision: 18, scale: 15 });
+    });
+
     it('when a read-only field is written, then INVALID_FIELD_FOR_INSERT_UPDATE names it', async () => {
         const res = await rest(org, token, v('/sobjects/Provisioning_Run__c'), {
             method: 'POST',
@@ -303,6 +343,29 @@ describe('local org fidelity', () => {
     });
 
     describe('faults', () => {
+        it("when refuseQueriesContaining is set, then a query holding the text answers 400 with the given code in Salesforce's format, others pass, and clear() lifts it", async () => {
+            org.faults.refuseQueriesContaining("Title = 'Nope'", {
+                errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
+                message: 'invalid ID field: nope'
+            });
+            const query = (soql: string) => rest(org, token, v(`/query?q=${encodeURIComponent(soql)}`));
+
+            const refused = await query("SELECT Id FROM User WHERE Title = 'Nope'");
+            const other = await query("SELECT Id FROM User WHERE Title = 'Yes'");
+            org.faults.clear();
+            const lifted = await query("SELECT Id FROM User WHERE Title = 'Nope'");
+
+            expect(refused.status).toBe(400);
+            expect(refused.body).toEqual([
+                {
+                    errorCode: 'INVALID_QUERY_FILTER_OPERATOR',
+                    message: expect.stringMatching(/\nERROR at Row:1:Column:27\ninvalid ID field: nope$/)
+                }
+            ]);
+            expect(other.status).toBe(200);
+            expect(lifted.status).toBe(200);
+        });
+
         it('when failNext(2, 500) is set, then two calls fail with UNKNOWN_EXCEPTION and the third passes', async () => {
             org.faults.failNext(2, 500);
             const a = await rest(org, token, v('/limits'));

@@ -318,6 +318,23 @@ describe('SOQL semantics', () => {
             "value of filter criterion for field 'CreatedDate' must be of type dateTime"
         ],
         ["SELECT Id FROM User WHERE Id = 'abc'", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid ID field: abc'],
+        // An 18-character Id whose case was lost (pasted from a case-insensitive tool), whose checksum is
+        // broken, or of another length: a real org refuses each the same way.
+        [
+            "SELECT Id FROM User WHERE ManagerId = '005d0000001abcdiak'",
+            'INVALID_QUERY_FILTER_OPERATOR',
+            'invalid ID field: 005d0000001abcdiak'
+        ],
+        [
+            "SELECT Id FROM User WHERE ManagerId = '005D0000001AbCdIAA'",
+            'INVALID_QUERY_FILTER_OPERATOR',
+            'invalid ID field: 005D0000001AbCdIAA'
+        ],
+        [
+            "SELECT Id FROM User WHERE Id IN ('005D0000001AbCdIA')",
+            'INVALID_QUERY_FILTER_OPERATOR',
+            'invalid ID field: 005D0000001AbCdIA'
+        ],
         [
             "SELECT Id FROM Condition_Set__c WHERE Definition__c = 'x'",
             'INVALID_FIELD',

@@ -5,7 +5,9 @@
  * - Queries page by page (query, then queryMore on nextRecordsUrl) so each page is retried on its own,
  *   and hands pages over as they come (`queryPages`) so a caller holds one page at a time.
  * - Reads big results with a Bulk API 2.0 query job (`bulkQuery`): jsforce's bulk2 QueryJobV2 creates,
- *   checks and deletes the job; each result set is one GET of `…/results?maxRecords=…&locator=…`
+ *   checks, aborts and deletes the job; a job left before it ended (polling timed out, an error, the service
+ *   stopping: `close()`) is aborted before it is deleted, since Salesforce deletes only a terminated job
+ *   ("Delete a Query Job"); each result set is one GET of `…/results?maxRecords=…&locator=…`
  *   (jsforce parses the CSV; the next locator comes from the Sforce-Locator header). jsforce's own
  *   `result()` joins every set into one stream with no maxRecords, so it is not used for the sets.
  * - Reads independent queries together through the Composite resource (`queryTogether`): up to 5 query
@@ -66,6 +68,17 @@ export const BULK_RESULT_SET_RECORDS = 50_000;
 const BULK_POLL_FIRST_MS = 250;
 const BULK_POLL_MAX_MS = 5_000;
 const BULK_POLL_TIMEOUT_MS = 30 * 60_000;
+/** Query job states after which the job no longer runs: it can be deleted as it is. */
+const BULK_TERMINAL_STATES = new Set(['JobComplete', 'Aborted', 'Failed']);
+/** How long `close()` waits for running bulk query jobs to be aborted and deleted. */
+const BULK_CLOSE_WAIT_MS = 4_000;
+
+/** How a bulk query job's status is polled: the first check after firstMs, growing 1.5× to maxMs. */
+export interface BulkPolling {
+    firstMs: number;
+    maxMs: number;
+    timeoutMs: number;
+}
 
 interface TokenResponse {
     access_token: string;
@@ -98,6 +111,25 @@ interface CompositeResult {
     id?: string;
     success: boolean;
     errors?: { statusCode?: string; message?: string }[];
+}
+
+/** Waits, or less when the signal fires (the caller then sees the signal aborted). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+        if (signal.aborted) return resolve();
+        const timer = setTimeout(done, ms);
+        function done(): void {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+    });
+}
+
+/** `30 minutes`, `1.2 seconds`: a polling timeout as a person reads it. */
+function formatDuration(ms: number): string {
+    return ms >= 60_000 ? `${ms / 60_000} minutes` : `${ms / 1000} seconds`;
 }
 
 function base64url(input: string | Buffer): string {
@@ -149,6 +181,8 @@ export interface SalesforceGatewayOptions {
     metrics?: Metrics;
     /** Records per Bulk API 2.0 result set (default BULK_RESULT_SET_RECORDS). */
     bulkResultSetRecords?: number;
+    /** Job status polling (default: from 250 ms growing to 5 s, for at most 30 minutes). */
+    bulkPolling?: Partial<BulkPolling>;
 }
 
 /** One record's outcome of an sObject Collections call, errors as `CODE: message`. */
@@ -171,10 +205,20 @@ export class SalesforceGateway implements OrgGateway {
     private readonly logger: Logger;
     private readonly metrics?: Metrics;
     private readonly bulkResultSetRecords: number;
+    private readonly bulkPolling: BulkPolling;
+    /** Bulk query jobs being read: `close()` stops each and waits until it is aborted and deleted. */
+    private readonly bulkJobs = new Set<{ stop: AbortController; cleaned: Promise<void> }>();
+    private closing = false;
 
     constructor(options: SalesforceGatewayOptions) {
         this.config = options.config;
         this.bulkResultSetRecords = options.bulkResultSetRecords ?? BULK_RESULT_SET_RECORDS;
+        this.bulkPolling = {
+            firstMs: BULK_POLL_FIRST_MS,
+            maxMs: BULK_POLL_MAX_MS,
+            timeoutMs: BULK_POLL_TIMEOUT_MS,
+            ...options.bulkPolling
+        };
         this.logger = options.logger.child({ component: 'salesforce' });
         this.metrics = options.metrics;
     }
@@ -191,7 +235,22 @@ export class SalesforceGateway implements OrgGateway {
         return this.connection?.instanceUrl ?? this.config.loginUrl;
     }
 
+    /**
+     * Stops reading: a bulk query job still being read is aborted and deleted (bounded wait), so it does not
+     * run on in the org, counting against its limits, after the service is gone.
+     */
     async close(): Promise<void> {
+        this.closing = true;
+        const jobs = [...this.bulkJobs];
+        for (const job of jobs) job.stop.abort();
+        if (jobs.length > 0) {
+            let timer: NodeJS.Timeout | undefined;
+            const bound = new Promise<void>((resolve) => {
+                timer = setTimeout(resolve, BULK_CLOSE_WAIT_MS);
+            });
+            await Promise.race([Promise.all(jobs.map((job) => job.cleaned)), bound]);
+            clearTimeout(timer);
+        }
         this.connection = undefined;
     }
 
@@ -305,9 +364,12 @@ export class SalesforceGateway implements OrgGateway {
     }
 
     async bulkQuery(soql: string, onPage: (rows: BulkRow[]) => unknown): Promise<BulkQueryStats> {
+        if (this.closing)
+            throw new AppError('SHUTTING_DOWN', 'The service is stopping: no bulk query job started');
         // Counted here rather than as a difference of this.calls: a run's heartbeat may write meanwhile.
         let calls = 0;
-        const polling = { pollInterval: BULK_POLL_FIRST_MS, pollTimeout: BULK_POLL_TIMEOUT_MS };
+        const { firstMs, maxMs, timeoutMs } = this.bulkPolling;
+        const polling = { pollInterval: firstMs, pollTimeout: timeoutMs };
         // Creating a query job twice (after a lost answer) only leaves an unused job: safe to retry.
         calls++;
         const created = await this.call('bulk2 create query job', (conn) =>
@@ -318,13 +380,23 @@ export class SalesforceGateway implements OrgGateway {
         );
         const jobId = created.id;
         const job = (conn: Connection) => conn.bulk2.job('query', { id: jobId });
+        // The job's state as the org last said it; a job left before it ended is aborted before it is deleted.
+        let state: string = created.state;
+        const stop = new AbortController();
+        let cleanedUp!: () => void;
+        const entry = { stop, cleaned: new Promise<void>((resolve) => (cleanedUp = resolve)) };
+        this.bulkJobs.add(entry);
+        const stopped = (): AppError =>
+            new AppError('SHUTTING_DOWN', `Salesforce bulk query job ${jobId} left: the service is stopping`);
         let records = 0;
         let pages = 0;
         try {
             const started = Date.now();
-            for (let wait = BULK_POLL_FIRST_MS; ; wait = Math.min(BULK_POLL_MAX_MS, wait * 1.5)) {
+            for (let wait = firstMs; ; wait = Math.min(maxMs, wait * 1.5)) {
+                if (stop.signal.aborted) throw stopped();
                 calls++;
                 const info = await this.call('bulk2 job status', (conn) => job(conn).check());
+                state = info.state;
                 if (info.state === 'JobComplete') break;
                 if (info.state === 'Failed' || info.state === 'Aborted') {
                     const reason = (info as { errorMessage?: string }).errorMessage ?? info.state;
@@ -333,15 +405,16 @@ export class SalesforceGateway implements OrgGateway {
                         `Salesforce bulk query job ${jobId} ${info.state}: ${redact(reason).slice(0, 300)}`
                     );
                 }
-                if (Date.now() - started > BULK_POLL_TIMEOUT_MS)
+                if (Date.now() - started > timeoutMs)
                     throw new AppError(
                         'ORG_UNAVAILABLE',
-                        `Salesforce bulk query job ${jobId} not complete after ${BULK_POLL_TIMEOUT_MS / 60_000} minutes`
+                        `Salesforce bulk query job ${jobId} not complete after ${formatDuration(timeoutMs)}`
                     );
-                await new Promise((resolve) => setTimeout(resolve, wait));
+                await sleep(wait, stop.signal);
             }
             let locator: string | undefined;
             do {
+                if (stop.signal.aborted) throw stopped();
                 const params = new URLSearchParams({ maxRecords: String(this.bulkResultSetRecords) });
                 if (locator) params.set('locator', locator);
                 let next: string | undefined;
@@ -382,6 +455,18 @@ export class SalesforceGateway implements OrgGateway {
                 locator = next;
             } while (locator);
         } finally {
+            // A job still queued or running is aborted first: Salesforce deletes only a terminated job, and
+            // an abandoned one would run on, counting against the org's limits, until Salesforce purges it.
+            if (!BULK_TERMINAL_STATES.has(state)) {
+                calls++;
+                await this.call('bulk2 abort query job', (conn) => job(conn).abort()).catch(
+                    (error: unknown) =>
+                        this.logger.warn(
+                            { jobId, state, err: redact(String((error as Error)?.message ?? error)) },
+                            'Bulk query job not aborted'
+                        )
+                );
+            }
             // The job's results hold user data: deleted at once rather than kept for Salesforce's 7 days.
             calls++;
             await this.call('bulk2 delete query job', (conn) => job(conn).delete()).catch((error: unknown) =>
@@ -390,6 +475,8 @@ export class SalesforceGateway implements OrgGateway {
                     'Bulk query job not deleted'
                 )
             );
+            this.bulkJobs.delete(entry);
+            cleanedUp();
         }
         return { jobId, records, pages, calls };
     }

@@ -50,6 +50,8 @@ export {
     validateDefinition
 } from './validate';
 export type { ResolvedCondition, ValidDefinition, ValidationResult } from './validate';
+export { caseSafeSuffix, normalizeRecordId } from './ids';
+export type { RecordIdCheck } from './ids';
 export { soqlLike, soqlString } from './soql';
 export { MAX_SOQL_LENGTH, fieldsInUse, requiredManagerIds } from './compile';
 export type { CompileContext } from './compile';

@@ -76,6 +76,8 @@ export type ValidationErrorCode =
     | 'LOGIC_UNUSED_CONDITION'
     | 'LOGIC_MIXED_AND_OR'
     | 'DEFINITION_TOO_LONG'
+    /** The org refused the set's candidate query (set by the service after asking the org, never by validation). */
+    | 'QUERY_REFUSED'
     | 'NO_PRODUCTS'
     | 'INVALID_ELIGIBLE_STATUS';
 

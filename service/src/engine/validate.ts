@@ -3,6 +3,7 @@
  * naming the condition number, the field and what to do. Nothing here throws on bad input.
  */
 import { isIsoDate, parseDatetime } from './dates';
+import { normalizeRecordId } from './ids';
 import { parseLogic, type LogicNode } from './logic';
 import { isOperator, OPERATOR_INFO, OPERATOR_TABLE } from './operators';
 import type { Schema, SchemaField } from './schema';
@@ -46,7 +47,15 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
 /** Half of a UTF-16 surrogate pair on its own: no UTF-8 form, so no URL (encodeURIComponent throws). */
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const ID_PATTERN = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+/**
+ * What to write instead of "is blank" / "is not blank" on a checkbox. A checkbox is never null: SOQL takes
+ * `= null` on one as `= false` and `!= null` as `= true` (Use null in WHERE), so the message names the
+ * condition that says so (docs/decisions-engine.md).
+ */
+const CHECKBOX_INSTEAD = {
+    isNull: 'Use "equals false" to find users whose box is not ticked.',
+    isNotNull: 'Use "equals true" to find users whose box is ticked.'
+} as const;
 
 /** Checks one scalar against the field's type; returns a message (what to do) or null. */
 function checkScalar(value: unknown, field: SchemaField): string | null {
@@ -80,16 +89,27 @@ function checkScalar(value: unknown, field: SchemaField): string | null {
                 : 'Use whole seconds (SOQL datetimes have no milliseconds).';
         }
         case 'id':
-        case 'reference':
-            return typeof value === 'string' && ID_PATTERN.test(value)
-                ? null
-                : 'Use a Salesforce record Id (15 or 18 letters and digits).';
+        case 'reference': {
+            if (typeof value !== 'string') return 'Use a Salesforce record Id (15 or 18 letters and digits).';
+            const id = normalizeRecordId(value);
+            return id.ok ? null : id.message;
+        }
         default:
             if (typeof value !== 'string') return 'Use text.';
             if (value.trim() === '')
                 return 'Enter some text, or use the "is blank" operator to find empty values.';
             return null;
     }
+}
+
+/**
+ * A valid value as the query and the evaluator use it: a record Id in its 18-character form with the case its
+ * suffix records (engine/ids.ts); anything else as written.
+ */
+function normalizedScalar(value: ConditionScalar, field: SchemaField): ConditionScalar {
+    if ((field.type !== 'id' && field.type !== 'reference') || typeof value !== 'string') return value;
+    const id = normalizeRecordId(value);
+    return id.ok ? id.id : value;
 }
 
 function lengthError(value: unknown): boolean {
@@ -154,6 +174,13 @@ function validateCondition(
         return fail(
             'UNKNOWN_OPERATOR',
             `Condition ${number} (${field.path}): ${describeValue(operator)} is not an operator. Use one of: ${OPERATOR_TABLE[field.type].join(', ')}.`,
+            field.path
+        );
+    }
+    if (field.type === 'boolean' && (operator === 'isNull' || operator === 'isNotNull')) {
+        return fail(
+            'OPERATOR_NOT_ALLOWED',
+            `Condition ${number} (${field.path}): a checkbox is never blank, so "${OPERATOR_INFO[operator].label}" is not allowed. ${CHECKBOX_INSTEAD[operator]}`,
             field.path
         );
     }
@@ -241,7 +268,7 @@ function validateCondition(
             );
         } else {
             value.forEach((item, index) => checkOne(item, `value ${index + 1}`));
-            normalizedValue = value as ConditionScalar[];
+            normalizedValue = (value as ConditionScalar[]).map((item) => normalizedScalar(item, field));
         }
     } else if (kind === 'wholeNumber') {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DAYS) {
@@ -262,7 +289,7 @@ function validateCondition(
         );
     } else {
         checkOne(value, 'the value');
-        normalizedValue = value as ConditionScalar;
+        normalizedValue = normalizedScalar(value as ConditionScalar, field);
     }
     if (errors.length > before) return null;
     const condition: ResolvedCondition = { field: field.path, operator, schemaField: field };

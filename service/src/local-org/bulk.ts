@@ -5,17 +5,24 @@
  *   lineEnding?}` creates a job (state `UploadComplete`) and answers its info. The SOQL is checked at
  *   once: a bad query is refused with 400 and the SOQL error's message, as are GROUP BY, OFFSET,
  *   aggregate functions and parent-to-child sub-queries, which Bulk API 2.0 does not support.
- * - The job then runs (`InProgress`, for the org's bulk delay, 0 by default) and ends `JobComplete`
- *   with `numberRecordsProcessed`. `GET …/jobs/query/{id}` answers the job's info.
+ * - The job then runs (`InProgress`) and ends `JobComplete` with `numberRecordsProcessed`; the org's bulk
+ *   delay (a fault switch, 0 by default) keeps it queued (`UploadComplete`) for its first half and
+ *   `InProgress` for the second. `GET …/jobs/query/{id}` answers the job's info.
  * - `GET …/jobs/query/{id}/results?maxRecords=&locator=` answers one result set as CSV: a header row
  *   (field names in SELECT order, parent fields as `Profile.Name`) and one row per record, every value
  *   in double quotes (a quote doubled), null as an empty value, booleans `true`/`false`, datetimes
  *   `2024-05-01T09:30:00.000Z`. Headers `Sforce-NumberOfRecords` (rows in this set) and
  *   `Sforce-Locator` (the next set's locator, or the string `null` after the last). A locator stays
  *   valid as long as the job exists. Results of a job that is not `JobComplete` answer 412
- *   `JOB_NOT_COMPLETE`.
- * - `PATCH …/jobs/query/{id}` `{state: "Aborted"}` aborts a job that has not finished;
- *   `DELETE …/jobs/query/{id}` deletes it (204); both answer 404 for an unknown job.
+ *   `JOB_NOT_COMPLETE`. Results are read with the API version that created the job: another version
+ *   answers 409 ("Get Results for a Query Job").
+ * - `PATCH …/jobs/query/{id}` `{state: "Aborted"}` aborts a job that has not finished ("Abort a Query
+ *   Job"); `DELETE …/jobs/query/{id}` deletes a terminated job (`JobComplete`, `Aborted`, `Failed`) with
+ *   204, and refuses any other with 400 `API_ERROR` "Error encountered when deleting the job because the
+ *   job is not terminated" ("Delete a Query Job"); both answer 404 for an unknown job.
+ * - `GET …/jobs/query[?jobType=&queryLocator=]` lists the org's query jobs ("Get Information About All
+ *   Query Jobs"): `{done, records, nextRecordsUrl}`, `nextRecordsUrl` null on the last set. The local org
+ *   has Bulk API 2.0 query jobs only, so `jobType=Classic` or `V2Ingest` lists none.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { SalesforceError } from './errors';
@@ -36,6 +43,10 @@ const LINE_ENDINGS: Record<string, string> = { LF: '\n', CRLF: '\r\n' };
 /** Result set size when the request names none ("a default value based on the service"). */
 export const DEFAULT_MAX_RECORDS = 10_000;
 const MIN_API_VERSION = 47;
+/** Jobs per set of the all-query-jobs list (the documented example's locators step by 1,000). */
+export const JOB_LIST_SIZE = 1_000;
+const JOB_TYPES = new Set(['Classic', 'V2Query', 'V2Ingest']);
+const TERMINAL: ReadonlySet<JobState> = new Set<JobState>(['JobComplete', 'Aborted', 'Failed']);
 
 type JobState = 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Aborted' | 'Failed';
 
@@ -204,22 +215,53 @@ export function bulkQueryRoutes(
             started: now
         };
         jobs.set(job.id, job);
-        // The job runs apart from the request, as on the platform; the org's bulk delay keeps it InProgress.
-        setImmediate(() => {
-            if (job.state !== 'UploadComplete') return;
-            setState(job, 'InProgress');
-            const finish = (): void => {
-                if (job.state !== 'InProgress') return;
-                // Matching is done when the query runs; reading the first record forces any lazy work.
-                job.result.page(0, 1);
-                job.finished = Date.now();
-                setState(job, 'JobComplete');
-            };
-            const delay = rt.faults.bulkDelayMs;
-            if (delay > 0) setTimeout(finish, delay).unref();
-            else finish();
-        });
+        // The job runs apart from the request, as on the platform. With the org's bulk delay it waits queued
+        // (UploadComplete) for the first half and runs (InProgress) for the second; without, it ends at once.
+        const delay = rt.faults.bulkDelayMs;
+        const later = (fn: () => void, ms: number): void => {
+            if (ms > 0) setTimeout(fn, ms).unref();
+            else setImmediate(fn);
+        };
+        later(
+            () => {
+                if (job.state !== 'UploadComplete') return;
+                setState(job, 'InProgress');
+                later(
+                    () => {
+                        if (job.state !== 'InProgress') return;
+                        // Matching is done when the query runs; reading the first record forces any lazy work.
+                        job.result.page(0, 1);
+                        job.finished = Date.now();
+                        setState(job, 'JobComplete');
+                    },
+                    delay - Math.floor(delay / 2)
+                );
+            },
+            Math.floor(delay / 2)
+        );
         res.status(200).json(info(job, false));
+    });
+
+    router.get('/', (req: Request, res: Response) => {
+        versionCheck(res);
+        const jobType = typeof req.query.jobType === 'string' ? req.query.jobType : undefined;
+        if (jobType !== undefined && !JOB_TYPES.has(jobType))
+            throw jobError(400, 'INVALIDJOB', `Invalid jobType: ${jobType}`);
+        const rawLocator = typeof req.query.queryLocator === 'string' ? req.query.queryLocator : '';
+        const offset = rawLocator === '' ? 0 : offsetOf(rawLocator);
+        // The local org holds Bulk API 2.0 query jobs only: Classic and V2Ingest list none.
+        const listed = jobType === undefined || jobType === 'V2Query' ? [...jobs.values()] : [];
+        if (offset === undefined || offset > listed.length)
+            throw jobError(400, 'INVALIDJOB', `Invalid queryLocator: ${rawLocator}`);
+        const end = Math.min(offset + JOB_LIST_SIZE, listed.length);
+        const done = end >= listed.length;
+        const next = new URLSearchParams(jobType === undefined ? {} : { jobType });
+        next.set('queryLocator', locatorOf(end));
+        res.json({
+            done,
+            records: listed.slice(offset, end).map((job) => ({ ...info(job, false), jobType: 'V2Query' })),
+            nextRecordsUrl: done ? null : `/services/data/v${apiVersion(res)}/jobs/query?${next.toString()}`
+        });
     });
 
     router.get('/:id', (req: Request, res: Response) => {
@@ -239,14 +281,24 @@ export function bulkQueryRoutes(
 
     router.delete('/:id', (req: Request, res: Response) => {
         const job = jobOf(req, res);
-        if (job.state === 'InProgress')
-            throw jobError(400, 'INVALIDJOBSTATE', 'Cannot delete a job that is in progress');
+        if (!TERMINAL.has(job.state))
+            throw jobError(
+                400,
+                'API_ERROR',
+                'Error encountered when deleting the job because the job is not terminated'
+            );
         jobs.delete(job.id);
         res.status(204).end();
     });
 
     router.get('/:id/results', (req: Request, res: Response) => {
         const job = jobOf(req, res);
+        if (apiVersion(res) !== job.apiVersion)
+            throw jobError(
+                409,
+                'API_ERROR',
+                `Read the results of query job ${job.id} with API version ${job.apiVersion}, the version that created it, not ${apiVersion(res)}`
+            );
         if (job.state !== 'JobComplete') {
             throw jobError(
                 412,

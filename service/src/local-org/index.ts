@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generate } from 'selfsigned';
 import { loadSchema } from './schema';
-import { Store, readLegacyState, LEGACY_STATE_FILE } from './store';
+import { Store, readLegacyState, LEGACY_STATE_FILE, type QueryRefusal } from './store';
 import { DataFolder } from './persistence';
 import { generateUsers, seedRecords, ORG_TIME_ZONE, type DemoIds } from './demo';
 import { createApp, type Faults, type Runtime, type Session } from './server';
@@ -52,8 +52,14 @@ export interface LocalOrgFaults {
     failFraction(p: number, status?: 500 | 503): void;
     latency(ms: number): void;
     dropNextConnections(n: number): void;
-    /** Bulk API 2.0 query jobs stay InProgress this long before JobComplete. */
+    /** Bulk API 2.0 query jobs take this long to complete: queued (UploadComplete) half, InProgress half. */
     bulkQueryDelay(ms: number): void;
+    /**
+     * Every query (REST, Composite or Bulk API) whose text contains `text` is refused with a 400, as a real org
+     * refuses a query it will not run: `errorCode` (INVALID_FIELD by default) and `message` under the query
+     * line and a caret, in Salesforce's format. For a refusal the local org's SOQL would not give by itself.
+     */
+    refuseQueriesContaining(text: string, refusal?: { errorCode?: string; message?: string }): void;
     clear(): void;
 }
 
@@ -134,6 +140,8 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
         }
     };
     let store!: Store;
+    // The refusal fault switch outlives a reset, like the other switches.
+    const queryRefusals: QueryRefusal[] = [];
     let ids!: DemoIds;
     let meta!: { seed: number; users: number; seededAt: number };
 
@@ -151,6 +159,7 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
             log(`local org: ${dataDir} holds another demo org (seed/users changed); reseeding`);
         meta = { ...wanted, seededAt: reuse ? stored.seededAt : clock.now() };
         store = new Store(schema);
+        store.queryRefusals = queryRefusals;
         ids = generateUsers(store, meta);
         if (reuse && !legacy) {
             store.clearForLoad();
@@ -279,7 +288,16 @@ export async function startLocalOrg(opts: LocalOrgOptions = {}): Promise<LocalOr
             bulkQueryDelay: (ms) => {
                 faults.bulkDelayMs = ms;
             },
+            refuseQueriesContaining: (text, refusal = {}) => {
+                queryRefusals.push({
+                    text,
+                    errorCode: refusal.errorCode ?? 'INVALID_FIELD',
+                    message:
+                        refusal.message ?? `the local org refuses queries containing ${JSON.stringify(text)}`
+                });
+            },
             clear: () => {
+                queryRefusals.length = 0;
                 Object.assign(faults, {
                     failNext: 0,
                     failFraction: 0,

@@ -23,6 +23,11 @@ export interface FieldDef {
     length: number;
     precision: number;
     scale: number;
+    /**
+     * The decimal places a stored value keeps: the describe's scale, or undefined for a double whose
+     * describe gives no scale (the value is kept as written, as a real org keeps a double).
+     */
+    decimals?: number;
     referenceTo: string[];
     relationshipName: string | null;
     picklist: string[];
@@ -107,6 +112,15 @@ const STRING_TYPES = new Set([
 export function isStringType(type: string): boolean {
     return STRING_TYPES.has(type);
 }
+
+/**
+ * Numbers of the User describe that the fixture gives no precision or scale for, as a real org's describe
+ * has them: Latitude and Longitude take "up to 15 decimal places" (Object Reference, Address compound fields).
+ */
+const USER_NUMBERS: Record<string, { precision: number; scale: number }> = {
+    Latitude: { precision: 18, scale: 15 },
+    Longitude: { precision: 18, scale: 15 }
+};
 
 const USER_LENGTHS: Record<string, number> = {
     Username: 80,
@@ -240,8 +254,13 @@ export function completeField(p: PartialField, objectName: string): FieldDef {
             (p.defaultValue !== undefined && p.defaultValue !== null) ||
             p.name === 'OwnerId' ||
             (objectName === 'User' && (p.name === 'CommunityNickname' || p.name === 'IsActive')));
-    const scale = p.scale ?? 0;
-    const precision = p.precision ?? 0;
+    const known = objectName === 'User' ? USER_NUMBERS[p.name] : undefined;
+    const scale = p.scale ?? known?.scale ?? 0;
+    const precision = p.precision ?? known?.precision ?? 0;
+    // An int has no decimals; a double, currency or percent keeps the scale its describe gives, and a value
+    // as written when the describe gives none (rounding it to 0 places would make it an integer).
+    const givenScale = p.scale ?? known?.scale;
+    const decimals = type === 'int' ? 0 : givenScale;
     const describe: Record<string, unknown> = {
         aggregatable: type !== 'boolean' && !longText && type !== 'multipicklist',
         aiPredictionField: false,
@@ -312,6 +331,7 @@ export function completeField(p: PartialField, objectName: string): FieldDef {
         length,
         precision,
         scale,
+        decimals,
         referenceTo: p.referenceTo ?? [],
         relationshipName: p.relationshipName ?? null,
         picklist: picklistValues.map((v) => v.value),

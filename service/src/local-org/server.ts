@@ -9,7 +9,7 @@ import type { Row, Store } from './store';
 import { SalesforceError, RecordFailure, type RecordError } from './errors';
 import { runQuery, type QueryContext, type QueryResult } from './soql';
 import { bulkQueryRoutes } from './bulk';
-import { runComposite } from './composite';
+import { runComposite, type SubrequestAnswer } from './composite';
 import { makeId, to18 } from './ids';
 import { firstDayOfWeek } from './time';
 
@@ -25,7 +25,7 @@ export interface Faults {
     failFractionStatus: 500 | 503;
     latencyMs: number;
     dropNext: number;
-    /** How long a Bulk API 2.0 query job stays InProgress before JobComplete. */
+    /** How long a Bulk API 2.0 query job takes: queued (UploadComplete) half of it, InProgress the rest. */
     bulkDelayMs: number;
 }
 
@@ -413,6 +413,29 @@ export function createApp(rt: Runtime): express.Express {
         return out;
     };
 
+    /**
+     * The REST routes a Composite subrequest may also reach ("Send Multiple Requests Using Composite": every
+     * sObject resource, query, queryAll, sObject Collections): registered on the router and kept here, so a
+     * subrequest runs the very handler the plain request runs.
+     */
+    type Handler = (req: Request, res: Response) => void;
+    const subrequestRoutes: Array<{ method: string; pattern: RegExp; names: string[]; handler: Handler }> =
+        [];
+    const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, handler: Handler): void => {
+        const verb = method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+        api[verb](path, handler);
+        const names: string[] = [];
+        const source = path
+            .split('/')
+            .map((segment) => {
+                if (!segment.startsWith(':')) return segment;
+                names.push(segment.slice(1));
+                return '([^/]+)';
+            })
+            .join('/');
+        subrequestRoutes.push({ method, pattern: new RegExp(`^${source}/?$`), names, handler });
+    };
+
     api.get('/', (req, res) => {
         const base = `/services/data/v${apiVersion(res)}`;
         const names = ['sobjects', 'query', 'queryAll', 'limits', 'composite', 'search', 'tooling', 'recent'];
@@ -470,14 +493,14 @@ export function createApp(rt: Runtime): express.Express {
         };
     };
 
-    api.get('/sobjects', (_req, res) => {
+    route('GET', '/sobjects', (_req, res) => {
         const sobjects = [...rt.store.schema.objects.values()]
             .sort((a, b) => a.name.localeCompare(b.name))
             .map((d) => describeSummary(res, d));
         res.json({ encoding: 'UTF-8', maxBatchSize: 200, sobjects });
     });
 
-    api.get('/sobjects/:object/describe', (req, res) => {
+    route('GET', '/sobjects/:object/describe', (req, res) => {
         const def = objectOf(String(req.params.object));
         const summary = describeSummary(res, def);
         const base = `/services/data/v${apiVersion(res)}/sobjects/${def.name}`;
@@ -555,7 +578,7 @@ export function createApp(rt: Runtime): express.Express {
         });
     });
 
-    api.get('/sobjects/:object', (req, res) => {
+    route('GET', '/sobjects/:object', (req, res) => {
         const def = objectOf(String(req.params.object));
         res.json({ objectDescribe: describeSummary(res, def), recentItems: [] });
     });
@@ -569,12 +592,13 @@ export function createApp(rt: Runtime): express.Express {
     const failureBody = (e: RecordFailure): Array<{ message: string; errorCode: string; fields: string[] }> =>
         e.errors.map((x) => ({ message: x.message, errorCode: x.statusCode, fields: x.fields }));
 
-    api.post('/sobjects/:object', (req, res) => {
+    route('POST', '/sobjects/:object', (req, res) => {
         const def = objectOf(String(req.params.object));
         try {
             const row = persistAfter(() =>
                 rt.store.insert(def, (req.body ?? {}) as Row, ctxOf(res), rt.orgId)
             );
+            res.setHeader('Location', recordUrl(res, def.name, String(row.Id)));
             res.status(201).json({ id: row.Id, success: true, errors: [] });
         } catch (e) {
             if (e instanceof RecordFailure) res.status(400).json(failureBody(e));
@@ -590,14 +614,14 @@ export function createApp(rt: Runtime): express.Express {
         return row;
     };
 
-    api.get('/sobjects/:object/:id', (req, res) => {
+    route('GET', '/sobjects/:object/:id', (req, res) => {
         const def = objectOf(String(req.params.object));
         const row = getRecord(def, String(req.params.id));
         const fields = typeof req.query.fields === 'string' ? req.query.fields.split(',') : undefined;
         res.json(renderRecord(res, def, row, fields));
     });
 
-    api.patch('/sobjects/:object/:id', (req, res) => {
+    route('PATCH', '/sobjects/:object/:id', (req, res) => {
         const def = objectOf(String(req.params.object));
         getRecord(def, String(req.params.id));
         try {
@@ -611,7 +635,7 @@ export function createApp(rt: Runtime): express.Express {
         }
     });
 
-    api.delete('/sobjects/:object/:id', (req, res) => {
+    route('DELETE', '/sobjects/:object/:id', (req, res) => {
         const def = objectOf(String(req.params.object));
         const full = to18(String(req.params.id));
         const row = full ? rt.store.table(def.name).rows.get(full) : undefined;
@@ -671,7 +695,7 @@ export function createApp(rt: Runtime): express.Express {
         return { row: rt.store.insert(def, input, ctxOf(res), rt.orgId), created: true };
     };
 
-    api.get('/sobjects/:object/:field/:value', (req, res) => {
+    route('GET', '/sobjects/:object/:field/:value', (req, res) => {
         const def = objectOf(String(req.params.object));
         const field = externalField(def, String(req.params.field));
         const matches = rt.store.findByExternalId(def, field.name, String(req.params.value));
@@ -684,7 +708,7 @@ export function createApp(rt: Runtime): express.Express {
         res.json(renderRecord(res, def, matches[0]));
     });
 
-    api.patch('/sobjects/:object/:field/:value', (req, res) => {
+    route('PATCH', '/sobjects/:object/:field/:value', (req, res) => {
         const def = objectOf(String(req.params.object));
         const body = (req.body ?? {}) as Row;
         rt.store.checkFieldNames(def, body);
@@ -794,32 +818,144 @@ export function createApp(rt: Runtime): express.Express {
     };
 
     const queryOptionsOf = (req: Request): string => String(req.headers['sforce-query-options'] ?? '');
-    api.get('/query', (req, res) => {
+    route('GET', '/query', (req, res) => {
         res.json(
             soqlFirstPage(res, typeof req.query.q === 'string' ? req.query.q : '', queryOptionsOf(req), false)
         );
     });
-    api.get('/queryAll', (req, res) => {
+    route('GET', '/queryAll', (req, res) => {
         res.json(
             soqlFirstPage(res, typeof req.query.q === 'string' ? req.query.q : '', queryOptionsOf(req), true)
         );
     });
-    api.get('/query/:locator', (req, res) => {
+    route('GET', '/query/:locator', (req, res) => {
         res.json(soqlNextPage(res, String(req.params.locator), false));
     });
-    api.get('/queryAll/:locator', (req, res) => {
+    route('GET', '/queryAll/:locator', (req, res) => {
         res.json(soqlNextPage(res, String(req.params.locator), true));
     });
 
     // ---- Composite: several subrequests in one call ----
+    /** One subrequest, run by the handler of its route as the plain request would be (composite.ts). */
+    const runSubrequest = (
+        parent: Request,
+        parentRes: Response,
+        method: string,
+        url: string,
+        body: unknown
+    ) => {
+        const target = /^\/services\/data\/v(\d{2}\.\d)(\/[^?]*)(?:\?(.*))?$/.exec(url);
+        if (!target) throw new SalesforceError(404, 'NOT_FOUND', 'The requested resource does not exist');
+        const [, version, path, search] = target;
+        const matching = subrequestRoutes.filter((r) => r.pattern.test(path));
+        const found = matching.find((r) => r.method === method);
+        if (!found) {
+            if (matching.length > 0) {
+                const allowed = [...new Set(matching.map((r) => r.method))].join(', ');
+                throw new SalesforceError(
+                    405,
+                    'METHOD_NOT_ALLOWED',
+                    `HTTP Method '${method}' not allowed. Allowed are ${allowed}`
+                );
+            }
+            if (/^\/(?:sobjects|query|queryAll|composite\/sobjects)(?:\/|$)/.test(path))
+                throw new SalesforceError(404, 'NOT_FOUND', 'The requested resource does not exist');
+            throw new SalesforceError(
+                400,
+                'NOT_SUPPORTED_BY_LOCAL_ORG',
+                `The local org runs sObject, query, queryAll and sObject Collections subrequests in a composite request, not ${method} ${path}`
+            );
+        }
+        let values: string[];
+        try {
+            values = found.pattern.exec(path)!.slice(1).map(decodeURIComponent);
+        } catch {
+            throw new SalesforceError(404, 'NOT_FOUND', 'The requested resource does not exist');
+        }
+        const answer: SubrequestAnswer = { status: 200, body: null, headers: {} };
+        // The handlers use this much of Express's request and response; nothing else is sent anywhere.
+        const req = {
+            method,
+            params: Object.fromEntries(found.names.map((name, i) => [name, values[i]])),
+            query: Object.fromEntries(new URLSearchParams(search ?? '')),
+            body,
+            headers: { 'sforce-query-options': parent.headers['sforce-query-options'] }
+        };
+        const res = {
+            locals: { ...parentRes.locals, apiVersion: version },
+            status(code: number) {
+                answer.status = code;
+                return res;
+            },
+            json(value: unknown) {
+                answer.body = value;
+                return res;
+            },
+            end() {
+                return res;
+            },
+            setHeader(name: string, value: unknown) {
+                answer.headers[name] = String(value);
+                return res;
+            }
+        };
+        try {
+            found.handler(req as unknown as Request, res as unknown as Response);
+        } catch (e) {
+            if (e instanceof RecordFailure) return { status: 400, body: failureBody(e), headers: {} };
+            throw e;
+        }
+        return answer;
+    };
+
+    /** The Composite resource answers without Content-Length, at the top level as in its subrequests. */
+    const sendWithoutLength = (res: Response, status: number, body: unknown): void => {
+        res.status(status).setHeader('Content-Type', 'application/json;charset=UTF-8');
+        res.write(JSON.stringify(body));
+        res.end();
+    };
+
     api.post('/composite', (req, res) => {
-        res.json(
-            runComposite(req.body, {
-                query: (soql, scanAll) => soqlFirstPage(res, soql, queryOptionsOf(req), scanAll),
-                queryMore: (locator, scanAll) => soqlNextPage(res, locator, scanAll)
-            })
-        );
+        let outcome: CompositeOutcome;
+        try {
+            // With allOrNone, what the subrequests wrote is undone when one fails.
+            outcome = rt.store.atomic(() => {
+                const result = runComposite(req.body, Number(apiVersion(res)), (method, url, body) =>
+                    runSubrequest(req, res, method, url, body)
+                );
+                if (result.rollBack) throw new RolledBack(result);
+                return result;
+            });
+        } catch (e) {
+            if (e instanceof RolledBack) outcome = e.outcome;
+            else if (e instanceof SalesforceError) {
+                sendWithoutLength(res, e.status, e.body());
+                return;
+            } else throw e;
+        }
+        rt.persist();
+        sendWithoutLength(res, 200, { compositeResponse: outcome.compositeResponse });
     });
+
+    api.get('/composite', (_req, res) => {
+        const base = `/services/data/v${apiVersion(res)}/composite`;
+        res.json({
+            tree: `${base}/tree`,
+            batch: `${base}/batch`,
+            sobjects: `${base}/sobjects`,
+            graph: `${base}/graph`
+        });
+    });
+
+    for (const kind of ['tree', 'batch', 'graph']) {
+        api.all(`/composite/${kind}`, () => {
+            throw new SalesforceError(
+                400,
+                'NOT_SUPPORTED_BY_LOCAL_ORG',
+                `The local org does not emulate the composite ${kind} resource`
+            );
+        });
+    }
 
     // ---- Bulk API 2.0 query jobs ----
     api.use('/jobs/query', bulkQueryRoutes(rt, apiVersion, queryContext));
@@ -888,7 +1024,7 @@ export function createApp(rt: Runtime): express.Express {
         return objectOf(type);
     };
 
-    api.post('/composite/sobjects', (req, res) => {
+    route('POST', '/composite/sobjects', (req, res) => {
         const { allOrNone, records } = recordsOf(req);
         const defs = records.map(typeOf);
         records.forEach((r, i) => rt.store.checkFieldNames(defs[i], r));
@@ -901,7 +1037,7 @@ export function createApp(rt: Runtime): express.Express {
         res.json(results.map(stripUndefined));
     });
 
-    api.patch('/composite/sobjects', (req, res) => {
+    route('PATCH', '/composite/sobjects', (req, res) => {
         const { allOrNone, records } = recordsOf(req);
         const defs = records.map(typeOf);
         records.forEach((r, i) => rt.store.checkFieldNames(defs[i], r));
@@ -930,7 +1066,7 @@ export function createApp(rt: Runtime): express.Express {
         res.json(results.map(stripUndefined));
     });
 
-    api.patch('/composite/sobjects/:object/:field', (req, res) => {
+    route('PATCH', '/composite/sobjects/:object/:field', (req, res) => {
         const def = objectOf(String(req.params.object));
         const field = externalField(def, String(req.params.field));
         const { allOrNone, records } = recordsOf(req);
@@ -948,7 +1084,7 @@ export function createApp(rt: Runtime): express.Express {
         res.json(results.map(stripUndefined));
     });
 
-    api.delete('/composite/sobjects', (req, res) => {
+    route('DELETE', '/composite/sobjects', (req, res) => {
         const ids = String(req.query.ids ?? '')
             .split(',')
             .filter((s) => s !== '');
@@ -984,7 +1120,7 @@ export function createApp(rt: Runtime): express.Express {
         });
     };
 
-    api.get('/composite/sobjects/:object', (req, res) => {
+    route('GET', '/composite/sobjects/:object', (req, res) => {
         const ids = String(req.query.ids ?? '')
             .split(',')
             .filter((s) => s !== '');
@@ -993,7 +1129,7 @@ export function createApp(rt: Runtime): express.Express {
         );
     });
 
-    api.post('/composite/sobjects/:object', (req, res) => {
+    route('POST', '/composite/sobjects/:object', (req, res) => {
         const body = (req.body ?? {}) as { ids?: string[]; fields?: string[] };
         const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
         if (ids.length > 2000) {
@@ -1043,6 +1179,15 @@ export function createApp(rt: Runtime): express.Express {
     });
 
     return app;
+}
+
+type CompositeOutcome = ReturnType<typeof runComposite>;
+
+/** Thrown out of the store's transaction to undo an allOrNone composite request's writes. */
+class RolledBack extends Error {
+    constructor(readonly outcome: CompositeOutcome) {
+        super('composite request rolled back');
+    }
 }
 
 function stripUndefined<T extends object>(value: T): T {

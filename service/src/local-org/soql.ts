@@ -1032,6 +1032,8 @@ export function parseSoql(soql: string): ParsedQuery {
 }
 
 export function runQuery(ctx: QueryContext, soql: string): QueryResult {
+    const refusal = ctx.store.queryRefusals.find(({ text }) => soql.includes(text));
+    if (refusal) throw queryError(refusal.errorCode, soql, soql.indexOf(refusal.text), refusal.message);
     const q = parseSoql(soql);
     const obj = lookupObject(ctx, q.sObject ?? '', soql);
     const table = ctx.store.table(obj.name);

@@ -76,8 +76,17 @@ export interface PersistedState {
     tables: Record<string, Row[]>;
 }
 
+/** A fault switch (LocalOrgFaults.refuseQueriesContaining): a query holding `text` is refused with this error. */
+export interface QueryRefusal {
+    text: string;
+    errorCode: string;
+    message: string;
+}
+
 export class Store {
     readonly tables = new Map<string, Table>();
+    /** Queries refused as a real org refuses a query it will not run (fault switch; see QueryRefusal). */
+    queryRefusals: QueryRefusal[] = [];
     counters: Record<string, number> = {};
     /** Ids of the users the demo generator makes (not persisted unless changed). */
     readonly generatedUsers = new Set<string>();
@@ -229,9 +238,9 @@ export class Store {
             case 'int': {
                 const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
                 if (!Number.isFinite(n)) return parserError();
-                const scale = field.type === 'int' ? 0 : field.scale;
-                const rounded = Number(n.toFixed(scale));
-                const maxIntDigits = field.precision > 0 ? field.precision - scale : 18;
+                const scale = field.type === 'int' ? 0 : field.decimals;
+                const rounded = scale === undefined ? n : Number(n.toFixed(scale));
+                const maxIntDigits = field.precision > 0 ? field.precision - (scale ?? 0) : 18;
                 if (Math.abs(Math.trunc(rounded)).toString().length > maxIntDigits) {
                     errors.push({
                         statusCode: 'NUMBER_OUTSIDE_VALID_RANGE',

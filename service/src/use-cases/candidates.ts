@@ -7,7 +7,36 @@
  * the first REST page are not read twice. A user several planned queries return is handed over once.
  */
 import type { Schema, UserRecord } from '../engine';
+import { AppError } from '../errors';
 import { STOP_READING, type BulkRow, type OrgGateway } from '../ports';
+
+/**
+ * True when the org refused a request for what it asked (a 4xx answer: an invalid field, a malformed query,
+ * an invalid ID, a request too long), not because it was unavailable, out of API calls or signed out: asking
+ * again, or asking something else, may then succeed.
+ */
+export function isOrgRefusal(error: unknown): error is AppError {
+    return error instanceof AppError && error.code === 'ORG_REQUEST_FAILED';
+}
+
+/**
+ * A candidate query the org refused before answering any page of it. It is the org's error (same code,
+ * message and status), so a caller that does not isolate the sets behind the query fails as before; the
+ * evaluation catches it to find which set the org refuses (./refused-sets).
+ */
+export class CandidateQueryRefused extends AppError {
+    constructor(
+        readonly soql: string,
+        readonly refusal: AppError
+    ) {
+        super(refusal.code, refusal.message, {
+            status: refusal.status,
+            cause: refusal,
+            details: refusal.details
+        });
+        this.name = 'CandidateQueryRefused';
+    }
+}
 
 /** Candidates above which a query is read by a Bulk API 2.0 query job rather than queryMore. */
 export const BULK_QUERY_ABOVE = 10_000;
@@ -136,14 +165,23 @@ export async function forEachCandidatePage(
     };
     for (const soql of queries) {
         let bulk: { size: number; firstPage: Set<string> } | undefined;
-        await org.queryPages<UserRecord>(soql, async (records, page) => {
-            await hand(fresh(records), page.totalSize, 'rest');
-            if (page.index === 0 && page.totalSize > bulkAbove && records.length < page.totalSize) {
-                bulk = { size: page.totalSize, firstPage: new Set(records.map((user) => user.Id)) };
-                return STOP_READING;
-            }
-            return undefined;
-        });
+        // An error before the first page is the org's answer to the query itself; after it, to a further page
+        // or to what the consumer of a page read.
+        let answered = false;
+        try {
+            await org.queryPages<UserRecord>(soql, async (records, page) => {
+                answered = true;
+                await hand(fresh(records), page.totalSize, 'rest');
+                if (page.index === 0 && page.totalSize > bulkAbove && records.length < page.totalSize) {
+                    bulk = { size: page.totalSize, firstPage: new Set(records.map((user) => user.Id)) };
+                    return STOP_READING;
+                }
+                return undefined;
+            });
+        } catch (error) {
+            if (!answered && isOrgRefusal(error)) throw new CandidateQueryRefused(soql, error);
+            throw error;
+        }
         if (!bulk) continue;
         const { size, firstPage } = bulk;
         stats.bulkJobs++;
@@ -185,18 +223,23 @@ export async function readManagerIds(
     readOptions: CandidateReadOptions | undefined
 ): Promise<Set<string>> {
     const managers = new Set<string>();
-    await forEachCandidatePage(
-        org,
-        ['SELECT Id, ManagerId FROM User WHERE IsActive = true AND ManagerId != null'],
-        schema,
-        ({ users }) => {
-            for (const user of users) {
-                const id = (user as { ManagerId?: unknown }).ManagerId;
-                // Kept past the page: a copy, not a view on the result set's text (ownStrings).
-                if (typeof id === 'string' && !managers.has(id)) managers.add(ownString(id));
-            }
-        },
-        readOptions
-    );
+    try {
+        await forEachCandidatePage(
+            org,
+            ['SELECT Id, ManagerId FROM User WHERE IsActive = true AND ManagerId != null'],
+            schema,
+            ({ users }) => {
+                for (const user of users) {
+                    const id = (user as { ManagerId?: unknown }).ManagerId;
+                    // Kept past the page: a copy, not a view on the result set's text (ownStrings).
+                    if (typeof id === 'string' && !managers.has(id)) managers.add(ownString(id));
+                }
+            },
+            readOptions
+        );
+    } catch (error) {
+        // No set's query: a refusal here is the org's error, not a set to isolate.
+        throw error instanceof CandidateQueryRefused ? error.refusal : error;
+    }
     return managers;
 }

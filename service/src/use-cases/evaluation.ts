@@ -34,6 +34,7 @@ import {
     type OrgStore
 } from '../domain/org-store';
 import {
+    CandidateQueryRefused,
     forEachCandidatePage,
     ownStrings,
     readManagerIds,
@@ -43,6 +44,7 @@ import {
 } from './candidates';
 import { ConnectionStore } from '../domain/connection-store';
 import { isManual, separateManual, type KeptEntry } from './lifecycle';
+import { findRefusedSets, type RefusedSet } from './refused-sets';
 
 const CACHE_TTL_MS = 10 * 60 * 1000;
 /** Above this many candidates it is cheaper to read all authorization records than to page by ids. */
@@ -141,6 +143,8 @@ async function withoutAccessOnlySets(sets: PreparedSets, store: OrgStore): Promi
 export class Evaluator {
     private schemaCache?: { schema: Schema; at: number };
     private timeZoneCache?: { timeZone: string; at: number };
+    /** The sets the org refused in this process's last evaluation, by id: their definition and the reason. */
+    private refusals = new Map<string, { definition: string; reason: string }>();
 
     constructor(
         private readonly store: OrgStore,
@@ -233,7 +237,44 @@ export class Evaluator {
         } = {}
     ): Promise<Evaluation> {
         const { select, conditionSets, ...reading } = options;
-        const { prepared, queries, ctx: compileCtx } = await this.prepare(conditionSets);
+        const first = await this.prepare(conditionSets);
+        const { ctx } = first;
+        let { prepared, queries } = first;
+        const refusals = new Map<string, { definition: string; reason: string }>();
+        // Each pass that ends in a refusal moves at least one set out of the valid ones, so this ends.
+        for (;;) {
+            try {
+                const evaluation = await this.evaluatePrepared(prepared, queries, ctx, select, reading);
+                this.refusals = refusals;
+                return evaluation;
+            } catch (error) {
+                if (!(error instanceof CandidateQueryRefused)) throw error;
+                const refused = await findRefusedSets(this.store.org, prepared.valid, ctx);
+                if (refused.length === 0) throw error;
+                for (const { set, reason } of refused)
+                    refusals.set(set.id, { definition: set.input.definition, reason });
+                ({ prepared, queries } = withoutRefused(prepared, refused, ctx));
+            }
+        }
+    }
+
+    /**
+     * Why the org refused this set's query in this process's last evaluation, when the set is still as it was
+     * then (the editor's check names it without asking the org again); undefined otherwise.
+     */
+    knownRefusal(set: { id: string; input: { definition: string } }): string | undefined {
+        const known = this.refusals.get(set.id);
+        return known && known.definition === set.input.definition ? known.reason : undefined;
+    }
+
+    /** One evaluation of sets whose candidate queries are planned (see evaluate). */
+    private async evaluatePrepared(
+        prepared: PreparedSets,
+        queries: string[],
+        compileCtx: CompileContext,
+        select: SelectCandidates | undefined,
+        reading: CandidateReadOptions
+    ): Promise<Evaluation> {
         const schema = await this.schema();
         // The sets' query has been answered; nothing else (changes, candidates, authorizations) is read yet.
         const watermark = this.store.org.serverTime?.();
@@ -320,6 +361,46 @@ export class Evaluator {
         }
         return { ...explain(prepared, user, statusLookup(authorizations), ctx), user };
     }
+}
+
+/**
+ * The sets without those the org refused, which join the invalid sets with the org's reason (reported by name,
+ * matching nobody), and the candidate queries of the others.
+ */
+function withoutRefused(
+    prepared: PreparedSets,
+    refused: RefusedSet[],
+    ctx: CompileContext
+): { prepared: PreparedSets; queries: string[] } {
+    const ids = new Set(refused.map(({ set }) => set.id));
+    const valid = prepared.valid.filter((set) => !ids.has(set.id));
+    const invalid = [
+        ...prepared.invalid,
+        ...refused.map(({ set, reason }) => ({
+            set: set.input,
+            errors: [{ code: 'QUERY_REFUSED' as const, message: reason }]
+        }))
+    ];
+    // Fewer sets read fewer fields: a shorter prefix, so a set that fitted a query still fits (checked anyway).
+    const plan = planCandidateQueries(valid, { ctx });
+    const unrunnable = new Map(plan.unrunnable.map((set) => [set.id, set.reason]));
+    return {
+        prepared: {
+            valid: valid.filter((set) => !unrunnable.has(set.id)),
+            invalid: [
+                ...invalid,
+                ...valid
+                    .filter((set) => unrunnable.has(set.id))
+                    .map((set) => ({
+                        set: set.input,
+                        errors: [
+                            { code: 'DEFINITION_TOO_LONG' as const, message: unrunnable.get(set.id) ?? '' }
+                        ]
+                    }))
+            ]
+        },
+        queries: plan.queries
+    };
 }
 
 /**

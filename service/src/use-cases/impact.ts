@@ -19,13 +19,20 @@ import {
     requiredManagerIds,
     type ConditionSetInput,
     type EvalContext,
+    type PreparedSet,
     type Schema,
     type UserRecord
 } from '../engine';
 import { AppError } from '../errors';
 import type { Clock } from '../ports';
 import type { OrgStore } from '../domain/org-store';
-import { forEachCandidatePage, readManagerIds, type CandidateReadOptions } from './candidates';
+import {
+    CandidateQueryRefused,
+    forEachCandidatePage,
+    readManagerIds,
+    type CandidateReadOptions
+} from './candidates';
+import { findRefusedSets } from './refused-sets';
 import { toConditionSetInput, type Evaluator } from './evaluation';
 
 /** How long the managers' ids read for one check (IsManager) serve the next ones. */
@@ -85,7 +92,7 @@ export async function draftImpact(
     draft: DraftSet
 ): Promise<DraftImpact> {
     const started = Date.now();
-    const { store, clock, evaluator, readOptions } = deps;
+    const { store, clock, evaluator } = deps;
     const [{ schema, timeZone }, records] = await Promise.all([
         evaluator.schemaAndTimeZone(),
         store.conditionSets()
@@ -115,7 +122,51 @@ export async function draftImpact(
     const draftUnrunnable = plan.unrunnable.find((set) => set.id === DRAFT_ID);
     if (draftUnrunnable) throw new AppError('VALIDATION_FAILED', draftUnrunnable.reason);
     const unrunnable = new Set(plan.unrunnable.map((set) => set.id));
-    const valid = prepared.valid.filter((set) => !unrunnable.has(set.id));
+    const invalidSets = prepared.invalid.map(({ set, errors }) => ({
+        id: set.id,
+        name: set.name,
+        reasons: errors.map((error) => error.message)
+    }));
+    // A set the last run found the org refuses matches nobody in a run: named here too, at no call.
+    let valid = prepared.valid.filter((set) => {
+        if (unrunnable.has(set.id)) return false;
+        const refusal = set.id === DRAFT_ID ? undefined : evaluator.knownRefusal(set);
+        if (refusal) invalidSets.push({ id: set.id, name: set.name, reasons: [refusal] });
+        return !refusal;
+    });
+    // A set the org refuses never sinks the check (./refused-sets): the draft's query also selects the fields of
+    // every other set, so one the org refuses is found, named with the org's reason, and the check runs again
+    // without it. The draft itself refused is the check's answer. A clean check makes no call more.
+    for (;;) {
+        try {
+            const counts = await countDraft(deps, valid, { now, timeZone, schema });
+            return {
+                ...counts,
+                invalidSets,
+                elapsedMs: Date.now() - started
+            };
+        } catch (error) {
+            if (!(error instanceof CandidateQueryRefused)) throw error;
+            const refused = await findRefusedSets(store.org, valid, { now, timeZone });
+            const draftRefused = refused.find(({ set }) => set.id === DRAFT_ID);
+            if (draftRefused) throw new AppError('VALIDATION_FAILED', draftRefused.reason, { cause: error });
+            if (refused.length === 0) throw error;
+            const ids = new Set(refused.map(({ set }) => set.id));
+            valid = valid.filter((set) => !ids.has(set.id));
+            invalidSets.push(
+                ...refused.map(({ set, reason }) => ({ id: set.id, name: set.name, reasons: [reason] }))
+            );
+        }
+    }
+}
+
+/** The draft's numbers among the valid sets: its candidates read page by page, each evaluated and dropped. */
+async function countDraft(
+    deps: Parameters<typeof draftImpact>[0],
+    valid: PreparedSet[],
+    { now, timeZone, schema }: { now: Date; timeZone: string; schema: Schema }
+): Promise<Omit<DraftImpact, 'invalidSets' | 'elapsedMs'>> {
+    const { store, readOptions } = deps;
     const draftIndex = valid.findIndex((set) => set.id === DRAFT_ID);
     const draftSet = valid[draftIndex];
     // Only the draft's candidates are read (its own pushed-down query, page by page), with the fields
@@ -198,13 +249,7 @@ export async function draftImpact(
         alreadyGranted,
         overlaps,
         evaluated,
-        invalidSets: prepared.invalid.map(({ set, errors }) => ({
-            id: set.id,
-            name: set.name,
-            reasons: errors.map((error) => error.message)
-        })),
         needsConfirmation: matched === 0 || alreadyGranted === matched,
-        elapsedMs: Date.now() - started,
         usersReadAt: readAt.toISOString()
     };
 }
