@@ -1,0 +1,384 @@
+/**
+ * Taking access away (DESIGN §11) over HTTP: the service, the local org and the local SCIM app, with the
+ * org's clock (which the service reads too) moved through the grace days.
+ */
+import { createScimDirectory } from '../../service/src/adapters/scim';
+import type { AppDirectory, AppDirectoryFactory } from '../../service/src/connections/app-directory';
+import type { OrgStore } from '../../service/src/domain/org-store';
+import type { LocalOrg } from '../../service/src/local-org';
+import { startLocalScimApp, type LocalScimApp } from '../../service/src/local-scim';
+import { USER_SCHEMA } from '../../service/src/local-scim/schemas';
+import type { RunningService } from '../../service/src/main';
+import { startSmtpSink, type SmtpSink } from './support/peers';
+import {
+    api,
+    deactivateAllSets,
+    orgStore,
+    previewViaApi,
+    removeDir,
+    serviceEnv,
+    startService,
+    startTestOrg
+} from './support/stack';
+
+jest.setTimeout(180_000);
+
+const DAY_MS = 86_400_000;
+const TOKEN = 'taking-away-test-token';
+
+let org: LocalOrg;
+let orgDir: string;
+let store: OrgStore;
+let smtp: SmtpSink;
+let service: RunningService;
+const apps = new Map<string, AppDirectory>();
+const scimApps: LocalScimApp[] = [];
+const factory: AppDirectoryFactory = {
+    forConnection: (key) => apps.get(key),
+    configuredKeys: () => [...apps.keys()].sort()
+};
+let admin: string;
+let keyCounter = 0;
+let userOffset = 0;
+
+beforeAll(async () => {
+    ({ org, dataDir: orgDir } = await startTestOrg({ users: 120, seed: 20 }));
+    store = orgStore(org);
+    smtp = await startSmtpSink();
+    service = await startService(org, serviceEnv(smtp), {
+        appDirectories: factory,
+        clock: { now: () => new Date(org.clock.now()) }
+    });
+    admin = org.ids.adminUserIds[0];
+});
+
+afterAll(async () => {
+    await service?.stop();
+    for (const app of scimApps) await app.stop();
+    await smtp?.close();
+    await store?.org.close();
+    await org?.stop();
+    removeDir(orgDir);
+});
+
+beforeEach(async () => {
+    await deactivateAllSets(store);
+    const active = await store.org.query<{ Id: string }>(
+        'SELECT Id FROM Connection__c WHERE Active__c = true'
+    );
+    if (active.length > 0) {
+        await store.update(
+            active.map((c) => ({ attributes: { type: 'Connection__c' }, Id: c.Id, Active__c: false }))
+        );
+    }
+});
+
+interface TestUser {
+    Id: string;
+    Username: string;
+}
+
+/** Users no other test of this file uses (a test may make one a leaver). */
+async function freshUsers(count: number): Promise<TestUser[]> {
+    const users = await store.org.query<TestUser>(
+        `SELECT Id, Username FROM User WHERE IsActive = true AND UserType = 'Standard' AND Email != null ORDER BY Id LIMIT ${count} OFFSET ${userOffset}`
+    );
+    userOffset += count;
+    return users;
+}
+
+async function setDepartment(users: TestUser[], department: string): Promise<void> {
+    await store.update(
+        users.map((u) => ({ attributes: { type: 'User' }, Id: u.Id, Department: department }))
+    );
+}
+
+interface Policy {
+    Deprovisioning__c?: string;
+    Grace_Days__c?: number | null;
+    Breaker_Max_Count__c?: number | null;
+    Breaker_Max_Percent__c?: number | null;
+}
+
+/** A connection to a fresh local SCIM app (groups Sales, Support and a hand-made one), granted by a set on Department. */
+async function connectionWithSet(department: string, policy: Policy, groups = ['Sales']) {
+    const key = `away-${process.pid}-${++keyCounter}`;
+    const scim = await startLocalScimApp({ token: TOKEN, seedGroups: ['Sales', 'Support', 'Hand-made'] });
+    scimApps.push(scim);
+    const directory = createScimDirectory({ baseUrl: scim.url, token: TOKEN });
+    apps.set(key, directory);
+    const [connection] = await store.org.create('Connection__c', [
+        {
+            Name: `Away ${keyCounter}`,
+            Key__c: key,
+            Active__c: true,
+            Match_On__c: 'Username',
+            Deprovisioning__c: 'Deactivate',
+            ...policy
+        }
+    ]);
+    if (!connection.success) throw new Error(connection.errors.join('; '));
+    const [set] = await store.org.create('Condition_Set__c', [
+        {
+            Name: `Dept ${department}`,
+            Active__c: true,
+            Products__c: 'Meeting Links',
+            Eligible_Statuses__c: 'Not Invited;Invited',
+            Definition__c: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'Department', operator: 'equals', value: department }]
+            })
+        }
+    ]);
+    const [grant] = await store.org.create('Access_Grant__c', [
+        {
+            Condition_Set__c: set.id,
+            Connection__c: connection.id,
+            Groups__c: groups.join('\n'),
+            Role__c: null
+        }
+    ]);
+    if (!grant.success) throw new Error(grant.errors.join('; '));
+    return { key, id: String(connection.id), setId: String(set.id), scim, directory };
+}
+
+async function previewAndRun(): Promise<{ runId: string; preview: Record<string, unknown> }> {
+    const preview = await previewViaApi(service, admin);
+    expect(preview.run.status).toBe('Previewed');
+    const accepted = await api(service, 'POST', '/v1/runs', {
+        previewRunId: preview.runId,
+        initiatedBy: admin
+    });
+    expect(accepted.status).toBe(202);
+    await service.provisioning.waitForRun(preview.runId);
+    return { runId: preview.runId, preview: preview.run };
+}
+
+interface ActionView {
+    connection: string;
+    userId: string;
+    kind: string;
+    status: string;
+    group: string | null;
+    reason: string | null;
+}
+
+async function actionsOf(runId: string, key: string): Promise<ActionView[]> {
+    const response = await api(service, 'GET', `/v1/runs/${runId}/actions`);
+    expect(response.status).toBe(200);
+    return (response.body.actions as ActionView[]).filter((action) => action.connection === key);
+}
+
+/** The app's accounts by userName: active and groups. */
+async function appAccounts(directory: AppDirectory) {
+    const users: Array<{ id: string; userName: string; active: boolean }> = [];
+    await directory.listUsers((page) => {
+        users.push(...page.map((u) => ({ id: u.id, userName: u.userName, active: u.active })));
+    });
+    const groups = await directory.listGroups();
+    return new Map(
+        users.map((u) => [
+            u.userName.toLowerCase(),
+            {
+                active: u.active,
+                groups: groups
+                    .filter((g) => g.memberIds?.includes(u.id))
+                    .map((g) => g.displayName)
+                    .sort()
+            }
+        ])
+    );
+}
+
+async function accountOf(connectionId: string, userId: string) {
+    const [row] = await store.org.query<{
+        Status__c: string;
+        Source__c: string;
+        Unmatched_Since__c: string | null;
+    }>(
+        `SELECT Status__c, Source__c, Unmatched_Since__c FROM App_Account__c WHERE Connection__c = '${connectionId}' AND User__c = '${userId}'`
+    );
+    return row;
+}
+
+const kinds = (actions: ActionView[]) =>
+    actions.map((a) => `${a.kind}${a.group ? ` ${a.group}` : ''}: ${a.status}`).sort();
+
+describe('taking access away', () => {
+    it('when a user leaves the department, the account is pending, deactivated after the grace (managed groups only), then reactivated when they come back', async () => {
+        const department = `Away-${process.pid}-1`;
+        const users = await freshUsers(4);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 3, Breaker_Max_Percent__c: 100 });
+        await previewAndRun();
+        const [mover] = users;
+        const userName = mover.Username.toLowerCase();
+        // Someone adds the account to a group by hand: not Rollcall's to take away.
+        const handMade = (await c.directory.listGroups()).find((g) => g.displayName === 'Hand-made');
+        const before = await c.directory.findUser(mover.Username);
+        await c.directory.addMembers(String(handMade?.id), [String(before?.id)]);
+
+        await setDepartment([mover], 'Elsewhere');
+        const pending = await previewAndRun();
+        expect(kinds(await actionsOf(pending.runId, c.key))).toEqual([]);
+        expect(await accountOf(c.id, mover.Id)).toMatchObject({
+            Status__c: 'Pending Deactivation',
+            Source__c: 'Rule'
+        });
+        const since = (await accountOf(c.id, mover.Id)).Unmatched_Since__c;
+        expect(Date.parse(String(since).replace(/\+0000$/, 'Z'))).toBeCloseTo(org.clock.now(), -5);
+        expect((await appAccounts(c.directory)).get(userName)).toEqual({
+            active: true,
+            groups: ['Hand-made', 'Sales']
+        });
+
+        org.clock.advance(2 * DAY_MS);
+        const stillPending = await previewAndRun();
+        expect(kinds(await actionsOf(stillPending.runId, c.key))).toEqual([]);
+        expect((await accountOf(c.id, mover.Id)).Unmatched_Since__c).toBe(since);
+
+        org.clock.advance(1 * DAY_MS + 60_000);
+        const due = await previewAndRun();
+        expect(kinds(await actionsOf(due.runId, c.key))).toEqual([
+            'Deactivate: Done',
+            'Remove From Group Sales: Done'
+        ]);
+        expect(await accountOf(c.id, mover.Id)).toMatchObject({ Status__c: 'Inactive' });
+        const app = await appAccounts(c.directory);
+        expect(app.get(userName)).toEqual({ active: false, groups: ['Hand-made'] });
+        // The others were not touched.
+        for (const other of users.slice(1))
+            expect(app.get(other.Username.toLowerCase())).toEqual({ active: true, groups: ['Sales'] });
+
+        await setDepartment([mover], department);
+        const back = await previewAndRun();
+        expect(kinds(await actionsOf(back.runId, c.key))).toEqual([
+            'Add To Group Sales: Done',
+            'Reactivate: Done'
+        ]);
+        expect(await accountOf(c.id, mover.Id)).toMatchObject({
+            Status__c: 'Active',
+            Unmatched_Since__c: null
+        });
+        expect((await appAccounts(c.directory)).get(userName)).toEqual({
+            active: true,
+            groups: ['Hand-made', 'Sales']
+        });
+    });
+
+    it('when a user matches again before the grace ends, the pending deactivation is cancelled and nothing is sent', async () => {
+        const department = `Away-${process.pid}-2`;
+        const users = await freshUsers(3);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 5, Breaker_Max_Percent__c: 100 });
+        await previewAndRun();
+        await setDepartment([users[0]], 'Elsewhere');
+        await previewAndRun();
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({ Status__c: 'Pending Deactivation' });
+        org.clock.advance(4 * DAY_MS);
+        await setDepartment([users[0]], department);
+        const back = await previewAndRun();
+        expect(kinds(await actionsOf(back.runId, c.key))).toEqual([]);
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({
+            Status__c: 'Active',
+            Unmatched_Since__c: null
+        });
+        org.clock.advance(4 * DAY_MS);
+        const later = await previewAndRun();
+        expect(kinds(await actionsOf(later.runId, c.key))).toEqual([]);
+        expect((await appAccounts(c.directory)).get(users[0].Username.toLowerCase())?.active).toBe(true);
+    });
+
+    it('when a user becomes inactive in Salesforce, the account is deactivated at once, without grace', async () => {
+        const department = `Away-${process.pid}-3`;
+        const users = await freshUsers(3);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 30, Breaker_Max_Percent__c: 100 });
+        await previewAndRun();
+        await store.update([{ attributes: { type: 'User' }, Id: users[0].Id, IsActive: false }]);
+        const run = await previewAndRun();
+        expect(kinds(await actionsOf(run.runId, c.key))).toEqual([
+            'Deactivate: Done',
+            'Remove From Group Sales: Done'
+        ]);
+        expect((await appAccounts(c.directory)).get(users[0].Username.toLowerCase())).toEqual({
+            active: false,
+            groups: []
+        });
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({ Status__c: 'Inactive' });
+    });
+
+    it('a Manual account survives every kind of run: provisioning, leaving the set, leaving the company', async () => {
+        const department = `Away-${process.pid}-4`;
+        const users = await freshUsers(3);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0, Breaker_Max_Percent__c: 100 });
+        // Made in the app by someone else before Rollcall met it.
+        const made = c.scim.store.create(
+            'User',
+            { schemas: [USER_SCHEMA], userName: users[0].Username, active: true },
+            new Date()
+        );
+        const sales = c.scim.store.groupByDisplayName('Sales');
+        await c.directory.addMembers(String(sales?.id), [String(made.id)]);
+        await previewAndRun();
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({
+            Source__c: 'Manual',
+            Status__c: 'Active'
+        });
+        await setDepartment([users[0]], 'Elsewhere');
+        const unmatched = await previewAndRun();
+        expect(kinds(await actionsOf(unmatched.runId, c.key))).toEqual([]);
+        await store.update([{ attributes: { type: 'User' }, Id: users[0].Id, IsActive: false }]);
+        org.clock.advance(10 * DAY_MS);
+        const left = await previewAndRun();
+        expect(kinds(await actionsOf(left.runId, c.key))).toEqual([]);
+        expect((await appAccounts(c.directory)).get(users[0].Username.toLowerCase())).toEqual({
+            active: true,
+            groups: ['Sales']
+        });
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({
+            Source__c: 'Manual',
+            Status__c: 'Active'
+        });
+    });
+
+    it('with deprovisioning Off, nothing is taken away', async () => {
+        const department = `Away-${process.pid}-5`;
+        const users = await freshUsers(2);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Deprovisioning__c: 'Off', Grace_Days__c: 0 });
+        await previewAndRun();
+        await setDepartment([users[0]], 'Elsewhere');
+        const run = await previewAndRun();
+        expect(kinds(await actionsOf(run.runId, c.key))).toEqual([]);
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({ Status__c: 'Active' });
+    });
+
+    it('a rule edit that would deactivate 60% of the accounts is held: nothing is sent to the app', async () => {
+        const department = `Away-${process.pid}-6`;
+        const users = await freshUsers(5);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0 });
+        await previewAndRun();
+        const requestsBefore = c.scim.stats().byMethod.PATCH ?? 0;
+        await setDepartment(users.slice(0, 3), 'Elsewhere');
+        const run = await previewAndRun();
+        const actions = await actionsOf(run.runId, c.key);
+        expect(kinds(actions)).toEqual([
+            'Deactivate: Held',
+            'Deactivate: Held',
+            'Deactivate: Held',
+            'Remove From Group Sales: Held',
+            'Remove From Group Sales: Held',
+            'Remove From Group Sales: Held'
+        ]);
+        expect(actions[0].reason).toMatch(
+            /^held: 60% of 5 rule-managed active accounts is more than the limit of 20%/
+        );
+        expect(c.scim.stats().byMethod.PATCH ?? 0).toBe(requestsBefore);
+        const app = await appAccounts(c.directory);
+        for (const user of users)
+            expect(app.get(user.Username.toLowerCase())).toEqual({ active: true, groups: ['Sales'] });
+    });
+});
