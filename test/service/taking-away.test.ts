@@ -362,6 +362,7 @@ describe('taking access away', () => {
         const c = await connectionWithSet(department, { Grace_Days__c: 0 });
         await previewAndRun();
         const requestsBefore = c.scim.stats().byMethod.PATCH ?? 0;
+        const writesBefore = c.scim.stats().writes;
         await setDepartment(users.slice(0, 3), 'Elsewhere');
         const run = await previewAndRun();
         const actions = await actionsOf(run.runId, c.key);
@@ -380,5 +381,95 @@ describe('taking access away', () => {
         const app = await appAccounts(c.directory);
         for (const user of users)
             expect(app.get(user.Username.toLowerCase())).toEqual({ active: true, groups: ['Sales'] });
+        const runRecord = await api(service, 'GET', `/v1/runs/${run.runId}`);
+        expect(runRecord.body.status).toBe('Completed');
+
+        // A non-admin cannot approve; nothing is sent.
+        const refused = await api(service, 'POST', `/v1/runs/${run.runId}/approve-held`, {
+            initiatedBy: users[4].Id
+        });
+        expect(refused.status).toBe(403);
+        expect(c.scim.stats().writes).toBe(writesBefore);
+
+        // An admin approves: exactly the held actions are sent, once.
+        const writes = c.scim.stats().writes;
+        const approved = await api(service, 'POST', `/v1/runs/${run.runId}/approve-held`, {
+            initiatedBy: admin
+        });
+        expect(approved.status).toBe(200);
+        expect(approved.body).toMatchObject({
+            approvedBy: admin,
+            released: 6,
+            alreadyApproved: false,
+            stopped: false
+        });
+        // Three users PATCHed inactive, one PATCH of the group removing three members.
+        expect(c.scim.stats().writes - writes).toBe(4);
+        expect(kinds(await actionsOf(run.runId, c.key))).toEqual([
+            'Deactivate: Done',
+            'Deactivate: Done',
+            'Deactivate: Done',
+            'Remove From Group Sales: Done',
+            'Remove From Group Sales: Done',
+            'Remove From Group Sales: Done'
+        ]);
+        const after = await appAccounts(c.directory);
+        for (const user of users.slice(0, 3))
+            expect(after.get(user.Username.toLowerCase())).toEqual({ active: false, groups: [] });
+        for (const user of users.slice(3))
+            expect(after.get(user.Username.toLowerCase())).toEqual({ active: true, groups: ['Sales'] });
+        const [recorded] = await store.org.query<{
+            Held_Approved_By__c: string;
+            Held_Approved_At__c: string;
+        }>(
+            `SELECT Held_Approved_By__c, Held_Approved_At__c FROM Provisioning_Run__c WHERE Id = '${run.runId}'`
+        );
+        expect(recorded.Held_Approved_By__c).toBe(admin);
+        expect(recorded.Held_Approved_At__c).toBeTruthy();
+
+        // The answer was lost and the approval is sent again: the same approval, nothing sent twice.
+        const again = await api(service, 'POST', `/v1/runs/${run.runId}/approve-held`, {
+            initiatedBy: admin
+        });
+        expect(again.status).toBe(200);
+        expect(again.body).toMatchObject({ approvedBy: admin, released: 0, alreadyApproved: true });
+        expect(again.body.approvedAt).toBe(approved.body.approvedAt);
+        expect(c.scim.stats().writes - writes).toBe(4);
+    });
+
+    it('an approval sent to two instances at once sends the held actions exactly once', async () => {
+        const department = `Away-${process.pid}-7`;
+        const users = await freshUsers(5);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0, Breaker_Max_Count__c: 2 });
+        await previewAndRun();
+        await setDepartment(users.slice(0, 3), 'Elsewhere');
+        const run = await previewAndRun();
+        expect((await actionsOf(run.runId, c.key)).every((a) => a.status === 'Held')).toBe(true);
+        const second = await startService(org, serviceEnv(smtp), {
+            appDirectories: factory,
+            clock: { now: () => new Date(org.clock.now()) }
+        });
+        try {
+            const writes = c.scim.stats().writes;
+            const answers = await Promise.all(
+                [service, second].map((instance) =>
+                    api(instance, 'POST', `/v1/runs/${run.runId}/approve-held`, { initiatedBy: admin })
+                )
+            );
+            const statuses = answers.map((a) => a.status).sort();
+            // One sends; the other is refused while the first holds the lease, or finds the approval done.
+            expect([
+                [200, 409],
+                [200, 200]
+            ]).toContainEqual(statuses);
+            expect(answers.filter((a) => a.status === 200 && a.body.alreadyApproved === false)).toHaveLength(
+                1
+            );
+            expect(c.scim.stats().writes - writes).toBe(4);
+            expect((await actionsOf(run.runId, c.key)).every((a) => a.status === 'Done')).toBe(true);
+        } finally {
+            await second.stop();
+        }
     });
 });

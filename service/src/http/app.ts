@@ -321,6 +321,15 @@ export function createApp(deps: AppDeps): express.Express {
     v1.post('/connections/:key/test', async (req, res) => {
         res.json(await connections.test(parse(connectionKey, req.params.key, 'key')));
     });
+    v1.post('/runs/:id/approve-held', async (req, res) => {
+        const body = parse(z.object({ initiatedBy: z.string().optional() }), req.body ?? {});
+        res.json(
+            await provisioning.approveHeld({
+                runId: parse(salesforceId, req.params.id, 'id'),
+                initiatedBy: body.initiatedBy
+            })
+        );
+    });
     v1.get('/runs/:id/actions', async (req, res) => {
         res.json(await connections.runActions(parse(salesforceId, req.params.id, 'id')));
     });

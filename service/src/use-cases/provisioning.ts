@@ -43,6 +43,7 @@ import {
     type WorkItem
 } from './run/context';
 import { planConnections } from './run/connections';
+import { approveHeldActions, type HeldApproval } from './run/approve-held';
 import { RunExecution } from './run/execution';
 import { evaluationReads, executeClaimReads, executionReads, scheduledClaimReads } from './run/start-reads';
 
@@ -893,6 +894,23 @@ export class ProvisioningService {
             },
             draft
         );
+    }
+
+    /**
+     * `POST /v1/runs/{id}/approve-held` (DESIGN §11): the admin is checked for Rollcall_Admin now, and the
+     * held removals are sent under the org's provisioning lease (run/approve-held.ts).
+     */
+    async approveHeld(request: { runId: string; initiatedBy?: string }): Promise<HeldApproval> {
+        this.assertOpen();
+        const admin = await this.assertAdmin(request.initiatedBy);
+        const runId = assertSalesforceId(request.runId, 'id');
+        return this.underClaim('execute', runId, async (lease) => {
+            const approval = await approveHeldActions(this.deps, runId, admin, async () =>
+                this.deps.leases.valid(lease)
+            );
+            await this.deps.leases.release(lease);
+            return approval;
+        });
     }
 
     async explain(key: string) {

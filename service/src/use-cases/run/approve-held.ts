@@ -1,0 +1,105 @@
+/**
+ * "Approve held removals" (DESIGN §11): the Deactivate and Remove From Group actions the circuit breaker
+ * held in a finished run are sent once an admin approves them. The caller has checked the admin for
+ * Rollcall_Admin (again, now) and holds the org's provisioning lease, so no other instance sends beside it.
+ *
+ * Idempotent under retries, lost answers and two instances:
+ * 1. the approval is written on the run first (Held_Approved_By__c / Held_Approved_At__c), once: a later
+ *    approval keeps the first one's who and when;
+ * 2. the held actions become Pending (upsert by Key__c);
+ * 3. the run's Pending actions are sent by connections.ts's sender, which marks each Done or Failed.
+ * A retry after a lost answer finds no Held action and nothing Pending, and sends nothing; a retry after a
+ * crash between 2 and 3 sends what is still Pending (PATCHing `active` and removing members twice changes
+ * nothing twice).
+ */
+import { AppError } from '../../errors';
+import { ConnectionStore, RUN_ACTION } from '../../domain/connection-store';
+import { soqlString } from '../../engine';
+import { sendConnectionActions, type ConnectionOutcome } from './connections';
+import type { RunDeps } from './context';
+
+export interface HeldApproval {
+    runId: string;
+    approvedBy: string;
+    approvedAt: string;
+    /** Held actions this call released (0 when an earlier approval did). */
+    released: number;
+    /** True when the run was already approved (a retry, or a second admin). */
+    alreadyApproved: boolean;
+    connections: ConnectionOutcome[];
+    /** The lease could not be kept: what is still Pending is sent by the next approval or resume. */
+    stopped: boolean;
+}
+
+const FINISHED = ['Completed', 'Completed with Errors'];
+
+export async function approveHeldActions(
+    deps: RunDeps,
+    runId: string,
+    admin: string,
+    mayContinue: () => Promise<boolean>
+): Promise<HeldApproval> {
+    const { store, clock } = deps;
+    const [run] = await store.org.query<{
+        Id: string;
+        Status__c: string;
+        Held_Approved_By__c?: string | null;
+        Held_Approved_At__c?: string | null;
+    }>(
+        `SELECT Id, Status__c, Held_Approved_By__c, Held_Approved_At__c FROM Provisioning_Run__c WHERE Id = ${soqlString(runId)}`
+    );
+    if (!run) throw new AppError('NOT_FOUND', `No run ${runId}`);
+    if (!FINISHED.includes(run.Status__c)) {
+        throw new AppError(
+            'PREVIEW_NOT_EXECUTABLE',
+            `Run ${runId} is ${run.Status__c}: held removals are approved once the run has finished`,
+            { details: { runId, status: run.Status__c } }
+        );
+    }
+    const connectionStore = new ConnectionStore(store.org);
+    const held = (await connectionStore.actions(runId)).filter((action) => action.Status__c === 'Held');
+    const alreadyApproved = Boolean(run.Held_Approved_By__c);
+    if (held.length === 0 && !alreadyApproved) {
+        throw new AppError('VALIDATION_FAILED', `Run ${runId} holds no actions to approve`);
+    }
+    const approvedBy = run.Held_Approved_By__c ?? admin;
+    // The org answers date-times as `…+0000`; the answer says ISO 8601 with Z either way.
+    const approvedAt = run.Held_Approved_At__c
+        ? new Date(Date.parse(run.Held_Approved_At__c.replace(/\+0000$/, 'Z'))).toISOString()
+        : clock.now().toISOString();
+    if (!alreadyApproved) {
+        await store.updateRun(runId, { Held_Approved_By__c: approvedBy, Held_Approved_At__c: approvedAt });
+    }
+    for (let i = 0; i < held.length; i += 200) {
+        const results = await connectionStore.upsertActions(
+            held.slice(i, i + 200).map((action) => ({
+                attributes: { type: RUN_ACTION },
+                Key__c: action.Key__c,
+                Run__c: runId,
+                Status__c: 'Pending',
+                Reason__c: `Held, approved by ${approvedBy} at ${approvedAt}`
+            }))
+        );
+        const failed = results.filter((result) => !result.success);
+        if (failed.length > 0) {
+            throw new AppError(
+                'ORG_REQUEST_FAILED',
+                `Could not release ${failed.length} held actions (first: ${failed[0].errors.join('; ')})`
+            );
+        }
+    }
+    const sent = await sendConnectionActions(deps, runId, { mayContinue });
+    deps.logger.info(
+        { runId, approvedBy, released: held.length, alreadyApproved },
+        'Held connection actions approved'
+    );
+    return {
+        runId,
+        approvedBy,
+        approvedAt,
+        released: held.length,
+        alreadyApproved,
+        connections: sent.outcomes,
+        stopped: sent.stopped
+    };
+}
