@@ -53,6 +53,26 @@ export interface ConnectionReport {
     kept: number;
     problem?: string;
     failures?: string[];
+    /** DESIGN §11: actions the circuit breaker holds for an admin, and why. */
+    held?: number;
+    heldReason?: string;
+}
+
+/**
+ * The first line of the audit email and of Slack when a breaker held removals (DESIGN §11), undefined
+ * otherwise: "HELD: 6 removals in Demo SCIM app (demo-scim) wait for an admin's approval (held: …)".
+ */
+export function holdLine(connections: ConnectionReport[] | undefined): string | undefined {
+    const held = (connections ?? []).filter((connection) => (connection.held ?? 0) > 0);
+    if (held.length === 0) return undefined;
+    return `HELD: ${held
+        .map(
+            (connection) =>
+                `${connection.held} removals in ${connection.name} (${connection.key})${
+                    connection.heldReason ? ` (${connection.heldReason})` : ''
+                }`
+        )
+        .join('; ')} wait for an admin's approval on the run ("Approve held removals") or a rule change`;
 }
 
 /** "3 Create, 5 Add To Group → 7 done, 1 failed" (one line per connection, email and Slack alike). */
@@ -156,6 +176,7 @@ export function buildAuditMail(
         finishedAt: report.finishedAt && formatInZone(report.finishedAt, report.timeZone),
         runLabel: report.runName ? `${report.runName} (${report.runId})` : report.runId,
         capped,
+        holdLine: holdLine(report.connections),
         csvName: `rollcall-run-${report.runId}.csv`,
         connections: report.connections?.length
             ? report.connections.map((connection) => ({
@@ -192,7 +213,12 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
         t.reminded ?? report.rows.filter((row) => row.status === 'Invited' && row.kind === 'Reminder').length;
     // Reminders are named in the headline only when the run sent some (they are off by default).
     const headline = `Rollcall ${report.trigger.toLowerCase()} run ${report.status}: ${t.invited} invited, ${reminded > 0 ? `${reminded} reminded, ` : ''}${t.failed} failed, ${t.skipped} skipped`;
+    const held = holdLine(report.connections);
     const blocks: unknown[] = [
+        // A hold leads: the admins must act on it (DESIGN §11).
+        ...(held
+            ? [{ type: 'section', text: { type: 'mrkdwn', text: `*${slackEscape(held)}*`.slice(0, 3000) } }]
+            : []),
         { type: 'header', text: { type: 'plain_text', text: headline.slice(0, 150) } },
         {
             type: 'section',
@@ -271,5 +297,5 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
         type: 'actions',
         elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the run' }, url: report.runUrl }]
     });
-    return { channel, text: `${headline}. ${report.runUrl}`, blocks };
+    return { channel, text: `${held ? `${held}. ` : ''}${headline}. ${report.runUrl}`, blocks };
 }

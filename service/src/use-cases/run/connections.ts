@@ -77,6 +77,7 @@ export interface ConnectionOutcome {
     takingAway?: TakingAwayOutcome;
     /** Actions the circuit breaker holds for an admin's approval. */
     held?: number;
+    heldReason?: string;
 }
 
 function toAccessGrant(grant: GrantRecord, key: string): AccessGrant {
@@ -558,7 +559,10 @@ export async function sendConnectionActions(
             if (action.Status__c === 'Done') outcome.done++;
             else if (action.Status__c === 'Failed') outcome.failed++;
             else if (action.Status__c === 'Skipped') outcome.skipped++;
-            else if (action.Status__c === 'Held') outcome.held = (outcome.held ?? 0) + 1;
+            else if (action.Status__c === 'Held') {
+                outcome.held = (outcome.held ?? 0) + 1;
+                outcome.heldReason ??= action.Reason__c ?? undefined;
+            }
         }
         const pending = list.filter((action) => action.Status__c === 'Pending');
         const directory = deps.appDirectories?.forConnection(key);
