@@ -473,3 +473,70 @@ describe('taking access away', () => {
         }
     });
 });
+
+describe('reconciliation', () => {
+    it('when an admin compares with the app, then the four lists are right and nothing is adopted until they adopt; adopted accounts are then Rule', async () => {
+        const department = `Away-${process.pid}-8`;
+        const users = await freshUsers(5);
+        await setDepartment(users.slice(0, 4), department);
+        await setDepartment([users[4]], `Not-${department}`);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0, Breaker_Max_Percent__c: 100 });
+        const make = (userName: string) =>
+            String(
+                c.scim.store.create('User', { schemas: [USER_SCHEMA], userName, active: true }, new Date()).id
+            );
+        const first = make(users[0].Username);
+        const second = make(users[1].Username.toUpperCase());
+        const noRule = make(users[4].Username);
+        const stranger = make(`stranger-${process.pid}@nowhere.example`);
+
+        const refused = await api(service, 'POST', `/v1/connections/${c.key}/reconcile`, {
+            initiatedBy: users[4].Id
+        });
+        expect(refused.status).toBe(403);
+        const compared = await api(service, 'POST', `/v1/connections/${c.key}/reconcile`, {
+            initiatedBy: admin
+        });
+        expect(compared.status).toBe(200);
+        const ids = (list: { first: Array<{ appId?: string; userId?: string }> }) =>
+            list.first.map((entry) => entry.appId ?? entry.userId).sort();
+        const body = compared.body as unknown as Record<
+            'adoptable' | 'manual' | 'toCreate' | 'noUser',
+            { count: number; first: Array<{ appId?: string; userId?: string }> }
+        >;
+        expect(body.adoptable.count).toBe(2);
+        expect(ids(body.adoptable)).toEqual([first, second].sort());
+        expect(body.manual.count).toBe(1);
+        expect(ids(body.manual)).toEqual([noRule]);
+        expect(body.toCreate.count).toBe(2);
+        expect(ids(body.toCreate)).toEqual([users[2].Id, users[3].Id].sort());
+        expect(body.noUser.count).toBe(1);
+        expect(ids(body.noUser)).toEqual([stranger]);
+        const none = await store.org.query(`SELECT Id FROM App_Account__c WHERE Connection__c = '${c.id}'`);
+        expect(none).toHaveLength(0);
+
+        const adopted = await api(service, 'POST', `/v1/connections/${c.key}/adopt`, {
+            initiatedBy: admin,
+            appIds: [first, stranger]
+        });
+        expect(adopted.status).toBe(200);
+        expect(adopted.body).toMatchObject({ adopted: 1, notAdoptable: [stranger], failed: [] });
+        expect(await accountOf(c.id, users[0].Id)).toMatchObject({ Source__c: 'Rule', Status__c: 'Active' });
+        expect((await c.directory.findUser(users[0].Username))?.externalId).toBe(`${users[0].Id}:${c.key}`);
+
+        // The run: the adopted account is granted (not created again); the other existing one stays Manual.
+        await previewAndRun();
+        expect(c.scim.store.users.size).toBe(6);
+        expect(await accountOf(c.id, users[1].Id)).toMatchObject({ Source__c: 'Manual' });
+        expect((await appAccounts(c.directory)).get(users[0].Username.toLowerCase())).toEqual({
+            active: true,
+            groups: ['Sales']
+        });
+        // Adopted as Rule, it is taken away like any Rule account; the Manual one is not.
+        await setDepartment(users.slice(0, 2), 'Elsewhere');
+        await previewAndRun();
+        const app = await appAccounts(c.directory);
+        expect(app.get(users[0].Username.toLowerCase())).toEqual({ active: false, groups: [] });
+        expect(app.get(users[1].Username.toLowerCase())?.active).toBe(true);
+    });
+});

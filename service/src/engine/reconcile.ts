@@ -111,7 +111,10 @@ export class Reconciler {
     }
 
     /** One page of the app's accounts. */
-    addPage(accounts: ReadonlyArray<ReconcileAppAccount>): void {
+    addPage(
+        accounts: ReadonlyArray<ReconcileAppAccount>,
+        onAdoptable?: (entry: ReconcileEntry) => void
+    ): void {
         for (const account of accounts) {
             this.appAccounts++;
             const owner = this.owner(account);
@@ -136,8 +139,10 @@ export class Reconciler {
                 continue;
             }
             owner.seen = true;
-            if (owner.user.matchesRule) this.push(this.lists.adoptable, entry);
-            else {
+            if (owner.user.matchesRule) {
+                this.push(this.lists.adoptable, entry);
+                onAdoptable?.(entry);
+            } else {
                 if (!owner.user.active) entry.note = 'the user is inactive in Salesforce';
                 this.push(this.lists.manual, entry);
             }

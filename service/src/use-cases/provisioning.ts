@@ -44,6 +44,12 @@ import {
 } from './run/context';
 import { planConnections } from './run/connections';
 import { approveHeldActions, type HeldApproval } from './run/approve-held';
+import {
+    adoptAccounts,
+    reconcileConnection,
+    type AdoptAnswer,
+    type ReconcileAnswer
+} from './reconcile-connection';
 import { RunExecution } from './run/execution';
 import { evaluationReads, executeClaimReads, executionReads, scheduledClaimReads } from './run/start-reads';
 
@@ -911,6 +917,25 @@ export class ProvisioningService {
             await this.deps.leases.release(lease);
             return approval;
         });
+    }
+
+    /** `POST /v1/connections/{key}/reconcile` (DESIGN §11): the four lists; writes nothing. */
+    async reconcile(request: { key: string; initiatedBy?: string; keep?: number }): Promise<ReconcileAnswer> {
+        this.assertOpen();
+        await this.assertAdmin(request.initiatedBy);
+        return reconcileConnection(this.deps, this.evaluator, request.key, request.keep);
+    }
+
+    /** `POST /v1/connections/{key}/adopt`: the admin's confirmation; only accounts adoptable now are adopted. */
+    async adopt(request: {
+        key: string;
+        initiatedBy?: string;
+        appIds?: string[];
+        all?: boolean;
+    }): Promise<AdoptAnswer> {
+        this.assertOpen();
+        await this.assertAdmin(request.initiatedBy);
+        return adoptAccounts(this.deps, this.evaluator, request.key, request);
     }
 
     async explain(key: string) {

@@ -8,6 +8,7 @@ import type { AppDirectory } from '../connections/app-directory';
 import {
     DEFAULT_RECONCILE_KEEP,
     Reconciler,
+    type ReconcileEntry,
     type ReconcileResult,
     type ReconcileUser
 } from '../engine/reconcile';
@@ -19,6 +20,8 @@ export interface ReconcileOptions {
     pageSize?: number;
     /** Called after each page (a progress report, a heap sample). */
     onPage?: (read: number) => void;
+    /** Each page's adoptable accounts, in full (adoption writes them page by page). */
+    onAdoptable?: (entries: ReconcileEntry[]) => Promise<void>;
 }
 
 export async function reconcileWithApp(
@@ -29,17 +32,20 @@ export async function reconcileWithApp(
 ): Promise<ReconcileResult> {
     const reconciler = new Reconciler(users, connectionKey, options.keep ?? DEFAULT_RECONCILE_KEEP);
     let read = 0;
-    await directory.listUsers((page) => {
+    await directory.listUsers(async (page) => {
+        const adoptable: ReconcileEntry[] = [];
         reconciler.addPage(
             page.map((user) => ({
                 id: user.id,
                 userName: user.userName,
                 externalId: user.externalId,
                 active: user.active
-            }))
+            })),
+            options.onAdoptable ? (entry) => adoptable.push(entry) : undefined
         );
         read += page.length;
         options.onPage?.(read);
+        if (options.onAdoptable && adoptable.length > 0) await options.onAdoptable(adoptable);
     }, options.pageSize ?? 200);
     return reconciler.result();
 }
