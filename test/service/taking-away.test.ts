@@ -219,6 +219,25 @@ describe('taking access away', () => {
         await c.directory.addMembers(String(handMade?.id), [String(before?.id)]);
 
         await setDepartment([mover], 'Elsewhere');
+        // The preview lists the pending deactivation with its due date and why.
+        const previewed = await service.provisioning.preview({ initiatedBy: admin });
+        const planned = previewed.connections?.find((connection) => connection.key === c.key);
+        expect(planned?.takingAway).toMatchObject({
+            deprovisioning: 'Deactivate',
+            pending: 1,
+            deactivate: 0
+        });
+        expect(planned?.takingAway?.examples).toEqual([
+            {
+                userId: mover.Id,
+                userName: mover.Username,
+                due: expect.any(String),
+                why: `set "Dept ${department}" stopped matching: 1. Department equals "${department}" (is "Elsewhere")`,
+                leaver: false
+            }
+        ]);
+        const dueAt = Date.parse(String(planned?.takingAway?.examples[0].due));
+        expect(Math.abs(dueAt - (org.clock.now() + 3 * DAY_MS))).toBeLessThan(60_000);
         const pending = await previewAndRun();
         expect(kinds(await actionsOf(pending.runId, c.key))).toEqual([]);
         expect(await accountOf(c.id, mover.Id)).toMatchObject({
