@@ -400,6 +400,12 @@ describe('taking access away', () => {
         const app = await appAccounts(c.directory);
         for (const user of users)
             expect(app.get(user.Username.toLowerCase())).toEqual({ active: true, groups: ['Sales'] });
+        // The admins are told, in the first line.
+        const audit = smtp.messages.find((m) => String(m.text ?? '').includes(run.runId));
+        expect(String(audit?.subject)).toMatch(/^HELD removals · Rollcall /);
+        expect(String(audit?.text).split('\n')[0]).toMatch(
+            new RegExp(`^HELD: 6 removals in Away \\d+ \\(${c.key}\\) \\(held: 60% of 5 rule-managed`)
+        );
         const runRecord = await api(service, 'GET', `/v1/runs/${run.runId}`);
         expect(runRecord.body.status).toBe('Completed');
 

@@ -84,6 +84,7 @@ export function connectionLine(connection: ConnectionReport): string {
         `${connection.done} done`,
         ...(connection.failed > 0 ? [`${connection.failed} failed`] : []),
         ...(connection.skipped > 0 ? [`${connection.skipped} skipped`] : []),
+        ...((connection.held ?? 0) > 0 ? [`${connection.held} held`] : []),
         ...(connection.kept > 0 ? [`${connection.kept} kept (Manual)`] : [])
     ].join(', ');
     return `${connection.name} (${connection.key}): ${planned || 'nothing to change'} → ${outcome}${
