@@ -1,6 +1,12 @@
-/** A breaker hold (DESIGN §11) leads the audit email (subject and first line) and the Slack summary. */
+/** A breaker hold (DESIGN §11) leads the audit email (subject and first line) and the Slack summary; an approval is announced. */
 import { MailTemplates } from '../../service/src/adapters/templates';
 import { DEFAULT_TEMPLATES_DIR } from '../../service/src/config';
+import {
+    APPROVAL_NAMES_SHOWN,
+    buildApprovalMail,
+    buildApprovalSlack,
+    type ApprovalReport
+} from '../../service/src/use-cases/approval-report';
 import {
     buildAuditMail,
     buildSlackMessage,
@@ -80,5 +86,45 @@ describe('holds in the audit and Slack', () => {
         const message = buildSlackMessage(report([held]));
         expect(message.text.startsWith(`${LINE}. `)).toBe(true);
         expect((message.blocks as Array<{ text: { text: string } }>)[0].text.text).toBe(`*${LINE}*`);
+    });
+});
+
+describe('the approval notice', () => {
+    const people = Array.from({ length: 23 }, (_, i) => `Person ${i + 1}`);
+    const report: ApprovalReport = {
+        runId: 'a0D5g000000ABCDEAQ',
+        runUrl: 'https://acme.example/run',
+        approvedBy: 'Ada <Admin>',
+        approvedAt: '2026-12-01T15:10:47.000Z',
+        timeZone: 'Europe/Paris',
+        connections: [
+            {
+                key: 'demo-scim',
+                name: 'Demo SCIM app',
+                sent: { Deactivate: 23, 'Remove From Group': 23 },
+                done: 45,
+                failed: 1,
+                names: people
+            }
+        ]
+    };
+
+    it('says who approved and when in the org time zone, counts and names, and "and N more" past the cap', () => {
+        const mail = buildApprovalMail(report, ['a@example.com']);
+        expect(mail.subject).toBe(
+            'Rollcall: held removals of run a0D5g000000ABCDEAQ approved by Ada <Admin> at 2026-12-01 16:10:47 Europe/Paris'
+        );
+        expect(mail.text).toContain(
+            `Demo SCIM app (demo-scim): 23 Deactivate, 23 Remove From Group → 45 done, 1 failed. People: ${people
+                .slice(0, APPROVAL_NAMES_SHOWN)
+                .join(', ')} and 3 more`
+        );
+        expect(mail.html).toContain('Ada &lt;Admin&gt;');
+        expect(mail.html).not.toContain('<Admin>');
+        const slack = buildApprovalSlack(report);
+        expect(
+            slack.text.startsWith('Rollcall: held removals of run a0D5g000000ABCDEAQ approved by Ada <Admin>')
+        ).toBe(true);
+        expect(JSON.stringify(slack.blocks)).toContain('Ada &lt;Admin&gt;');
     });
 });

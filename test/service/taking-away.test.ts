@@ -452,6 +452,20 @@ describe('taking access away', () => {
         expect(recorded.Held_Approved_By__c).toBe(admin);
         expect(recorded.Held_Approved_At__c).toBeTruthy();
 
+        // The admins are told who approved, when, what was sent and to whom.
+        expect(approved.body.notified).toEqual({ email: 'sent', slack: expect.any(String) });
+        const notice = smtp.messages.find((m) =>
+            String(m.subject).startsWith(`Rollcall: held removals of run ${run.runId} approved by `)
+        );
+        const names = await store.org.query<{ Name: string }>(
+            `SELECT Name FROM User WHERE Id IN (${users
+                .slice(0, 3)
+                .map((u) => `'${u.Id}'`)
+                .join(', ')})`
+        );
+        expect(String(notice?.text)).toContain('3 Deactivate, 3 Remove From Group → 6 done');
+        for (const { Name } of names) expect(String(notice?.text)).toContain(Name);
+
         // The answer was lost and the approval is sent again: the same approval, nothing sent twice.
         const again = await api(service, 'POST', `/v1/runs/${run.runId}/approve-held`, {
             initiatedBy: admin
@@ -460,6 +474,21 @@ describe('taking access away', () => {
         expect(again.body).toMatchObject({ approvedBy: admin, released: 0, alreadyApproved: true });
         expect(again.body.approvedAt).toBe(approved.body.approvedAt);
         expect(c.scim.stats().writes - writes).toBe(4);
+    });
+
+    it('when the only set granting the connection is deactivated, every removal of the connection is held', async () => {
+        const department = `Away-${process.pid}-9`;
+        const users = await freshUsers(3);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0 });
+        await previewAndRun();
+        await store.update([{ attributes: { type: 'Condition_Set__c' }, Id: c.setId, Active__c: false }]);
+        const run = await previewAndRun();
+        const actions = await actionsOf(run.runId, c.key);
+        expect(actions).toHaveLength(6);
+        expect(actions.every((a) => a.status === 'Held')).toBe(true);
+        expect(actions[0].reason).toMatch(/^held: 100% of 3 rule-managed active accounts/);
+        expect([...(await appAccounts(c.directory)).values()].every((a) => a.active)).toBe(true);
     });
 
     it('an approval sent to two instances at once sends the held actions exactly once', async () => {

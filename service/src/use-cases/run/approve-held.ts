@@ -15,6 +15,9 @@
 import { AppError } from '../../errors';
 import { ConnectionStore, RUN_ACTION } from '../../domain/connection-store';
 import { soqlString } from '../../engine';
+import { describeError } from '../../errors';
+import { isValidAddress } from '../../domain/email';
+import { buildApprovalMail, buildApprovalSlack, type ApprovalReport } from '../approval-report';
 import { sendConnectionActions, type ConnectionOutcome } from './connections';
 import type { RunDeps } from './context';
 
@@ -29,6 +32,8 @@ export interface HeldApproval {
     connections: ConnectionOutcome[];
     /** The lease could not be kept: what is still Pending is sent by the next approval or resume. */
     stopped: boolean;
+    /** The approval's email and Slack message (only when this call released held actions). */
+    notified?: { email: string; slack: string };
 }
 
 const FINISHED = ['Completed', 'Completed with Errors'];
@@ -89,6 +94,7 @@ export async function approveHeldActions(
         }
     }
     const sent = await sendConnectionActions(deps, runId, { mayContinue });
+    const notified = held.length > 0 ? await notifyApproval(deps, runId, admin, approvedAt, held) : undefined;
     deps.logger.info(
         { runId, approvedBy, released: held.length, alreadyApproved },
         'Held connection actions approved'
@@ -100,6 +106,78 @@ export async function approveHeldActions(
         released: held.length,
         alreadyApproved,
         connections: sent.outcomes,
-        stopped: sent.stopped
+        stopped: sent.stopped,
+        ...(notified ? { notified } : {})
     };
+}
+
+/** Best effort: the approval stands whether or not the admins could be told. */
+async function notifyApproval(
+    deps: RunDeps,
+    runId: string,
+    admin: string,
+    approvedAt: string,
+    released: Array<{
+        Key__c: string;
+        User__c: string;
+        Kind__c: string;
+        Connection__r?: { Key__c?: string; Name?: string } | null;
+        Connection__c: string;
+    }>
+): Promise<{ email: string; slack: string }> {
+    const { store, config, mailer, notifier, logger } = deps;
+    try {
+        const keys = new Set(released.map((action) => action.Key__c));
+        const after = (await new ConnectionStore(store.org).actions(runId)).filter((action) =>
+            keys.has(action.Key__c)
+        );
+        const people = await store.users([...new Set([admin, ...released.map((action) => action.User__c)])]);
+        const nameOf = (id: string) => people.find((user) => user.Id === id)?.Name ?? id;
+        const connections = new Map<string, ApprovalReport['connections'][number]>();
+        for (const action of after) {
+            const key = action.Connection__r?.Key__c ?? action.Connection__c;
+            const entry = connections.get(key) ?? {
+                key,
+                name: action.Connection__r?.Name ?? key,
+                sent: {},
+                done: 0,
+                failed: 0,
+                names: []
+            };
+            entry.sent[action.Kind__c] = (entry.sent[action.Kind__c] ?? 0) + 1;
+            if (action.Status__c === 'Done') entry.done++;
+            else if (action.Status__c === 'Failed') entry.failed++;
+            const name = nameOf(action.User__c);
+            if (!entry.names.includes(name)) entry.names.push(name);
+            connections.set(key, entry);
+        }
+        const report: ApprovalReport = {
+            runId,
+            runUrl: `${store.org.instanceUrl()}/lightning/r/Provisioning_Run__c/${runId}/view`,
+            approvedBy: nameOf(admin),
+            approvedAt,
+            timeZone: await store.orgTimeZone().catch(() => undefined),
+            connections: [...connections.values()]
+        };
+        const approver = people.find((user) => user.Id === admin)?.Email ?? undefined;
+        const to = [
+            ...new Set(
+                [...(await store.adminEmails(config.runs.adminRecipientCap)), ...(approver ? [approver] : [])]
+                    .map((address) => address.trim().toLowerCase())
+                    .filter((address) => isValidAddress(address))
+            )
+        ];
+        const email =
+            to.length === 0
+                ? 'skipped'
+                : (await mailer.send(buildApprovalMail(report, to)).catch(() => ({ status: 'failed' })))
+                      .status;
+        const slack = (
+            await notifier.post(buildApprovalSlack(report)).catch(() => ({ status: 'failed' as const }))
+        ).status;
+        return { email, slack };
+    } catch (error) {
+        logger.warn({ runId, err: describeError(error) }, 'Approval of held actions not notified');
+        return { email: 'failed', slack: 'failed' };
+    }
 }
