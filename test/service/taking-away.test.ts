@@ -491,6 +491,38 @@ describe('taking access away', () => {
         expect([...(await appAccounts(c.directory)).values()].every((a) => a.active)).toBe(true);
     });
 
+    it('when a later run planned again, the older holds cannot be approved (never sent stale); the later ones can', async () => {
+        const department = `Away-${process.pid}-10`;
+        const users = await freshUsers(4);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0, Breaker_Max_Count__c: 1 });
+        await previewAndRun();
+        await setDepartment(users.slice(0, 2), 'Elsewhere');
+        const older = await previewAndRun();
+        // One of them comes back: the later run holds only the other's removals.
+        await setDepartment([users[0]], department);
+        org.clock.advance(60_000);
+        const later = await previewAndRun();
+        const writes = c.scim.stats().writes;
+        const stale = await api(service, 'POST', `/v1/runs/${older.runId}/approve-held`, {
+            initiatedBy: admin
+        });
+        expect(stale.status).toBe(409);
+        expect(
+            String(
+                (stale.body.error as { message?: string } | undefined)?.message ?? JSON.stringify(stale.body)
+            )
+        ).toContain(later.runId);
+        expect(c.scim.stats().writes).toBe(writes);
+        const fresh = await api(service, 'POST', `/v1/runs/${later.runId}/approve-held`, {
+            initiatedBy: admin
+        });
+        expect(fresh.status).toBe(200);
+        const app = await appAccounts(c.directory);
+        expect(app.get(users[0].Username.toLowerCase())?.active).toBe(true);
+        expect(app.get(users[1].Username.toLowerCase())?.active).toBe(false);
+    });
+
     it('an approval sent to two instances at once sends the held actions exactly once', async () => {
         const department = `Away-${process.pid}-7`;
         const users = await freshUsers(5);

@@ -38,6 +38,10 @@ export interface HeldApproval {
 
 const FINISHED = ['Completed', 'Completed with Errors'];
 
+function created(text: string): number {
+    return Date.parse(text.replace(/\+0000$/, 'Z'));
+}
+
 export async function approveHeldActions(
     deps: RunDeps,
     runId: string,
@@ -48,10 +52,11 @@ export async function approveHeldActions(
     const [run] = await store.org.query<{
         Id: string;
         Status__c: string;
+        CreatedDate: string;
         Held_Approved_By__c?: string | null;
         Held_Approved_At__c?: string | null;
     }>(
-        `SELECT Id, Status__c, Held_Approved_By__c, Held_Approved_At__c FROM Provisioning_Run__c WHERE Id = ${soqlString(runId)}`
+        `SELECT Id, Status__c, CreatedDate, Held_Approved_By__c, Held_Approved_At__c FROM Provisioning_Run__c WHERE Id = ${soqlString(runId)}`
     );
     if (!run) throw new AppError('NOT_FOUND', `No run ${runId}`);
     if (!FINISHED.includes(run.Status__c)) {
@@ -66,6 +71,22 @@ export async function approveHeldActions(
     const alreadyApproved = Boolean(run.Held_Approved_By__c);
     if (held.length === 0 && !alreadyApproved) {
         throw new AppError('VALIDATION_FAILED', `Run ${runId} holds no actions to approve`);
+    }
+    if (!alreadyApproved) {
+        // Each run plans afresh from the rules: a later finished run's plan supersedes these holds (the
+        // rules or the people may have changed since), so they are not sent stale.
+        const later = (
+            await store.org.query<{ Id: string; CreatedDate: string }>(
+                `SELECT Id, CreatedDate FROM Provisioning_Run__c WHERE Status__c IN ('Completed', 'Completed with Errors') ORDER BY CreatedDate DESC LIMIT 20`
+            )
+        ).find((other) => other.Id !== runId && created(other.CreatedDate) > created(run.CreatedDate));
+        if (later) {
+            throw new AppError(
+                'PREVIEW_NOT_EXECUTABLE',
+                `Run ${later.Id} ran after run ${runId} and planned from the rules again: approve its held removals instead`,
+                { details: { runId, supersededBy: later.Id } }
+            );
+        }
     }
     const approvedBy = run.Held_Approved_By__c ?? admin;
     // The org answers date-times as `…+0000`; the answer says ISO 8601 with Z either way.
