@@ -161,6 +161,7 @@ interface ActionView {
     status: string;
     group: string | null;
     reason: string | null;
+    why: string | null;
 }
 
 async function actionsOf(runId: string, key: string): Promise<ActionView[]> {
@@ -251,6 +252,19 @@ describe('taking access away', () => {
             groups: ['Hand-made', 'Sales']
         });
 
+        const listed = await api(service, 'GET', `/v1/connections/${c.key}/pending-deactivations`);
+        expect(listed.status).toBe(200);
+        expect(listed.body).toMatchObject({ connection: c.key, graceDays: 3 });
+        expect(listed.body.pending).toEqual([
+            {
+                userId: mover.Id,
+                name: expect.any(String),
+                unmatchedSince: expect.any(String),
+                due: new Date(Date.parse(String(since).replace(/\+0000$/, 'Z')) + 3 * DAY_MS).toISOString(),
+                why: `set "Dept ${department}" stopped matching: 1. Department equals "${department}" (is "Elsewhere")`
+            }
+        ]);
+
         org.clock.advance(2 * DAY_MS);
         const stillPending = await previewAndRun();
         expect(kinds(await actionsOf(stillPending.runId, c.key))).toEqual([]);
@@ -263,6 +277,10 @@ describe('taking access away', () => {
             'Remove From Group Sales: Done'
         ]);
         expect(await accountOf(c.id, mover.Id)).toMatchObject({ Status__c: 'Inactive' });
+        expect((await actionsOf(due.runId, c.key)).map((action) => action.why)).toEqual([
+            `set "Dept ${department}" stopped matching: 1. Department equals "${department}" (is "Elsewhere")`,
+            `set "Dept ${department}" stopped matching: 1. Department equals "${department}" (is "Elsewhere")`
+        ]);
         const app = await appAccounts(c.directory);
         expect(app.get(userName)).toEqual({ active: false, groups: ['Hand-made'] });
         // The others were not touched.

@@ -330,6 +330,9 @@ export function createApp(deps: AppDeps): express.Express {
             })
         );
     });
+    v1.get('/connections/:key/pending-deactivations', async (req, res) => {
+        res.json(await provisioning.pendingDeactivations(parse(connectionKey, req.params.key, 'key')));
+    });
     v1.post('/connections/:key/reconcile', async (req, res) => {
         const body = parse(
             z.object({

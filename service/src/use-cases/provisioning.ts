@@ -50,6 +50,7 @@ import {
     type AdoptAnswer,
     type ReconcileAnswer
 } from './reconcile-connection';
+import { pendingDeactivations as listPendingDeactivations } from './pending-deactivations';
 import { RunExecution } from './run/execution';
 import { evaluationReads, executeClaimReads, executionReads, scheduledClaimReads } from './run/start-reads';
 
@@ -917,6 +918,11 @@ export class ProvisioningService {
             await this.deps.leases.release(lease);
             return approval;
         });
+    }
+
+    /** `GET /v1/connections/{key}/pending-deactivations` (DESIGN §11): who waits out a grace, until when, why. */
+    async pendingDeactivations(key: string) {
+        return listPendingDeactivations(this.deps, this.evaluator, key);
     }
 
     /** `POST /v1/connections/{key}/reconcile` (DESIGN §11): the four lists; writes nothing. */
