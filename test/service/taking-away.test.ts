@@ -627,6 +627,18 @@ describe('reconciliation', () => {
         expect(adopted.body).toMatchObject({ adopted: 1, notAdoptable: [stranger], failed: [] });
         expect(await accountOf(c.id, users[0].Id)).toMatchObject({ Source__c: 'Rule', Status__c: 'Active' });
         expect((await c.directory.findUser(users[0].Username))?.externalId).toBe(`${users[0].Id}:${c.key}`);
+        // Adopting again (a retry after a lost answer) changes nothing: the account is recorded now.
+        const writes = c.scim.stats().writes;
+        const again = await api(service, 'POST', `/v1/connections/${c.key}/adopt`, {
+            initiatedBy: admin,
+            appIds: [first]
+        });
+        expect(again.body).toMatchObject({ adopted: 0, notAdoptable: [first], failed: [] });
+        expect(c.scim.stats().writes).toBe(writes);
+        const nothingChosen = await api(service, 'POST', `/v1/connections/${c.key}/adopt`, {
+            initiatedBy: admin
+        });
+        expect(nothingChosen.status).toBe(400);
 
         // The run: the adopted account is granted (not created again); the other existing one stays Manual.
         await previewAndRun();
