@@ -345,6 +345,35 @@ describe('taking access away', () => {
         expect(await accountOf(c.id, users[0].Id)).toMatchObject({ Status__c: 'Inactive' });
     });
 
+    it('when the app fails the deactivation, the action fails with the reason, the account is not marked Inactive, and the next run deactivates it', async () => {
+        const department = `Away-${process.pid}-11`;
+        const users = await freshUsers(3);
+        await setDepartment(users, department);
+        const c = await connectionWithSet(department, { Grace_Days__c: 0, Breaker_Max_Percent__c: 100 });
+        await previewAndRun();
+        await setDepartment([users[0]], 'Elsewhere');
+        const preview = await previewViaApi(service, admin);
+        // Every PATCH fails for the length of the adapter's retries.
+        c.scim.faults.failNext(50, 503, 'PATCH');
+        await api(service, 'POST', '/v1/runs', { previewRunId: preview.runId, initiatedBy: admin });
+        await service.provisioning.waitForRun(preview.runId);
+        c.scim.faults.clear();
+        const failed = await actionsOf(preview.runId, c.key);
+        expect(kinds(failed)).toEqual(['Deactivate: Failed', 'Remove From Group Sales: Failed']);
+        expect(failed.find((a) => a.kind === 'Deactivate')?.reason).toMatch(/^Deactivate: /);
+        expect(await accountOf(c.id, users[0].Id)).not.toMatchObject({ Status__c: 'Inactive' });
+        expect((await appAccounts(c.directory)).get(users[0].Username.toLowerCase())?.active).toBe(true);
+        const retried = await previewAndRun();
+        expect(kinds(await actionsOf(retried.runId, c.key))).toEqual([
+            'Deactivate: Done',
+            'Remove From Group Sales: Done'
+        ]);
+        expect((await appAccounts(c.directory)).get(users[0].Username.toLowerCase())).toEqual({
+            active: false,
+            groups: []
+        });
+    });
+
     it('a Manual account survives every kind of run: provisioning, leaving the set, leaving the company', async () => {
         const department = `Away-${process.pid}-4`;
         const users = await freshUsers(3);
