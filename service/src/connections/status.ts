@@ -117,6 +117,8 @@ function viewOf(action: RunActionRecord): Record<string, unknown> {
         role: typeof detail.role === 'string' ? detail.role : null,
         userName: typeof detail.userName === 'string' ? detail.userName : null,
         externalId: action.External_Id__c ?? null,
-        reason: action.Reason__c ?? null
+        reason: action.Reason__c ?? null,
+        // DESIGN §11: why an account is deactivated or removed from a group.
+        why: typeof detail.why === 'string' ? detail.why : null
     };
 }

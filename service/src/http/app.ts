@@ -345,6 +345,39 @@ export function createApp(deps: AppDeps): express.Express {
     v1.post('/connections/:key/test', async (req, res) => {
         res.json(await connections.test(parse(connectionKey, req.params.key, 'key')));
     });
+    v1.post('/runs/:id/approve-held', async (req, res) => {
+        const body = parse(z.object({ initiatedBy: z.string().optional() }), req.body ?? {});
+        res.json(
+            await provisioning.approveHeld({
+                runId: parse(salesforceId, req.params.id, 'id'),
+                initiatedBy: body.initiatedBy
+            })
+        );
+    });
+    v1.get('/connections/:key/pending-deactivations', async (req, res) => {
+        res.json(await provisioning.pendingDeactivations(parse(connectionKey, req.params.key, 'key')));
+    });
+    v1.post('/connections/:key/reconcile', async (req, res) => {
+        const body = parse(
+            z.object({
+                initiatedBy: z.string().optional(),
+                keep: z.number().int().min(0).max(10_000).optional()
+            }),
+            req.body ?? {}
+        );
+        res.json(await provisioning.reconcile({ key: parse(connectionKey, req.params.key, 'key'), ...body }));
+    });
+    v1.post('/connections/:key/adopt', async (req, res) => {
+        const body = parse(
+            z.object({
+                initiatedBy: z.string().optional(),
+                appIds: z.array(z.string().min(1).max(255)).max(10_000).optional(),
+                all: z.boolean().optional()
+            }),
+            req.body ?? {}
+        );
+        res.json(await provisioning.adopt({ key: parse(connectionKey, req.params.key, 'key'), ...body }));
+    });
     v1.get('/runs/:id/actions', async (req, res) => {
         res.json(await connections.runActions(parse(salesforceId, req.params.id, 'id')));
     });

@@ -6,7 +6,8 @@
  * - host.ts: what they share: the active run, the claim, the run's start in the background;
  * - manual.ts: executing a preview; scheduled.ts: a scheduled run and its evaluation;
  * - sweep.ts: expiry, stale previews, resume, lapsed invitations and leases;
- * - authorizations.ts: the webhook; views.ts: the read side (run views and their cache, explain, impact).
+ * - authorizations.ts: the webhook; views.ts: the read side (run views and their cache, explain, impact);
+ * - taking-away.ts: approving held removals, pending deactivations, reconciliation and adoption (DESIGN §11).
  *
  * One run per org, across every service instance: a run starts, and an interrupted run is resumed, only
  * by the holder of the org's provisioning lease (./run/claim). Every state change of a run (Previewed →
@@ -23,6 +24,7 @@ import { RunHost } from './provisioning/host';
 import { executePreview, type ExecuteRequest } from './provisioning/manual';
 import { scheduled } from './provisioning/scheduled';
 import { Sweeper } from './provisioning/sweep';
+import { adopt, approveHeld, listPendingDeactivations, reconcile } from './provisioning/taking-away';
 import { RunViews, type RunView } from './provisioning/views';
 
 export type { PreviewItem, PreviewResult } from './preview';
@@ -115,6 +117,23 @@ export class ProvisioningService {
 
     explain(key: string) {
         return this.views.explain(key);
+    }
+
+    /** `POST /v1/runs/{id}/approve-held`: see ./provisioning/taking-away. */
+    approveHeld(request: { runId: string; initiatedBy?: string }) {
+        return approveHeld(this.host, request);
+    }
+
+    pendingDeactivations(key: string) {
+        return listPendingDeactivations(this.host, key);
+    }
+
+    reconcile(request: { key: string; initiatedBy?: string; keep?: number }) {
+        return reconcile(this.host, request);
+    }
+
+    adopt(request: { key: string; initiatedBy?: string; appIds?: string[]; all?: boolean }) {
+        return adopt(this.host, request);
     }
 
     /** The authorization webhook: see ./provisioning/authorizations. */

@@ -59,6 +59,26 @@ export interface ConnectionReport {
     kept: number;
     problem?: string;
     failures?: string[];
+    /** DESIGN §11: actions the circuit breaker holds for an admin, and why. */
+    held?: number;
+    heldReason?: string;
+}
+
+/**
+ * The first line of the audit email and of Slack when a breaker held removals (DESIGN §11), undefined
+ * otherwise: "HELD: 6 removals in Demo SCIM app (demo-scim) wait for an admin's approval (held: …)".
+ */
+export function holdLine(connections: ConnectionReport[] | undefined): string | undefined {
+    const held = (connections ?? []).filter((connection) => (connection.held ?? 0) > 0);
+    if (held.length === 0) return undefined;
+    return `HELD: ${held
+        .map(
+            (connection) =>
+                `${connection.held} removals in ${connection.name} (${connection.key})${
+                    connection.heldReason ? ` (${connection.heldReason})` : ''
+                }`
+        )
+        .join('; ')} wait for an admin's approval on the run ("Approve held removals") or a rule change`;
 }
 
 /** "3 Create, 5 Add To Group → 7 done, 1 failed" (one line per connection, email and Slack alike). */
@@ -70,6 +90,7 @@ export function connectionLine(connection: ConnectionReport): string {
         `${connection.done} done`,
         ...(connection.failed > 0 ? [`${connection.failed} failed`] : []),
         ...(connection.skipped > 0 ? [`${connection.skipped} skipped`] : []),
+        ...((connection.held ?? 0) > 0 ? [`${connection.held} held`] : []),
         ...(connection.kept > 0 ? [`${connection.kept} kept (Manual)`] : [])
     ].join(', ');
     return `${connection.name} (${connection.key}): ${planned || 'nothing to change'} → ${outcome}${
@@ -263,6 +284,7 @@ export function buildAuditMail(
         startedAt: report.startedAt && formatInZone(report.startedAt, report.timeZone),
         finishedAt: report.finishedAt && formatInZone(report.finishedAt, report.timeZone),
         capped,
+        holdLine: holdLine(report.connections),
         csvName,
         connections: report.connections?.length
             ? report.connections.map((connection) => ({
@@ -297,7 +319,12 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
     const failures = report.rows.filter((row) => row.status === 'Failed');
     // The audit email's subject and first line, word for word.
     const headline = runHeadline(report);
+    const held = holdLine(report.connections);
     const blocks: unknown[] = [
+        // A hold leads: the admins must act on it (DESIGN §11).
+        ...(held
+            ? [{ type: 'section', text: { type: 'mrkdwn', text: `*${slackEscape(held)}*`.slice(0, 3000) } }]
+            : []),
         { type: 'header', text: { type: 'plain_text', text: headline.slice(0, 150) } },
         {
             type: 'section',
@@ -376,5 +403,5 @@ export function buildSlackMessage(report: RunReport, channel?: string): SlackMes
         type: 'actions',
         elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the run' }, url: report.runUrl }]
     });
-    return { channel, text: `${headline}. ${report.runUrl}`, blocks };
+    return { channel, text: `${held ? `${held}. ` : ''}${headline}. ${report.runUrl}`, blocks };
 }

@@ -15,6 +15,7 @@
 import {
     accountKey,
     actionKey,
+    desiredAccess,
     fieldsInUse,
     matchSets,
     parseGroups,
@@ -46,6 +47,7 @@ import type { SObjectRecord } from '../../ports';
 import { forEachCandidatePage, ownStrings, readManagerIds } from '../candidates';
 import type { Evaluator } from '../evaluation';
 import { truncate, type RunDeps } from './context';
+import { planTakingAway, sendTakingAway, TAKING_AWAY_KINDS, type TakingAwayOutcome } from './taking-away';
 
 /** Consecutive failures of one connection (unreachable, refused, timing out) after which its rest fails. */
 export const CONNECTION_FAILURE_LIMIT = 3;
@@ -67,14 +69,17 @@ export interface ConnectionOutcome {
     doneByKind?: Record<string, number>;
     failed: number;
     skipped: number;
-    /** Actions held for an admin's decision (DESIGN §11). */
-    held?: number;
     /** Matched users with an account Rollcall leaves alone (Manual, or inactive pending §11). */
     kept: number;
     /** Why the connection was not planned or not sent (a bad mapping, an unreachable app, …). */
     problem?: string;
     /** A few failure reasons, for the audit. */
     failures?: string[];
+    /** DESIGN §11 (taking-away.ts): pending, due and held removals, at plan time. */
+    takingAway?: TakingAwayOutcome;
+    /** Actions the circuit breaker holds for an admin's approval (DESIGN §11), and why. */
+    held?: number;
+    heldReason?: string;
 }
 
 function toAccessGrant(grant: GrantRecord, key: string): AccessGrant {
@@ -228,7 +233,8 @@ export async function planConnections(
         planned.push(connection);
     }
     const valid = [...sets.values()];
-    if (planned.length === 0 || valid.length === 0) return outcomes;
+    // No valid set granting access still plans taking it away (DESIGN §11): a rule edit can remove them all.
+    if (planned.length === 0) return outcomes;
 
     const extraFields = [
         ...new Set([
@@ -242,12 +248,14 @@ export async function planConnections(
         : new Set<string>();
     const ctx: EvalContext = { now, timeZone, managerIds };
     const matched: Array<{ user: UserRecord; setIds: Set<string> }> = [];
-    await forEachCandidatePage(store.org, queries.queries, schema, ({ users }) => {
-        for (const user of users) {
-            const ids = matchSets(valid, user, ctx);
-            if (ids.length > 0) matched.push({ user: ownStrings(user), setIds: new Set(ids) });
-        }
-    });
+    if (valid.length > 0) {
+        await forEachCandidatePage(store.org, queries.queries, schema, ({ users }) => {
+            for (const user of users) {
+                const ids = matchSets(valid, user, ctx);
+                if (ids.length > 0) matched.push({ user: ownStrings(user), setIds: new Set(ids) });
+            }
+        });
+    }
 
     for (const connection of planned) {
         const outcome = outcomes.find(
@@ -269,7 +277,7 @@ export async function planConnections(
         );
         let app: Awaited<ReturnType<typeof readApp>> | undefined;
         const directory = deps.appDirectories?.forConnection(key);
-        if (directory && users.length > 0) {
+        if (directory && (users.length > 0 || accounts.size > 0)) {
             const userNames = new Set(
                 users
                     .map(({ user }) => String(user[mapping.userNameField] ?? ''))
@@ -300,8 +308,17 @@ export async function planConnections(
                 mapping,
                 user,
                 matching,
-                account,
-                app: appState,
+                // DESIGN §11: a Rule account matching again is reactivated (or its pending cancelled) by
+                // taking-away.ts, and granted here like an active one.
+                account:
+                    account && account.source === 'Rule' && account.status !== 'Active'
+                        ? { ...account, status: 'Active' }
+                        : account,
+                // …and its `active` is the Reactivate's to send, not an Update's.
+                app:
+                    appState && account?.source === 'Rule' && account.status !== 'Active'
+                        ? { ...appState, resource: { ...appState.resource, active: true } }
+                        : appState,
                 groupMembers: app?.membersKnown ? app.members : undefined,
                 appRead: app !== undefined
             });
@@ -335,6 +352,30 @@ export async function planConnections(
                 });
             }
         }
+        const takingAway = await planTakingAway({
+            org: store.org,
+            runId,
+            connection,
+            mappingUserNameField: mapping.userNameField,
+            matched: new Map(
+                users.map(({ user, matching }) => [user.Id, { user, groups: desiredAccess(matching).groups }])
+            ),
+            activeGrants: connectionGrants,
+            sets: valid,
+            schema,
+            ctx,
+            app: app
+                ? { byExternalId: app.byExternalId, members: app.membersKnown ? app.members : undefined }
+                : undefined
+        });
+        outcome.takingAway = takingAway.outcome;
+        for (const action of takingAway.actions) {
+            const kind = String(action.Kind__c);
+            outcome.planned[kind] = (outcome.planned[kind] ?? 0) + 1;
+            if (action.Status__c === 'Held') outcome.held = (outcome.held ?? 0) + 1;
+        }
+        records.push(...takingAway.actions);
+        await writeAll(takingAway.accounts, (slice) => connectionStore.upsertAccounts(slice), 'app accounts');
         await writeAll(records, (slice) => connectionStore.upsertActions(slice), 'connection actions');
     }
     for (const reason of invalidSets.values())
@@ -532,7 +573,10 @@ export async function sendConnectionActions(
             if (action.Status__c === 'Done') countDone(outcome, action.Kind__c);
             else if (action.Status__c === 'Failed') outcome.failed++;
             else if (action.Status__c === 'Skipped') outcome.skipped++;
-            else if (action.Status__c === 'Held') outcome.held = (outcome.held ?? 0) + 1;
+            else if (action.Status__c === 'Held') {
+                outcome.held = (outcome.held ?? 0) + 1;
+                outcome.heldReason ??= action.Reason__c ?? undefined;
+            }
         }
         const pending = list.filter((action) => action.Status__c === 'Pending');
         const directory = deps.appDirectories?.forConnection(key);
@@ -629,6 +673,11 @@ async function sendConnection(
         }
     }
     await sendMemberships(sender, ofKind('Add To Group'), check);
+    await sendTakingAway(
+        sender,
+        pending.filter((action) => (TAKING_AWAY_KINDS as readonly string[]).includes(action.Kind__c)),
+        check
+    );
 }
 
 async function sendCreate(
