@@ -62,8 +62,8 @@ describe('holds in the audit and Slack', () => {
             ['a@example.com'],
             10
         );
-        expect(mail.subject).toMatch(/^Rollcall Manual run Completed/);
-        expect(mail.text.split('\n')[0]).toBe('Rollcall provisioning run a0D5g000000ABCDEAQ');
+        expect(mail.subject).toMatch(/^Rollcall manual run Completed/);
+        expect(mail.text.split('\n')[0]).toBe(mail.subject);
     });
 
     it('when removals are held, then the subject, the first line of the text and of the HTML body say so', () => {
@@ -74,11 +74,12 @@ describe('holds in the audit and Slack', () => {
             ['a@example.com'],
             10
         );
-        expect(mail.subject).toMatch(/^HELD removals · Rollcall Manual run Completed/);
+        expect(mail.subject).toMatch(/^HELD removals · Rollcall manual run Completed/);
         expect(mail.text.split('\n')[0]).toBe(LINE);
-        const body = mail.html.slice(mail.html.indexOf('<body'));
-        expect(body.split('\n')[1].trim()).toBe(
-            `<p style="color: #ba0517"><strong>${LINE.replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</strong></p>`
+        // The body's first element, after the <body …> tag.
+        const body = mail.html.slice(mail.html.indexOf('>', mail.html.indexOf('<body')) + 1).trim();
+        expect(body.split('\n')[0].trim()).toBe(
+            `<p style="color: #ba0517; margin: 0 0 12px 0"><strong>${LINE.replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</strong></p>`
         );
     });
 

@@ -102,7 +102,9 @@ describe('the reads a run starts with', () => {
             );
         expect(batches).toEqual([
             ['Rollcall_Settings__c', 'Provisioning_Run__c'],
-            ['Calendar_Authorization__c', 'Condition_Set__c', 'Provisioning_Run__c']
+            ['Calendar_Authorization__c', 'Condition_Set__c', 'Provisioning_Run__c'],
+            // The connections' plan (DESIGN §10): the connections and their grants, read together.
+            ['Connection__c', 'Access_Grant__c']
         ]);
     });
 
@@ -117,6 +119,8 @@ describe('the reads a run starts with', () => {
         expect((await service.provisioning.getRun(runId)).counts.invited).toBe(3);
         expect(batches).toEqual([
             ['Calendar_Authorization__c', 'Condition_Set__c', 'Rollcall_Settings__c'],
+            // The connections' plan (DESIGN §10): the connections and their grants, read together.
+            ['Connection__c', 'Access_Grant__c'],
             ['Provisioning_Run__c', 'Provisioning_Run__c'],
             ['Provisioning_Run_Item__c', 'Provisioning_Run__c', 'Rollcall_Settings__c']
         ]);
