@@ -160,6 +160,8 @@ describe('a set the org refuses among several', () => {
         refuseTheSet();
         const first = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
         await service.provisioning.waitForRun(String(first.body.runId));
+        // The next run builds on the first once the org holds it as finished.
+        expect((await store.findRun(String(first.body.runId)))?.Status__c).toBe('Completed');
 
         // Act
         const second = await api(service, 'POST', '/v1/runs', { trigger: 'scheduled' });
@@ -169,10 +171,7 @@ describe('a set the org refuses among several', () => {
         // Assert: the sets as evaluated are those of the first run, so it reads only what changed since
         const record = await store.findRun(runId);
         expect(record?.Status__c).toBe('Completed');
-        expect([record?.Evaluation_Kind__c, record?.Evaluation_Reason__c]).toEqual([
-            'Incremental',
-            expect.anything()
-        ]);
+        expect(`${record?.Evaluation_Kind__c}: ${record?.Evaluation_Reason__c}`).toMatch(/^Incremental: /);
         expect(parseSnapshot(await store.runSnapshot(runId)).invalid.map((set) => set.name)).toEqual([
             'Refused by the org'
         ]);
