@@ -1,12 +1,18 @@
 /**
  * Connections in the admin app, in a real browser (DESIGN §9, §10): the admin creates a connection with an
  * attribute mapping, grants it in a new condition set (groups and a role), previews the plan, provisions,
- * and sees the actions in the run's detail. Locators by role and accessible name; waits on text; axe-core
+ * and sees the actions Done in the run's detail; the accounts are then read back from the real local SCIM
+ * app the service reaches through CONNECTIONS_FILE and the SCIM adapter, as in production (issue 19).
+ * Locators by role and accessible name; waits on text; axe-core
  * on every new screen. Screenshots of the four connection screens go to docs/screenshots when
  * ROLLCALL_SCREENSHOTS=docs (else to tmp/screenshots, git-ignored).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
+import { startLocalScimApp, type LocalScimApp } from '../../service/src/local-scim';
+import { orgStore, removeDir } from '../service/support/stack';
 import {
     ROOT,
     WAIT,
@@ -23,14 +29,15 @@ const SHOTS = join(
     ROOT,
     process.env.ROLLCALL_SCREENSHOTS === 'docs' ? 'docs/screenshots' : 'tmp/screenshots'
 );
-const ENTERPRISE_DEPARTMENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department';
-/**
- * The service on this branch has no SCIM adapter nor local SCIM app yet (h19a's `startLocalScimApp`,
- * wired by h19b): a connection is "not configured in the service", its planned actions end Failed with
- * that reason. At merge, the lead starts the local SCIM app, passes its CONNECTIONS_FILE to the service
- * and sets this to true: the run then sends the actions and the accounts are read back from the app.
- */
-const LOCAL_SCIM_APP_WIRED = false;
+const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const ENTERPRISE_DEPARTMENT = `${ENTERPRISE_USER}:department`;
+/** The local SCIM app's bearer token in this test (a test value, not a secret). */
+const SCIM_TOKEN = 'connections-browser-test-token';
+
+interface ScimListResponse {
+    totalResults: number;
+    Resources: Record<string, unknown>[];
+}
 
 interface RunActions {
     totalActions: number;
@@ -44,18 +51,41 @@ interface RunActions {
 
 describe('connections in the admin app', () => {
     let app: BrowserStack;
+    let scim: LocalScimApp;
+    let scimDir: string;
     // Each run of this file starts from a fresh local org (its own data folder), so these names are unique.
     const connectionName = 'Calendly';
     const connectionKey = 'calendly';
     const setName = 'Sales in Calendly';
 
     beforeAll(async () => {
-        app = await startBrowserStack({ env: { SCHEDULER: 'off' } });
+        // The app the connection reaches: a real local SCIM app holding the groups the set grants.
+        scimDir = mkdtempSync(join(tmpdir(), 'rollcall-admin-app-scim-'));
+        scim = await startLocalScimApp({
+            dataDir: scimDir,
+            token: SCIM_TOKEN,
+            seedGroups: ['Sales', 'EMEA']
+        });
+        app = await startBrowserStack({
+            env: { SCHEDULER: 'off' },
+            connections: { [connectionKey]: { baseUrl: scim.url, token: SCIM_TOKEN } }
+        });
     });
 
     afterAll(async () => {
         await app?.stop();
+        await scim?.stop();
+        if (scimDir) removeDir(scimDir);
     });
+
+    /** A SCIM list from the local SCIM app, over HTTP with the connection's token. */
+    async function scimList(resource: 'Users' | 'Groups', filter?: string): Promise<ScimListResponse> {
+        const url = new URL(`${scim.url}/${resource}`);
+        if (filter) url.searchParams.set('filter', filter);
+        const response = await fetch(url, { headers: { authorization: `Bearer ${SCIM_TOKEN}` } });
+        expect(response.status).toBe(200);
+        return (await response.json()) as ScimListResponse;
+    }
 
     async function openTab(name: string): Promise<Locator> {
         await app.page.getByRole('tab', { name }).click();
@@ -78,7 +108,7 @@ describe('connections in the admin app', () => {
             .click();
     }
 
-    it('when the admin creates a connection with a mapping, then it is listed with the service status and Test connection says why it cannot reach the app', async () => {
+    it('when the admin creates a connection with a mapping, then it is listed as reachable and Test connection shows what the app supports', async () => {
         // Arrange
         const panel = await openTab('Connections');
         await panel.getByRole('button', { name: 'New Connection' }).waitFor(WAIT);
@@ -107,7 +137,7 @@ describe('connections in the admin app', () => {
         // Assert: stored with the mapping; listed with what the service says of it
         const row = panel.getByRole('row', { name: new RegExp(`^${connectionName}`) });
         await row.waitFor(WAIT);
-        await row.getByText('Not configured in the service').waitFor(WAIT);
+        await row.getByText('Reachable', { exact: true }).waitFor(WAIT);
         const { connections } = (await app.adminApp.apex.call(
             'ConnectionController',
             'getConnections',
@@ -126,13 +156,26 @@ describe('connections in the admin app', () => {
         await row.getByRole('button', { name: /Show actions/ }).click();
         await app.page.getByRole('menuitem', { name: 'Test connection' }).click();
 
-        // Assert: the service's answer, focused
-        const heading = panel.getByRole('heading', { name: `Test of ${connectionName}: not reachable` });
+        // Assert: what the local SCIM app's /ServiceProviderConfig and /ResourceTypes say, focused
+        const heading = panel.getByRole('heading', { name: `Test of ${connectionName}: reachable` });
         await heading.waitFor(WAIT);
-        await panel
-            .getByText(/Not configured in the service|CONNECTIONS_FILE/)
-            .first()
-            .waitFor(WAIT);
+        expect(await heading.evaluate((element) => element.matches(':focus'))).toBe(true);
+        const result = panel.locator('section.test-result');
+        const labels = await result.locator('dt').allTextContents();
+        const values = await result.locator('dd').allTextContents();
+        expect(
+            Object.fromEntries(labels.map((label, index) => [label.trim(), values[index].trim()]))
+        ).toEqual({
+            Filter: 'supported (max 200 results)',
+            PATCH: 'supported',
+            Bulk: 'supported (max 1000 operations)',
+            ETags: expect.any(String),
+            Sorting: expect.any(String),
+            'Resource types': expect.stringMatching(/User.*Group|Group.*User/),
+            'User extensions': expect.stringContaining(
+                'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+            )
+        });
         await screenshot(app.page, 'connections', { dir: SHOTS });
         await expectNoSeriousViolations();
     });
@@ -224,7 +267,7 @@ describe('connections in the admin app', () => {
 
         // Act: the run's detail in History
         const history = await openTab('History');
-        await history.getByRole('button', { name: runName }).click();
+        await history.getByRole('link', { name: runName }).click();
         await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
 
         // Assert: the actions of the run, by connection, as the org recorded them
@@ -257,19 +300,41 @@ describe('connections in the admin app', () => {
                 .map((action) => action.summary)
                 .sort()
         ).toEqual([...Array(creates).fill('group EMEA'), ...Array(creates).fill('group Sales')]);
-        if (LOCAL_SCIM_APP_WIRED) {
-            // ---- App side, for the lead to enable at merge (h19a's local SCIM app wired by h19b) ----
-            expect(sentOurs.statusTotals).toEqual([{ label: 'Done', count: 3 * creates }]);
-            await detail.getByText(`${3 * creates} Done`).waitFor(WAIT);
-            // Then read the accounts back from the local SCIM app (GET {baseUrl}/Users?filter=userName eq "…"
-            // for one Sales user's email, and GET {baseUrl}/Groups?filter=displayName eq "Sales" for the member).
-        } else {
-            // This branch: the service has no CONNECTIONS_FILE entry, so every action fails with that reason.
-            expect(sentOurs.statusTotals).toEqual([{ label: 'Failed', count: 3 * creates }]);
-            expect(new Set(sentOurs.actions.map((action) => action.reason))).toEqual(
-                new Set([expect.stringContaining('Not configured in the service')])
-            );
-            await detail.getByText(`${3 * creates} Failed`).waitFor(WAIT);
+        // Every action was sent to the local SCIM app and is Done.
+        expect(sentOurs.statusTotals).toEqual([{ label: 'Done', count: 3 * creates }]);
+        await detail.getByText(`${3 * creates} Done`).waitFor(WAIT);
+
+        // Assert: the accounts in the app itself, read back over HTTP (Match On Email: userName is the email)
+        const salesUsers = await orgStore(app.service.localOrg!).org.query<{
+            Email: string;
+            Title: string | null;
+            Department: string;
+        }>(
+            "SELECT Email, Title, Department FROM User WHERE IsActive = true AND Department = 'Sales' AND Email != null ORDER BY Email"
+        );
+        // An account per active Sales user of the org, named by its email.
+        const everyone = await scimList('Users');
+        expect(everyone.totalResults).toBe(creates);
+        expect(everyone.Resources.map((account) => account.userName).sort()).toEqual(
+            salesUsers.map((user) => user.Email).sort()
+        );
+        const user = salesUsers.find((candidate) => candidate.Title)!;
+        const found = await scimList('Users', `userName eq "${user.Email}"`);
+        expect(found.totalResults).toBe(1);
+        const account = found.Resources[0];
+        expect(account).toMatchObject({
+            userName: user.Email,
+            active: true,
+            title: user.Title,
+            roles: [{ value: 'Light agent', primary: true }],
+            [ENTERPRISE_USER]: { department: 'Sales' }
+        });
+        for (const group of ['Sales', 'EMEA']) {
+            const groups = await scimList('Groups', `displayName eq "${group}"`);
+            expect(groups.totalResults).toBe(1);
+            const members = (groups.Resources[0].members ?? []) as { value: string }[];
+            expect(members.map((member) => member.value)).toContain(account.id);
+            expect(members).toHaveLength(creates);
         }
         await detail.evaluate((element) => element.scrollIntoView({ block: 'start' }));
         await screenshot(app.page, 'run-actions', { dir: SHOTS });
@@ -308,7 +373,11 @@ describe('connections in the admin app', () => {
     });
 
     async function latestRunId(status: string): Promise<string> {
-        const runs = (await app.adminApp.apex.call('RunHistoryController', 'getRuns', { maxRuns: 5 })) as {
+        // A preview never provisioned is listed only with includePreviews (History's filter).
+        const runs = (await app.adminApp.apex.call('RunHistoryController', 'getRuns', {
+            maxRuns: 5,
+            includePreviews: true
+        })) as {
             id: string;
             status: string;
         }[];

@@ -3,7 +3,7 @@
  * admin app's page server, Debian's Chromium driven by playwright-core), axe-core on the page as it is,
  * screenshots, and the small waits and steps several tests take. No tool ever downloads a browser.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startAdminApp, type AdminApp } from '../../../service/src/admin-app/server';
 import { start, type RunningService } from '../../../service/src/main';
+import { createScimDirectory } from '../../../service/src/adapters/scim';
 import { removeDir } from '../../service/support/stack';
 
 const CHROMIUM_ARGS = [
@@ -56,7 +57,9 @@ export function findChromium(): string {
 /**
  * The service in local mode (its local org with `users` demo users, its scheduler sweeping every second
  * unless `env` says otherwise), the admin app's page server beside it, and a page on the app in Chromium,
- * with the app's heading shown. The bundle is built (or found in the cache) in a child process: jest's
+ * with the app's heading shown. The service reaches apps as `npm start` does, through the SCIM adapter:
+ * `connections` (key → the app's SCIM base URL and token) is written to a CONNECTIONS_FILE in the stack's
+ * folder, each token in a file of its own beside it; without it the service has no connection configured. The bundle is built (or found in the cache) in a child process: jest's
  * module system cannot load the ESM-only LWC rollup plugin; startAdminApp then finds it in the cache.
  */
 export async function startBrowserStack(
@@ -64,6 +67,7 @@ export async function startBrowserStack(
         users?: number;
         env?: Record<string, string>;
         viewport?: { width: number; height: number };
+        connections?: Record<string, { baseUrl: string; token: string }>;
     } = {}
 ): Promise<BrowserStack> {
     const chromiumPath = findChromium();
@@ -74,7 +78,20 @@ export async function startBrowserStack(
         stdio: 'ignore'
     });
     const serviceLog: string[] = [];
+    const connectionsEnv: Record<string, string> = {};
+    if (options.connections) {
+        const file = join(dir, 'connections.json');
+        const entries: Record<string, { baseUrl: string; tokenFile: string }> = {};
+        for (const [key, { baseUrl, token }] of Object.entries(options.connections)) {
+            const tokenFile = `${key}.token`;
+            writeFileSync(join(dir, tokenFile), `${token}\n`, { mode: 0o600 });
+            entries[key] = { baseUrl, tokenFile };
+        }
+        writeFileSync(file, `${JSON.stringify(entries, null, 2)}\n`);
+        connectionsEnv.CONNECTIONS_FILE = file;
+    }
     const service = await start({
+        createDirectory: createScimDirectory,
         env: {
             NODE_ENV: 'test',
             PORT: '0',
@@ -87,6 +104,7 @@ export async function startBrowserStack(
             SWEEP_SECONDS: '1',
             LOG_LEVEL: 'info',
             ADMIN_APP_PORT: String(await freePort()),
+            ...connectionsEnv,
             ...options.env
         },
         logDestination: { write: (line: string) => void serviceLog.push(line) }
