@@ -358,7 +358,13 @@ export default class ConditionSetEditor extends LightningElement {
 
     // Access grants (issue 19): begin
     handleAccessChange(event) {
-        this.accessGrants = event.detail.grants;
+        // The base components' own change events (a textarea's, a combobox's) bubble out of the section
+        // composed, with their value: only the section's own event carries the grants.
+        const grants = event.detail && event.detail.grants;
+        if (!Array.isArray(grants)) {
+            return;
+        }
+        this.accessGrants = grants;
         if (this.grantCount) {
             this.nothingGranted = undefined;
         }

@@ -497,8 +497,13 @@ describe('c-condition-set-editor', () => {
         query(element, 'c-access-grant-editor').dispatchEvent(
             new CustomEvent('change', { detail: { grants } })
         );
+        // A base component's change event bubbling out of the section (composed, with its value) keeps the grants.
+        query(element, 'c-access-grant-editor').dispatchEvent(
+            new CustomEvent('change', { detail: { value: 'Agents' } })
+        );
         await flushPromises();
         expect(query(element, '.nothing-granted')).toBeNull();
+        expect(query(element, 'c-access-grant-editor').grants).toEqual(grants);
         query(element, 'lightning-button.check-impact').click();
         await flushPromises();
         expect(checkImpact.mock.calls[0][0].conditionSet.products).toEqual([]);
