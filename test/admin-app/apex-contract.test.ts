@@ -207,6 +207,19 @@ describe('the local Apex surface', () => {
     });
 
     it('when the editor checks a draft set, then the answer has exactly the members of ConditionSetImpact', async () => {
+        // Arrange: another active set that is not valid (a field the org has not), so the check names it
+        const org = service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const brokenId = await rest.create('Condition_Set__c', {
+            Name: 'Broken set',
+            Active__c: true,
+            Products__c: 'Round Robin',
+            Eligible_Statuses__c: 'Not Invited',
+            Definition__c: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'No_Such_Field__c', operator: 'equals', value: 'x' }]
+            })
+        });
         const impact = (await apex.call('ConditionSetController', 'checkImpact', {
             conditionSet: {
                 name: 'Draft',
@@ -217,10 +230,17 @@ describe('the local Apex surface', () => {
                     conditions: [{ field: 'Department', operator: 'equals', value: 'Sales' }]
                 })
             }
-        })) as { overlaps: unknown[] };
+        })) as { overlaps: unknown[]; invalidSets: { setId: string; name: string; reasons: string }[] };
+        await rest.update('Condition_Set__c', brokenId, { Active__c: false });
         expect(keysOf(impact)).toEqual(auraMembers('ConditionSetController.ConditionSetImpact'));
         expect(impact.overlaps.length).toBeGreaterThan(0);
         expect(keysOf(impact.overlaps[0])).toEqual(auraMembers('ConditionSetController.SetOverlapRow'));
+        const broken = impact.invalidSets.find((invalid) => invalid.setId === brokenId);
+        expect(keysOf(broken)).toEqual(auraMembers('ConditionSetController.InvalidSetRow'));
+        expect(broken).toMatchObject({
+            name: 'Broken set',
+            reasons: expect.stringContaining('No_Such_Field__c')
+        });
     });
 
     it('when the admin asks why about a user, then the answer has exactly the members of UserExplanation', async () => {
@@ -258,6 +278,24 @@ describe('the local Apex surface', () => {
                 conditionSet: { ...active, name: active.name.toUpperCase(), id: null }
             })
         ).rejects.toThrow(`Another active condition set is named "${active.name.toUpperCase()}".`);
+        // A set grants products, access, or both (issue 19), never nothing.
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: { ...active, name: 'Grants nothing', id: null, active: false, products: [] }
+            })
+        ).rejects.toThrow('Choose a product, or grant access in an app in the Access section.');
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: {
+                    ...active,
+                    name: 'Access only',
+                    id: null,
+                    active: false,
+                    products: [],
+                    grantsAccess: true
+                }
+            })
+        ).resolves.toEqual(expect.any(String));
         await expect(apex.call('RunHistoryController', 'getRunDetail', { runID: 'a' })).rejects.toThrow(
             'Unknown parameter for RunHistoryController.getRunDetail: runID'
         );

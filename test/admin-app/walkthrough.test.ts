@@ -5,6 +5,7 @@
  * (<name>-1280.png, <name>-800.png). The stack and axe are the browser tests' own (./support/browser).
  */
 import type { Locator, Page } from 'playwright-core';
+import { OrgRest } from '../../service/src/admin-app/org-rest';
 import {
     NARROW,
     WAIT,
@@ -487,6 +488,81 @@ describe('the admin app as an admin lives in it (issue 21)', () => {
         );
         expect(cut).toBe(false);
         await page.setViewportSize(WIDE);
+    });
+
+    it('issues 23 and 19: when the admin checks a set, then another set the org cannot run is named with why; a set granting neither a product nor access is refused, one granting access only is saved', async () => {
+        // Arrange: another active set that cannot run (a field the org has not)
+        const org = stack.service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const brokenId = await rest.create('Condition_Set__c', {
+            Name: 'Broken fields',
+            Active__c: true,
+            Products__c: 'Round Robin',
+            Eligible_Statuses__c: 'Not Invited',
+            Definition__c: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'No_Such_Field__c', operator: 'equals', value: 'x' }]
+            })
+        });
+        const name = `Access only ${Date.now()}`;
+        try {
+            const panel = await openTab('Condition Sets');
+            await panel.getByRole('button', { name: 'Create Condition Set' }).click();
+            await panel.getByRole('textbox', { name: 'Name' }).fill(name);
+            // No product: step 1 lets the admin on (access is granted on step 2)
+            await panel.getByRole('button', { name: 'Next' }).click();
+            await panel.getByRole('group', { name: 'Condition 1' }).waitFor(WAIT);
+            await departmentIsSales(panel);
+
+            // Act: Check who it matches
+            await panel.getByRole('button', { name: 'Check who it matches' }).click();
+
+            // Assert: the numbers, and the other set named with its reason, in a warning
+            await panel.locator('.impact-summary').waitFor(WAIT);
+            const warning = panel.getByRole('status').filter({ hasText: /grants? nothing right now/ });
+            await warning.waitFor(WAIT);
+            expect(await warning.innerText()).toMatch(/Broken fields: .*No_Such_Field__c/);
+            await atBothWidths('walkthrough-editor-invalid-sets', warning);
+
+            // Act: Save with neither a product nor access
+            await panel.getByRole('button', { name: 'Save' }).click();
+
+            // Assert: refused with what to do, nothing written
+            await panel
+                .getByRole('alert')
+                .filter({ hasText: 'Choose a product, or grant access in an app in the Access section.' })
+                .waitFor(WAIT);
+            expect((await conditionSetNames()).map((set) => set.name)).not.toContain(name);
+            await atBothWidths('walkthrough-editor-nothing-granted', panel.locator('.nothing-granted'));
+
+            // Act: grant access in the demo connection, Save
+            const access = panel.getByRole('region', { name: 'Access' });
+            await access.getByRole('button', { name: 'Add access' }).click();
+            await access.getByRole('combobox', { name: 'Connection' }).click();
+            await page.getByRole('option', { name: /Demo SCIM app/ }).click();
+            await access.getByRole('textbox', { name: /Groups/ }).fill('Sales');
+            await panel.getByRole('button', { name: 'Save' }).click();
+
+            // Assert: saved without product, with its grant
+            await panel.getByRole('button', { name: 'Create Condition Set' }).waitFor(WAIT);
+            const saved = (
+                (await stack.adminApp.apex.call('ConditionSetController', 'getConditionSets', {})) as {
+                    id: string;
+                    name: string;
+                    products: string[];
+                }[]
+            ).find((set) => set.name === name);
+            expect(saved?.products).toEqual([]);
+            const grants = (await stack.adminApp.apex.call('ConnectionController', 'getAccessGrants', {
+                conditionSetId: saved!.id
+            })) as { groups: string }[];
+            expect(grants.map((grant) => grant.groups)).toEqual(['Sales']);
+        } finally {
+            // Cleanup: neither set stays active for the tests after this one
+            await rest.update('Condition_Set__c', brokenId, { Active__c: false });
+            const created = (await conditionSetNames()).find((set) => set.name === name);
+            if (created) await rest.update('Condition_Set__c', created.id, { Active__c: false });
+        }
     });
 
     it('finding 8: when a user without the Rollcall Admin permission set opens the app, then one "no access" page shows, no form', async () => {

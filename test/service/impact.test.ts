@@ -121,6 +121,27 @@ describe('the editor warning for a draft set', () => {
         expect(body.needsConfirmation).toBe(true);
     });
 
+    it('when a draft grants access only (no product), then it says who it matches and asks for nothing more', async () => {
+        const accessOnly = await api(service, 'POST', '/v1/condition-sets/impact', {
+            ...draft,
+            products: [],
+            definition: {
+                version: 1,
+                conditions: [
+                    { field: 'IsManager', operator: 'equals', value: true },
+                    { field: 'Department', operator: 'equals', value: 'Sales' }
+                ]
+            }
+        });
+        expect(accessOnly.body).not.toHaveProperty('error');
+        expect(accessOnly.status).toBe(200);
+        const body = accessOnly.body as unknown as Impact;
+        expect(body.matched).toBeGreaterThan(0);
+        // The same users other sets grant products to: none of them already has what an access-only set grants.
+        expect(body.alreadyGranted).toBe(0);
+        expect(body.needsConfirmation).toBe(false);
+    });
+
     it('when the draft is checked, then only its own candidates are read, and over Bulk API jobs the numbers are the same', async () => {
         const active = await store.org.query<{ Id: string; Department?: string | null }>(
             'SELECT Id, Department FROM User WHERE IsActive = true'

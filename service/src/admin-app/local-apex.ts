@@ -28,6 +28,7 @@ const MAX_RUN_COUNT = 200;
 const MAX_RECIPIENTS = 25;
 const RECIPIENTS_MAX_LENGTH = 255;
 const COPY_PREFIX = 'Copy of ';
+const NOTHING_GRANTED = 'Choose a product, or grant access in an app in the Access section.';
 const NAME_MAX_LENGTH = 80;
 const FREQUENCIES = ['Hourly', 'Daily', 'Weekly'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
@@ -551,14 +552,13 @@ export class LocalApex {
             throw new ApexError('Add at least one condition to see who the set matches.');
         }
         const products = Array.isArray(input.products) ? input.products.map(String) : [];
-        if (products.length === 0)
-            throw new ApexError('Choose at least one product to see who the set matches.');
         const statuses = Array.isArray(input.eligibleStatuses) ? input.eligibleStatuses.map(String) : [];
         const impact = await this.callService<{
             matched?: number;
             alreadyGranted?: number;
             needsConfirmation?: boolean;
             overlaps?: { setId?: string; name?: string; users?: number; products?: string[] }[];
+            invalidSets?: { id?: string; name?: string; reasons?: string[] }[];
         }>('POST', '/v1/condition-sets/impact', {
             definition: input.definition,
             products,
@@ -577,6 +577,11 @@ export class LocalApex {
                 name: overlap.name ?? '',
                 users: overlap.users ?? 0,
                 products: (overlap.products ?? []).join(', ')
+            })),
+            invalidSets: (impact.invalidSets ?? []).map((invalid) => ({
+                setId: invalid.id ?? null,
+                name: invalid.name ?? '',
+                reasons: (invalid.reasons ?? []).join(' ')
             }))
         };
     }
@@ -586,7 +591,7 @@ export class LocalApex {
         if (!input || !name) throw new ApexError('Enter a name for the condition set.');
         const products = Array.isArray(input.products) ? input.products.map(String) : [];
         const statuses = Array.isArray(input.eligibleStatuses) ? input.eligibleStatuses.map(String) : [];
-        if (!products.length) throw new ApexError('Choose at least one product.');
+        if (!products.length && !(await this.grantsAccess(input))) throw new ApexError(NOTHING_GRANTED);
         if (!statuses.length) throw new ApexError('Choose at least one eligible authorization status.');
         const validation = await this.validate(input.definition);
         if (!validation.valid) {
@@ -618,6 +623,17 @@ export class LocalApex {
         } catch (error) {
             throw new ApexError(`The condition set could not be saved: ${(error as Error).message}`);
         }
+    }
+
+    /** As ConditionSetController.grantsSomething without products: grants follow, or the saved set has some. */
+    private async grantsAccess(input: Params): Promise<boolean> {
+        if (input.grantsAccess === true) return true;
+        const existing = optionalId(input.id, 'the condition set');
+        if (!existing) return false;
+        const grants = await this.org.query(
+            `SELECT Id FROM Access_Grant__c WHERE Condition_Set__c = ${soqlQuote(existing)} LIMIT 1`
+        );
+        return grants.length > 0;
     }
 
     /** As ConditionSetController.getConditionSetCopy: a copy for the editor, not written until saved. */

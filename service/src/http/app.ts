@@ -79,7 +79,8 @@ const draftBody = z.strictObject({
         z.string().min(1).max(131_072),
         z.record(z.string(), z.unknown()).transform((value) => JSON.stringify(value))
     ]),
-    products: z.array(z.string().min(1).max(255)).min(1, 'choose at least one product').max(50),
+    // An access-only set grants no product (issue 19): its check still says who it matches.
+    products: z.array(z.string().min(1).max(255)).max(50),
     eligibleStatuses: z.array(z.string().min(1).max(40)).max(10).optional(),
     setId: salesforceId.optional(),
     name: z.string().max(80).optional()

@@ -124,7 +124,7 @@ export function statusLookup(authorizations: Map<string, AuthorizationRecord>) {
  * A set may grant access in a connection and no product (DESIGN §10): it is not an invalid set for the
  * invitations, just not one of theirs. Asked only when some set grants no product (one query).
  */
-async function withoutAccessOnlySets(sets: PreparedSets, store: OrgStore): Promise<PreparedSets> {
+export async function withoutAccessOnlySets(sets: PreparedSets, store: OrgStore): Promise<PreparedSets> {
     // Grants no product (and so, maybe, names no status either) and has nothing else wrong.
     const noProduct = sets.invalid.filter(
         ({ set, errors }) =>

@@ -33,7 +33,7 @@ import {
     type CandidateReadOptions
 } from './candidates';
 import { findRefusedSets } from './refused-sets';
-import { toConditionSetInput, type Evaluator } from './evaluation';
+import { toConditionSetInput, withoutAccessOnlySets, type Evaluator } from './evaluation';
 
 /** How long the managers' ids read for one check (IsManager) serve the next ones. */
 export const MANAGER_IDS_CACHE_MS = 60_000;
@@ -43,6 +43,8 @@ const EVALUATION_BASE_FIELDS = ['Id', 'IsActive'];
 
 /** The draft's id inside the evaluation: no Salesforce id looks like it. */
 const DRAFT_ID = '(draft)';
+/** What an access-only draft is prepared with (a set must grant something); it counts as no product. */
+const ACCESS_ONLY = '(access only)';
 
 export interface DraftSet {
     definition: string;
@@ -65,7 +67,10 @@ export interface SetOverlap {
 export interface DraftImpact {
     /** Active users the draft matches now. */
     matched: number;
-    /** Of those, users that other active sets matching them already grant every product of the draft. */
+    /**
+     * Of those, users that other active sets matching them already grant every product of the draft (0 for a
+     * draft that grants no product, only access).
+     */
     alreadyGranted: number;
     /** Other active sets matching some of the same users, most overlapping first. */
     overlaps: SetOverlap[];
@@ -101,7 +106,8 @@ export async function draftImpact(
     const input: ConditionSetInput = {
         id: DRAFT_ID,
         name: draft.name?.trim() || 'This set',
-        products: draft.products,
+        // A draft that grants access only (issue 19) is matched like any set and counts as granting no product.
+        products: draft.products.length > 0 ? draft.products : [ACCESS_ONLY],
         // Eligible statuses do not change who a set matches; a draft without any is still checked.
         eligibleStatuses: (draft.eligibleStatuses?.length
             ? draft.eligibleStatuses
@@ -109,7 +115,10 @@ export async function draftImpact(
         definition: draft.definition,
         createdDate: new Date(8.64e15).toISOString()
     };
-    const prepared = prepareSets([input, ...others], schema);
+    // Other sets granting access only are no invalid sets (as in a preview): left out of the products' numbers.
+    const prepared = await withoutAccessOnlySets(prepareSets([input, ...others], schema), store);
+    const preparedDraft = prepared.valid.find((set) => set.id === DRAFT_ID);
+    if (preparedDraft && draft.products.length === 0) preparedDraft.products = [];
     const invalidDraft = prepared.invalid.find(({ set }) => set.id === DRAFT_ID);
     if (invalidDraft) {
         throw new AppError(
@@ -185,6 +194,7 @@ async function countDraft(
     }
     const byId = new Map(valid.map((set, index) => [set.id, index]));
     const overlapUsers = new Uint32Array(valid.length);
+    const grantsProducts = draftSet.products.length > 0;
     let matched = 0;
     let alreadyGranted = 0;
     let evaluated = 0;
@@ -200,7 +210,9 @@ async function countDraft(
                 overlapUsers[index]++;
                 for (const product of valid[index].products) granted.add(product);
             }
-            if (draftSet.products.every((product) => granted.has(product))) alreadyGranted++;
+            // An access-only draft grants no product: none of its users is "already granted" one.
+            if (grantsProducts && draftSet.products.every((product) => granted.has(product)))
+                alreadyGranted++;
         }
     };
     // IsManager needs the ids of the org's managers, read while the candidates are: the first page waits for
@@ -249,7 +261,7 @@ async function countDraft(
         alreadyGranted,
         overlaps,
         evaluated,
-        needsConfirmation: matched === 0 || alreadyGranted === matched,
+        needsConfirmation: matched === 0 || (grantsProducts && alreadyGranted === matched),
         usersReadAt: readAt.toISOString()
     };
 }

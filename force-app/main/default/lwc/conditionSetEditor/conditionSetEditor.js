@@ -12,6 +12,8 @@ import ConfirmDialog from 'c/confirmDialog';
 const STEP_DETAILS = 'details';
 const STEP_CONDITIONS = 'conditions';
 const NAME_MAX_LENGTH = 80;
+/** A set grants products, access in other apps, or both (issue 19); never nothing. */
+const NOTHING_GRANTED = 'Choose a product, or grant access in an app in the Access section.';
 /** After an edit, the shown impact is checked again once the admin pauses. */
 const IMPACT_REFRESH_DELAY_MS = 800;
 /** The step 1 controls and the key of their error in detailErrors. */
@@ -23,7 +25,9 @@ const DETAIL_FIELDS = [
 
 /**
  * Create or edit a condition set in two steps: (1) name, description, products, eligible statuses;
- * (2) the conditions. Saving validates on the client, then in Apex, then saves.
+ * (2) the conditions and the access in other apps. A set grants products, access or both: with no product
+ * it needs at least one access grant, checked at Save (the grants are on step 2). Saving validates on the
+ * client, then in Apex, then saves the set and, right after, its grants.
  */
 export default class ConditionSetEditor extends LightningElement {
     /** The condition set to edit; empty to create one. */
@@ -55,6 +59,8 @@ export default class ConditionSetEditor extends LightningElement {
     focusTarget;
     // Access grants (issue 19): the draft, kept here so Back and Next do not lose it.
     accessGrants;
+    /** Shown at Save when the set grants neither a product nor access. */
+    nothingGranted;
 
     nameMaxLength = NAME_MAX_LENGTH;
     steps = [
@@ -146,6 +152,9 @@ export default class ConditionSetEditor extends LightningElement {
 
     handleProductsChange(event) {
         this.products = [...event.detail.value];
+        if (this.products.length) {
+            this.nothingGranted = undefined;
+        }
         this.revalidateDetails();
     }
 
@@ -183,9 +192,6 @@ export default class ConditionSetEditor extends LightningElement {
         const errors = {};
         if (!this.name || !this.name.trim()) {
             errors.name = 'Enter a name.';
-        }
-        if (!this.products.length) {
-            errors.products = 'Choose at least one product.';
         }
         if (!this.eligibleStatuses.length) {
             errors.statuses = 'Choose at least one status.';
@@ -239,6 +245,9 @@ export default class ConditionSetEditor extends LightningElement {
         if (impact.matched === 0) {
             return 'Matches nobody right now.';
         }
+        if (!this.products.length) {
+            return `Matches ${users(impact.matched)} now.`;
+        }
         return `Matches ${users(impact.matched)} now; ${impact.alreadyGranted} of them already get ${this.products.join(', ')} from other active sets.`;
     }
 
@@ -251,6 +260,26 @@ export default class ConditionSetEditor extends LightningElement {
 
     get hasImpactOverlaps() {
         return this.impactOverlaps.length > 0;
+    }
+
+    /** Other active sets the check skipped (the org refused their query, or they are not valid), with why. */
+    get impactInvalidSets() {
+        return (this.impact?.invalidSets || []).map((invalid) => ({
+            key: invalid.setId || invalid.name,
+            name: invalid.name,
+            reasons: invalid.reasons
+        }));
+    }
+
+    get hasImpactInvalidSets() {
+        return this.impactInvalidSets.length > 0;
+    }
+
+    get impactInvalidHeading() {
+        const count = this.impactInvalidSets.length;
+        return count === 1
+            ? '1 other active set grants nothing right now: fix it or deactivate it.'
+            : `${count} other active sets grant nothing right now: fix them or deactivate them.`;
     }
 
     /**
@@ -329,7 +358,21 @@ export default class ConditionSetEditor extends LightningElement {
 
     // Access grants (issue 19): begin
     handleAccessChange(event) {
-        this.accessGrants = event.detail.grants;
+        // The base components' own change events (a textarea's, a combobox's) bubble out of the section
+        // composed, with their value: only the section's own event carries the grants.
+        const grants = event.detail && event.detail.grants;
+        if (!Array.isArray(grants)) {
+            return;
+        }
+        this.accessGrants = grants;
+        if (this.grantCount) {
+            this.nothingGranted = undefined;
+        }
+    }
+
+    /** The access grants the editor will save right after the set (each names a connection once validated). */
+    get grantCount() {
+        return (this.accessGrants || []).length;
     }
 
     accessNotSaved(accessError, id) {
@@ -360,6 +403,12 @@ export default class ConditionSetEditor extends LightningElement {
         if (access && !access.validate()) {
             return;
         }
+        // Products or access, or both: Apex cannot see grants not saved yet, so the editor says they follow.
+        if (!this.products.length && !this.grantCount) {
+            this.nothingGranted = NOTHING_GRANTED;
+            return;
+        }
+        this.nothingGranted = undefined;
         const definition = builder.definition;
         this.isSaving = true;
         this.error = undefined;
@@ -380,7 +429,8 @@ export default class ConditionSetEditor extends LightningElement {
                     active: this.active,
                     products: this.products,
                     eligibleStatuses: this.eligibleStatuses,
-                    definition
+                    definition,
+                    grantsAccess: this.grantCount > 0
                 }
             });
             // Access grants (issue 19): saved with the set. If they fail, the set is saved all the same: the

@@ -127,7 +127,7 @@ describe('c-condition-set-editor', () => {
         jest.clearAllMocks();
     });
 
-    it('step 1 offers the products and statuses and refuses Next until they are filled', async () => {
+    it('step 1 offers the products and statuses and refuses Next until a name and a status are filled (products are optional)', async () => {
         const element = await createEditor();
         expect(query(element, 'lightning-card').title).toBe('New Condition Set');
         expect(query(element, 'lightning-checkbox-group.products').options).toHaveLength(3);
@@ -140,7 +140,8 @@ describe('c-condition-set-editor', () => {
         query(element, 'lightning-button.next').click();
         await flushPromises();
         expect(name.setCustomValidity).toHaveBeenLastCalledWith('Enter a name.');
-        expect(products.setCustomValidity).toHaveBeenLastCalledWith('Choose at least one product.');
+        // A set may grant access only (issue 19): no product is checked at Save, with the Access section.
+        expect(products.setCustomValidity).toHaveBeenLastCalledWith('');
         expect(statuses.setCustomValidity).toHaveBeenLastCalledWith('Choose at least one status.');
         [name, products, statuses].forEach((control) => expect(control.reportValidity).toHaveBeenCalled());
         expect(name.focus).toHaveBeenCalled();
@@ -183,6 +184,63 @@ describe('c-condition-set-editor', () => {
             'Support leads: 30 users in common (also grants Instant Booker)'
         );
         expect(saveConditionSet).not.toHaveBeenCalled();
+    });
+
+    it('names each other set the org refused, with its reason, in the check', async () => {
+        checkImpact.mockResolvedValue({
+            ...IMPACT,
+            invalidSets: [
+                {
+                    setId: 'a02000000000002AAA',
+                    name: 'Pasted ids',
+                    reasons: "The org refused the set's query: invalid ID field: 005xx"
+                },
+                { setId: 'a02000000000003AAA', name: 'Old fields', reasons: 'Condition 1: No field Nope__c.' }
+            ]
+        });
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+        expect(query(element, '.impact-invalid')).toBeNull();
+
+        query(element, 'lightning-button.check-impact').click();
+        await flushPromises();
+
+        const warning = query(element, '.impact-invalid');
+        expect(warning.getAttribute('role')).toBe('status');
+        expect(query(element, '.impact-invalid-heading').textContent).toBe(
+            '2 other active sets grant nothing right now: fix them or deactivate them.'
+        );
+        const items = [...warning.querySelectorAll('li')].map((item) => item.textContent);
+        expect(items).toEqual([
+            "Pasted ids: The org refused the set's query: invalid ID field: 005xx",
+            'Old fields: Condition 1: No field Nope__c.'
+        ]);
+        await expect(element).toBeAccessible();
+    });
+
+    it("when the org refuses the draft itself, then the check shows the org's reason", async () => {
+        checkImpact.mockRejectedValue({
+            body: { message: "The org refused the set's query: invalid ID field: 005xx" },
+            status: 500
+        });
+        const element = await createEditor();
+        await fillDetails(element);
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        await fillOneCondition(element);
+
+        query(element, 'lightning-button.check-impact').click();
+        await flushPromises();
+
+        const panel = query(element, '.impact c-error-panel');
+        expect(panel.friendlyMessage).toBe('Could not check who the set matches');
+        expect(panel.shadowRoot.querySelector('.messages').textContent).toBe(
+            "The org refused the set's query: invalid ID field: 005xx"
+        );
+        expect(query(element, '.impact-summary')).toBeNull();
     });
 
     it('asks before saving a set that matches nobody, and does not save when the admin declines', async () => {
@@ -260,7 +318,8 @@ describe('c-condition-set-editor', () => {
                 active: true,
                 products: ['Instant Booker'],
                 eligibleStatuses: ['Not Invited', 'Expired'],
-                definition
+                definition,
+                grantsAccess: false
             }
         });
         expect(saved.mock.calls[0][0].detail).toEqual({ id: 'a00000000000009AAA' });
@@ -409,6 +468,56 @@ describe('c-condition-set-editor', () => {
             message:
                 'Support agents was saved, but its access was not: Access 1: choose a connection. Edit the set to grant it again.'
         });
+    });
+    it('saves a set that grants access only, and refuses one that grants neither a product nor access', async () => {
+        checkImpact.mockResolvedValue({ ...IMPACT, alreadyGranted: 0, overlaps: [] });
+        validateDefinition.mockResolvedValue({ valid: true, errors: [] });
+        saveConditionSet.mockResolvedValue('a00000000000009AAA');
+        saveAccessGrants.mockResolvedValue([]);
+        const element = await createEditor();
+        await change(element, 'lightning-input.name', { value: 'Zendesk agents' });
+        query(element, 'lightning-button.next').click();
+        await flushPromises();
+        expect(query(element, 'c-condition-builder')).not.toBeNull();
+        await fillOneCondition(element);
+
+        // Neither a product nor access: refused on the spot, nothing sent to Apex.
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        const refusal = query(element, '.nothing-granted');
+        expect(refusal.textContent.trim()).toBe(
+            'Choose a product, or grant access in an app in the Access section.'
+        );
+        expect(refusal.getAttribute('role')).toBe('alert');
+        expect(validateDefinition).not.toHaveBeenCalled();
+        expect(saveConditionSet).not.toHaveBeenCalled();
+
+        // One access grant: the message goes, the check says who it matches, and the set is saved without product.
+        const grants = [{ id: null, connectionId: 'a0C000000000001AAA', groups: 'Agents', role: '' }];
+        query(element, 'c-access-grant-editor').dispatchEvent(
+            new CustomEvent('change', { detail: { grants } })
+        );
+        // A base component's change event bubbling out of the section (composed, with its value) keeps the grants.
+        query(element, 'c-access-grant-editor').dispatchEvent(
+            new CustomEvent('change', { detail: { value: 'Agents' } })
+        );
+        await flushPromises();
+        expect(query(element, '.nothing-granted')).toBeNull();
+        expect(query(element, 'c-access-grant-editor').grants).toEqual(grants);
+        query(element, 'lightning-button.check-impact').click();
+        await flushPromises();
+        expect(checkImpact.mock.calls[0][0].conditionSet.products).toEqual([]);
+        expect(query(element, '.impact-summary').textContent).toBe('Matches 42 users now.');
+
+        query(element, 'lightning-button.save').click();
+        await flushPromises();
+        await flushPromises();
+        expect(saveConditionSet.mock.calls[0][0].conditionSet).toMatchObject({
+            name: 'Zendesk agents',
+            products: [],
+            grantsAccess: true
+        });
+        expect(saveAccessGrants).toHaveBeenCalledWith({ conditionSetId: 'a00000000000009AAA', grants });
     });
     // Access grants (issue 19): end
 
