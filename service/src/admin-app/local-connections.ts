@@ -5,6 +5,11 @@
  * validateAttributeMap, the check the service itself runs at preview; Apex carries a copy of its rules.
  */
 import { builderFields, IS_MANAGER, validateAttributeMap } from '../engine';
+import {
+    DEFAULT_BREAKER_MAX_COUNT,
+    DEFAULT_BREAKER_MAX_PERCENT,
+    DEFAULT_GRACE_DAYS
+} from '../engine/deprovision';
 import type { Schema } from '../engine';
 import { ApexError, type OrgRecord, type OrgRest, soqlQuote } from './org-rest';
 
@@ -38,8 +43,52 @@ export const CONNECTION_APEX_PARAMETERS: Record<string, string[]> = {
     'ConnectionController.getConnectionOptions': [],
     'ConnectionController.getAccessGrants': ['conditionSetId'],
     'ConnectionController.saveAccessGrants': ['conditionSetId', 'grants'],
-    'ConnectionController.getRunActions': ['runId']
+    'ConnectionController.getRunActions': ['runId'],
+    'ConnectionController.approveHeldRemovals': ['runId']
 };
+
+const FINISHED_RUN_STATUSES = ['Completed', 'Completed with Errors'];
+
+function isWholeNumber(value: unknown, maximum: number): boolean {
+    if (value == null || value === '') return true;
+    const number = Number(value);
+    return Number.isInteger(number) && number >= 0 && number <= maximum;
+}
+
+/** ConnectionController.validateDeprovisioning: Off or Deactivate; blank limits are the service's defaults. */
+export function validateDeprovisioning(input: Params, deprovisioning: string): string[] {
+    const errors: string[] = [];
+    if (deprovisioning !== 'Off' && deprovisioning !== 'Deactivate') {
+        errors.push(`Choose Off or Deactivate for Deprovisioning (not "${deprovisioning}").`);
+    }
+    if (!isWholeNumber(input.graceDays, 9999)) {
+        errors.push(`Grace days must be a whole number from 0 to 9999 (blank means ${DEFAULT_GRACE_DAYS}).`);
+    }
+    if (!isWholeNumber(input.breakerMaxCount, 999_999_999)) {
+        errors.push(
+            `Breaker max count must be a whole number, 0 or more (blank means ${DEFAULT_BREAKER_MAX_COUNT}).`
+        );
+    }
+    if (!isWholeNumber(input.breakerMaxPercent, 100)) {
+        errors.push(
+            `Breaker max percent must be a whole number from 0 to 100 (blank means ${DEFAULT_BREAKER_MAX_PERCENT}).`
+        );
+    }
+    return errors;
+}
+
+/** ConnectionController.whyOf: the `why` of a Deactivate, Reactivate or Remove From Group action. */
+export function whyOf(detailJson: unknown): string | null {
+    if (typeof detailJson !== 'string' || !detailJson.trim()) return null;
+    try {
+        const detail = JSON.parse(detailJson) as unknown;
+        if (!detail || typeof detail !== 'object' || Array.isArray(detail)) return null;
+        const why = (detail as { why?: unknown }).why;
+        return why == null ? null : String(why);
+    } catch {
+        return null;
+    }
+}
 
 function id(value: unknown, what: string): string {
     if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw new ApexError(`Invalid id for ${what}.`);
@@ -164,7 +213,9 @@ export class LocalConnections {
     constructor(
         private readonly org: OrgRest,
         private readonly callService: CallService,
-        private readonly schema: () => Promise<Schema>
+        private readonly schema: () => Promise<Schema>,
+        /** The running user (UserInfo.getUserId() in Apex): the admin an approval is sent as. */
+        private readonly userId: string = ''
     ) {}
 
     readonly methods: Record<string, (params: Params) => Promise<unknown>> = {
@@ -181,7 +232,8 @@ export class LocalConnections {
         'ConnectionController.getAccessGrants': (p) =>
             this.getAccessGrants(id(p.conditionSetId, 'the condition set')),
         'ConnectionController.saveAccessGrants': (p) => this.saveAccessGrants(p.conditionSetId, p.grants),
-        'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run'))
+        'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run')),
+        'ConnectionController.approveHeldRemovals': (p) => this.approveHeldRemovals(p.runId)
     };
 
     private async findConnection(connectionId: string): Promise<OrgRecord> {
@@ -269,6 +321,12 @@ export class LocalConnections {
                 `The attribute mapping is not valid. ${validation.errors.map((error) => error.message).join(' ')}`
             );
         }
+        const deprovisioning =
+            typeof input.deprovisioning === 'string' && input.deprovisioning.trim()
+                ? input.deprovisioning
+                : 'Off';
+        const settingErrors = validateDeprovisioning(input, deprovisioning);
+        if (settingErrors.length) throw new ApexError(settingErrors.join(' '));
         const existing = input.id == null || input.id === '' ? null : id(input.id, 'the connection');
         const sameKey = await this.org.query(`SELECT Id FROM Connection__c WHERE Key__c = ${soqlQuote(key)}`);
         if (sameKey.some((record) => record.Id !== existing)) {
@@ -279,15 +337,18 @@ export class LocalConnections {
             Key__c: key,
             Active__c: input.active === true,
             Match_On__c: matchOn,
-            Attribute_Map__c: attributeMap || null
+            Attribute_Map__c: attributeMap || null,
+            Deprovisioning__c: deprovisioning,
+            Grace_Days__c: num(input.graceDays),
+            Breaker_Max_Count__c: num(input.breakerMaxCount),
+            Breaker_Max_Percent__c: num(input.breakerMaxPercent)
         };
         try {
             if (existing) {
                 await this.org.update('Connection__c', existing, fields);
                 return existing;
             }
-            // Deprovisioning comes with the next release (DESIGN §11): off until then.
-            return await this.org.create('Connection__c', { ...fields, Deprovisioning__c: 'Off' });
+            return await this.org.create('Connection__c', fields);
         } catch (error) {
             throw new ApexError(`The connection could not be saved: ${(error as Error).message}`);
         }
@@ -469,7 +530,49 @@ export class LocalConnections {
                 actions: group.actions
             })),
             totalActions: records.length,
-            truncated: records.length > MAX_ACTIONS
+            truncated: records.length > MAX_ACTIONS,
+            ...(await this.held(runId, records))
+        };
+    }
+
+    /** ConnectionController.applyHeld: the run's held removals, whether they may be approved, who did and when. */
+    private async held(runId: string, records: OrgRecord[]) {
+        const heldCount = records.filter((record) => record.Status__c === 'Held').length;
+        const [run] = await this.org.query(
+            `SELECT Id, Status__c, Held_Approved_By__c, Held_Approved_By__r.Name, Held_Approved_At__c FROM Provisioning_Run__c WHERE Id = ${soqlQuote(runId)}`
+        );
+        const approvedAtText = run ? text(run.Held_Approved_At__c) : null;
+        // Apex serialises a Datetime as ISO 8601 in UTC; the org's REST API writes +0000.
+        const approvedAt = approvedAtText
+            ? new Date(approvedAtText.replace(/\+0000$/, 'Z')).toISOString()
+            : null;
+        const runStatus = run ? text(run.Status__c) : null;
+        return {
+            heldCount,
+            canApproveHeld:
+                heldCount > 0 && !!run && !approvedAt && FINISHED_RUN_STATUSES.includes(runStatus ?? ''),
+            heldApprovedBy: run ? (text(parent(run, 'Held_Approved_By__r')?.Name) ?? null) : null,
+            heldApprovedAt: approvedAt,
+            runStatus
+        };
+    }
+
+    private async approveHeldRemovals(runIdParam: unknown) {
+        if (runIdParam == null || runIdParam === '') {
+            throw new ApexError('Choose the run whose held removals to approve.');
+        }
+        const runId = id(runIdParam, 'the run');
+        const answer = await this.callService<{
+            approvedBy?: string;
+            approvedAt?: string;
+            released?: number;
+            alreadyApproved?: boolean;
+        }>('POST', `/v1/runs/${encodeURIComponent(runId)}/approve-held`, { initiatedBy: this.userId });
+        return {
+            approvedBy: answer.approvedBy ?? null,
+            approvedAt: answer.approvedAt ?? null,
+            released: typeof answer.released === 'number' ? answer.released : null,
+            alreadyApproved: answer.alreadyApproved === true
         };
     }
 }
@@ -483,6 +586,7 @@ function actionRow(record: OrgRecord) {
         kind,
         status: text(record.Status__c),
         reason: text(record.Reason__c),
-        summary: summarize(kind, record.Detail__c)
+        summary: summarize(kind, record.Detail__c),
+        why: whyOf(record.Detail__c)
     };
 }
