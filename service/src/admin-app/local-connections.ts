@@ -44,8 +44,32 @@ export const CONNECTION_APEX_PARAMETERS: Record<string, string[]> = {
     'ConnectionController.getAccessGrants': ['conditionSetId'],
     'ConnectionController.saveAccessGrants': ['conditionSetId', 'grants'],
     'ConnectionController.getRunActions': ['runId'],
-    'ConnectionController.approveHeldRemovals': ['runId']
+    'ConnectionController.approveHeldRemovals': ['runId'],
+    'ConnectionController.getPendingDeactivations': ['connectionId'],
+    'ConnectionController.compareWithApp': ['connectionId'],
+    'ConnectionController.adoptAccounts': ['connectionId', 'appIds', 'adoptAll']
 };
+
+/** ConnectionController.RECONCILE_KEEP: entries of each reconciliation list the screen shows. */
+export const RECONCILE_KEEP = 200;
+
+interface ServiceReconcileList {
+    count?: number;
+    first?: { appId?: string; userName?: string; userId?: string; active?: boolean; note?: string }[];
+}
+
+function reconcileList(list: ServiceReconcileList | undefined) {
+    return {
+        count: list?.count ?? 0,
+        entries: (list?.first ?? []).map((entry) => ({
+            appId: entry.appId ?? null,
+            userName: entry.userName ?? null,
+            userId: entry.userId ?? null,
+            active: entry.active ?? null,
+            note: entry.note ?? null
+        }))
+    };
+}
 
 const FINISHED_RUN_STATUSES = ['Completed', 'Completed with Errors'];
 
@@ -233,8 +257,89 @@ export class LocalConnections {
             this.getAccessGrants(id(p.conditionSetId, 'the condition set')),
         'ConnectionController.saveAccessGrants': (p) => this.saveAccessGrants(p.conditionSetId, p.grants),
         'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run')),
-        'ConnectionController.approveHeldRemovals': (p) => this.approveHeldRemovals(p.runId)
+        'ConnectionController.approveHeldRemovals': (p) => this.approveHeldRemovals(p.runId),
+        'ConnectionController.getPendingDeactivations': (p) =>
+            this.getPendingDeactivations(id(p.connectionId, 'the connection')),
+        'ConnectionController.compareWithApp': (p) =>
+            this.compareWithApp(id(p.connectionId, 'the connection')),
+        'ConnectionController.adoptAccounts': (p) => this.adoptAccounts(p.connectionId, p.appIds, p.adoptAll)
     };
+
+    private keyPath(record: OrgRecord, tail: string): string {
+        return `/v1/connections/${encodeURIComponent(String(record.Key__c))}/${tail}`;
+    }
+
+    private async getPendingDeactivations(connectionId: string) {
+        const record = await this.findConnection(connectionId);
+        const answer = await this.callService<{
+            graceDays?: number;
+            pending?: {
+                userId?: string;
+                name?: string | null;
+                unmatchedSince?: string | null;
+                due?: string | null;
+                why?: string;
+            }[];
+        }>('GET', this.keyPath(record, 'pending-deactivations'));
+        return {
+            connectionName: text(record.Name),
+            connectionKey: text(record.Key__c),
+            graceDays: answer.graceDays ?? null,
+            pending: (answer.pending ?? []).map((item) => ({
+                userId: item.userId ?? null,
+                userName: item.name ?? null,
+                unmatchedSince: item.unmatchedSince ?? null,
+                due: item.due ?? null,
+                why: item.why ?? null
+            }))
+        };
+    }
+
+    private async compareWithApp(connectionId: string) {
+        const record = await this.findConnection(connectionId);
+        const answer = await this.callService<{
+            appAccounts?: number;
+            recorded?: number;
+            adoptable?: ServiceReconcileList;
+            manual?: ServiceReconcileList;
+            toCreate?: ServiceReconcileList;
+            noUser?: ServiceReconcileList;
+        }>('POST', this.keyPath(record, 'reconcile'), { initiatedBy: this.userId, keep: RECONCILE_KEEP });
+        return {
+            connectionName: text(record.Name),
+            connectionKey: text(record.Key__c),
+            appAccounts: answer.appAccounts ?? null,
+            recorded: answer.recorded ?? null,
+            adoptable: reconcileList(answer.adoptable),
+            manual: reconcileList(answer.manual),
+            toCreate: reconcileList(answer.toCreate),
+            noUser: reconcileList(answer.noUser)
+        };
+    }
+
+    private async adoptAccounts(connectionIdParam: unknown, appIdsParam: unknown, adoptAll: unknown) {
+        const appIds = Array.isArray(appIdsParam) ? appIdsParam.map(String) : [];
+        if (adoptAll !== true && appIds.length === 0) {
+            throw new ApexError('Choose the accounts to adopt, or adopt all adoptable accounts.');
+        }
+        const record = await this.findConnection(id(connectionIdParam, 'the connection'));
+        const answer = await this.callService<{
+            adopted?: number;
+            notAdoptable?: string[];
+            failed?: { appId?: string; reason?: string }[];
+        }>(
+            'POST',
+            this.keyPath(record, 'adopt'),
+            adoptAll === true ? { initiatedBy: this.userId, all: true } : { initiatedBy: this.userId, appIds }
+        );
+        return {
+            adopted: answer.adopted ?? 0,
+            notAdoptable: answer.notAdoptable ?? [],
+            failures: (answer.failed ?? []).map(
+                (failure) => `${String(failure.appId)}: ${String(failure.reason)}`
+            )
+        };
+    }
 
     private async findConnection(connectionId: string): Promise<OrgRecord> {
         const [record] = await this.org.query(
