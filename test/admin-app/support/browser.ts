@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startAdminApp, type AdminApp } from '../../../service/src/admin-app/server';
-import { start, type RunningService } from '../../../service/src/main';
+import { start, type RunningService, type StartOptions } from '../../../service/src/main';
 import { removeDir } from '../../service/support/stack';
 
 const CHROMIUM_ARGS = [
@@ -64,6 +64,8 @@ export async function startBrowserStack(
         users?: number;
         env?: Record<string, string>;
         viewport?: { width: number; height: number };
+        /** How a CONNECTIONS_FILE entry (given in `env`) reaches its app, e.g. createScimDirectory. */
+        createDirectory?: StartOptions['createDirectory'];
     } = {}
 ): Promise<BrowserStack> {
     const chromiumPath = findChromium();
@@ -89,7 +91,8 @@ export async function startBrowserStack(
             ADMIN_APP_PORT: String(await freePort()),
             ...options.env
         },
-        logDestination: { write: (line: string) => void serviceLog.push(line) }
+        logDestination: { write: (line: string) => void serviceLog.push(line) },
+        ...(options.createDirectory ? { createDirectory: options.createDirectory } : {})
     });
     // As `npm start` does: on the port ADMIN_APP_PORT names.
     const adminApp = await startAdminApp({

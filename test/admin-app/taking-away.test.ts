@@ -1,0 +1,303 @@
+/**
+ * Taking access away in the admin app, in a real browser (DESIGN §11, issue 20), against the local org and a
+ * real local SCIM app (reached through CONNECTIONS_FILE and the SCIM adapter, as `npm start` wires it): the
+ * demo run creates the demo connection's accounts; the admin turns deprovisioning on with a low breaker,
+ * edits a set so its users stop matching, previews (the due deactivations with why, held), provisions, sees
+ * the breaker's hold on the run's detail, approves it, and the accounts are inactive in the app. Locators by
+ * role and accessible name; axe-core on every new screen. Screenshots go to docs/screenshots when
+ * ROLLCALL_SCREENSHOTS=docs (else tmp/screenshots, git-ignored).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Locator } from 'playwright-core';
+import { createScimDirectory } from '../../service/src/adapters/scim';
+import { startLocalScimApp, type LocalScimApp } from '../../service/src/local-scim';
+import { removeDir } from '../service/support/stack';
+import {
+    ROOT,
+    WAIT,
+    screenshot,
+    seriousViolations,
+    startBrowserStack,
+    type BrowserStack
+} from './support/browser';
+
+jest.setTimeout(300_000);
+
+const SHOTS = join(
+    ROOT,
+    process.env.ROLLCALL_SCREENSHOTS === 'docs' ? 'docs/screenshots' : 'tmp/screenshots'
+);
+/** The demo org's connection and the set granting it that the test edits (service/src/local-org/demo.ts). */
+const CONNECTION = { name: 'Demo SCIM app', key: 'demo-scim' };
+const TITLE = `${CONNECTION.name} (${CONNECTION.key})`;
+const SET = 'Sales managers';
+const BREAKER_MAX_COUNT = 2;
+
+interface RunActions {
+    heldCount: number;
+    canApproveHeld: boolean;
+    heldApprovedBy: string | null;
+    heldApprovedAt: string | null;
+    connections: {
+        connectionKey: string;
+        actions: {
+            userId: string;
+            kind: string;
+            status: string;
+            reason: string | null;
+            why: string | null;
+        }[];
+    }[];
+}
+
+interface ScimUser {
+    id: string;
+    userName: string;
+    externalId?: string;
+    active?: boolean;
+}
+
+describe('taking access away in the admin app', () => {
+    let app: BrowserStack;
+    let scim: LocalScimApp;
+    let scimDir: string;
+
+    beforeAll(async () => {
+        scimDir = mkdtempSync(join(tmpdir(), 'rollcall-taking-away-'));
+        scim = await startLocalScimApp({
+            token: 'taking-away-test-token',
+            dataDir: join(scimDir, 'app'),
+            seedGroups: ['Sales', 'Managers', 'EMEA']
+        });
+        writeFileSync(join(scimDir, 'connections.token'), `${scim.token}\n`, { mode: 0o600 });
+        const connectionsFile = join(scimDir, 'connections.json');
+        writeFileSync(
+            connectionsFile,
+            JSON.stringify({ [CONNECTION.key]: { baseUrl: scim.url, tokenFile: 'connections.token' } })
+        );
+        app = await startBrowserStack({
+            env: { SCHEDULER: 'off', CONNECTIONS_FILE: connectionsFile },
+            createDirectory: createScimDirectory
+        });
+    });
+
+    afterAll(async () => {
+        await app?.stop();
+        await scim?.stop();
+        if (scimDir) removeDir(scimDir);
+    });
+
+    async function openTab(name: string): Promise<Locator> {
+        await app.page.getByRole('tab', { name }).click();
+        return app.page.getByRole('tabpanel', { name });
+    }
+
+    async function expectNoSeriousViolations(): Promise<void> {
+        expect(await seriousViolations(app.page)).toEqual([]);
+    }
+
+    async function scimUsers(filter: string): Promise<ScimUser[]> {
+        const response = await fetch(`${scim.url}/Users?filter=${encodeURIComponent(filter)}`, {
+            headers: { Authorization: `Bearer ${scim.token}` }
+        });
+        expect(response.status).toBe(200);
+        return ((await response.json()) as { Resources?: ScimUser[] }).Resources ?? [];
+    }
+
+    async function runActions(runId: string): Promise<RunActions['connections'][number]> {
+        const result = (await app.adminApp.apex.call('ConnectionController', 'getRunActions', {
+            runId
+        })) as RunActions;
+        return result.connections.find((connection) => connection.connectionKey === CONNECTION.key)!;
+    }
+
+    async function latestRunId(status: string): Promise<string> {
+        const runs = (await app.adminApp.apex.call('RunHistoryController', 'getRuns', {
+            maxRuns: 10,
+            includePreviews: true
+        })) as {
+            id: string;
+            status: string;
+        }[];
+        const run = runs.find((candidate) => candidate.status === status);
+        if (!run) throw new Error(`No run ${status} in ${JSON.stringify(runs.map((r) => r.status))}`);
+        return run.id;
+    }
+
+    /** Preview, then Provision Users confirmed; the run's name once it finished. */
+    async function previewAndProvision(): Promise<{ panel: Locator; runName: string }> {
+        const panel = await openTab('Provision Users');
+        await panel.getByRole('button', { name: 'Preview', exact: true }).click();
+        await panel.getByRole('heading', { name: 'Eligible users' }).waitFor(WAIT);
+        return { panel, runName: '' };
+    }
+
+    async function provision(panel: Locator): Promise<string> {
+        await panel.getByRole('button', { name: 'Provision Users' }).click();
+        await app.page
+            .getByRole('dialog', { name: 'Provision users' })
+            .getByRole('button', { name: 'Send Invitations' })
+            .click();
+        const finished = panel.getByRole('heading', { name: /: (Completed|Completed with Errors)$/ });
+        await finished.waitFor(WAIT);
+        return ((await finished.textContent()) ?? '').split(':')[0].trim();
+    }
+
+    it('when a rule edit would take access from more accounts than the breaker allows, then the run holds it, the admin approves, and the accounts are inactive in the app', async () => {
+        // Arrange: the demo run creates the demo connection's accounts in the app
+        const first = await previewAndProvision();
+        await provision(first.panel);
+        const created = await scimUsers(`externalId co ":${CONNECTION.key}"`);
+        expect(created.length).toBeGreaterThan(BREAKER_MAX_COUNT);
+        expect(created.every((user) => user.active !== false)).toBe(true);
+
+        // Act: turn deprovisioning on, no grace, a breaker of 2 accounts
+        const connections = await openTab('Connections');
+        const row = connections.getByRole('row', { name: new RegExp(`^${CONNECTION.name}`) });
+        await row.getByRole('button', { name: /Show actions/ }).click();
+        await app.page.getByRole('menuitem', { name: 'Edit' }).click();
+        const mode = connections.getByRole('combobox', { name: 'Deprovisioning' });
+        await mode.waitFor(WAIT);
+        await mode.click();
+        await connections.getByRole('option', { name: 'Deactivate' }).click();
+        // Unusable values are refused where they are typed, never saved.
+        const percent = connections.getByRole('spinbutton', { name: 'Breaker max percent' });
+        await percent.fill('150');
+        await connections.getByRole('button', { name: 'Save' }).click();
+        // The field's own range message or the editor's check: either way it names the range, nothing is saved.
+        await connections
+            .getByText(/Enter a (whole )?percent from 0 to 100/)
+            .first()
+            .waitFor(WAIT);
+        await percent.fill('');
+        await connections.getByRole('spinbutton', { name: 'Grace days' }).fill('0');
+        await connections
+            .getByRole('spinbutton', { name: 'Breaker max count' })
+            .fill(String(BREAKER_MAX_COUNT));
+        await connections.getByRole('heading', { name: 'Taking access away' }).scrollIntoViewIfNeeded();
+        await screenshot(app.page, 'connection-deprovisioning', { dir: SHOTS });
+        await expectNoSeriousViolations();
+        await connections.getByRole('button', { name: 'Save' }).click();
+        await row.waitFor(WAIT);
+        const stored = (
+            (await app.adminApp.apex.call('ConnectionController', 'getConnections', {})) as {
+                connections: Record<string, unknown>[];
+            }
+        ).connections.find((connection) => connection.key === CONNECTION.key);
+        expect(stored).toMatchObject({
+            deprovisioning: 'Deactivate',
+            graceDays: 0,
+            breakerMaxCount: BREAKER_MAX_COUNT,
+            breakerMaxPercent: null
+        });
+
+        // Act: edit the set so its users stop matching (Department equals Sales → Marketing)
+        const sets = await openTab('Condition Sets');
+        await sets
+            .getByRole('row', { name: new RegExp(`^${SET}`) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await app.page.getByRole('menuitem', { name: 'Edit' }).click();
+        await sets.getByRole('textbox', { name: 'Name' }).waitFor(WAIT);
+        await sets.getByRole('button', { name: 'Next' }).click();
+        const value = sets
+            .getByRole('group', { name: 'Condition 2' })
+            .getByRole('textbox', { name: 'Value' });
+        await value.waitFor(WAIT);
+        await value.fill('Marketing');
+        await sets.getByRole('button', { name: 'Save' }).click();
+        const confirm = app.page.getByRole('dialog', { name: 'Save this condition set?' });
+        const listed = sets.getByRole('row', { name: new RegExp(`^${SET}`) });
+        await Promise.race([confirm.waitFor(WAIT), listed.waitFor(WAIT)]);
+        if (await confirm.isVisible()) await confirm.getByRole('button', { name: 'Save Anyway' }).click();
+        await listed.waitFor(WAIT);
+
+        // Assert: the preview lists the due deactivations with why, held by the breaker
+        const second = await previewAndProvision();
+        const plan = second.panel.getByRole('region', { name: 'Access in apps' });
+        await plan.getByRole('heading', { name: TITLE }).waitFor(WAIT);
+        const previewed = await runActions(await latestRunId('Previewed'));
+        const deactivations = previewed.actions.filter((action) => action.kind === 'Deactivate');
+        expect(deactivations.length).toBeGreaterThan(BREAKER_MAX_COUNT);
+        for (const action of deactivations) {
+            expect(action.status).toBe('Held');
+            expect(action.why).toMatch(
+                new RegExp(`set "${SET}" stopped matching: 2\\. Department equals "Marketing"`)
+            );
+            expect(action.reason).toMatch(/more than the limit of 2/);
+        }
+        await plan.locator('.held-summary').waitFor(WAIT);
+        await plan.getByText(/Provisioning this preview holds them/).waitFor(WAIT);
+        await plan
+            .getByText(new RegExp(`Why: set "${SET}" stopped matching`))
+            .first()
+            .waitFor(WAIT);
+        await expectNoSeriousViolations();
+
+        // Act: provision; the run's detail in History
+        const runName = await provision(second.panel);
+        const history = await openTab('History');
+        await history.getByRole('link', { name: runName, exact: true }).click();
+        await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
+        const detail = history.getByRole('region', { name: 'Access in apps' });
+        const approve = detail.getByRole('button', { name: 'Approve held removals' });
+        await approve.waitFor(WAIT);
+
+        // Assert: held, nothing of it sent to the app
+        const runId = (
+            (await app.adminApp.apex.call('RunHistoryController', 'getRuns', { maxRuns: 10 })) as {
+                id: string;
+                name: string;
+            }[]
+        ).find((run) => run.name === runName)!.id;
+        const held = (await runActions(runId)).actions.filter((action) => action.status === 'Held');
+        const heldUsers = [
+            ...new Set(held.filter((action) => action.kind === 'Deactivate').map((action) => action.userId))
+        ];
+        expect(heldUsers.length).toBe(deactivations.length);
+        for (const userId of heldUsers) {
+            const [account] = await scimUsers(`externalId eq "${userId}:${CONNECTION.key}"`);
+            expect(account.active).not.toBe(false);
+        }
+        await detail.getByText(/removals held by the circuit breaker/).waitFor(WAIT);
+        await detail
+            .getByText(/Held: held: .* more than the limit of 2/)
+            .first()
+            .waitFor(WAIT);
+        await detail.locator('.held').scrollIntoViewIfNeeded();
+        await screenshot(app.page, 'held-removals', { dir: SHOTS });
+        await expectNoSeriousViolations();
+
+        // Act: approve, confirmed in a dialog naming what it sends
+        await approve.click();
+        const dialog = app.page.getByRole('dialog', { name: 'Approve held removals?' });
+        await dialog
+            .getByText(new RegExp(`Send the ${held.length} held removals of this run to ${CONNECTION.name}`))
+            .waitFor(WAIT);
+        await expectNoSeriousViolations();
+        await dialog.getByRole('button', { name: `Send ${held.length} Held Removals` }).click();
+
+        // Assert: who approved and when; the actions done; the accounts inactive in the app
+        await detail.getByText(/Approved by .+ on/).waitFor(WAIT);
+        expect(await approve.count()).toBe(0);
+        const after = (await app.adminApp.apex.call('ConnectionController', 'getRunActions', {
+            runId
+        })) as RunActions;
+        expect(after.heldCount).toBe(0);
+        expect(after.heldApprovedAt).not.toBeNull();
+        expect(after.heldApprovedBy).toBeTruthy();
+        const sent = after.connections
+            .find((connection) => connection.connectionKey === CONNECTION.key)!
+            .actions.filter((action) =>
+                held.some((candidate) => candidate.userId === action.userId && candidate.kind === action.kind)
+            );
+        expect(sent.every((action) => action.status === 'Done')).toBe(true);
+        for (const userId of heldUsers) {
+            const [account] = await scimUsers(`externalId eq "${userId}:${CONNECTION.key}"`);
+            expect(account.active).toBe(false);
+        }
+        await expectNoSeriousViolations();
+    });
+});
