@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { createScimDirectory } from '../../service/src/adapters/scim';
 import { startLocalScimApp, type LocalScimApp } from '../../service/src/local-scim';
+import { OrgRest } from '../../service/src/admin-app/org-rest';
 import { removeDir } from '../service/support/stack';
 import {
     ROOT,
@@ -134,6 +135,75 @@ describe('taking access away in the admin app', () => {
         return { panel, runName: '' };
     }
 
+    async function scimCreate(userName: string): Promise<ScimUser> {
+        const response = await fetch(`${scim.url}/Users`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${scim.token}`, 'Content-Type': 'application/scim+json' },
+            body: JSON.stringify({
+                schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+                userName,
+                active: true
+            })
+        });
+        expect(response.status).toBe(201);
+        return (await response.json()) as ScimUser;
+    }
+
+    async function connectionId(): Promise<string> {
+        const { connections } = (await app.adminApp.apex.call(
+            'ConnectionController',
+            'getConnections',
+            {}
+        )) as {
+            connections: { id: string; key: string }[];
+        };
+        return connections.find((connection) => connection.key === CONNECTION.key)!.id;
+    }
+
+    async function openRowAction(panel: Locator, action: string): Promise<void> {
+        await panel
+            .getByRole('row', { name: new RegExp(`^${CONNECTION.name}`) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await app.page.getByRole('menuitem', { name: action }).click();
+    }
+
+    /** The set's second condition (Department equals …) rewritten in the condition set editor. */
+    async function editSetDepartment(department: string): Promise<void> {
+        const sets = await openTab('Condition Sets');
+        await sets
+            .getByRole('row', { name: new RegExp(`^${SET}`) })
+            .getByRole('button', { name: /Show actions/ })
+            .click();
+        await app.page.getByRole('menuitem', { name: 'Edit' }).click();
+        await sets.getByRole('textbox', { name: 'Name' }).waitFor(WAIT);
+        await sets.getByRole('button', { name: 'Next' }).click();
+        const value = sets
+            .getByRole('group', { name: 'Condition 2' })
+            .getByRole('textbox', { name: 'Value' });
+        await value.waitFor(WAIT);
+        await value.fill(department);
+        await sets.getByRole('button', { name: 'Save' }).click();
+        const confirm = app.page.getByRole('dialog', { name: 'Save this condition set?' });
+        const listed = sets.getByRole('row', { name: new RegExp(`^${SET}`) });
+        await Promise.race([confirm.waitFor(WAIT), listed.waitFor(WAIT)]);
+        if (await confirm.isVisible()) await confirm.getByRole('button', { name: 'Save Anyway' }).click();
+        await listed.waitFor(WAIT);
+    }
+
+    async function waitForRun(runId: string, done: (status: string) => boolean): Promise<void> {
+        const deadline = Date.now() + WAIT.timeout;
+        for (;;) {
+            const run = (await app.adminApp.apex.call('ProvisioningController', 'getRunStatus', {
+                runId,
+                includeServiceProgress: false
+            })) as { status: string };
+            if (done(run.status)) return;
+            if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status}`);
+            await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+    }
+
     async function provision(panel: Locator): Promise<string> {
         await panel.getByRole('button', { name: 'Provision Users' }).click();
         await app.page
@@ -144,6 +214,69 @@ describe('taking access away in the admin app', () => {
         await finished.waitFor(WAIT);
         return ((await finished.textContent()) ?? '').split(':')[0].trim();
     }
+
+    it('when the admin compares the app before the first sync, then its accounts are sorted into four lists and only the confirmed account is adopted', async () => {
+        // Arrange: accounts made in the app by hand: one of a user a rule grants, one of a user no rule
+        // grants, one of nobody in Salesforce
+        const before = (await app.adminApp.apex.call('ConnectionController', 'compareWithApp', {
+            connectionId: await connectionId()
+        })) as { toCreate: { count: number; entries: { userName: string; userId: string }[] } };
+        expect(before.toCreate.count).toBeGreaterThan(BREAKER_MAX_COUNT + 1);
+        const granted = before.toCreate.entries[0];
+        const org = app.service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const notGranted = (
+            await rest.query(
+                `SELECT Id, Username FROM User WHERE IsActive = true AND Department = 'Engineering'`
+            )
+        ).find((user) => !before.toCreate.entries.some((entry) => entry.userId === user.Id))!;
+        const adoptable = await scimCreate(granted.userName);
+        const manual = await scimCreate(String(notGranted.Username));
+        await scimCreate('nobody-in-salesforce@example.com');
+
+        // Act: Compare with the app, from the connection's row actions
+        const panel = await openTab('Connections');
+        await openRowAction(panel, 'Compare with the app');
+        const screen = panel.getByRole('region', { name: `Compare ${CONNECTION.name} with the app` });
+        await screen.getByText(/3 app accounts read; 0 already recorded/).waitFor(WAIT);
+
+        // Assert: the four lists with their counts, as the service sorts them
+        for (const title of [
+            'Adoptable as Rule (1)',
+            'Matching a user, no rule: left Manual (1)',
+            `Users the rules would create (${before.toCreate.count - 1})`,
+            'App accounts with no Salesforce user (1)'
+        ]) {
+            await screen.getByRole('heading', { name: title }).waitFor(WAIT);
+        }
+        await screen.getByText(granted.userName, { exact: true }).waitFor(WAIT);
+        // The row's checkbox as an admin clicks it (SLDS draws it over the visually hidden input).
+        await screen.locator('lightning-datatable tbody .slds-checkbox_faux').first().click();
+        await screen.getByRole('button', { name: 'Adopt selected (1)' }).waitFor(WAIT);
+        await screen.evaluate((element) => element.scrollIntoView({ block: 'start' }));
+        await screenshot(app.page, 'reconcile', { dir: SHOTS });
+        await expectNoSeriousViolations();
+
+        // Act: adopt the selected account; the dialog says what adopting does
+        await screen.getByRole('button', { name: 'Adopt selected (1)' }).click();
+        const dialog = app.page.getByRole('dialog', { name: 'Adopt accounts?' });
+        await dialog.getByText(/Adopt 1 account of Demo SCIM app as Rule accounts\?/).waitFor(WAIT);
+        await dialog.getByRole('button', { name: 'Adopt 1 Account' }).click();
+
+        // Assert: adopted (recorded, Rollcall's key in the app), the others untouched
+        await screen.getByText('1 account adopted.').waitFor(WAIT);
+        await screen.getByRole('heading', { name: 'Adoptable as Rule (0)' }).waitFor(WAIT);
+        await screen.getByText(/3 app accounts read; 1 already recorded/).waitFor(WAIT);
+        const [adopted] = await scimUsers(`userName eq "${granted.userName}"`);
+        expect(adopted).toMatchObject({
+            id: adoptable.id,
+            externalId: `${granted.userId}:${CONNECTION.key}`
+        });
+        const [untouched] = await scimUsers(`userName eq "${String(notGranted.Username)}"`);
+        expect(untouched.id).toBe(manual.id);
+        expect(untouched.externalId).toBeUndefined();
+        await screen.getByRole('button', { name: 'Close' }).click();
+    });
 
     it('when a rule edit would take access from more accounts than the breaker allows, then the run holds it, the admin approves, and the accounts are inactive in the app', async () => {
         // Arrange: the demo run creates the demo connection's accounts in the app
@@ -194,25 +327,7 @@ describe('taking access away in the admin app', () => {
         });
 
         // Act: edit the set so its users stop matching (Department equals Sales → Marketing)
-        const sets = await openTab('Condition Sets');
-        await sets
-            .getByRole('row', { name: new RegExp(`^${SET}`) })
-            .getByRole('button', { name: /Show actions/ })
-            .click();
-        await app.page.getByRole('menuitem', { name: 'Edit' }).click();
-        await sets.getByRole('textbox', { name: 'Name' }).waitFor(WAIT);
-        await sets.getByRole('button', { name: 'Next' }).click();
-        const value = sets
-            .getByRole('group', { name: 'Condition 2' })
-            .getByRole('textbox', { name: 'Value' });
-        await value.waitFor(WAIT);
-        await value.fill('Marketing');
-        await sets.getByRole('button', { name: 'Save' }).click();
-        const confirm = app.page.getByRole('dialog', { name: 'Save this condition set?' });
-        const listed = sets.getByRole('row', { name: new RegExp(`^${SET}`) });
-        await Promise.race([confirm.waitFor(WAIT), listed.waitFor(WAIT)]);
-        if (await confirm.isVisible()) await confirm.getByRole('button', { name: 'Save Anyway' }).click();
-        await listed.waitFor(WAIT);
+        await editSetDepartment('Marketing');
 
         // Assert: the preview lists the due deactivations with why, held by the breaker
         const second = await previewAndProvision();
@@ -276,7 +391,6 @@ describe('taking access away in the admin app', () => {
         await dialog
             .getByText(new RegExp(`Send the ${held.length} held removals of this run to ${CONNECTION.name}`))
             .waitFor(WAIT);
-        await expectNoSeriousViolations();
         await dialog.getByRole('button', { name: `Send ${held.length} Held Removals` }).click();
 
         // Assert: who approved and when; the actions done; the accounts inactive in the app
@@ -298,6 +412,58 @@ describe('taking access away in the admin app', () => {
             const [account] = await scimUsers(`externalId eq "${userId}:${CONNECTION.key}"`);
             expect(account.active).toBe(false);
         }
+        await expectNoSeriousViolations();
+    });
+
+    it('when users stop matching with a grace, then Pending deactivations lists each with since, due and why', async () => {
+        // Arrange: 5 grace days; the set back to Sales, so the Marketing managers stop matching; a run
+        const id = await connectionId();
+        const current = (await app.adminApp.apex.call('ConnectionController', 'getConnection', {
+            connectionId: id
+        })) as Record<string, unknown>;
+        await app.adminApp.apex.call('ConnectionController', 'saveConnection', {
+            connection: { ...current, graceDays: 5, breakerMaxCount: 1000, breakerMaxPercent: 100 }
+        });
+        await editSetDepartment('Sales');
+        const preview = (await app.adminApp.apex.call('ProvisioningController', 'startPreview', {})) as {
+            id: string;
+        };
+        await waitForRun(preview.id, (status) => status === 'Previewed');
+        const run = (await app.adminApp.apex.call('ProvisioningController', 'provisionUsers', {
+            previewRunId: preview.id,
+            notifyAdmins: false,
+            recipients: []
+        })) as { id: string };
+        await waitForRun(run.id, (status) => status.startsWith('Completed'));
+        const pending = (
+            (await app.adminApp.apex.call('ConnectionController', 'getPendingDeactivations', {
+                connectionId: id
+            })) as { pending: { userName: string; unmatchedSince: string; due: string; why: string }[] }
+        ).pending;
+        expect(pending.length).toBeGreaterThan(0);
+        for (const item of pending) {
+            expect(Date.parse(item.due) - Date.parse(item.unmatchedSince)).toBe(5 * 86_400_000);
+            expect(item.why).toMatch(
+                new RegExp(`set "${SET}" stopped matching: 2\\. Department equals "Sales"`)
+            );
+        }
+
+        // Act: Pending deactivations, from the connection's row actions
+        const panel = await openTab('Connections');
+        await openRowAction(panel, 'Pending deactivations');
+
+        // Assert: each account with its why
+        const screen = panel.getByRole('region', { name: `Pending deactivations of ${CONNECTION.name}` });
+        await screen
+            .getByText(new RegExp(`^${pending.length} accounts? waits? out the grace \\(grace: 5 days\\)`))
+            .waitFor(WAIT);
+        const table = screen.getByRole('table');
+        expect(await table.getByRole('row').count()).toBe(1 + pending.length);
+        await table
+            .getByRole('row', { name: new RegExp(pending[0].userName) })
+            .getByText(pending[0].why)
+            .waitFor(WAIT);
+        await screenshot(app.page, 'pending-deactivations');
         await expectNoSeriousViolations();
     });
 });
