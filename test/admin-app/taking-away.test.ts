@@ -376,9 +376,9 @@ describe('taking access away in the admin app', () => {
             const [account] = await scimUsers(`externalId eq "${userId}:${CONNECTION.key}"`);
             expect(account.active).not.toBe(false);
         }
-        await detail.getByText(/removals held by the circuit breaker/).waitFor(WAIT);
+        await detail.getByText(/The circuit breaker held \d+ actions/).waitFor(WAIT);
         await detail
-            .getByText(/Held: held: .* more than the limit of 2/)
+            .getByText(/^Held: \d+ accounts is more than the limit of 2/)
             .first()
             .waitFor(WAIT);
         await detail.locator('.held').scrollIntoViewIfNeeded();
@@ -389,9 +389,9 @@ describe('taking access away in the admin app', () => {
         await approve.click();
         const dialog = app.page.getByRole('dialog', { name: 'Approve held removals?' });
         await dialog
-            .getByText(new RegExp(`Send the ${held.length} held removals of this run to ${CONNECTION.name}`))
+            .getByText(new RegExp(`Send the ${held.length} held actions of this run to ${CONNECTION.name}`))
             .waitFor(WAIT);
-        await dialog.getByRole('button', { name: `Send ${held.length} Held Removals` }).click();
+        await dialog.getByRole('button', { name: `Send ${held.length} Held Actions` }).click();
 
         // Assert: who approved and when; the actions done; the accounts inactive in the app
         await detail.getByText(/Approved by .+ on/).waitFor(WAIT);

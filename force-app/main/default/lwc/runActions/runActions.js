@@ -111,7 +111,7 @@ export default class RunActions extends LightningElement {
         if (this.result && this.result.heldApprovedAt && count === 0) {
             return 'The removals the circuit breaker held in this run were approved and sent.';
         }
-        return `${count} ${count === 1 ? 'removal' : 'removals'} held by the circuit breaker (deactivations and group removals wait for an admin's approval).`;
+        return `The circuit breaker held ${count} ${count === 1 ? 'action' : 'actions'} (deactivations and group removals): ${count === 1 ? 'it waits' : 'they wait'} for an admin's approval.`;
     }
 
     get heldApprovedBy() {
@@ -134,10 +134,10 @@ export default class RunActions extends LightningElement {
             label: 'Approve held removals?',
             size: 'small',
             message:
-                `Send the ${count} held ${count === 1 ? 'removal' : 'removals'} of this run to ${apps}: ` +
+                `Send the ${count} held ${count === 1 ? 'action' : 'actions'} of this run to ${apps}: ` +
                 'the accounts are deactivated and removed from the groups listed, as the run planned them. ' +
                 'The service checks that you are a Rollcall admin, sends them once and records your approval.',
-            confirmLabel: `Send ${count} Held ${count === 1 ? 'Removal' : 'Removals'}`,
+            confirmLabel: `Send ${count} Held ${count === 1 ? 'Action' : 'Actions'}`,
             destructive: true
         });
         if (!confirmed) {
@@ -152,7 +152,7 @@ export default class RunActions extends LightningElement {
                     title: approval.alreadyApproved ? 'Already approved' : 'Held removals approved',
                     message: approval.alreadyApproved
                         ? 'Another approval was recorded first; nothing more was sent.'
-                        : `${approval.released} held ${approval.released === 1 ? 'removal was' : 'removals were'} sent.`,
+                        : `${approval.released} held ${approval.released === 1 ? 'action was' : 'actions were'} sent.`,
                     variant: approval.alreadyApproved ? 'info' : 'success'
                 })
             );
@@ -175,7 +175,8 @@ export default class RunActions extends LightningElement {
             const showAll = this.expanded.includes(key);
             const held = actions.find((action) => action.status === 'Held');
             return {
-                heldReason: held ? held.reason || 'held' : null,
+                // The service's reason starts with "held: "; the line says "Held:" once.
+                heldReason: held ? (held.reason || 'held').replace(/^held:\s*/i, '') : null,
                 key,
                 title,
                 kinds: countWords(connection.kindTotals, KIND_WORDS),

@@ -152,10 +152,10 @@ describe('c-run-actions', () => {
         const root = element.shadowRoot;
 
         expect(root.querySelector('.held-summary').textContent).toBe(
-            "2 removals held by the circuit breaker (deactivations and group removals wait for an admin's approval)."
+            "The circuit breaker held 2 actions (deactivations and group removals): they wait for an admin's approval."
         );
         expect(root.querySelector('.held-reason').textContent).toBe(
-            'Held: held: 60% of 5 rule-managed active accounts is more than the limit of 20%'
+            'Held: 60% of 5 rule-managed active accounts is more than the limit of 20%'
         );
         expect(root.querySelector('.kind-totals').textContent).toBe(
             '1 deactivation, 1 reactivation, 1 group removal'
@@ -189,11 +189,11 @@ describe('c-run-actions', () => {
         await flushPromises();
 
         const dialog = ConfirmDialog.open.mock.calls[0][0];
-        expect(dialog.confirmLabel).toBe('Send 2 Held Removals');
-        expect(dialog.message).toContain('Send the 2 held removals of this run to Demo SCIM app (demo-scim)');
+        expect(dialog.confirmLabel).toBe('Send 2 Held Actions');
+        expect(dialog.message).toContain('Send the 2 held actions of this run to Demo SCIM app (demo-scim)');
         expect(approveHeldRemovals).toHaveBeenCalledWith({ runId: RUN_ID });
         expect(getRunActions).toHaveBeenCalledTimes(2);
-        expect(toast.mock.calls[0][0].detail.message).toBe('2 held removals were sent.');
+        expect(toast.mock.calls[0][0].detail.message).toBe('2 held actions were sent.');
         const root = element.shadowRoot;
         expect(root.querySelector('.held-approval').textContent).toContain('Approved by Admin User on');
         expect(root.querySelector('lightning-button.approve-held')).toBeNull();
