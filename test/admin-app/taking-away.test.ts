@@ -415,7 +415,7 @@ describe('taking access away in the admin app', () => {
         await expectNoSeriousViolations();
     });
 
-    it('when users stop matching with a grace, then Pending deactivations lists each with since, due and why', async () => {
+    it('when users stop matching with a grace, then the preview and Pending deactivations list each with since, due and why', async () => {
         // Arrange: 5 grace days; the set back to Sales, so the Marketing managers stop matching; a run
         const id = await connectionId();
         const current = (await app.adminApp.apex.call('ConnectionController', 'getConnection', {
@@ -425,12 +425,26 @@ describe('taking access away in the admin app', () => {
             connection: { ...current, graceDays: 5, breakerMaxCount: 1000, breakerMaxPercent: 100 }
         });
         await editSetDepartment('Sales');
-        const preview = (await app.adminApp.apex.call('ProvisioningController', 'startPreview', {})) as {
-            id: string;
-        };
-        await waitForRun(preview.id, (status) => status === 'Previewed');
+
+        // Act: preview; the plan records who starts waiting out the grace
+        const previewPanel = await openTab('Provision Users');
+        await previewPanel.getByRole('button', { name: 'Preview', exact: true }).click();
+        const plan = previewPanel.getByRole('region', { name: 'Access in apps' });
+        await plan.getByRole('heading', { name: TITLE }).waitFor(WAIT);
+
+        // Assert: the preview lists them with why, under the connection
+        const inPreview = plan.getByRole('region', { name: `Pending deactivations of ${CONNECTION.name}` });
+        await inPreview.getByText(/accounts? waits? out the grace \(grace: 5 days\)/).waitFor(WAIT);
+        await inPreview
+            .getByText(new RegExp(`set "${SET}" stopped matching: 2\\. Department equals "Sales"`))
+            .first()
+            .waitFor(WAIT);
+        await expectNoSeriousViolations();
+
+        // Act: the run (nobody new is eligible, so Provision Users is off: the run is started as Apex would)
+        const previewId = await latestRunId('Previewed');
         const run = (await app.adminApp.apex.call('ProvisioningController', 'provisionUsers', {
-            previewRunId: preview.id,
+            previewRunId: previewId,
             notifyAdmins: false,
             recipients: []
         })) as { id: string };

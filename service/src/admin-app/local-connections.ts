@@ -27,7 +27,7 @@ const CONNECTION_FIELDS =
 const GRANT_FIELDS =
     'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Groups__c, Role__c, CreatedDate';
 const ACTION_FIELDS =
-    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
+    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Connection__r.Deprovisioning__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
 
 type Params = Record<string, unknown>;
 type CallService = <T>(method: string, path: string, body?: unknown) => Promise<T>;
@@ -600,6 +600,8 @@ export class LocalConnections {
             {
                 connectionName: string;
                 connectionKey: string | null;
+                connectionId: string | null;
+                deprovisioning: string | null;
                 actions: ReturnType<typeof actionRow>[];
                 byKind: Map<string, number>;
                 byStatus: Map<string, number>;
@@ -616,6 +618,8 @@ export class LocalConnections {
                 group = {
                     connectionName: connectionName(record),
                     connectionKey: text(parent(record, 'Connection__r')?.Key__c),
+                    connectionId: text(record.Connection__c),
+                    deprovisioning: text(parent(record, 'Connection__r')?.Deprovisioning__c),
                     actions: [],
                     byKind: new Map(),
                     byStatus: new Map()
@@ -630,6 +634,8 @@ export class LocalConnections {
             connections: [...groups.values()].map((group) => ({
                 connectionName: group.connectionName,
                 connectionKey: group.connectionKey,
+                connectionId: group.connectionId,
+                deprovisioning: group.deprovisioning,
                 kindTotals: totals(group.byKind),
                 statusTotals: totals(group.byStatus),
                 actions: group.actions

@@ -8,6 +8,8 @@ import getPendingDeactivations from '@salesforce/apex/ConnectionController.getPe
  */
 export default class PendingDeactivations extends LightningElement {
     @api connectionName;
+    /** Inside another screen (a preview's actions): no Close button. */
+    @api hideClose = false;
     result;
     error;
     isLoading = false;
@@ -44,6 +46,10 @@ export default class PendingDeactivations extends LightningElement {
         } finally {
             this.isLoading = false;
         }
+    }
+
+    get showClose() {
+        return !this.hideClose;
     }
 
     get heading() {

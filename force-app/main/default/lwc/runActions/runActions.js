@@ -175,6 +175,14 @@ export default class RunActions extends LightningElement {
             const showAll = this.expanded.includes(key);
             const held = actions.find((action) => action.status === 'Held');
             return {
+                connectionId: connection.connectionId,
+                connectionName: connection.connectionName,
+                // A preview records who starts waiting out a grace: listed with why (DESIGN §11).
+                showPending: Boolean(
+                    this.result.runStatus === 'Previewed' &&
+                    connection.connectionId &&
+                    connection.deprovisioning === 'Deactivate'
+                ),
                 // The service's reason starts with "held: "; the line says "Held:" once.
                 heldReason: held ? (held.reason || 'held').replace(/^held:\s*/i, '') : null,
                 key,

@@ -109,6 +109,17 @@ describe('c-pending-deactivations', () => {
         expect(closed).toHaveBeenCalled();
     });
 
+    it('when it sits inside another screen, then it has no Close button', async () => {
+        getPendingDeactivations.mockResolvedValue(ANSWER);
+        const element = createElement('c-pending-deactivations', { is: PendingDeactivations });
+        element.hideClose = true;
+        element.connectionId = CONNECTION_ID;
+        document.body.appendChild(element);
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('lightning-button.close')).toBeNull();
+        expect(element.shadowRoot.querySelectorAll('tbody tr')).toHaveLength(2);
+    });
+
     it('is accessible', async () => {
         getPendingDeactivations.mockResolvedValue(ANSWER);
         const element = create();

@@ -11,6 +11,11 @@ jest.mock('@salesforce/apex/ConnectionController.approveHeldRemovals', () => ({ 
     virtual: true
 });
 jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
+jest.mock(
+    '@salesforce/apex/ConnectionController.getPendingDeactivations',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    { virtual: true }
+);
 
 jest.mock('@salesforce/apex/ConnectionController.getRunActions', () => ({ default: jest.fn() }), {
     virtual: true
@@ -240,5 +245,43 @@ describe('c-run-actions', () => {
         expect(root.querySelector('.held-next').textContent).toContain(
             'nothing of them is sent until an admin approves'
         );
+    });
+    it('when a preview plans for a connection with deprovisioning on, then its pending deactivations are listed with it', async () => {
+        const connection = {
+            ...mockHeld.connections[0],
+            connectionId: 'a0C000000000001AAA',
+            deprovisioning: 'Deactivate'
+        };
+        const other = {
+            ...mockActions.connections[0],
+            connectionId: 'a0C000000000002AAA',
+            deprovisioning: 'Off'
+        };
+        getRunActions.mockResolvedValue({
+            ...mockHeld,
+            runStatus: 'Previewed',
+            canApproveHeld: false,
+            connections: [connection, other]
+        });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Previewed' });
+        await flushPromises();
+
+        const pending = [...element.shadowRoot.querySelectorAll('c-pending-deactivations')];
+        expect(pending).toHaveLength(1);
+        expect(pending[0].connectionId).toBe('a0C000000000001AAA');
+        expect(pending[0].connectionName).toBe('Demo SCIM app');
+        expect(pending[0].hideClose).toBe(true);
+    });
+
+    it('when the run is not a preview, then no pending deactivations are read', async () => {
+        const connection = {
+            ...mockHeld.connections[0],
+            connectionId: 'a0C000000000001AAA',
+            deprovisioning: 'Deactivate'
+        };
+        getRunActions.mockResolvedValue({ ...mockHeld, connections: [connection] });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-pending-deactivations')).toBeNull();
     });
 });
