@@ -429,4 +429,57 @@ describe('the local Apex surface', () => {
         await apex.call('ConnectionController', 'deleteConnection', { connectionId });
     });
     // Connections (issue 19): end
+    // Taking access away (issue 20): begin
+    it('when the deprovisioning screens call ConnectionController, then the answers and refusals are those of Apex', async () => {
+        // Arrange: a connection with deprovisioning on, saved through the surface
+        const connectionId = (await apex.call('ConnectionController', 'saveConnection', {
+            connection: {
+                name: 'Taking away',
+                key: 'taking-away',
+                active: true,
+                matchOn: 'Email',
+                deprovisioning: 'Deactivate',
+                graceDays: 3,
+                breakerMaxCount: null,
+                breakerMaxPercent: 40
+            }
+        })) as string;
+
+        // Act and Assert: the settings as stored
+        expect(await apex.call('ConnectionController', 'getConnection', { connectionId })).toMatchObject({
+            deprovisioning: 'Deactivate',
+            graceDays: 3,
+            breakerMaxCount: null,
+            breakerMaxPercent: 40
+        });
+        await expect(
+            apex.call('ConnectionController', 'saveConnection', {
+                connection: {
+                    id: connectionId,
+                    name: 'Taking away',
+                    key: 'taking-away',
+                    deprovisioning: 'Delete',
+                    graceDays: -1,
+                    breakerMaxCount: 1.5,
+                    breakerMaxPercent: 101
+                }
+            })
+        ).rejects.toThrow(
+            'Choose Off or Deactivate for Deprovisioning (not "Delete"). Grace days must be a whole number from 0 to 9999 (blank means 7). Breaker max count must be a whole number, 0 or more (blank means 50). Breaker max percent must be a whole number from 0 to 100 (blank means 20).'
+        );
+        const pending = await apex.call('ConnectionController', 'getPendingDeactivations', { connectionId });
+        expect(keysOf(pending)).toEqual(auraMembers('ConnectionController.PendingDeactivations'));
+        expect(pending).toMatchObject({ connectionKey: 'taking-away', graceDays: 3, pending: [] });
+        await expect(apex.call('ConnectionController', 'compareWithApp', { connectionId })).rejects.toThrow(
+            'not configured in the service'
+        );
+        await expect(
+            apex.call('ConnectionController', 'adoptAccounts', { connectionId, appIds: [], adoptAll: false })
+        ).rejects.toThrow('Choose the accounts to adopt, or adopt all adoptable accounts.');
+        await expect(
+            apex.call('ConnectionController', 'approveHeldRemovals', { runId: null })
+        ).rejects.toThrow('Choose the run whose held removals to approve.');
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId });
+    });
+    // Taking access away (issue 20): end
 });

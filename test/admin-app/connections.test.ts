@@ -126,10 +126,8 @@ describe('connections in the admin app', () => {
         await panel.getByRole('option', { name: 'Email' }).click();
         await mapAttribute(panel, 0, 'title', 'Title');
         await mapAttribute(panel, 1, ENTERPRISE_DEPARTMENT, 'Department');
-        // Deprovisioning is shown, greyed, for the next release.
-        expect(await panel.getByRole('combobox', { name: 'Deprovisioning' }).isDisabled()).toBe(true);
-        expect(await panel.getByRole('spinbutton', { name: 'Grace days' }).isDisabled()).toBe(true);
-        await panel.getByText('Available in a later release.').waitFor(WAIT);
+        // Taking access away stays off unless the admin turns it on (DESIGN §11; test/admin-app/taking-away).
+        expect(await panel.getByRole('combobox', { name: 'Deprovisioning' }).isDisabled()).toBe(false);
         await screenshot(app.page, 'connection-editor', { dir: SHOTS });
         await expectNoSeriousViolations();
         await panel.getByRole('button', { name: 'Save' }).click();

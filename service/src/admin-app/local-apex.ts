@@ -316,7 +316,8 @@ export class LocalApex {
         this.connectionsModule ??= new LocalConnections(
             this.org,
             (method, path, body) => this.callService(method, path, body),
-            () => this.schema()
+            () => this.schema(),
+            this.adminUserId
         );
         return this.connectionsModule;
     }

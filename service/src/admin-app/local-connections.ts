@@ -5,6 +5,11 @@
  * validateAttributeMap, the check the service itself runs at preview; Apex carries a copy of its rules.
  */
 import { builderFields, IS_MANAGER, validateAttributeMap } from '../engine';
+import {
+    DEFAULT_BREAKER_MAX_COUNT,
+    DEFAULT_BREAKER_MAX_PERCENT,
+    DEFAULT_GRACE_DAYS
+} from '../engine/deprovision';
 import type { Schema } from '../engine';
 import { ApexError, type OrgRecord, type OrgRest, soqlQuote } from './org-rest';
 
@@ -22,7 +27,7 @@ const CONNECTION_FIELDS =
 const GRANT_FIELDS =
     'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Groups__c, Role__c, CreatedDate';
 const ACTION_FIELDS =
-    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
+    'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Connection__r.Deprovisioning__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
 
 type Params = Record<string, unknown>;
 type CallService = <T>(method: string, path: string, body?: unknown) => Promise<T>;
@@ -38,8 +43,76 @@ export const CONNECTION_APEX_PARAMETERS: Record<string, string[]> = {
     'ConnectionController.getConnectionOptions': [],
     'ConnectionController.getAccessGrants': ['conditionSetId'],
     'ConnectionController.saveAccessGrants': ['conditionSetId', 'grants'],
-    'ConnectionController.getRunActions': ['runId']
+    'ConnectionController.getRunActions': ['runId'],
+    'ConnectionController.approveHeldRemovals': ['runId'],
+    'ConnectionController.getPendingDeactivations': ['connectionId'],
+    'ConnectionController.compareWithApp': ['connectionId'],
+    'ConnectionController.adoptAccounts': ['connectionId', 'appIds', 'adoptAll']
 };
+
+/** ConnectionController.RECONCILE_KEEP: entries of each reconciliation list the screen shows. */
+export const RECONCILE_KEEP = 200;
+
+interface ServiceReconcileList {
+    count?: number;
+    first?: { appId?: string; userName?: string; userId?: string; active?: boolean; note?: string }[];
+}
+
+function reconcileList(list: ServiceReconcileList | undefined) {
+    return {
+        count: list?.count ?? 0,
+        entries: (list?.first ?? []).map((entry) => ({
+            appId: entry.appId ?? null,
+            userName: entry.userName ?? null,
+            userId: entry.userId ?? null,
+            active: entry.active ?? null,
+            note: entry.note ?? null
+        }))
+    };
+}
+
+const FINISHED_RUN_STATUSES = ['Completed', 'Completed with Errors'];
+
+function isWholeNumber(value: unknown, maximum: number): boolean {
+    if (value == null || value === '') return true;
+    const number = Number(value);
+    return Number.isInteger(number) && number >= 0 && number <= maximum;
+}
+
+/** ConnectionController.validateDeprovisioning: Off or Deactivate; blank limits are the service's defaults. */
+export function validateDeprovisioning(input: Params, deprovisioning: string): string[] {
+    const errors: string[] = [];
+    if (deprovisioning !== 'Off' && deprovisioning !== 'Deactivate') {
+        errors.push(`Choose Off or Deactivate for Deprovisioning (not "${deprovisioning}").`);
+    }
+    if (!isWholeNumber(input.graceDays, 9999)) {
+        errors.push(`Grace days must be a whole number from 0 to 9999 (blank means ${DEFAULT_GRACE_DAYS}).`);
+    }
+    if (!isWholeNumber(input.breakerMaxCount, 999_999_999)) {
+        errors.push(
+            `Breaker max count must be a whole number, 0 or more (blank means ${DEFAULT_BREAKER_MAX_COUNT}).`
+        );
+    }
+    if (!isWholeNumber(input.breakerMaxPercent, 100)) {
+        errors.push(
+            `Breaker max percent must be a whole number from 0 to 100 (blank means ${DEFAULT_BREAKER_MAX_PERCENT}).`
+        );
+    }
+    return errors;
+}
+
+/** ConnectionController.whyOf: the `why` of a Deactivate, Reactivate or Remove From Group action. */
+export function whyOf(detailJson: unknown): string | null {
+    if (typeof detailJson !== 'string' || !detailJson.trim()) return null;
+    try {
+        const detail = JSON.parse(detailJson) as unknown;
+        if (!detail || typeof detail !== 'object' || Array.isArray(detail)) return null;
+        const why = (detail as { why?: unknown }).why;
+        return why == null ? null : String(why);
+    } catch {
+        return null;
+    }
+}
 
 function id(value: unknown, what: string): string {
     if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw new ApexError(`Invalid id for ${what}.`);
@@ -164,7 +237,9 @@ export class LocalConnections {
     constructor(
         private readonly org: OrgRest,
         private readonly callService: CallService,
-        private readonly schema: () => Promise<Schema>
+        private readonly schema: () => Promise<Schema>,
+        /** The running user (UserInfo.getUserId() in Apex): the admin an approval is sent as. */
+        private readonly userId: string = ''
     ) {}
 
     readonly methods: Record<string, (params: Params) => Promise<unknown>> = {
@@ -181,8 +256,90 @@ export class LocalConnections {
         'ConnectionController.getAccessGrants': (p) =>
             this.getAccessGrants(id(p.conditionSetId, 'the condition set')),
         'ConnectionController.saveAccessGrants': (p) => this.saveAccessGrants(p.conditionSetId, p.grants),
-        'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run'))
+        'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run')),
+        'ConnectionController.approveHeldRemovals': (p) => this.approveHeldRemovals(p.runId),
+        'ConnectionController.getPendingDeactivations': (p) =>
+            this.getPendingDeactivations(id(p.connectionId, 'the connection')),
+        'ConnectionController.compareWithApp': (p) =>
+            this.compareWithApp(id(p.connectionId, 'the connection')),
+        'ConnectionController.adoptAccounts': (p) => this.adoptAccounts(p.connectionId, p.appIds, p.adoptAll)
     };
+
+    private keyPath(record: OrgRecord, tail: string): string {
+        return `/v1/connections/${encodeURIComponent(String(record.Key__c))}/${tail}`;
+    }
+
+    private async getPendingDeactivations(connectionId: string) {
+        const record = await this.findConnection(connectionId);
+        const answer = await this.callService<{
+            graceDays?: number;
+            pending?: {
+                userId?: string;
+                name?: string | null;
+                unmatchedSince?: string | null;
+                due?: string | null;
+                why?: string;
+            }[];
+        }>('GET', this.keyPath(record, 'pending-deactivations'));
+        return {
+            connectionName: text(record.Name),
+            connectionKey: text(record.Key__c),
+            graceDays: answer.graceDays ?? null,
+            pending: (answer.pending ?? []).map((item) => ({
+                userId: item.userId ?? null,
+                userName: item.name ?? null,
+                unmatchedSince: item.unmatchedSince ?? null,
+                due: item.due ?? null,
+                why: item.why ?? null
+            }))
+        };
+    }
+
+    private async compareWithApp(connectionId: string) {
+        const record = await this.findConnection(connectionId);
+        const answer = await this.callService<{
+            appAccounts?: number;
+            recorded?: number;
+            adoptable?: ServiceReconcileList;
+            manual?: ServiceReconcileList;
+            toCreate?: ServiceReconcileList;
+            noUser?: ServiceReconcileList;
+        }>('POST', this.keyPath(record, 'reconcile'), { initiatedBy: this.userId, keep: RECONCILE_KEEP });
+        return {
+            connectionName: text(record.Name),
+            connectionKey: text(record.Key__c),
+            appAccounts: answer.appAccounts ?? null,
+            recorded: answer.recorded ?? null,
+            adoptable: reconcileList(answer.adoptable),
+            manual: reconcileList(answer.manual),
+            toCreate: reconcileList(answer.toCreate),
+            noUser: reconcileList(answer.noUser)
+        };
+    }
+
+    private async adoptAccounts(connectionIdParam: unknown, appIdsParam: unknown, adoptAll: unknown) {
+        const appIds = Array.isArray(appIdsParam) ? appIdsParam.map(String) : [];
+        if (adoptAll !== true && appIds.length === 0) {
+            throw new ApexError('Choose the accounts to adopt, or adopt all adoptable accounts.');
+        }
+        const record = await this.findConnection(id(connectionIdParam, 'the connection'));
+        const answer = await this.callService<{
+            adopted?: number;
+            notAdoptable?: string[];
+            failed?: { appId?: string; reason?: string }[];
+        }>(
+            'POST',
+            this.keyPath(record, 'adopt'),
+            adoptAll === true ? { initiatedBy: this.userId, all: true } : { initiatedBy: this.userId, appIds }
+        );
+        return {
+            adopted: answer.adopted ?? 0,
+            notAdoptable: answer.notAdoptable ?? [],
+            failures: (answer.failed ?? []).map(
+                (failure) => `${String(failure.appId)}: ${String(failure.reason)}`
+            )
+        };
+    }
 
     private async findConnection(connectionId: string): Promise<OrgRecord> {
         const [record] = await this.org.query(
@@ -269,6 +426,12 @@ export class LocalConnections {
                 `The attribute mapping is not valid. ${validation.errors.map((error) => error.message).join(' ')}`
             );
         }
+        const deprovisioning =
+            typeof input.deprovisioning === 'string' && input.deprovisioning.trim()
+                ? input.deprovisioning
+                : 'Off';
+        const settingErrors = validateDeprovisioning(input, deprovisioning);
+        if (settingErrors.length) throw new ApexError(settingErrors.join(' '));
         const existing = input.id == null || input.id === '' ? null : id(input.id, 'the connection');
         const sameKey = await this.org.query(`SELECT Id FROM Connection__c WHERE Key__c = ${soqlQuote(key)}`);
         if (sameKey.some((record) => record.Id !== existing)) {
@@ -279,15 +442,18 @@ export class LocalConnections {
             Key__c: key,
             Active__c: input.active === true,
             Match_On__c: matchOn,
-            Attribute_Map__c: attributeMap || null
+            Attribute_Map__c: attributeMap || null,
+            Deprovisioning__c: deprovisioning,
+            Grace_Days__c: num(input.graceDays),
+            Breaker_Max_Count__c: num(input.breakerMaxCount),
+            Breaker_Max_Percent__c: num(input.breakerMaxPercent)
         };
         try {
             if (existing) {
                 await this.org.update('Connection__c', existing, fields);
                 return existing;
             }
-            // Deprovisioning comes with the next release (DESIGN §11): off until then.
-            return await this.org.create('Connection__c', { ...fields, Deprovisioning__c: 'Off' });
+            return await this.org.create('Connection__c', fields);
         } catch (error) {
             throw new ApexError(`The connection could not be saved: ${(error as Error).message}`);
         }
@@ -434,6 +600,8 @@ export class LocalConnections {
             {
                 connectionName: string;
                 connectionKey: string | null;
+                connectionId: string | null;
+                deprovisioning: string | null;
                 actions: ReturnType<typeof actionRow>[];
                 byKind: Map<string, number>;
                 byStatus: Map<string, number>;
@@ -450,6 +618,8 @@ export class LocalConnections {
                 group = {
                     connectionName: connectionName(record),
                     connectionKey: text(parent(record, 'Connection__r')?.Key__c),
+                    connectionId: text(record.Connection__c),
+                    deprovisioning: text(parent(record, 'Connection__r')?.Deprovisioning__c),
                     actions: [],
                     byKind: new Map(),
                     byStatus: new Map()
@@ -464,12 +634,56 @@ export class LocalConnections {
             connections: [...groups.values()].map((group) => ({
                 connectionName: group.connectionName,
                 connectionKey: group.connectionKey,
+                connectionId: group.connectionId,
+                deprovisioning: group.deprovisioning,
                 kindTotals: totals(group.byKind),
                 statusTotals: totals(group.byStatus),
                 actions: group.actions
             })),
             totalActions: records.length,
-            truncated: records.length > MAX_ACTIONS
+            truncated: records.length > MAX_ACTIONS,
+            ...(await this.held(runId, records))
+        };
+    }
+
+    /** ConnectionController.applyHeld: the run's held removals, whether they may be approved, who did and when. */
+    private async held(runId: string, records: OrgRecord[]) {
+        const heldCount = records.filter((record) => record.Status__c === 'Held').length;
+        const [run] = await this.org.query(
+            `SELECT Id, Status__c, Held_Approved_By__c, Held_Approved_By__r.Name, Held_Approved_At__c FROM Provisioning_Run__c WHERE Id = ${soqlQuote(runId)}`
+        );
+        const approvedAtText = run ? text(run.Held_Approved_At__c) : null;
+        // Apex serialises a Datetime as ISO 8601 in UTC; the org's REST API writes +0000.
+        const approvedAt = approvedAtText
+            ? new Date(approvedAtText.replace(/\+0000$/, 'Z')).toISOString()
+            : null;
+        const runStatus = run ? text(run.Status__c) : null;
+        return {
+            heldCount,
+            canApproveHeld:
+                heldCount > 0 && !!run && !approvedAt && FINISHED_RUN_STATUSES.includes(runStatus ?? ''),
+            heldApprovedBy: run ? (text(parent(run, 'Held_Approved_By__r')?.Name) ?? null) : null,
+            heldApprovedAt: approvedAt,
+            runStatus
+        };
+    }
+
+    private async approveHeldRemovals(runIdParam: unknown) {
+        if (runIdParam == null || runIdParam === '') {
+            throw new ApexError('Choose the run whose held removals to approve.');
+        }
+        const runId = id(runIdParam, 'the run');
+        const answer = await this.callService<{
+            approvedBy?: string;
+            approvedAt?: string;
+            released?: number;
+            alreadyApproved?: boolean;
+        }>('POST', `/v1/runs/${encodeURIComponent(runId)}/approve-held`, { initiatedBy: this.userId });
+        return {
+            approvedBy: answer.approvedBy ?? null,
+            approvedAt: answer.approvedAt ?? null,
+            released: typeof answer.released === 'number' ? answer.released : null,
+            alreadyApproved: answer.alreadyApproved === true
         };
     }
 }
@@ -483,6 +697,7 @@ function actionRow(record: OrgRecord) {
         kind,
         status: text(record.Status__c),
         reason: text(record.Reason__c),
-        summary: summarize(kind, record.Detail__c)
+        summary: summarize(kind, record.Detail__c),
+        why: whyOf(record.Detail__c)
     };
 }

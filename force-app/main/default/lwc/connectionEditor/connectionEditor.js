@@ -10,7 +10,44 @@ const SOURCE_ROLE = 'role';
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 const NAME_MAX_LENGTH = 80;
 const KEY_MAX_LENGTH = 40;
-const LATER_RELEASE = 'Available in a later release.';
+/** The service's defaults for a blank field (service/src/engine/deprovision.ts, docs/connections.md). */
+const DEFAULT_GRACE_DAYS = 7;
+const DEFAULT_BREAKER_MAX_COUNT = 50;
+const DEFAULT_BREAKER_MAX_PERCENT = 20;
+/** The deprovisioning fields: [selector, property, largest value, what to write]. */
+const SETTING_FIELDS = [
+    [
+        'lightning-input.grace-days',
+        'graceDays',
+        9999,
+        'Enter a whole number of days from 0 to 9999, or leave blank.'
+    ],
+    [
+        'lightning-input.breaker-count',
+        'breakerMaxCount',
+        999999999,
+        'Enter a whole number, 0 or more, or leave blank.'
+    ],
+    [
+        'lightning-input.breaker-percent',
+        'breakerMaxPercent',
+        100,
+        'Enter a whole percent from 0 to 100, or leave blank.'
+    ]
+];
+
+/** Blank is null (the service's default); anything else a number, or the text as typed when it is not one. */
+function settingValue(value) {
+    if (value === null || value === undefined || String(value).trim() === '') {
+        return null;
+    }
+    const number = Number(value);
+    return Number.isNaN(number) ? String(value) : number;
+}
+
+function isWholeNumber(value, maximum) {
+    return value === null || (Number.isInteger(value) && value >= 0 && value <= maximum);
+}
 
 let nextRowKey = 0;
 
@@ -68,8 +105,9 @@ function mapFromRows(rows) {
 /**
  * Create or edit a connection (DESIGN §10): name, key (the service's CONNECTIONS_FILE entry with the app's
  * URL and token), active, Match On (the account's userName), and the attribute mapping — rows of a SCIM
- * attribute path and a User field (c-field-picker), a constant, or the role. Deprovisioning is shown but
- * greyed until the next release (DESIGN §11).
+ * attribute path and a User field (c-field-picker), a constant, or the role; and taking access away
+ * (DESIGN §11): Deprovisioning Off or Deactivate, grace days and the circuit breaker's limits (blank: the
+ * service's defaults).
  */
 export default class ConnectionEditor extends LightningElement {
     @api recordId;
@@ -95,7 +133,12 @@ export default class ConnectionEditor extends LightningElement {
 
     nameMaxLength = NAME_MAX_LENGTH;
     keyMaxLength = KEY_MAX_LENGTH;
-    laterRelease = LATER_RELEASE;
+    defaultGraceDays = `${DEFAULT_GRACE_DAYS} (default)`;
+    defaultBreakerMaxCount = `${DEFAULT_BREAKER_MAX_COUNT} (default)`;
+    defaultBreakerMaxPercent = `${DEFAULT_BREAKER_MAX_PERCENT} (default)`;
+    graceDaysHelp = `Days an account waits after its user stops matching before it is deactivated; matching again within them cancels it. Blank: ${DEFAULT_GRACE_DAYS} days. 0: at once.`;
+    breakerMaxCountHelp = `A run that would deactivate or remove from groups more accounts than this holds all of them for an admin's approval. Blank: ${DEFAULT_BREAKER_MAX_COUNT}.`;
+    breakerMaxPercentHelp = `A run that would take access from more than this percent of the connection's rule-managed active accounts holds all of it for an admin's approval. Blank: ${DEFAULT_BREAKER_MAX_PERCENT}%.`;
     sourceOptions = [
         { label: 'User field', value: SOURCE_FIELD },
         { label: 'Constant', value: SOURCE_VALUE },
@@ -267,8 +310,43 @@ export default class ConnectionEditor extends LightningElement {
         return valid && Object.keys(errors).length === 0;
     }
 
+    handleDeprovisioningChange(event) {
+        this.deprovisioning = event.detail.value;
+    }
+
+    handleGraceDaysChange(event) {
+        this.graceDays = settingValue(event.detail.value);
+    }
+
+    handleBreakerMaxCountChange(event) {
+        this.breakerMaxCount = settingValue(event.detail.value);
+    }
+
+    handleBreakerMaxPercentChange(event) {
+        this.breakerMaxPercent = settingValue(event.detail.value);
+    }
+
+    /** The grace days and breaker limits: blank, or a whole number in range (Apex checks them again). */
+    validateSettings() {
+        let valid = true;
+        SETTING_FIELDS.forEach(([selector, property, maximum, hint]) => {
+            const input = this.template.querySelector(selector);
+            const ok = isWholeNumber(settingValue(this[property]), maximum);
+            if (input) {
+                input.setCustomValidity(ok ? '' : hint);
+                input.reportValidity();
+                if (!ok && valid) {
+                    input.focus();
+                }
+            }
+            valid = valid && ok;
+        });
+        return valid;
+    }
+
     async handleSave() {
-        if (!this.validate()) {
+        const settingsValid = this.validateSettings();
+        if (!this.validate() || !settingsValid) {
             return;
         }
         this.isSaving = true;
@@ -281,7 +359,11 @@ export default class ConnectionEditor extends LightningElement {
                     key: this.key.trim(),
                     active: this.active,
                     matchOn: this.matchOn,
-                    attributeMap: mapFromRows(this.rows)
+                    attributeMap: mapFromRows(this.rows),
+                    deprovisioning: this.deprovisioning,
+                    graceDays: settingValue(this.graceDays),
+                    breakerMaxCount: settingValue(this.breakerMaxCount),
+                    breakerMaxPercent: settingValue(this.breakerMaxPercent)
                 }
             });
             this.dispatchEvent(

@@ -8,6 +8,8 @@ import deleteConnection from '@salesforce/apex/ConnectionController.deleteConnec
 const ACTIONS = [
     { label: 'Edit', name: 'edit' },
     { label: 'Test connection', name: 'test' },
+    { label: 'Pending deactivations', name: 'pending' },
+    { label: 'Compare with the app', name: 'reconcile' },
     { label: 'Delete', name: 'delete' }
 ];
 
@@ -33,7 +35,8 @@ function supported(flag, detail) {
  * Connections (DESIGN §10): the apps Rollcall provisions accounts into over SCIM 2.0, with what the service
  * says of each (reachable, unreachable, not configured in the service); the list is the org's and still
  * shows when the service cannot be reached. New / Edit open the editor in place; Test connection asks the
- * service what the app supports.
+ * service what the app supports. Taking access away (DESIGN §11): Pending deactivations (c-pending-deactivations)
+ * and Compare with the app (c-connection-reconcile) open below the list.
  */
 export default class ConnectionList extends LightningElement {
     columns = COLUMNS;
@@ -48,6 +51,8 @@ export default class ConnectionList extends LightningElement {
     editingId;
     /** The last Test connection: { name, lines: [{ key, label, value }], problem }. */
     testResult;
+    /** The panel below the list: { kind: 'pending' | 'reconcile', id, name }. */
+    review;
     focusTarget;
 
     connectedCallback() {
@@ -125,13 +130,32 @@ export default class ConnectionList extends LightningElement {
             await this.test(row);
         } else if (action.name === 'delete') {
             await this.remove(row);
+        } else if (action.name === 'pending' || action.name === 'reconcile') {
+            this.testResult = undefined;
+            this.review = { kind: action.name, id: row.id, name: row.name };
+            this.focusTarget =
+                action.name === 'pending' ? 'c-pending-deactivations' : 'c-connection-reconcile';
         }
+    }
+
+    get showPending() {
+        return Boolean(this.review && this.review.kind === 'pending');
+    }
+
+    get showReconcile() {
+        return Boolean(this.review && this.review.kind === 'reconcile');
+    }
+
+    handleReviewClose() {
+        this.review = undefined;
+        this.focusTarget = 'lightning-button.create';
     }
 
     async test(row) {
         this.isWorking = true;
         this.error = undefined;
         this.testResult = undefined;
+        this.review = undefined;
         try {
             const result = await testConnection({ connectionId: row.id });
             this.testResult = {

@@ -87,22 +87,72 @@ describe('c-connection-editor', () => {
         expect(root.querySelector('lightning-card').title).toBe('Edit Calendly');
     });
 
-    it('shows deprovisioning greyed, for a later release', async () => {
+    it('when a connection is edited, then its deprovisioning settings are shown, editable, with the defaults in the help', async () => {
         getConnection.mockResolvedValue(SAVED);
         const element = createEditor({ recordId: CONNECTION_ID });
         await flushPromises();
         const section = element.shadowRoot.querySelector('section.deprovisioning');
         const controls = [...section.querySelectorAll('lightning-combobox, lightning-input')];
-        expect(controls).toHaveLength(4);
-        expect(controls.every((control) => control.disabled)).toBe(true);
         expect(controls.map((control) => control.label)).toEqual([
             'Deprovisioning',
             'Grace days',
-            'Breaker: most accounts per run',
-            'Breaker: most percent per run'
+            'Breaker max count',
+            'Breaker max percent'
         ]);
-        expect(section.querySelector('.later-release').textContent).toBe('Available in a later release.');
+        expect(controls.some((control) => control.disabled)).toBe(false);
+        expect(controls.map((control) => control.value)).toEqual(['Off', 7, 25, 10]);
+        expect(controls[1].fieldLevelHelp).toContain('Blank: 7 days');
+        expect(controls[2].fieldLevelHelp).toContain('Blank: 50');
+        expect(controls[3].fieldLevelHelp).toContain('Blank: 20%');
+        expect(controls[3].placeholder).toBe('20 (default)');
+        expect(section.textContent).not.toContain('later release');
     });
+
+    it('when the admin turns deprovisioning on with limits, then Apex gets them (blank as null)', async () => {
+        getConnection.mockResolvedValue(SAVED);
+        saveConnection.mockResolvedValue(CONNECTION_ID);
+        const element = createEditor({ recordId: CONNECTION_ID });
+        await flushPromises();
+        const root = element.shadowRoot;
+        change(root.querySelector('lightning-combobox.deprovisioning-mode'), 'Deactivate');
+        change(root.querySelector('lightning-input.grace-days'), '0');
+        change(root.querySelector('lightning-input.breaker-count'), '');
+        change(root.querySelector('lightning-input.breaker-percent'), '40');
+        root.querySelector('lightning-button.save').click();
+        await flushPromises();
+
+        const sent = saveConnection.mock.calls[0][0].connection;
+        expect(sent).toMatchObject({
+            id: CONNECTION_ID,
+            deprovisioning: 'Deactivate',
+            graceDays: 0,
+            breakerMaxCount: null,
+            breakerMaxPercent: 40
+        });
+    });
+
+    it.each([
+        ['lightning-input.grace-days', '-1', 'Enter a whole number of days from 0 to 9999, or leave blank.'],
+        ['lightning-input.grace-days', '1.5', 'Enter a whole number of days from 0 to 9999, or leave blank.'],
+        ['lightning-input.breaker-count', '-3', 'Enter a whole number, 0 or more, or leave blank.'],
+        ['lightning-input.breaker-percent', '101', 'Enter a whole percent from 0 to 100, or leave blank.'],
+        ['lightning-input.breaker-percent', 'abc', 'Enter a whole percent from 0 to 100, or leave blank.']
+    ])(
+        'when %s is %s, then nothing is saved and the field says what to write',
+        async (selector, value, hint) => {
+            getConnection.mockResolvedValue(SAVED);
+            const element = createEditor({ recordId: CONNECTION_ID });
+            await flushPromises();
+            const input = element.shadowRoot.querySelector(selector);
+            input.setCustomValidity = jest.fn();
+            change(input, value);
+            element.shadowRoot.querySelector('lightning-button.save').click();
+            await flushPromises();
+
+            expect(saveConnection).not.toHaveBeenCalled();
+            expect(input.setCustomValidity).toHaveBeenLastCalledWith(hint);
+        }
+    );
 
     it('when the admin creates a connection with a mapping, then Apex gets the mapping as JSON', async () => {
         saveConnection.mockResolvedValue(CONNECTION_ID);
@@ -151,7 +201,11 @@ describe('c-connection-editor', () => {
                         field: 'Department'
                     },
                     active: { value: false }
-                })
+                }),
+                deprovisioning: 'Off',
+                graceDays: null,
+                breakerMaxCount: null,
+                breakerMaxPercent: null
             }
         });
         expect(saved.mock.calls[0][0].detail).toEqual({ id: CONNECTION_ID });

@@ -29,6 +29,17 @@ jest.mock('@salesforce/apex/ConnectionController.saveConnection', () => ({ defau
     virtual: true
 });
 jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
+// The review panels load their own data; not under test here.
+jest.mock(
+    '@salesforce/apex/ConnectionController.getPendingDeactivations',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ConnectionController.compareWithApp',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    { virtual: true }
+);
 
 const CALENDLY = mockConnections.connections[0];
 
@@ -203,6 +214,39 @@ describe('c-connection-list', () => {
         rowAction(element, 'edit', CALENDLY);
         await flushPromises();
         expect(element.shadowRoot.querySelector('c-connection-editor').recordId).toBe(CALENDLY.id);
+    });
+
+    it('when the admin chooses Pending deactivations or Compare with the app, then that panel opens below the list for the row', async () => {
+        getConnections.mockResolvedValue(mockConnections);
+        const element = createList();
+        await flushPromises();
+        const root = element.shadowRoot;
+        const actions = root
+            .querySelector('lightning-datatable')
+            .columns.find((column) => column.type === 'action').typeAttributes.rowActions;
+        expect(actions.map((action) => action.label)).toEqual([
+            'Edit',
+            'Test connection',
+            'Pending deactivations',
+            'Compare with the app',
+            'Delete'
+        ]);
+
+        rowAction(element, 'pending', CALENDLY);
+        await flushPromises();
+        const pending = root.querySelector('c-pending-deactivations');
+        expect(pending.connectionId).toBe(CALENDLY.id);
+        expect(pending.connectionName).toBe(CALENDLY.name);
+        expect(root.querySelector('c-connection-reconcile')).toBeNull();
+
+        rowAction(element, 'reconcile', CALENDLY);
+        await flushPromises();
+        expect(root.querySelector('c-pending-deactivations')).toBeNull();
+        expect(root.querySelector('c-connection-reconcile').connectionId).toBe(CALENDLY.id);
+
+        root.querySelector('c-connection-reconcile').dispatchEvent(new CustomEvent('close'));
+        await flushPromises();
+        expect(root.querySelector('c-connection-reconcile')).toBeNull();
     });
 
     it('is accessible', async () => {

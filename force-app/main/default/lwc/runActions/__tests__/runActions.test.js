@@ -1,8 +1,21 @@
 import { createElement } from 'lwc';
 import RunActions from 'c/runActions';
 import getRunActions from '@salesforce/apex/ConnectionController.getRunActions';
+import approveHeldRemovals from '@salesforce/apex/ConnectionController.approveHeldRemovals';
+import ConfirmDialog from 'c/confirmDialog';
 
 const mockActions = require('./data/runActions.json');
+const mockHeld = require('./data/heldActions.json');
+
+jest.mock('@salesforce/apex/ConnectionController.approveHeldRemovals', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
+jest.mock(
+    '@salesforce/apex/ConnectionController.getPendingDeactivations',
+    () => ({ default: jest.fn(() => new Promise(() => {})) }),
+    { virtual: true }
+);
 
 jest.mock('@salesforce/apex/ConnectionController.getRunActions', () => ({ default: jest.fn() }), {
     virtual: true
@@ -128,5 +141,147 @@ describe('c-run-actions', () => {
         const element = createRunActions({ runId: RUN_ID });
         await flushPromises();
         await expect(element).toBeAccessible();
+    });
+
+    it('is accessible with held removals', async () => {
+        getRunActions.mockResolvedValue(mockHeld);
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+        await expect(element).toBeAccessible();
+    });
+
+    it('when the breaker held removals, then each shows its why and the reason, and the run offers the approval', async () => {
+        getRunActions.mockResolvedValue(mockHeld);
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+        const root = element.shadowRoot;
+
+        expect(root.querySelector('.held-summary').textContent).toBe(
+            "The circuit breaker held 2 actions (deactivations and group removals): they wait for an admin's approval."
+        );
+        expect(root.querySelector('.held-reason').textContent).toBe(
+            'Held: 60% of 5 rule-managed active accounts is more than the limit of 20%'
+        );
+        expect(root.querySelector('.kind-totals').textContent).toBe(
+            '1 deactivation, 1 reactivation, 1 group removal'
+        );
+        const whys = [...root.querySelectorAll('.why')].map((why) => why.textContent);
+        expect(whys).toEqual([
+            'Why: set "Sales EMEA" stopped matching: 1. Department equals "Sales" (is "Marketing")',
+            'Why: no matching set grants this group any more',
+            'Why: matches again'
+        ]);
+        expect(root.querySelector('lightning-button.approve-held').label).toBe('Approve held removals');
+    });
+
+    it('when the admin confirms the approval, then Apex sends it and the actions are read again', async () => {
+        getRunActions.mockResolvedValueOnce(mockHeld).mockResolvedValueOnce({
+            ...mockHeld,
+            heldCount: 0,
+            canApproveHeld: false,
+            heldApprovedBy: 'Admin User',
+            heldApprovedAt: '2026-12-07T05:00:00.000Z'
+        });
+        ConfirmDialog.open.mockResolvedValue(true);
+        approveHeldRemovals.mockResolvedValue({ released: 2, alreadyApproved: false });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        const toast = jest.fn();
+        element.addEventListener('lightning__showtoast', toast);
+        await flushPromises();
+
+        element.shadowRoot.querySelector('lightning-button.approve-held').click();
+        await flushPromises();
+        await flushPromises();
+
+        const dialog = ConfirmDialog.open.mock.calls[0][0];
+        expect(dialog.confirmLabel).toBe('Send 2 Held Actions');
+        expect(dialog.message).toContain('Send the 2 held actions of this run to Demo SCIM app (demo-scim)');
+        expect(approveHeldRemovals).toHaveBeenCalledWith({ runId: RUN_ID });
+        expect(getRunActions).toHaveBeenCalledTimes(2);
+        expect(toast.mock.calls[0][0].detail.message).toBe('2 held actions were sent.');
+        const root = element.shadowRoot;
+        expect(root.querySelector('.held-approval').textContent).toContain('Approved by Admin User on');
+        expect(root.querySelector('lightning-button.approve-held')).toBeNull();
+    });
+
+    it('when the admin cancels the confirmation, then nothing is sent', async () => {
+        getRunActions.mockResolvedValue(mockHeld);
+        ConfirmDialog.open.mockResolvedValue(false);
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+
+        element.shadowRoot.querySelector('lightning-button.approve-held').click();
+        await flushPromises();
+
+        expect(ConfirmDialog.open).toHaveBeenCalled();
+        expect(approveHeldRemovals).not.toHaveBeenCalled();
+    });
+
+    it('when the service refuses the approval, then its reason is shown', async () => {
+        getRunActions.mockResolvedValue(mockHeld);
+        ConfirmDialog.open.mockResolvedValue(true);
+        approveHeldRemovals.mockRejectedValue({
+            body: { message: 'A later run finished: approve its holds instead.' }
+        });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+
+        element.shadowRoot.querySelector('lightning-button.approve-held').click();
+        await flushPromises();
+        await flushPromises();
+
+        expect(element.shadowRoot.querySelector('c-error-panel').errors).toEqual({
+            body: { message: 'A later run finished: approve its holds instead.' }
+        });
+    });
+
+    it('when a preview holds removals, then no approval is offered yet', async () => {
+        getRunActions.mockResolvedValue({ ...mockHeld, canApproveHeld: false, runStatus: 'Previewed' });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Previewed' });
+        await flushPromises();
+        const root = element.shadowRoot;
+
+        expect(root.querySelector('lightning-button.approve-held')).toBeNull();
+        expect(root.querySelector('.held-next').textContent).toContain(
+            'nothing of them is sent until an admin approves'
+        );
+    });
+    it('when a preview plans for a connection with deprovisioning on, then its pending deactivations are listed with it', async () => {
+        const connection = {
+            ...mockHeld.connections[0],
+            connectionId: 'a0C000000000001AAA',
+            deprovisioning: 'Deactivate'
+        };
+        const other = {
+            ...mockActions.connections[0],
+            connectionId: 'a0C000000000002AAA',
+            deprovisioning: 'Off'
+        };
+        getRunActions.mockResolvedValue({
+            ...mockHeld,
+            runStatus: 'Previewed',
+            canApproveHeld: false,
+            connections: [connection, other]
+        });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Previewed' });
+        await flushPromises();
+
+        const pending = [...element.shadowRoot.querySelectorAll('c-pending-deactivations')];
+        expect(pending).toHaveLength(1);
+        expect(pending[0].connectionId).toBe('a0C000000000001AAA');
+        expect(pending[0].connectionName).toBe('Demo SCIM app');
+        expect(pending[0].hideClose).toBe(true);
+    });
+
+    it('when the run is not a preview, then no pending deactivations are read', async () => {
+        const connection = {
+            ...mockHeld.connections[0],
+            connectionId: 'a0C000000000001AAA',
+            deprovisioning: 'Deactivate'
+        };
+        getRunActions.mockResolvedValue({ ...mockHeld, connections: [connection] });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('c-pending-deactivations')).toBeNull();
     });
 });
