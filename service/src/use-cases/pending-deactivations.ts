@@ -3,14 +3,7 @@
  * their grace, each with when it became unmatched, when it is due and why (the engine's explain over the
  * active sets granting the connection, as the run computes it). Reads only.
  */
-import {
-    explain,
-    fieldsInUse,
-    requiredManagerIds,
-    soqlString,
-    validateDefinition,
-    type PreparedSet
-} from '../engine';
+import { explain, fieldsInUse, requiredManagerIds, soqlString } from '../engine';
 import { deactivationWhy, graceDays, whyText } from '../engine/deprovision';
 import { AppError } from '../errors';
 import { APP_ACCOUNT, CONNECTION, ConnectionStore } from '../domain/connection-store';
@@ -19,6 +12,7 @@ import type { UserRecord } from '../engine';
 import { readManagerIds } from './candidates';
 import type { Evaluator } from './evaluation';
 import type { RunDeps } from './run/context';
+import { setsGrantingConnection } from './granting-sets';
 
 export interface PendingDeactivation {
     userId: string;
@@ -47,33 +41,7 @@ export async function pendingDeactivations(
         breakerMaxPercent: null
     }).days;
     const { schema, timeZone } = await evaluator.schemaAndTimeZone();
-    const grants = (await new ConnectionStore(org).activeGrants()).filter(
-        (grant) => grant.Connection__c === connection.Id
-    );
-    const sets: PreparedSet[] = [];
-    for (const grant of grants) {
-        if (sets.some((set) => set.id === grant.Condition_Set__c)) continue;
-        const result = validateDefinition(grant.Condition_Set__r?.Definition__c ?? '', schema);
-        if (!result.ok) continue;
-        const name = grant.Condition_Set__r?.Name ?? grant.Condition_Set__c;
-        const createdDate = grant.Condition_Set__r?.CreatedDate ?? '';
-        sets.push({
-            id: grant.Condition_Set__c,
-            name,
-            products: [],
-            eligibleStatuses: [],
-            createdDate,
-            definition: result.definition,
-            input: {
-                id: grant.Condition_Set__c,
-                name,
-                products: [],
-                eligibleStatuses: [],
-                definition: '',
-                createdDate
-            }
-        });
-    }
+    const sets = setsGrantingConnection(await new ConnectionStore(org).activeGrants(), connection.Id, schema);
     const rows = await org.query<{
         User__c: string;
         Unmatched_Since__c?: string | null;

@@ -13,9 +13,7 @@ import {
     requiredManagerIds,
     userFieldValue,
     validateAttributeMap,
-    validateDefinition,
-    type EvalContext,
-    type PreparedSet
+    type EvalContext
 } from '../engine';
 import type { ReconcileEntry, ReconcileResult, ReconcileUser } from '../engine/reconcile';
 import { AppError } from '../errors';
@@ -26,6 +24,7 @@ import type { Evaluator } from './evaluation';
 import { reconcileWithApp } from './reconcile';
 import type { SObjectRecord } from '../ports';
 import type { RunDeps } from './run/context';
+import { setsGrantingConnection } from './granting-sets';
 
 export interface ReconcileAnswer extends ReconcileResult {
     connection: string;
@@ -64,33 +63,7 @@ async function prepare(deps: RunDeps, evaluator: Evaluator, key: string): Promis
             `Connection "${key}": the attribute map is invalid: ${mapping.errors.map((error) => error.message).join(' ')}`
         );
     }
-    const grants = (await connectionStore.activeGrants()).filter(
-        (grant) => grant.Connection__c === connection.Id
-    );
-    const sets: PreparedSet[] = [];
-    for (const grant of grants) {
-        if (sets.some((set) => set.id === grant.Condition_Set__c)) continue;
-        const result = validateDefinition(grant.Condition_Set__r?.Definition__c ?? '', schema);
-        if (!result.ok) continue;
-        const name = grant.Condition_Set__r?.Name ?? grant.Condition_Set__c;
-        const createdDate = grant.Condition_Set__r?.CreatedDate ?? '';
-        sets.push({
-            id: grant.Condition_Set__c,
-            name,
-            products: [],
-            eligibleStatuses: [],
-            createdDate,
-            definition: result.definition,
-            input: {
-                id: grant.Condition_Set__c,
-                name,
-                products: [],
-                eligibleStatuses: [],
-                definition: '',
-                createdDate
-            }
-        });
-    }
+    const sets = setsGrantingConnection(await connectionStore.activeGrants(), connection.Id, schema);
     const now = deps.clock.now();
     const managerIds = requiredManagerIds(sets)
         ? await readManagerIds(deps.store.org, schema, {})

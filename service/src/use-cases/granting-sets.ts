@@ -1,0 +1,33 @@
+/**
+ * The condition sets that grant one connection, prepared for evaluation (DESIGN §10, §11): one per set,
+ * whatever number of grants it has; a set whose definition does not validate grants nothing. Used where a
+ * connection is looked at on its own (pending deactivations, reconciliation), outside a run's plan.
+ */
+import { validateDefinition, type PreparedSet, type Schema } from '../engine';
+import type { GrantRecord } from '../domain/connection-store';
+
+export function setsGrantingConnection(
+    grants: GrantRecord[],
+    connectionId: string,
+    schema: Schema
+): PreparedSet[] {
+    const sets: PreparedSet[] = [];
+    for (const grant of grants) {
+        if (grant.Connection__c !== connectionId) continue;
+        if (sets.some((set) => set.id === grant.Condition_Set__c)) continue;
+        const result = validateDefinition(grant.Condition_Set__r?.Definition__c ?? '', schema);
+        if (!result.ok) continue;
+        const name = grant.Condition_Set__r?.Name ?? grant.Condition_Set__c;
+        const createdDate = grant.Condition_Set__r?.CreatedDate ?? '';
+        const input = {
+            id: grant.Condition_Set__c,
+            name,
+            products: [],
+            eligibleStatuses: [],
+            definition: '',
+            createdDate
+        };
+        sets.push({ ...input, definition: result.definition, input });
+    }
+    return sets;
+}
