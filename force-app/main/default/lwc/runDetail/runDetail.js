@@ -1,5 +1,6 @@
-import { LightningElement, api } from 'lwc';
+import { LightningElement, api, wire } from 'lwc';
 import getRunDetail from '@salesforce/apex/RunHistoryController.getRunDetail';
+import getOrgTimeZone from '@salesforce/apex/RunHistoryController.getOrgTimeZone';
 
 const PROBLEM_STATUSES = ['Skipped', 'Failed'];
 
@@ -12,6 +13,8 @@ export default class RunDetail extends LightningElement {
     detail;
     error;
     isLoading = true;
+    /** The run's times are shown in the org's time zone, named, as History and the audit email give them. */
+    @wire(getOrgTimeZone) orgTimeZone;
     onlyProblems = false;
     _runId;
 

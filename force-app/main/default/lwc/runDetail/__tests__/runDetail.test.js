@@ -1,10 +1,19 @@
 import { createElement } from 'lwc';
+import getOrgTimeZone from '@salesforce/apex/RunHistoryController.getOrgTimeZone';
 import RunDetail from 'c/runDetail';
 import getRunDetail from '@salesforce/apex/RunHistoryController.getRunDetail';
 import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
 
 const mockRunDetail = require('./data/runDetail.json');
 
+jest.mock(
+    '@salesforce/apex/RunHistoryController.getOrgTimeZone',
+    () => {
+        const { createApexTestWireAdapter } = require('@salesforce/sfdx-lwc-jest');
+        return { default: createApexTestWireAdapter(jest.fn()) };
+    },
+    { virtual: true }
+);
 jest.mock('@salesforce/apex/RunHistoryController.getRunDetail', () => ({ default: jest.fn() }), {
     virtual: true
 });
@@ -53,6 +62,19 @@ describe('c-run-detail', () => {
         expect(element.shadowRoot.querySelector('.evaluation').textContent).toBe(
             'Incremental: changes since RUN-000041 (watermark 2026-11-23T05:00:00.000+0000)'
         );
+    });
+
+    it("shows the run's times in the org's time zone, named, as History does", async () => {
+        getRunDetail.mockResolvedValue(mockRunDetail);
+        const element = await createDetail();
+        getOrgTimeZone.emit('America/Los_Angeles');
+        await flushPromises();
+        const times = element.shadowRoot.querySelectorAll('lightning-formatted-date-time');
+        expect(times.length).toBe(2);
+        for (const time of times) {
+            expect(time.timeZone).toBe('America/Los_Angeles');
+            expect(time.timeZoneName).toBe('short');
+        }
     });
 
     it('leaves the evaluation out for a run recorded without its kind', async () => {
