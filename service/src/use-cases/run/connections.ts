@@ -46,6 +46,7 @@ import { describeError } from '../../errors';
 import type { SObjectRecord } from '../../ports';
 import { forEachCandidatePage, ownStrings, readManagerIds } from '../candidates';
 import type { Evaluator } from '../evaluation';
+import { sendGroupChanges } from './group-changes';
 import { truncate, type RunDeps } from './context';
 import { planTakingAway, sendTakingAway, TAKING_AWAY_KINDS, type TakingAwayOutcome } from './taking-away';
 
@@ -784,34 +785,13 @@ async function sendMemberships(
             byGroup.set(group, list);
         }
     }
-    for (const [group, members] of byGroup) {
-        await check();
-        if (sender.failingReason) {
-            for (const { action } of members) sender.settle(action, 'Failed', sender.failingReason);
-            continue;
-        }
-        try {
-            // The adapter sends as few PATCHes as the app allows (chunks of members).
-            await sender.directory.addMembers(groups.get(group) as string, [
-                ...new Set(members.map((m) => m.memberId))
-            ]);
-            sender.success();
-            for (const { action, memberId, accountKey } of members) {
-                sender.settle(action, 'Done', undefined, memberId);
-                const known = parseGroups(sender.accounts.get(accountKey)?.Groups__c);
-                if (!known.includes(group)) known.push(group);
-                const record = sender.accounts.get(accountKey);
-                if (record) record.Groups__c = known.join('\n');
-                else
-                    sender.accounts.set(accountKey, {
-                        Key__c: accountKey,
-                        Groups__c: known.join('\n')
-                    } as AppAccountRecord);
-                sender.account(accountKey, { Groups__c: known.join('\n') });
-            }
-        } catch (error) {
-            const reason = `Add to group "${group}": ${sender.failure(error)}`;
-            for (const { action } of members) sender.settle(action, 'Failed', reason);
-        }
-    }
+    // The adapter sends as few PATCHes as the app allows (chunks of members).
+    await sendGroupChanges(
+        sender,
+        'add',
+        (groupId, memberIds) => sender.directory.addMembers(groupId, memberIds),
+        groups,
+        byGroup,
+        check
+    );
 }

@@ -45,6 +45,7 @@ import {
 import { chunk } from '../../domain/org-store';
 import type { OrgGateway, SObjectRecord } from '../../ports';
 import { truncate } from './context';
+import { sendGroupChanges } from './group-changes';
 
 /** What the preview, the run detail, the email and Slack say about taking away in one connection. */
 export interface TakingAwayOutcome {
@@ -457,30 +458,12 @@ export async function sendTakingAway(
             byGroup.set(group, list);
         }
     }
-    for (const [group, members] of byGroup) {
-        await check();
-        if (sender.failingReason) {
-            for (const { action } of members) sender.settle(action, 'Failed', sender.failingReason);
-            continue;
-        }
-        try {
-            await sender.directory.removeMembers(groups.get(group) as string, [
-                ...new Set(members.map((m) => m.memberId))
-            ]);
-            sender.success();
-            for (const { action, memberId, accountKey } of members) {
-                sender.settle(action, 'Done', undefined, memberId);
-                const known = parseGroups(sender.accounts.get(accountKey)?.Groups__c).filter(
-                    (name) => name !== group
-                );
-                const record = sender.accounts.get(accountKey);
-                if (record) record.Groups__c = known.join('\n');
-                else sender.accounts.set(accountKey, { Key__c: accountKey, Groups__c: known.join('\n') });
-                sender.account(accountKey, { Groups__c: known.join('\n') });
-            }
-        } catch (error) {
-            const reason = `Remove from group "${group}": ${sender.failure(error)}`;
-            for (const { action } of members) sender.settle(action, 'Failed', reason);
-        }
-    }
+    await sendGroupChanges(
+        sender,
+        'remove',
+        (groupId, memberIds) => sender.directory.removeMembers(groupId, memberIds),
+        groups,
+        byGroup,
+        check
+    );
 }
