@@ -267,6 +267,8 @@ describe('the admin app in a browser', () => {
     it('when the admin opens History, then the run is listed and its detail shows its users', async () => {
         // Act
         await openTab('History');
+        // History's columns are set again once the org's time zone arrives: click after that, not before.
+        await page.getByText(/^Times in the org's time zone/).waitFor(WAIT);
         const runButton = page.getByRole('link', { name: runName });
         await runButton.waitFor(WAIT);
         await screenshot('history');

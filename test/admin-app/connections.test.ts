@@ -265,6 +265,8 @@ describe('connections in the admin app', () => {
 
         // Act: the run's detail in History
         const history = await openTab('History');
+        // History's columns are set again once the org's time zone arrives: click after that, not before.
+        await history.getByText(/^Times in the org's time zone/).waitFor(WAIT);
         await history.getByRole('link', { name: runName }).click();
         await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
 

@@ -347,6 +347,8 @@ describe('taking access away in the admin app', () => {
         // Act: provision; the run's detail in History
         const runName = await provision(second.panel);
         const history = await openTab('History');
+        // History's columns are set again once the org's time zone arrives: click after that, not before.
+        await history.getByText(/^Times in the org's time zone/).waitFor(WAIT);
         await history.getByRole('link', { name: runName, exact: true }).click();
         await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
         const detail = history.getByRole('region', { name: 'Access in apps' });

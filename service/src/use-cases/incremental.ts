@@ -73,19 +73,29 @@ export interface EvaluationChoice {
     changedIds?: number;
 }
 
-/** A hash of the sets as evaluated: what they are, what they grant, which are valid, and the org's zone. */
+/**
+ * A hash of the sets as evaluated: what they are, what they grant, which are valid, and the org's zone. In
+ * id order, not the order they were read in: sets created in the same instant come back in either order, and
+ * a set the org refused joins the invalid ones after the others (evaluation.ts), so the order says nothing.
+ */
 export function setsHash(prepared: PreparedSets, timeZone: string): string {
+    const byId = (a: { id?: string }, b: { id?: string }) => String(a.id).localeCompare(String(b.id));
     const canonical = JSON.stringify({
         timeZone,
-        valid: prepared.valid.map((set) => [
-            set.id,
-            set.name,
-            set.createdDate,
-            [...set.products].sort(),
-            [...set.eligibleStatuses].sort(),
-            set.input.definition
-        ]),
-        invalid: prepared.invalid.map(({ set }) => [set.id, set.definition])
+        valid: [...prepared.valid]
+            .sort(byId)
+            .map((set) => [
+                set.id,
+                set.name,
+                set.createdDate,
+                [...set.products].sort(),
+                [...set.eligibleStatuses].sort(),
+                set.input.definition
+            ]),
+        invalid: prepared.invalid
+            .map(({ set }) => set)
+            .sort(byId)
+            .map((set) => [set.id, set.definition])
     });
     return createHash('sha256').update(canonical).digest('hex');
 }
