@@ -330,7 +330,7 @@ export const reads = {
     baselineRun(currentRunId?: string): StoreRead<BaselineRuns> {
         const current = currentRunId ? `Id = ${soqlString(assertSalesforceId(currentRunId))} OR ` : '';
         return {
-            soql: `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c FROM ${RUN} WHERE ${current}(Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null) ORDER BY Watermark__c DESC NULLS FIRST LIMIT ${currentRunId ? 2 : 1}`,
+            soql: `SELECT Id, Name, Status__c, Evaluation_Kind__c, Watermark__c, Evaluated_At__c, Full_Evaluation_At__c, Sets_Hash__c, Eligible_Count__c, Invited_Count__c, Skipped_Count__c, Failed_Count__c FROM ${RUN} WHERE ${current}(Status__c IN ('Completed', 'Completed with Errors') AND Watermark__c != null) ORDER BY Watermark__c DESC NULLS FIRST, CreatedDate DESC, Name DESC LIMIT ${currentRunId ? 2 : 1}`,
             parse: (records) => {
                 const rows = records as RunRecord[];
                 return {
