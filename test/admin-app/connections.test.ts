@@ -16,6 +16,7 @@ import { orgStore, removeDir } from '../service/support/stack';
 import {
     ROOT,
     WAIT,
+    openRun,
     chooseProduct,
     screenshot,
     seriousViolations,
@@ -265,10 +266,7 @@ describe('connections in the admin app', () => {
 
         // Act: the run's detail in History
         const history = await openTab('History');
-        // History's columns are set again once the org's time zone arrives: click after that, not before.
-        await history.getByText(/^Times in the org's time zone/).waitFor(WAIT);
-        await history.getByRole('link', { name: runName }).click();
-        await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
+        await openRun(app.page, history, runName);
 
         // Assert: the actions of the run, by connection, as the org recorded them
         const detail = history.getByRole('region', { name: 'Access in apps' });

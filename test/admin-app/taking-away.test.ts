@@ -17,6 +17,7 @@ import { removeDir } from '../service/support/stack';
 import {
     ROOT,
     WAIT,
+    openRun,
     screenshot,
     seriousViolations,
     startBrowserStack,
@@ -347,10 +348,7 @@ describe('taking access away in the admin app', () => {
         // Act: provision; the run's detail in History
         const runName = await provision(second.panel);
         const history = await openTab('History');
-        // History's columns are set again once the org's time zone arrives: click after that, not before.
-        await history.getByText(/^Times in the org's time zone/).waitFor(WAIT);
-        await history.getByRole('link', { name: runName, exact: true }).click();
-        await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
+        await openRun(app.page, history, runName);
         const detail = history.getByRole('region', { name: 'Access in apps' });
         const approve = detail.getByRole('button', { name: 'Approve held removals' });
         await approve.waitFor(WAIT);

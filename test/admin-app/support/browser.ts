@@ -319,3 +319,47 @@ export async function focused(page: Page): Promise<{ tag: string; text: string; 
         };
     });
 }
+
+/**
+ * What the page shows, for a failure message: the address, the open tab's headings and text (cut), error
+ * panels and toasts. A browser test that fails in CI is read from its output alone.
+ */
+export async function pageState(page: Page): Promise<string> {
+    return page.evaluate(() => {
+        // The page's own types, declared for this function only (the project compiles without the DOM lib).
+        type Shown = { innerText?: string };
+        type PageDocument = {
+            querySelectorAll(selector: string): Iterable<Shown>;
+            querySelector(selector: string): Shown | null;
+        };
+        const page = globalThis as unknown as { document: PageDocument; location: { hash: string } };
+        const text = (element: Shown | null) => (element?.innerText ?? '').replace(/\s+/g, ' ').trim();
+        const all = (selector: string) =>
+            [...page.document.querySelectorAll(selector)].map(text).filter(Boolean);
+        const panel = page.document.querySelector('[role="tabpanel"].slds-show');
+        return [
+            `address: ${page.location.hash || '(no hash)'}`,
+            `headings: ${JSON.stringify(all('h1, h2, h3'))}`,
+            `errors: ${JSON.stringify(all('c-error-panel'))}`,
+            `toasts: ${JSON.stringify(all('#toasts .slds-notify'))}`,
+            `open tab: ${text(panel).slice(0, 1500)}`
+        ].join('\n');
+    });
+}
+
+/**
+ * Opens a run from History by its link, as an admin does, and waits for its detail's heading
+ * ("RUN-…: Completed…"). History's columns are set again once the org's time zone arrives: the link is
+ * clicked after that. When the detail does not come, the error says what the page showed instead.
+ */
+export async function openRun(page: Page, history: Locator, runName: string): Promise<void> {
+    await history.getByText(/^Times in the org's time zone/).waitFor(WAIT);
+    await history.getByRole('link', { name: runName, exact: true }).click();
+    try {
+        await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
+    } catch (error) {
+        throw new Error(
+            `The detail of ${runName} did not open: ${(error as Error).message}\n${await pageState(page)}`
+        );
+    }
+}
