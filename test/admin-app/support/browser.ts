@@ -117,6 +117,7 @@ export async function startBrowserStack(
     });
     const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: options.viewport ?? WIDE });
+    recordConsole(page);
     await page.goto(adminApp.url);
     await page.getByRole('heading', { name: 'Rollcall', exact: true }).waitFor(WAIT);
     const stack: BrowserStack = {
@@ -320,31 +321,50 @@ export async function focused(page: Page): Promise<{ tag: string; text: string; 
     });
 }
 
+/** The page's console errors and warnings and its uncaught errors, newest last (see pageState). */
+const consoleLines = new WeakMap<Page, string[]>();
+
+function recordConsole(page: Page): void {
+    const lines: string[] = [];
+    consoleLines.set(page, lines);
+    const keep = (line: string) => {
+        lines.push(line.slice(0, 500));
+        if (lines.length > 20) lines.shift();
+    };
+    page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning')
+            keep(`${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => keep(`uncaught: ${error.message}`));
+}
+
 /**
  * What the page shows, for a failure message: the address, the open tab's headings and text (cut), error
  * panels and toasts. A browser test that fails in CI is read from its output alone.
  */
 export async function pageState(page: Page): Promise<string> {
-    return page.evaluate(() => {
-        // The page's own types, declared for this function only (the project compiles without the DOM lib).
-        type Shown = { innerText?: string };
-        type PageDocument = {
-            querySelectorAll(selector: string): Iterable<Shown>;
-            querySelector(selector: string): Shown | null;
-        };
-        const page = globalThis as unknown as { document: PageDocument; location: { hash: string } };
-        const text = (element: Shown | null) => (element?.innerText ?? '').replace(/\s+/g, ' ').trim();
-        const all = (selector: string) =>
-            [...page.document.querySelectorAll(selector)].map(text).filter(Boolean);
-        const panel = page.document.querySelector('[role="tabpanel"].slds-show');
-        return [
-            `address: ${page.location.hash || '(no hash)'}`,
-            `headings: ${JSON.stringify(all('h1, h2, h3'))}`,
-            `errors: ${JSON.stringify(all('c-error-panel'))}`,
-            `toasts: ${JSON.stringify(all('#toasts .slds-notify'))}`,
-            `open tab: ${text(panel).slice(0, 1500)}`
-        ].join('\n');
-    });
+    return page
+        .evaluate(() => {
+            // The page's own types, declared for this function only (the project compiles without the DOM lib).
+            type Shown = { innerText?: string };
+            type PageDocument = {
+                querySelectorAll(selector: string): Iterable<Shown>;
+                querySelector(selector: string): Shown | null;
+            };
+            const page = globalThis as unknown as { document: PageDocument; location: { hash: string } };
+            const text = (element: Shown | null) => (element?.innerText ?? '').replace(/\s+/g, ' ').trim();
+            const all = (selector: string) =>
+                [...page.document.querySelectorAll(selector)].map(text).filter(Boolean);
+            const panel = page.document.querySelector('[role="tabpanel"].slds-show');
+            return [
+                `address: ${page.location.hash || '(no hash)'}`,
+                `headings: ${JSON.stringify(all('h1, h2, h3'))}`,
+                `errors: ${JSON.stringify(all('c-error-panel'))}`,
+                `toasts: ${JSON.stringify(all('#toasts .slds-notify'))}`,
+                `open tab: ${text(panel).slice(0, 1500)}`
+            ].join('\n');
+        })
+        .then((state) => `${state}\nconsole: ${JSON.stringify(consoleLines.get(page) ?? [])}`);
 }
 
 /**
