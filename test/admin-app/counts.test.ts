@@ -7,7 +7,7 @@
 import type { OrgStore } from '../../service/src/domain/org-store';
 import { authorizationKey } from '../../service/src/use-cases/evaluation';
 import { orgStore } from '../service/support/stack';
-import { screenshot, startBrowserStack, WAIT, type BrowserStack } from './support/browser';
+import { screenshot, shown, startBrowserStack, WAIT, type BrowserStack } from './support/browser';
 
 jest.setTimeout(180_000);
 
@@ -177,5 +177,42 @@ describe('the counts of a reminder-only run in a browser', () => {
         await page.goBack();
         await page.getByRole('tab', { name: 'Provision Users', selected: true }).waitFor(WAIT);
         expect(page.url().startsWith(stack.adminApp.url)).toBe(true);
+    });
+
+    it("when the org's time zone arrives after the run, then the run detail opens all the same and names the zone once it comes", async () => {
+        // Arrange: the run of the test before; the org's time zone answered 1.5 s late, as a slow org may
+        const { page } = stack;
+        const [run] = (await stack.adminApp.apex.call('RunHistoryController', 'getRuns', { maxRuns: 1 })) as {
+            id: string;
+            name: string;
+        }[];
+        await page.route('**/apex/RunHistoryController/getOrgTimeZone', async (route) => {
+            await new Promise((resolve) => setTimeout(resolve, 1_500));
+            await route.continue();
+        });
+
+        try {
+            // Act: the run's address opened directly (a shared link), so the detail loads beside the zone
+            await page.goto(`${stack.adminApp.url}#history/${run.id}`);
+
+            // Assert: the detail is there before the zone and stays after it
+            const detail = page.getByRole('tabpanel', { name: 'History' });
+            await shown(
+                page,
+                detail.getByRole('heading', { name: `${run.name}: Completed` }),
+                `The detail of ${run.name} did not open`
+            );
+            await detail.locator('dd.reminded').waitFor(WAIT);
+            expect(await detail.locator('dd.reminded').textContent()).toBe('1');
+            const timeZone = String(
+                await stack.adminApp.apex.call('RunHistoryController', 'getOrgTimeZone', {})
+            );
+            const zone = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' })
+                .formatToParts(new Date())
+                .find((part) => part.type === 'timeZoneName')!.value;
+            await detail.locator('dl.run-facts dd').filter({ hasText: zone }).first().waitFor(WAIT);
+        } finally {
+            await page.unroute('**/apex/RunHistoryController/getOrgTimeZone');
+        }
     });
 });

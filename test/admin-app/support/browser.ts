@@ -375,11 +375,18 @@ export async function pageState(page: Page): Promise<string> {
 export async function openRun(page: Page, history: Locator, runName: string): Promise<void> {
     await history.getByText(/^Times in the org's time zone/).waitFor(WAIT);
     await history.getByRole('link', { name: runName, exact: true }).click();
+    await shown(
+        page,
+        history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }),
+        `The detail of ${runName} did not open`
+    );
+}
+
+/** Waits for `locator` to be visible; when it is not, fails with `what` and what the page showed instead. */
+export async function shown(page: Page, locator: Locator, what: string): Promise<void> {
     try {
-        await history.getByRole('heading', { name: new RegExp(`^${runName}: Completed`) }).waitFor(WAIT);
+        await locator.waitFor(WAIT);
     } catch (error) {
-        throw new Error(
-            `The detail of ${runName} did not open: ${(error as Error).message}\n${await pageState(page)}`
-        );
+        throw new Error(`${what}: ${(error as Error).message}\n${await pageState(page)}`);
     }
 }

@@ -35,6 +35,7 @@ class ApexWireAdapter {
         this.dataCallback = dataCallback;
         this.config = undefined;
         this.connected = false;
+        this.provisioned = false;
     }
 
     update(config) {
@@ -44,6 +45,14 @@ class ApexWireAdapter {
 
     connect() {
         this.connected = true;
+        // As on the platform, a wired property holds { data: undefined, error: undefined } from before the first
+        // render until Apex answers: a template reading `wired.data` renders instead of throwing (the run detail
+        // once stayed blank whenever its run arrived before the org's time zone).
+        if (!this.provisioned) {
+            const empty = { data: undefined, error: undefined };
+            refreshers.set(empty, () => this.fetch());
+            this.dataCallback(empty);
+        }
         if (this.config) this.fetch();
     }
 
@@ -63,6 +72,7 @@ class ApexWireAdapter {
         }
         if (config !== this.config || !this.connected) return;
         refreshers.set(value, () => this.fetch());
+        this.provisioned = true;
         this.dataCallback(value);
     }
 }
