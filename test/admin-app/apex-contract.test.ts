@@ -62,6 +62,22 @@ function auraMethods(className: string): Record<string, string[]> {
     return methods;
 }
 
+interface SetRow {
+    id: string;
+    name: string;
+    description: string | null;
+    active: boolean;
+    products: string[];
+    eligibleStatuses: string[];
+    definition: string;
+}
+
+/** A saved set as the editor sends it back to saveConditionSet (ConditionSetInput, without grants). */
+function setInput(set: SetRow) {
+    const { id, name, description, active, products, eligibleStatuses, definition } = set;
+    return { id, name, description, active, products, eligibleStatuses, definition };
+}
+
 function keysOf(value: unknown): string[] {
     expect(value).toEqual(expect.any(Object));
     return Object.keys(value as object).sort();
@@ -288,14 +304,14 @@ describe('the local Apex surface', () => {
             apex.call('ConditionSetController', 'saveConditionSet', {
                 conditionSet: {
                     ...active,
-                    name: 'Access only',
+                    name: 'Empty access',
                     id: null,
                     active: false,
                     products: [],
-                    grantsAccess: true
+                    grants: []
                 }
             })
-        ).resolves.toEqual(expect.any(String));
+        ).rejects.toThrow('Choose a product, or grant access in an app in the Access section.');
         await expect(apex.call('RunHistoryController', 'getRunDetail', { runID: 'a' })).rejects.toThrow(
             'Unknown parameter for RunHistoryController.getRunDetail: runID'
         );
@@ -314,7 +330,7 @@ describe('the local Apex surface', () => {
                 attributeMap: JSON.stringify({ title: { field: 'Title' }, active: { value: true } })
             }
         })) as string;
-        const [set] = (await apex.call('ConditionSetController', 'getConditionSets', {})) as { id: string }[];
+        const [set] = (await apex.call('ConditionSetController', 'getConditionSets', {})) as SetRow[];
         const runId = await rest.create('Provisioning_Run__c', {
             Status__c: 'Previewed',
             Trigger__c: 'Manual'
@@ -357,16 +373,22 @@ describe('the local Apex surface', () => {
             {}
         )) as unknown[];
         expect(keysOf(connectionOptions[0])).toEqual(auraMembers('UserFieldCatalog.PicklistOption'));
-        const grants = (await apex.call('ConnectionController', 'saveAccessGrants', {
-            conditionSetId: set.id,
-            grants: [{ connectionId, groups: ' Sales \n\nEMEA\nSales', role: 'Admin' }]
+        const demoGrants = (await apex.call('ConnectionController', 'getAccessGrants', {
+            conditionSetId: set.id
+        })) as Record<string, unknown>[];
+        await apex.call('ConditionSetController', 'saveConditionSet', {
+            conditionSet: {
+                ...setInput(set),
+                grants: [{ connectionId, groups: ' Sales \n\nEMEA\nSales', role: 'Admin' }]
+            }
+        });
+        const grants = (await apex.call('ConnectionController', 'getAccessGrants', {
+            conditionSetId: set.id
         })) as { groups: string; connectionName: string }[];
         expect(keysOf(grants[0])).toEqual(auraMembers('ConnectionController.AccessGrantRow'));
-        expect(grants[0]).toMatchObject({ groups: 'Sales\nEMEA', connectionName: 'Contract app' });
-        const read = (await apex.call('ConnectionController', 'getAccessGrants', {
-            conditionSetId: set.id
-        })) as unknown[];
-        expect(read).toEqual(grants);
+        expect(grants).toEqual([
+            expect.objectContaining({ groups: 'Sales\nEMEA', connectionName: 'Contract app', role: 'Admin' })
+        ]);
         const actions = (await apex.call('ConnectionController', 'getRunActions', { runId })) as {
             connections: { kindTotals: unknown[]; actions: { summary: string }[] }[];
         };
@@ -396,8 +418,131 @@ describe('the local Apex surface', () => {
         ).rejects.toThrow(
             'The attribute mapping is not valid. "title" reads the User field "NoSuchField__c"'
         );
-        await apex.call('ConnectionController', 'saveAccessGrants', { conditionSetId: set.id, grants: [] });
+        // The demo set granted again what it granted before (as new grants).
+        await apex.call('ConditionSetController', 'saveConditionSet', {
+            conditionSet: { ...setInput(set), grants: demoGrants.map((grant) => ({ ...grant, id: null })) }
+        });
         await apex.call('ConnectionController', 'deleteConnection', { connectionId });
+    });
+    it('when a set is saved with its access grants, then the set and its grants are saved together, all or nothing', async () => {
+        // Arrange: two connections, a gone one, a valid definition, and groups the org refuses only at the write
+        const org = service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const saveConnection = async (name: string, key: string) =>
+            (await apex.call('ConnectionController', 'saveConnection', {
+                connection: { name, key, active: true, matchOn: 'Email' }
+            })) as string;
+        const first = await saveConnection('Atomic one', 'atomic-one');
+        const second = await saveConnection('Atomic two', 'atomic-two');
+        const gone = await saveConnection('Atomic gone', 'atomic-gone');
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId: gone });
+        // Each group short enough, together longer than Groups__c (32,768): refused by the org, not the checks.
+        const tooLong = Array.from({ length: 200 }, (_, i) => `Group ${i} ${'x'.repeat(190)}`).join('\n');
+        const draft = {
+            id: null as string | null,
+            name: 'Atomic set',
+            description: null,
+            active: false,
+            products: [] as string[],
+            eligibleStatuses: ['Not Invited'],
+            definition: JSON.stringify({
+                version: 1,
+                conditions: [{ field: 'Department', operator: 'equals', value: 'Support' }]
+            })
+        };
+        const setsNamed = async (name: string) =>
+            ((await apex.call('ConditionSetController', 'getConditionSets', {})) as SetRow[]).filter(
+                (set) => set.name === name
+            );
+        const grantCount = async () => (await rest.query('SELECT Id FROM Access_Grant__c')).length;
+        const grantsBefore = await grantCount();
+
+        // Act and Assert: a refused grant, checked or only written, leaves no set and no grant
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: {
+                    ...draft,
+                    grants: [
+                        { connectionId: first, groups: 'Sales', role: null },
+                        { connectionId: gone, groups: 'Sales', role: null }
+                    ]
+                }
+            })
+        ).rejects.toThrow('Access 2: the connection no longer exists. Choose another.');
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: {
+                    ...draft,
+                    grants: [
+                        { connectionId: first, groups: 'Sales', role: null },
+                        { connectionId: second, groups: tooLong, role: null }
+                    ]
+                }
+            })
+        ).rejects.toThrow('The access could not be saved, so the condition set was not saved either:');
+        expect(await setsNamed('Atomic set')).toEqual([]);
+        expect(await grantCount()).toBe(grantsBefore);
+
+        // A set granting access only, saved with its valid grants in the one call
+        const setId = (await apex.call('ConditionSetController', 'saveConditionSet', {
+            conditionSet: {
+                ...draft,
+                grants: [
+                    { connectionId: first, groups: ' Sales \nEMEA', role: 'Admin' },
+                    { connectionId: second, groups: '', role: null }
+                ]
+            }
+        })) as string;
+        const saved = (await apex.call('ConnectionController', 'getAccessGrants', {
+            conditionSetId: setId
+        })) as { id: string; connectionId: string; groups: string; role: string | null }[];
+        expect(saved).toMatchObject([
+            { connectionId: first, groups: 'Sales\nEMEA', role: 'Admin' },
+            { connectionId: second, groups: '', role: null }
+        ]);
+
+        // An edit refused at the grant's write leaves the set and its grants as they were
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: {
+                    ...draft,
+                    id: setId,
+                    name: 'Atomic set renamed',
+                    grants: [{ id: saved[0].id, connectionId: first, groups: tooLong, role: null }]
+                }
+            })
+        ).rejects.toThrow('The access could not be saved, so the condition set was not saved either:');
+        expect(await setsNamed('Atomic set')).toHaveLength(1);
+        expect(await apex.call('ConnectionController', 'getAccessGrants', { conditionSetId: setId })).toEqual(
+            saved.map((grant) =>
+                expect.objectContaining({ connectionId: grant.connectionId, groups: grant.groups })
+            )
+        );
+
+        // An edit replaces the grants: the kept one updated in place, the removed one deleted
+        await apex.call('ConditionSetController', 'saveConditionSet', {
+            conditionSet: {
+                ...draft,
+                id: setId,
+                grants: [{ id: saved[0].id, connectionId: first, groups: 'Sales', role: '' }]
+            }
+        });
+        expect(await apex.call('ConnectionController', 'getAccessGrants', { conditionSetId: setId })).toEqual(
+            [expect.objectContaining({ id: saved[0].id, connectionId: first, groups: 'Sales', role: null })]
+        );
+
+        // Removing the last grant of a set without product is refused, and removes nothing
+        await expect(
+            apex.call('ConditionSetController', 'saveConditionSet', {
+                conditionSet: { ...draft, id: setId, grants: [] }
+            })
+        ).rejects.toThrow('Choose a product, or grant access in an app in the Access section.');
+        expect(
+            await apex.call('ConnectionController', 'getAccessGrants', { conditionSetId: setId })
+        ).toHaveLength(1);
+        await apex.call('ConditionSetController', 'deleteConditionSet', { conditionSetId: setId });
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId: first });
+        await apex.call('ConnectionController', 'deleteConnection', { connectionId: second });
     });
     it('when the service cannot be reached, then the connections are still listed, each "Service unreachable"', async () => {
         // Arrange: the same org, a service URL nothing listens on (port 1 refuses connections)

@@ -587,12 +587,23 @@ export class LocalApex {
         };
     }
 
+    /**
+     * As ConditionSetController.saveConditionSet: the set and, when the call carries them, its access grants,
+     * all or nothing. Everything is checked before anything is written; the local org has no transaction,
+     * so a write refused after the set's is undone by hand (the set's fields restored or the new set
+     * removed, the grants' writes taken back), as Apex's savepoint would.
+     */
     private async saveConditionSet(input: Params | null) {
         const name = typeof input?.name === 'string' ? input.name.trim() : '';
         if (!input || !name) throw new ApexError('Enter a name for the condition set.');
+        const existing = optionalId(input.id, 'the condition set');
+        const grants =
+            input.grants == null ? null : await this.connections().accessGrantChanges(existing, input.grants);
         const products = Array.isArray(input.products) ? input.products.map(String) : [];
         const statuses = Array.isArray(input.eligibleStatuses) ? input.eligibleStatuses.map(String) : [];
-        if (!products.length && !(await this.grantsAccess(input))) throw new ApexError(NOTHING_GRANTED);
+        if (!products.length && !(grants ? grants.writes.length > 0 : await this.hasGrants(existing))) {
+            throw new ApexError(NOTHING_GRANTED);
+        }
         if (!statuses.length) throw new ApexError('Choose at least one eligible authorization status.');
         const validation = await this.validate(input.definition);
         if (!validation.valid) {
@@ -613,26 +624,51 @@ export class LocalApex {
             Eligible_Statuses__c: statuses.join(';'),
             Definition__c: text(input.definition)
         };
-        const existing = optionalId(input.id, 'the condition set');
         if (fields.Active__c) await this.requireUniqueActiveName(name, existing ?? null);
+        const undo: (() => Promise<unknown>)[] = [];
+        let setId: string;
         try {
             if (existing) {
+                const previous = await this.findConditionSet(existing);
                 await this.org.update('Condition_Set__c', existing, fields);
-                return existing;
+                undo.push(() =>
+                    this.org.update('Condition_Set__c', existing, {
+                        Name: previous.Name,
+                        Description__c: previous.Description__c ?? null,
+                        Active__c: previous.Active__c === true,
+                        Products__c: previous.Products__c ?? null,
+                        Eligible_Statuses__c: previous.Eligible_Statuses__c ?? null,
+                        Definition__c: previous.Definition__c ?? null
+                    })
+                );
+                setId = existing;
+            } else {
+                const created = await this.org.create('Condition_Set__c', fields);
+                undo.push(() => this.org.remove('Condition_Set__c', created));
+                setId = created;
             }
-            return await this.org.create('Condition_Set__c', fields);
         } catch (error) {
             throw new ApexError(`The condition set could not be saved: ${(error as Error).message}`);
         }
+        if (grants) {
+            try {
+                await this.connections().applyAccessGrants(grants, setId, undo);
+            } catch (error) {
+                // Newest first, each tried even when one fails: as much as the REST API allows of a rollback.
+                for (const takeBack of undo.reverse()) await takeBack().catch(() => undefined);
+                throw new ApexError(
+                    `The access could not be saved, so the condition set was not saved either: ${(error as Error).message}`
+                );
+            }
+        }
+        return setId;
     }
 
-    /** As ConditionSetController.grantsSomething without products: grants follow, or the saved set has some. */
-    private async grantsAccess(input: Params): Promise<boolean> {
-        if (input.grantsAccess === true) return true;
-        const existing = optionalId(input.id, 'the condition set');
-        if (!existing) return false;
+    /** As ConditionSetController.grantsSomething when the call carries no grants: the saved set has some. */
+    private async hasGrants(conditionSetId: string | null): Promise<boolean> {
+        if (!conditionSetId) return false;
         const grants = await this.org.query(
-            `SELECT Id FROM Access_Grant__c WHERE Condition_Set__c = ${soqlQuote(existing)} LIMIT 1`
+            `SELECT Id FROM Access_Grant__c WHERE Condition_Set__c = ${soqlQuote(conditionSetId)} LIMIT 1`
         );
         return grants.length > 0;
     }

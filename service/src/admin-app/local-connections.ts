@@ -30,6 +30,17 @@ const ACTION_FIELDS =
     'Id, Name, Connection__c, Connection__r.Name, Connection__r.Key__c, Connection__r.Deprovisioning__c, User__c, User__r.Name, Kind__c, Status__c, Reason__c, Detail__c';
 
 type Params = Record<string, unknown>;
+/** One grant to write: an update of the set's grant `id` (`previous` as it is now), or a new grant (id null). */
+interface GrantWrite {
+    id: string | null;
+    fields: OrgRecord;
+    previous?: OrgRecord;
+}
+/** A set's grant changes, checked in full (accessGrantChanges), not written yet. */
+export interface AccessGrantChanges {
+    writes: GrantWrite[];
+    removals: OrgRecord[];
+}
 type CallService = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
 /** The parameters of ConnectionController's @AuraEnabled methods, by name as Apex declares them. */
@@ -42,7 +53,6 @@ export const CONNECTION_APEX_PARAMETERS: Record<string, string[]> = {
     'ConnectionController.testConnection': ['connectionId'],
     'ConnectionController.getConnectionOptions': [],
     'ConnectionController.getAccessGrants': ['conditionSetId'],
-    'ConnectionController.saveAccessGrants': ['conditionSetId', 'grants'],
     'ConnectionController.getRunActions': ['runId'],
     'ConnectionController.approveHeldRemovals': ['runId'],
     'ConnectionController.getPendingDeactivations': ['connectionId'],
@@ -255,7 +265,6 @@ export class LocalConnections {
         'ConnectionController.getConnectionOptions': () => this.getConnectionOptions(),
         'ConnectionController.getAccessGrants': (p) =>
             this.getAccessGrants(id(p.conditionSetId, 'the condition set')),
-        'ConnectionController.saveAccessGrants': (p) => this.saveAccessGrants(p.conditionSetId, p.grants),
         'ConnectionController.getRunActions': (p) => this.getRunActions(id(p.runId, 'the run')),
         'ConnectionController.approveHeldRemovals': (p) => this.approveHeldRemovals(p.runId),
         'ConnectionController.getPendingDeactivations': (p) =>
@@ -526,22 +535,32 @@ export class LocalConnections {
         return (await this.grants(conditionSetId)).map(grantRow);
     }
 
-    private async saveAccessGrants(conditionSetIdParam: unknown, grantsParam: unknown) {
-        if (conditionSetIdParam == null || conditionSetIdParam === '') {
-            throw new ApexError('Save the condition set before its access.');
-        }
-        const conditionSetId = id(conditionSetIdParam, 'the condition set');
-        const existing = await this.grants(conditionSetId);
+    /**
+     * ConnectionController.AccessGrantChanges: a set's grants made exactly these (given ones created or
+     * updated, the set's others deleted), everything checked before anything is written. LocalApex's
+     * saveConditionSet writes the set, then applies them (applyAccessGrants), undoing both on a failure.
+     */
+    async accessGrantChanges(
+        conditionSetId: string | null,
+        grantsParam: unknown
+    ): Promise<AccessGrantChanges> {
+        const existing = conditionSetId ? await this.grants(conditionSetId) : [];
         const existingIds = new Set(existing.map((grant) => String(grant.Id)));
+        const connectionIds = new Set(
+            (await this.org.query('SELECT Id FROM Connection__c')).map((record) => String(record.Id))
+        );
         const seen = new Set<string>();
-        const writes: { id: string | null; fields: OrgRecord }[] = [];
-        const grants = Array.isArray(grantsParam) ? (grantsParam as Params[]) : [];
+        const writes: GrantWrite[] = [];
+        const grants = Array.isArray(grantsParam) ? (grantsParam as (Params | null)[]) : [];
         grants.forEach((grant, index) => {
             const position = index + 1;
             const connectionId =
-                grant.connectionId == null || grant.connectionId === '' ? null : grant.connectionId;
-            if (!connectionId) throw new ApexError(`Access ${position}: choose a connection.`);
+                grant?.connectionId == null || grant.connectionId === '' ? null : grant.connectionId;
+            if (!grant || !connectionId) throw new ApexError(`Access ${position}: choose a connection.`);
             const connection = id(connectionId, 'the connection');
+            if (!connectionIds.has(connection)) {
+                throw new ApexError(`Access ${position}: the connection no longer exists. Choose another.`);
+            }
             if (seen.has(connection)) {
                 throw new ApexError(
                     `Access ${position}: the set already grants this connection; put its groups in one grant.`
@@ -554,6 +573,7 @@ export class LocalConnections {
                     `Access ${position}: the role is longer than ${ROLE_MAX_LENGTH} characters.`
                 );
             }
+            // An id from another set (a copy's draft) is not this set's grant: a new one is made.
             const grantId = typeof grant.id === 'string' && existingIds.has(grant.id) ? grant.id : null;
             writes.push({
                 id: grantId,
@@ -561,26 +581,53 @@ export class LocalConnections {
                     Connection__c: connection,
                     Groups__c: normalizeGroups(grant.groups, position),
                     Role__c: role || null
-                }
+                },
+                previous: existing.find((record) => String(record.Id) === grantId)
             });
         });
         const kept = new Set(writes.map((write) => write.id).filter(Boolean));
-        try {
-            for (const grant of existing) {
-                if (!kept.has(String(grant.Id))) await this.org.remove('Access_Grant__c', String(grant.Id));
-            }
-            for (const write of writes) {
-                if (write.id) await this.org.update('Access_Grant__c', write.id, write.fields);
-                else
-                    await this.org.create('Access_Grant__c', {
-                        ...write.fields,
-                        Condition_Set__c: conditionSetId
-                    });
-            }
-        } catch (error) {
-            throw new ApexError(`The access could not be saved: ${(error as Error).message}`);
+        return { writes, removals: existing.filter((grant) => !kept.has(String(grant.Id))) };
+    }
+
+    /**
+     * Writes checked changes for the set. The local org has no transaction: each write pushes onto `undo`
+     * what takes it back (a removed grant comes back with a new id), for the caller to run in reverse.
+     */
+    async applyAccessGrants(
+        changes: AccessGrantChanges,
+        conditionSetId: string,
+        undo: (() => Promise<unknown>)[]
+    ): Promise<void> {
+        for (const grant of changes.removals) {
+            await this.org.remove('Access_Grant__c', String(grant.Id));
+            undo.push(() =>
+                this.org.create('Access_Grant__c', {
+                    Condition_Set__c: conditionSetId,
+                    Connection__c: grant.Connection__c ?? null,
+                    Groups__c: grant.Groups__c ?? null,
+                    Role__c: grant.Role__c ?? null
+                })
+            );
         }
-        return this.getAccessGrants(conditionSetId);
+        for (const write of changes.writes) {
+            const { id: grantId, previous } = write;
+            if (grantId) {
+                await this.org.update('Access_Grant__c', grantId, write.fields);
+                undo.push(() =>
+                    this.org.update('Access_Grant__c', grantId, {
+                        Connection__c: previous?.Connection__c ?? null,
+                        Groups__c: previous?.Groups__c ?? null,
+                        Role__c: previous?.Role__c ?? null
+                    })
+                );
+            } else {
+                const created = await this.org.create('Access_Grant__c', {
+                    ...write.fields,
+                    Condition_Set__c: conditionSetId
+                });
+                undo.push(() => this.org.remove('Access_Grant__c', created));
+            }
+        }
     }
 
     private async getRunActions(runId: string) {

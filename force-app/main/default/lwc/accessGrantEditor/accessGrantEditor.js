@@ -1,7 +1,6 @@
 import { LightningElement, api } from 'lwc';
 import getConnectionOptions from '@salesforce/apex/ConnectionController.getConnectionOptions';
 import getAccessGrants from '@salesforce/apex/ConnectionController.getAccessGrants';
-import saveAccessGrants from '@salesforce/apex/ConnectionController.saveAccessGrants';
 
 let nextRowKey = 0;
 
@@ -19,7 +18,8 @@ function toRow(grant) {
 /**
  * The condition set editor's Access section (DESIGN §10): what the set grants in other apps, one grant per
  * connection — the connection, its groups (one display name per line, exact and case-sensitive) and a role.
- * The editor keeps the draft (`grants`, updated on `change`) and calls save() once the set itself is saved.
+ * The editor keeps the draft (`grants`, updated on `change`) and, at Save, sends grantsToSave() with the set in
+ * one call (ConditionSetController.saveConditionSet saves both or neither).
  */
 export default class AccessGrantEditor extends LightningElement {
     /** The saved set whose grants are edited; empty for a new set. */
@@ -30,6 +30,8 @@ export default class AccessGrantEditor extends LightningElement {
     isLoading = true;
     error;
     _grants;
+    /** The saved set's grants were read (or there were none to read): the rows start from them. */
+    grantsRead = false;
 
     /** The draft grants ({id, connectionId, groups, role}); when the editor holds none yet, they are read. */
     @api
@@ -65,6 +67,7 @@ export default class AccessGrantEditor extends LightningElement {
                 this.rows = saved.map(toRow);
                 this.notify();
             }
+            this.grantsRead = true;
         } catch (error) {
             this.error = error;
         } finally {
@@ -172,12 +175,18 @@ export default class AccessGrantEditor extends LightningElement {
         return valid;
     }
 
-    /** Saves the draft as the set's grants (those removed are deleted). */
+    /**
+     * What Save sends with the set, once validate() passes: `{ valid: true, grants }`, the draft; grants is null
+     * while a saved set's grants are still being read or could not be read (the rows are not theirs), so the set
+     * keeps its saved grants rather than losing them. `{ valid: false }` when a grant is not valid (the messages
+     * are shown under the fields).
+     */
     @api
-    async save(conditionSetId) {
-        const saved = await saveAccessGrants({ conditionSetId, grants: this.draft() });
-        this.rows = (saved || []).map(toRow);
-        this._grants = this.draft();
-        return saved;
+    grantsToSave() {
+        if (!this.validate()) {
+            return { valid: false };
+        }
+        const known = !this.conditionSetId || Boolean(this._grants) || this.grantsRead;
+        return { valid: true, grants: known ? this.draft() : null };
     }
 }

@@ -6,7 +6,6 @@ import getConditionSetCopy from '@salesforce/apex/ConditionSetController.getCond
 import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
-import { reduceErrors } from 'c/ldsUtils'; // Access grants (issue 19)
 import ConfirmDialog from 'c/confirmDialog';
 
 const STEP_DETAILS = 'details';
@@ -27,7 +26,7 @@ const DETAIL_FIELDS = [
  * Create or edit a condition set in two steps: (1) name, description, products, eligible statuses;
  * (2) the conditions and the access in other apps. A set grants products, access or both: with no product
  * it needs at least one access grant, checked at Save (the grants are on step 2). Saving validates on the
- * client, then in Apex, then saves the set and, right after, its grants.
+ * client, then in Apex, then saves the set and its grants in one call: both are saved, or neither.
  */
 export default class ConditionSetEditor extends LightningElement {
     /** The condition set to edit; empty to create one. */
@@ -370,21 +369,9 @@ export default class ConditionSetEditor extends LightningElement {
         }
     }
 
-    /** The access grants the editor will save right after the set (each names a connection once validated). */
+    /** The access grants of the draft (each names a connection once validated). */
     get grantCount() {
         return (this.accessGrants || []).length;
-    }
-
-    accessNotSaved(accessError, id) {
-        this.dispatchEvent(
-            new ShowToastEvent({
-                title: 'Access not saved',
-                message: `${this.name.trim()} was saved, but its access was not: ${reduceErrors(accessError).join(' ')} Edit the set to grant it again.`,
-                variant: 'warning',
-                mode: 'sticky'
-            })
-        );
-        this.dispatchEvent(new CustomEvent('saved', { detail: { id } }));
     }
     // Access grants (issue 19): end
 
@@ -398,13 +385,16 @@ export default class ConditionSetEditor extends LightningElement {
         if (!builder.validate()) {
             return;
         }
-        // Access grants (issue 19): checked with the conditions, saved right after the set.
+        // Access grants (issue 19): checked with the conditions, saved with the set in the same call.
         const access = this.template.querySelector('c-access-grant-editor');
-        if (access && !access.validate()) {
+        const toSave = access ? access.grantsToSave() : { valid: true, grants: null };
+        if (!toSave.valid) {
             return;
         }
-        // Products or access, or both: Apex cannot see grants not saved yet, so the editor says they follow.
-        if (!this.products.length && !this.grantCount) {
+        const grants = toSave.grants;
+        // Products or access, or both. Grants not known yet (null: still being read) are left to Apex, which
+        // keeps the saved ones and checks them.
+        if (!this.products.length && grants && !grants.length) {
             this.nothingGranted = NOTHING_GRANTED;
             return;
         }
@@ -430,19 +420,9 @@ export default class ConditionSetEditor extends LightningElement {
                     products: this.products,
                     eligibleStatuses: this.eligibleStatuses,
                     definition,
-                    grantsAccess: this.grantCount > 0
+                    grants
                 }
             });
-            // Access grants (issue 19): saved with the set. If they fail, the set is saved all the same: the
-            // editor closes (a second Save would make a second set) and a sticky warning says what to redo.
-            if (access) {
-                try {
-                    await access.save(id);
-                } catch (accessError) {
-                    this.accessNotSaved(accessError, id);
-                    return;
-                }
-            }
             this.dispatchEvent(
                 new ShowToastEvent({
                     title: 'Condition set saved',

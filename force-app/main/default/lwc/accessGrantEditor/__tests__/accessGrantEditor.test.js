@@ -2,7 +2,6 @@ import { createElement } from 'lwc';
 import AccessGrantEditor from 'c/accessGrantEditor';
 import getConnectionOptions from '@salesforce/apex/ConnectionController.getConnectionOptions';
 import getAccessGrants from '@salesforce/apex/ConnectionController.getAccessGrants';
-import saveAccessGrants from '@salesforce/apex/ConnectionController.saveAccessGrants';
 
 const mockOptions = require('./data/connectionOptions.json');
 
@@ -10,9 +9,6 @@ jest.mock('@salesforce/apex/ConnectionController.getConnectionOptions', () => ({
     virtual: true
 });
 jest.mock('@salesforce/apex/ConnectionController.getAccessGrants', () => ({ default: jest.fn() }), {
-    virtual: true
-});
-jest.mock('@salesforce/apex/ConnectionController.saveAccessGrants', () => ({ default: jest.fn() }), {
     virtual: true
 });
 
@@ -125,16 +121,50 @@ describe('c-access-grant-editor', () => {
         ]);
     });
 
-    it('when saved, then the draft goes to Apex for the set and the saved grants come back', async () => {
-        saveAccessGrants.mockResolvedValue([SAVED_GRANT]);
+    it('when asked for the grants to save, then the valid draft is returned and nothing is sent to Apex', async () => {
         const draft = [{ id: null, connectionId: CALENDLY, groups: 'Sales\nEMEA', role: 'Admin' }];
         const element = createEditor({ grants: draft });
         await flushPromises();
 
-        const saved = await element.save(SET_ID);
+        const toSave = element.grantsToSave();
 
-        expect(saveAccessGrants).toHaveBeenCalledWith({ conditionSetId: SET_ID, grants: draft });
-        expect(saved).toEqual([SAVED_GRANT]);
+        expect(toSave).toEqual({ valid: true, grants: draft });
+    });
+
+    it('when a grant is not valid, then grantsToSave() says so and returns no grants', async () => {
+        const element = createEditor({ grants: [{ id: null, connectionId: null, groups: 'A', role: '' }] });
+        await flushPromises();
+        const combobox = element.shadowRoot.querySelector('lightning-combobox.connection');
+        combobox.setCustomValidity = jest.fn();
+
+        const toSave = element.grantsToSave();
+
+        expect(toSave).toEqual({ valid: false });
+        expect(combobox.setCustomValidity).toHaveBeenCalledWith('Choose a connection.');
+    });
+
+    it('when the saved grants of a set are not read yet or cannot be, then grantsToSave() returns null grants (kept as saved)', async () => {
+        let answer;
+        getAccessGrants.mockReturnValue(
+            new Promise((resolve) => {
+                answer = resolve;
+            })
+        );
+        const element = createEditor({ conditionSetId: SET_ID });
+        await flushPromises();
+
+        expect(element.grantsToSave()).toEqual({ valid: true, grants: null });
+        answer([SAVED_GRANT]);
+        await flushPromises();
+        expect(element.grantsToSave()).toEqual({
+            valid: true,
+            grants: [{ id: SAVED_GRANT.id, connectionId: CALENDLY, groups: 'Sales\nEMEA', role: 'Admin' }]
+        });
+
+        getAccessGrants.mockRejectedValue({ body: { message: 'Unreadable' } });
+        const unreadable = createEditor({ conditionSetId: SET_ID });
+        await flushPromises();
+        expect(unreadable.grantsToSave()).toEqual({ valid: true, grants: null });
     });
 
     it('when there is no connection, then it says where to create one', async () => {

@@ -6,7 +6,6 @@ import getConditionSetCopy from '@salesforce/apex/ConditionSetController.getCond
 import validateDefinition from '@salesforce/apex/ConditionSetController.validateDefinition';
 import saveConditionSet from '@salesforce/apex/ConditionSetController.saveConditionSet';
 import checkImpact from '@salesforce/apex/ConditionSetController.checkImpact';
-import saveAccessGrants from '@salesforce/apex/ConnectionController.saveAccessGrants';
 import ConfirmDialog from 'c/confirmDialog';
 
 const mockEditorOptions = require('./data/editorOptions.json');
@@ -48,9 +47,6 @@ jest.mock(
     { virtual: true }
 );
 jest.mock('@salesforce/apex/ConnectionController.getAccessGrants', () => ({ default: jest.fn() }), {
-    virtual: true
-});
-jest.mock('@salesforce/apex/ConnectionController.saveAccessGrants', () => ({ default: jest.fn() }), {
     virtual: true
 });
 // Access grants (issue 19): end
@@ -319,7 +315,7 @@ describe('c-condition-set-editor', () => {
                 products: ['Instant Booker'],
                 eligibleStatuses: ['Not Invited', 'Expired'],
                 definition,
-                grantsAccess: false
+                grants: []
             }
         });
         expect(saved.mock.calls[0][0].detail).toEqual({ id: 'a00000000000009AAA' });
@@ -409,11 +405,10 @@ describe('c-condition-set-editor', () => {
         await expect(element).toBeAccessible();
     });
     // Access grants (issue 19): begin
-    it('keeps the Access draft across Back and Next and saves it with the new set', async () => {
+    it('keeps the Access draft across Back and Next and saves it with the new set, in the one call', async () => {
         checkImpact.mockResolvedValue(IMPACT);
         validateDefinition.mockResolvedValue({ valid: true, errors: [] });
         saveConditionSet.mockResolvedValue('a00000000000009AAA');
-        saveAccessGrants.mockResolvedValue([]);
         const element = await createEditor();
         const saved = jest.fn();
         element.addEventListener('saved', saved);
@@ -437,14 +432,19 @@ describe('c-condition-set-editor', () => {
         await flushPromises();
         await flushPromises();
 
-        expect(saveAccessGrants).toHaveBeenCalledWith({ conditionSetId: 'a00000000000009AAA', grants });
+        expect(saveConditionSet).toHaveBeenCalledTimes(1);
+        expect(saveConditionSet.mock.calls[0][0].conditionSet).toMatchObject({
+            id: undefined,
+            name: 'Support agents',
+            grants
+        });
         expect(saved).toHaveBeenCalled();
     });
-    it('when the access cannot be saved, then the set is saved all the same, the editor closes and a sticky warning says so', async () => {
+    it('when Apex refuses a grant, then nothing is saved, the editor stays open and shows why', async () => {
         checkImpact.mockResolvedValue(IMPACT);
         validateDefinition.mockResolvedValue({ valid: true, errors: [] });
-        saveConditionSet.mockResolvedValue('a00000000000009AAA');
-        saveAccessGrants.mockRejectedValue({ body: { message: 'Access 1: choose a connection.' } });
+        const refusal = { body: { message: 'Access 1: the connection no longer exists. Choose another.' } };
+        saveConditionSet.mockRejectedValue(refusal);
         const element = await createEditor();
         const saved = jest.fn();
         const toast = jest.fn();
@@ -454,26 +454,28 @@ describe('c-condition-set-editor', () => {
         query(element, 'lightning-button.next').click();
         await flushPromises();
         await fillOneCondition(element);
+        const grants = [{ id: null, connectionId: 'a0C000000000001AAA', groups: 'Sales', role: '' }];
+        query(element, 'c-access-grant-editor').dispatchEvent(
+            new CustomEvent('change', { detail: { grants } })
+        );
+        await flushPromises();
 
         query(element, 'lightning-button.save').click();
         await flushPromises();
         await flushPromises();
 
         expect(saveConditionSet).toHaveBeenCalledTimes(1);
-        expect(saved.mock.calls[0][0].detail).toEqual({ id: 'a00000000000009AAA' });
-        expect(toast.mock.calls[0][0].detail).toMatchObject({
-            title: 'Access not saved',
-            variant: 'warning',
-            mode: 'sticky',
-            message:
-                'Support agents was saved, but its access was not: Access 1: choose a connection. Edit the set to grant it again.'
-        });
+        expect(saveConditionSet.mock.calls[0][0].conditionSet.grants).toEqual(grants);
+        expect(saved).not.toHaveBeenCalled();
+        expect(toast).not.toHaveBeenCalled();
+        expect(query(element, 'c-error-panel').errors).toEqual(refusal);
+        expect(query(element, 'c-access-grant-editor').grants).toEqual(grants);
+        expect(query(element, 'lightning-button.save')).not.toBeNull();
     });
     it('saves a set that grants access only, and refuses one that grants neither a product nor access', async () => {
         checkImpact.mockResolvedValue({ ...IMPACT, alreadyGranted: 0, overlaps: [] });
         validateDefinition.mockResolvedValue({ valid: true, errors: [] });
         saveConditionSet.mockResolvedValue('a00000000000009AAA');
-        saveAccessGrants.mockResolvedValue([]);
         const element = await createEditor();
         await change(element, 'lightning-input.name', { value: 'Zendesk agents' });
         query(element, 'lightning-button.next').click();
@@ -515,9 +517,9 @@ describe('c-condition-set-editor', () => {
         expect(saveConditionSet.mock.calls[0][0].conditionSet).toMatchObject({
             name: 'Zendesk agents',
             products: [],
-            grantsAccess: true
+            grants
         });
-        expect(saveAccessGrants).toHaveBeenCalledWith({ conditionSetId: 'a00000000000009AAA', grants });
+        expect(saveConditionSet).toHaveBeenCalledTimes(1);
     });
     // Access grants (issue 19): end
 
