@@ -390,7 +390,6 @@ describe('provisioning accounts into an app', () => {
         ).not.toContain('Access only');
     });
 
-
     it('when a preview plans no invitation and only accounts in an app, then executing it by hand sends them and completes', async () => {
         // Arrange: the only active set grants access and no product
         const users = await someUsers(3, 60);
