@@ -198,11 +198,16 @@ describe('taking access away in the admin app', () => {
         }
     }
 
+    /** Provision Users, confirmed, once the plan in the app is read (the dialog names its actions). */
     async function provision(panel: Locator): Promise<string> {
+        await panel
+            .getByRole('region', { name: 'Access in apps' })
+            .getByRole('heading', { name: TITLE })
+            .waitFor(WAIT);
         await panel.getByRole('button', { name: 'Provision Users' }).click();
         await app.page
             .getByRole('dialog', { name: 'Provision users' })
-            .getByRole('button', { name: 'Send Invitations' })
+            .getByRole('button', { name: 'Send Invitations and Actions', exact: true })
             .click();
         const finished = panel.getByRole('heading', { name: /: (Completed|Completed with Errors)$/ });
         await finished.waitFor(WAIT);
