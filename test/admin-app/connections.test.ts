@@ -252,11 +252,16 @@ describe('connections in the admin app', () => {
         await screenshot(app.page, 'provision-users-plan');
         await expectNoSeriousViolations();
 
+        // The hint and the confirmation name the invitations and the actions in apps.
+        await provisionPanel
+            .getByText(/Sends invitations to \d+ users? and \d+ actions to apps\./)
+            .waitFor(WAIT);
+
         // Act: provision, confirmed
         await provisionPanel.getByRole('button', { name: 'Provision Users' }).click();
         await app.page
             .getByRole('dialog', { name: 'Provision users' })
-            .getByRole('button', { name: 'Send Invitations' })
+            .getByRole('button', { name: 'Send Invitations and Actions', exact: true })
             .click();
         const finished = provisionPanel.getByRole('heading', {
             name: /: (Completed|Completed with Errors)$/

@@ -198,11 +198,16 @@ describe('taking access away in the admin app', () => {
         }
     }
 
+    /** Provision Users, confirmed, once the plan in the app is read (the dialog names its actions). */
     async function provision(panel: Locator): Promise<string> {
+        await panel
+            .getByRole('region', { name: 'Access in apps' })
+            .getByRole('heading', { name: TITLE })
+            .waitFor(WAIT);
         await panel.getByRole('button', { name: 'Provision Users' }).click();
         await app.page
             .getByRole('dialog', { name: 'Provision users' })
-            .getByRole('button', { name: 'Send Invitations' })
+            .getByRole('button', { name: 'Send Invitations and Actions', exact: true })
             .click();
         const finished = panel.getByRole('heading', { name: /: (Completed|Completed with Errors)$/ });
         await finished.waitFor(WAIT);
@@ -378,6 +383,9 @@ describe('taking access away in the admin app', () => {
         await screenshot(app.page, 'held-removals', { dir: SHOTS });
         await expectNoSeriousViolations();
 
+        const outcome = history.locator('.outcome-summary');
+        await history.getByText(/^Outcome: .*\d+ held for review/).waitFor(WAIT);
+
         // Act: approve, confirmed in a dialog naming what it sends
         await approve.click();
         const dialog = app.page.getByRole('dialog', { name: 'Approve held removals?' });
@@ -389,6 +397,9 @@ describe('taking access away in the admin app', () => {
         // Assert: who approved and when; the actions done; the accounts inactive in the app
         await detail.getByText(/Approved by .+ on/).waitFor(WAIT);
         expect(await approve.count()).toBe(0);
+        // The run detail reads the run again: its line says what was sent, not held.
+        await history.getByText(/^Outcome: .*\d+ deactivated$/).waitFor(WAIT);
+        expect(await outcome.textContent()).not.toContain('held for review');
         const after = (await app.adminApp.apex.call('ConnectionController', 'getRunActions', {
             runId
         })) as RunActions;

@@ -390,6 +390,55 @@ describe('provisioning accounts into an app', () => {
         ).not.toContain('Access only');
     });
 
+    it('when a preview plans no invitation and only accounts in an app, then executing it by hand sends them and completes', async () => {
+        // Arrange: the only active set grants access and no product
+        const users = await someUsers(3, 60);
+        const connection = await createConnection();
+        const app = await appFor(connection.key);
+        const [set] = await store.org.create('Condition_Set__c', [
+            {
+                Name: 'Access only, by hand',
+                Active__c: true,
+                Definition__c: JSON.stringify({
+                    version: 1,
+                    conditions: [{ field: 'Id', operator: 'in', value: users.map((u) => u.Id) }]
+                })
+            }
+        ]);
+        await store.org.create('Access_Grant__c', [
+            { Condition_Set__c: set.id, Connection__c: connection.id, Groups__c: 'Support' }
+        ]);
+        const preview = await previewViaApi(service, admin);
+        expect(preview.run.status).toBe('Previewed');
+        const items = await store.org.query<{ Id: string }>(
+            `SELECT Id FROM Provisioning_Run_Item__c WHERE Run__c = '${preview.runId}'`
+        );
+        expect(items).toEqual([]);
+        const planned = await actionsOf(preview.runId, connection.key);
+        expect(planned.filter((a) => a.kind === 'Create' && a.status === 'Pending')).toHaveLength(3);
+
+        // Act: the admin provisions the preview (Apex's POST /v1/runs)
+        const accepted = await api(service, 'POST', '/v1/runs', {
+            previewRunId: preview.runId,
+            initiatedBy: admin
+        });
+        expect(accepted.status).toBe(202);
+        await service.provisioning.waitForRun(preview.runId);
+
+        // Assert: the run completed, every action done, and the accounts are in the app
+        const run = await api(service, 'GET', `/v1/runs/${preview.runId}`);
+        expect(run.body.status).toBe('Completed');
+        const sent = await actionsOf(preview.runId, connection.key);
+        expect(sent).toHaveLength(planned.length);
+        expect(sent.every((a) => a.status === 'Done')).toBe(true);
+        const state = await appState(app);
+        expect(state.map((account) => [account.userName, account.groups])).toEqual(
+            users
+                .map((u) => u.Username)
+                .sort((a, b) => a.localeCompare(b))
+                .map((userName) => [userName, ['Support']])
+        );
+    });
     it('when nothing changed, then the next run plans no action and writes nothing to the app; a changed field is one update', async () => {
         const users = await someUsers(2, 5);
         const connection = await createConnection({ title: { field: 'Department' } });

@@ -455,6 +455,7 @@ describe('taking access away', () => {
         );
         const runRecord = await api(service, 'GET', `/v1/runs/${run.runId}`);
         expect(runRecord.body.status).toBe('Completed');
+        expect((runRecord.body.counts as { summary: string }).summary).toMatch(/, 6 held for review$/);
 
         // A non-admin cannot approve; nothing is sent.
         const refused = await api(service, 'POST', `/v1/runs/${run.runId}/approve-held`, {
@@ -498,6 +499,11 @@ describe('taking access away', () => {
         );
         expect(recorded.Held_Approved_By__c).toBe(admin);
         expect(recorded.Held_Approved_At__c).toBeTruthy();
+        // The run's line says what was sent, no longer what was held (History and the run detail read it).
+        const line = ((await api(service, 'GET', `/v1/runs/${run.runId}`)).body.counts as { summary: string })
+            .summary;
+        expect(line).toMatch(/, 3 group changes, 3 deactivated$/);
+        expect(line).not.toContain('held');
 
         // The admins are told who approved, when, what was sent and to whom.
         expect(approved.body.notified).toEqual({ email: 'sent', slack: expect.any(String) });

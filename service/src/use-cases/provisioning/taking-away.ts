@@ -25,11 +25,16 @@ export async function approveHeld(
     const admin = await host.assertAdmin(request.initiatedBy);
     const runId = assertSalesforceId(request.runId, 'id');
     return host.underClaim('execute', runId, async (lease) => {
-        const approval = await approveHeldActions(host.deps, runId, admin, async () =>
-            host.deps.leases.valid(lease)
-        );
-        await host.deps.leases.release(lease);
-        return approval;
+        try {
+            const approval = await approveHeldActions(host.deps, runId, admin, async () =>
+                host.deps.leases.valid(lease)
+            );
+            await host.deps.leases.release(lease);
+            return approval;
+        } finally {
+            // The approval, the outcome line and maybe the status changed on the run record: views read it again.
+            host.forgetRun(runId);
+        }
     });
 }
 

@@ -7,7 +7,9 @@
  * 1. the approval is written on the run first (Held_Approved_By__c / Held_Approved_At__c), once: a later
  *    approval keeps the first one's who and when;
  * 2. the held actions become Pending (upsert by Key__c);
- * 3. the run's Pending actions are sent by connections.ts's sender, which marks each Done or Failed.
+ * 3. the run's Pending actions are sent by connections.ts's sender, which marks each Done or Failed;
+ * 4. the run's outcome line is written again from all its actions (the held ones now done or failed), so
+ *    History, the run detail and the CLI no longer say "held for review" of what was sent.
  * A retry after a lost answer finds no Held action and nothing Pending, and sends nothing; a retry after a
  * crash between 2 and 3 sends what is still Pending (PATCHing `active` and removing members twice changes
  * nothing twice).
@@ -20,6 +22,7 @@ import { isValidAddress } from '../../domain/email';
 import { buildApprovalMail, buildApprovalSlack, type ApprovalReport } from '../approval-report';
 import { sendConnectionActions, type ConnectionOutcome } from './connections';
 import type { RunDeps } from './context';
+import { connectionCounts, countsOfRecord, outcomeLine } from './counts';
 
 export interface HeldApproval {
     runId: string;
@@ -115,6 +118,7 @@ export async function approveHeldActions(
         }
     }
     const sent = await sendConnectionActions(deps, runId, { mayContinue });
+    if (!sent.stopped) await rewriteOutcome(deps, runId, sent.outcomes);
     const notified = held.length > 0 ? await notifyApproval(deps, runId, admin, approvedAt, held) : undefined;
     deps.logger.info(
         { runId, approvedBy, released: held.length, alreadyApproved },
@@ -130,6 +134,23 @@ export async function approveHeldActions(
         stopped: sent.stopped,
         ...(notified ? { notified } : {})
     };
+}
+
+/**
+ * The run's line as the finish writes it (run/finish.ts): the invitations' counts of the record and the
+ * connections' outcomes, read again from every action of the run. A released action that failed makes the
+ * run Completed with Errors, as it would have at the finish. Written again on a retry: same line.
+ */
+async function rewriteOutcome(deps: RunDeps, runId: string, outcomes: ConnectionOutcome[]): Promise<void> {
+    const record = await deps.store.findRun(runId);
+    if (!record) return;
+    const fields: Record<string, unknown> = {
+        Outcome_Summary__c: outcomeLine({ ...countsOfRecord(record), ...connectionCounts(outcomes) })
+    };
+    if (record.Status__c === 'Completed' && outcomes.some((outcome) => outcome.failed > 0)) {
+        fields.Status__c = 'Completed with Errors';
+    }
+    await deps.store.updateRun(runId, fields);
 }
 
 /** Best effort: the approval stands whether or not the admins could be told. */

@@ -15,6 +15,11 @@ export { POLL_INTERVAL_MS };
 function countOfUsers(count) {
     return `${count} ${count === 1 ? 'user' : 'users'}`;
 }
+
+/** "1 action", "12 actions". */
+function countOfActions(count) {
+    return `${count} ${count === 1 ? 'action' : 'actions'}`;
+}
 const PERCENT = 100;
 /** setTimeout fires at once beyond this delay, so a preview expiring later is not timed. */
 const MAX_TIMER_DELAY_MS = 2147483647;
@@ -24,6 +29,10 @@ const MAX_TIMER_DELAY_MS = 2147483647;
  * Provision Users (only with a fresh preview and no run in progress) → live progress read from the run
  * record → final counts and each user's outcome. The service executes the preview's own run record, so
  * the run followed is the preview once it starts.
+ *
+ * A preview is worth provisioning when it has invitations or actions in apps (DESIGN §10, §11): a set
+ * granting access only, or a rule edit that only takes access away, plans actions and no invitation. The
+ * actions are counted by c-run-actions, which reads them anyway (its `loaded` event): no second read.
  *
  * A preview is asynchronous: Apex starts it (the service answers at once with a Previewing run) and the
  * screen follows the run record until it is Previewed, Failed, or its heartbeat goes stale. Both a
@@ -47,6 +56,8 @@ export default class ProvisionUsers extends LightningElement {
     previewExpired = false;
     /** A selector to focus after the next render, so keyboard and screen-reader users follow the result. */
     focusTarget;
+    /** What c-run-actions last read for a run: {runId, totalActions, heldCount}. */
+    actionTotals;
 
     previewPoller = new RunPoller({
         read: (runId, withServiceProgress) =>
@@ -133,7 +144,7 @@ export default class ProvisionUsers extends LightningElement {
             this.isPreviewing ||
             this.isStarting ||
             !this.recipientsValid ||
-            this.eligibleCount === 0
+            (this.eligibleCount === 0 && this.actionCount === 0)
         );
     }
 
@@ -145,6 +156,28 @@ export default class ProvisionUsers extends LightningElement {
         return this.preview ? this.preview.totalItems : 0;
     }
 
+    /**
+     * The actions in apps the preview plans, held ones included (provisioning records them Held, for an
+     * admin to approve on the run). 0 until c-run-actions has read them, and for another run's counts.
+     */
+    get actionCount() {
+        const totals = this.actionTotals;
+        const run = this.preview && this.preview.run;
+        return totals && run && totals.runId === run.id ? totals.totalActions || 0 : 0;
+    }
+
+    get heldActionCount() {
+        return this.actionCount > 0 ? this.actionTotals.heldCount || 0 : 0;
+    }
+
+    /** What provisioning this preview sent, for the hint once it has: invitations, actions in apps, both. */
+    get sentWhat() {
+        if (this.actionCount === 0) {
+            return 'invitations';
+        }
+        return this.eligibleCount === 0 ? 'actions in apps' : 'invitations and actions in apps';
+    }
+
     get provisionHint() {
         if (this.isRunInProgress) {
             return 'A provisioning run is in progress. You can provision again when it has finished.';
@@ -153,19 +186,27 @@ export default class ProvisionUsers extends LightningElement {
             return 'The preview is being evaluated. You can provision once it is ready.';
         }
         if (!this.hasPreview) {
-            return 'Preview the users first: Provision Users sends the invitations of a fresh preview.';
+            return 'Preview the users first: Provision Users sends what a fresh preview plans (invitations, actions in apps).';
         }
         if (this.showOutcome && this.runFinished) {
             // The preview was provisioned here: it is spent, not expired.
-            return `${this.run.name} sent this preview's invitations. Preview the users again to provision anyone new.`;
+            return `${this.run.name} sent this preview's ${this.sentWhat}. Preview the users again to provision anyone new.`;
         }
         if (!this.isFreshPreview) {
             return 'This preview has expired or was already used. Preview the users again.';
         }
-        if (this.eligibleCount === 0) {
-            return 'No user is eligible, so there is nothing to send.';
+        const users = this.eligibleCount;
+        const actions = this.actionCount;
+        if (users === 0 && actions === 0) {
+            return 'No user is eligible and no app has an action planned, so there is nothing to send.';
         }
-        return `Sends invitations to ${countOfUsers(this.eligibleCount)}.`;
+        if (users === 0) {
+            return `Sends ${countOfActions(actions)} to apps; no user needs an invitation.`;
+        }
+        if (actions === 0) {
+            return `Sends invitations to ${countOfUsers(users)}.`;
+        }
+        return `Sends invitations to ${countOfUsers(users)} and ${countOfActions(actions)} to apps.`;
     }
 
     get hasPreviewProgress() {
@@ -244,6 +285,38 @@ export default class ProvisionUsers extends LightningElement {
 
     get runFinished() {
         return Boolean(this.run && this.run.finished);
+    }
+
+    /** c-run-actions read the preview's actions in apps (again after each status change). */
+    handleActionsLoaded(event) {
+        this.actionTotals = event.detail;
+    }
+
+    /** The confirmation names what is sent: invitations, actions in apps, or both. */
+    get confirmation() {
+        const users = this.eligibleCount;
+        const actions = this.actionCount;
+        const held = this.heldActionCount;
+        const heldNote =
+            held > 0
+                ? ` The circuit breaker holds ${countOfActions(held)}: ${held === 1 ? 'it is' : 'they are'} recorded Held and sent only once an admin approves them on the run.`
+                : '';
+        if (actions === 0) {
+            return {
+                message: `Send calendar authorization invitations to ${countOfUsers(users)}?`,
+                confirmLabel: 'Send Invitations'
+            };
+        }
+        if (users === 0) {
+            return {
+                message: `Send ${countOfActions(actions)} to apps? No user needs an invitation.${heldNote}`,
+                confirmLabel: 'Send Actions'
+            };
+        }
+        return {
+            message: `Send calendar authorization invitations to ${countOfUsers(users)}? The run also sends ${countOfActions(actions)} to apps.${heldNote}`,
+            confirmLabel: 'Send Invitations and Actions'
+        };
     }
 
     handleRecipientsChange(event) {
@@ -325,8 +398,7 @@ export default class ProvisionUsers extends LightningElement {
         const confirmed = await ConfirmDialog.open({
             label: 'Provision users',
             size: 'small',
-            message: `Send calendar authorization invitations to ${countOfUsers(this.eligibleCount)}?`,
-            confirmLabel: 'Send Invitations'
+            ...this.confirmation
         });
         if (!confirmed) {
             return;

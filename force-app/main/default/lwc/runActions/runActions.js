@@ -33,6 +33,9 @@ function countWords(totals, words) {
  * Taking access away (DESIGN §11): each deactivation, reactivation and group removal with its why; the
  * removals the circuit breaker held, with its reason, and "Approve held removals" once the run finished
  * (the service checks the admin again and sends them once), then who approved and when.
+ *
+ * Events: `loaded` after each read ({runId, totalActions, heldCount}); `heldapproved` after an approval
+ * (the approval's answer), so the parent reads the run's counts and outcome line again.
  */
 export default class RunActions extends LightningElement {
     result;
@@ -78,7 +81,19 @@ export default class RunActions extends LightningElement {
         this.isLoading = true;
         this.error = undefined;
         try {
-            this.result = await getRunActions({ runId: this._runId });
+            const runId = this._runId;
+            this.result = await getRunActions({ runId });
+            // The parent learns the totals without reading the actions again (provisionUsers enables
+            // Provision Users for a preview that plans actions and no invitation).
+            this.dispatchEvent(
+                new CustomEvent('loaded', {
+                    detail: {
+                        runId,
+                        totalActions: (this.result && this.result.totalActions) || 0,
+                        heldCount: (this.result && this.result.heldCount) || 0
+                    }
+                })
+            );
         } catch (error) {
             this.error = error;
         } finally {

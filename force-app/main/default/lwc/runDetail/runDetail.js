@@ -41,6 +41,19 @@ export default class RunDetail extends LightningElement {
         }
     }
 
+    /**
+     * The admin approved held removals in c-run-actions: the service sent them and wrote the run's counts
+     * and outcome line again, so they are read again. Without the spinner: it would replace the run's
+     * content, c-run-actions with it (which shows the approval it has just read itself).
+     */
+    async handleHeldApproved() {
+        try {
+            this.detail = await getRunDetail({ runId: this._runId });
+        } catch (error) {
+            this.error = error;
+        }
+    }
+
     get run() {
         return this.detail ? this.detail.run : undefined;
     }

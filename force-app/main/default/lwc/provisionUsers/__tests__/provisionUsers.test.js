@@ -8,6 +8,7 @@ import startPreview from '@salesforce/apex/ProvisioningController.startPreview';
 import provisionUsers from '@salesforce/apex/ProvisioningController.provisionUsers';
 import getRunStatus from '@salesforce/apex/ProvisioningController.getRunStatus';
 import getPreview from '@salesforce/apex/ProvisioningController.getPreview';
+import getRunActions from '@salesforce/apex/ConnectionController.getRunActions';
 
 const mockPreview = require('./data/previewDetail.json');
 const mockRunning = require('./data/runningRun.json');
@@ -32,6 +33,9 @@ jest.mock('@salesforce/apex/ProvisioningController.getRunStatus', () => ({ defau
     virtual: true
 });
 jest.mock('@salesforce/apex/ProvisioningController.getPreview', () => ({ default: jest.fn() }), {
+    virtual: true
+});
+jest.mock('@salesforce/apex/ConnectionController.getRunActions', () => ({ default: jest.fn() }), {
     virtual: true
 });
 jest.mock('c/confirmDialog', () => ({ __esModule: true, default: { open: jest.fn() } }));
@@ -74,6 +78,14 @@ async function preview(element) {
     await flushPromises();
 }
 
+/** What c-run-actions reads for the preview: its actions in apps (none unless a test says). */
+function actionsPlanned(totalActions, heldCount = 0) {
+    getRunActions.mockResolvedValue({ totalActions, heldCount, truncated: false, connections: [] });
+}
+
+/** A preview with no invitation: nobody eligible for a product. */
+const NO_INVITATIONS = { ...mockPreview, items: [], totalItems: 0, statusTotals: [] };
+
 /** A preview the service has already evaluated when Apex first reads it back. */
 function previewReadyAtOnce(detail = mockPreview) {
     startPreview.mockResolvedValue(detail.run);
@@ -89,6 +101,7 @@ describe('c-provision-users', () => {
     beforeEach(() => {
         getRunInProgress.mockResolvedValue(null);
         getCurrentPreview.mockResolvedValue(null);
+        actionsPlanned(0);
     });
 
     afterEach(() => {
@@ -152,10 +165,87 @@ describe('c-provision-users', () => {
         expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain('expired');
     });
 
-    it('keeps Provision Users disabled when nobody is eligible', async () => {
-        previewReadyAtOnce({ ...mockPreview, items: [], totalItems: 0 });
+    it('when nobody is eligible and no app has an action planned, then Provision Users stays disabled', async () => {
+        previewReadyAtOnce(NO_INVITATIONS);
         const element = await createScreen();
         await preview(element);
+        await flushPromises();
+        expect(getRunActions).toHaveBeenCalledWith({ runId: mockPreview.run.id });
+        expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'No user is eligible and no app has an action planned, so there is nothing to send.'
+        );
+    });
+
+    it('when a preview has no invitation but plans actions in apps, then Provision Users sends them', async () => {
+        // Arrange: a set granting access only (or a rule edit taking it away): 12 actions, no invitation
+        previewReadyAtOnce(NO_INVITATIONS);
+        actionsPlanned(12);
+        provisionUsers.mockResolvedValue(mockRunning);
+        getRunStatus.mockResolvedValue(mockRunning);
+        ConfirmDialog.open.mockResolvedValue(true);
+        const element = await createScreen();
+        await preview(element);
+        await flushPromises();
+        expect(button(element, 'provision').disabled).toBe(false);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'Sends 12 actions to apps; no user needs an invitation.'
+        );
+
+        // Act
+        button(element, 'provision').click();
+        await flushPromises();
+
+        // Assert: the dialog names what is sent; the preview is provisioned
+        const dialog = ConfirmDialog.open.mock.calls[0][0];
+        expect(dialog.message).toBe('Send 12 actions to apps? No user needs an invitation.');
+        expect(dialog.confirmLabel).toBe('Send Actions');
+        expect(provisionUsers).toHaveBeenCalledWith({
+            previewRunId: mockPreview.run.id,
+            notifyAdmins: false,
+            recipients: []
+        });
+    });
+
+    it('when a preview has invitations and actions in apps, then the hint and the dialog name both, held ones said', async () => {
+        // Arrange: 3 invitations, 12 actions of which the circuit breaker holds 2
+        previewReadyAtOnce();
+        actionsPlanned(12, 2);
+        ConfirmDialog.open.mockResolvedValue(false);
+        const element = await createScreen();
+        await preview(element);
+        await flushPromises();
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'Sends invitations to 3 users and 12 actions to apps.'
+        );
+
+        // Act
+        button(element, 'provision').click();
+        await flushPromises();
+
+        // Assert
+        const dialog = ConfirmDialog.open.mock.calls[0][0];
+        expect(dialog.message).toBe(
+            'Send calendar authorization invitations to 3 users? The run also sends 12 actions to apps. ' +
+                'The circuit breaker holds 2 actions: they are recorded Held and sent only once an admin approves them on the run.'
+        );
+        expect(dialog.confirmLabel).toBe('Send Invitations and Actions');
+        expect(provisionUsers).not.toHaveBeenCalled();
+    });
+
+    it("when the actions read are another run's, then they do not count for this preview", async () => {
+        previewReadyAtOnce(NO_INVITATIONS);
+        const element = await createScreen();
+        await preview(element);
+        await flushPromises();
+
+        element.shadowRoot.querySelector('c-run-actions').dispatchEvent(
+            new CustomEvent('loaded', {
+                detail: { runId: 'a01000000000099AAA', totalActions: 5, heldCount: 0 }
+            })
+        );
+        await flushPromises();
+
         expect(button(element, 'provision').disabled).toBe(true);
         expect(element.shadowRoot.querySelector('.provision-hint').textContent).toContain('nothing to send');
     });

@@ -97,6 +97,46 @@ describe('c-run-actions', () => {
         expect(panel.friendlyMessage).toBe('The actions in other apps could not be loaded');
     });
 
+    it('when the actions are read, then it tells the parent their totals, held ones included (loaded)', async () => {
+        // Arrange
+        getRunActions.mockResolvedValue({ ...mockHeld, runStatus: 'Previewed', canApproveHeld: false });
+        const loaded = jest.fn();
+        const element = createElement('c-run-actions', { is: RunActions });
+        element.addEventListener('loaded', loaded);
+
+        // Act
+        element.runId = RUN_ID;
+        element.runStatus = 'Previewed';
+        document.body.appendChild(element);
+        await flushPromises();
+
+        // Assert
+        expect(loaded).toHaveBeenCalledTimes(1);
+        expect(loaded.mock.calls[0][0].detail).toEqual({ runId: RUN_ID, totalActions: 3, heldCount: 2 });
+    });
+
+    it('when a run has no actions or they cannot be read, then loaded says 0 or is not sent', async () => {
+        // Arrange
+        getRunActions
+            .mockResolvedValueOnce({ totalActions: 0, truncated: false, connections: [] })
+            .mockRejectedValueOnce({ body: { message: 'Service unavailable' } });
+        const loaded = jest.fn();
+        const element = createElement('c-run-actions', { is: RunActions });
+        element.addEventListener('loaded', loaded);
+
+        // Act
+        element.runId = RUN_ID;
+        document.body.appendChild(element);
+        await flushPromises();
+        element.runId = 'a01000000000002AAA';
+        await flushPromises();
+
+        // Assert
+        expect(getRunActions).toHaveBeenCalledTimes(2);
+        expect(loaded).toHaveBeenCalledTimes(1);
+        expect(loaded.mock.calls[0][0].detail).toEqual({ runId: RUN_ID, totalActions: 0, heldCount: 0 });
+    });
+
     it('when a connection has more than 20 actions, then the first 20 are listed until the admin asks for all', async () => {
         const many = Array.from({ length: 45 }, (_, index) => ({
             id: `a0A0000000000${String(index).padStart(2, '0')}AAA`,
@@ -204,6 +244,27 @@ describe('c-run-actions', () => {
         expect(root.querySelector('lightning-button.approve-held')).toBeNull();
     });
 
+    it('when the approval succeeds, then it tells the parent (heldapproved) after reading the actions again', async () => {
+        // Arrange
+        getRunActions.mockResolvedValue(mockHeld);
+        ConfirmDialog.open.mockResolvedValue(true);
+        approveHeldRemovals.mockResolvedValue({ released: 2, alreadyApproved: false });
+        const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        const approved = jest.fn();
+        element.addEventListener('heldapproved', approved);
+        await flushPromises();
+
+        // Act
+        element.shadowRoot.querySelector('lightning-button.approve-held').click();
+        await flushPromises();
+        await flushPromises();
+
+        // Assert
+        expect(approved).toHaveBeenCalledTimes(1);
+        expect(approved.mock.calls[0][0].detail).toEqual({ released: 2, alreadyApproved: false });
+        expect(getRunActions).toHaveBeenCalledTimes(2);
+    });
+
     it('when the admin cancels the confirmation, then nothing is sent', async () => {
         getRunActions.mockResolvedValue(mockHeld);
         ConfirmDialog.open.mockResolvedValue(false);
@@ -224,6 +285,8 @@ describe('c-run-actions', () => {
             body: { message: 'A later run finished: approve its holds instead.' }
         });
         const element = createRunActions({ runId: RUN_ID, runStatus: 'Completed' });
+        const approved = jest.fn();
+        element.addEventListener('heldapproved', approved);
         await flushPromises();
 
         element.shadowRoot.querySelector('lightning-button.approve-held').click();
@@ -233,6 +296,7 @@ describe('c-run-actions', () => {
         expect(element.shadowRoot.querySelector('c-error-panel').errors).toEqual({
             body: { message: 'A later run finished: approve its holds instead.' }
         });
+        expect(approved).not.toHaveBeenCalled();
     });
 
     it('when a preview holds removals, then no approval is offered yet', async () => {

@@ -218,5 +218,63 @@ describe('c-run-detail', () => {
         expect(actions.runId).toBe(mockRunDetail.run.id);
         expect(actions.runStatus).toBe(mockRunDetail.run.status);
     });
+
+    it('when the admin approves held removals in the actions, then the run is read again and its outcome line and counts are current', async () => {
+        // Arrange: the run as it was before the approval, then as the service wrote it after
+        const before = {
+            ...mockRunDetail,
+            run: {
+                ...mockRunDetail.run,
+                outcomeSummary: '0 invited, 0 reminded, 0 skipped, 0 failed, 2 held for review'
+            }
+        };
+        const after = {
+            ...mockRunDetail,
+            run: {
+                ...mockRunDetail.run,
+                failedCount: 0,
+                outcomeSummary: '0 invited, 0 reminded, 0 skipped, 0 failed, 2 deactivated'
+            }
+        };
+        getRunDetail.mockResolvedValueOnce(before).mockResolvedValueOnce(after);
+        const element = await createDetail();
+        const actions = element.shadowRoot.querySelector('c-run-actions');
+
+        // Act
+        actions.dispatchEvent(
+            new CustomEvent('heldapproved', { detail: { released: 2, alreadyApproved: false } })
+        );
+        await flushPromises();
+
+        // Assert: read again; the actions region is the same one (not rebuilt behind a spinner)
+        expect(getRunDetail).toHaveBeenCalledTimes(2);
+        expect(getRunDetail).toHaveBeenLastCalledWith({ runId: 'a01000000000001AAA' });
+        expect(element.shadowRoot.querySelector('.outcome-summary').textContent).toBe(
+            'Outcome: 0 invited, 0 reminded, 0 skipped, 0 failed, 2 deactivated'
+        );
+        expect(element.shadowRoot.querySelector('.failed').textContent).toBe('0');
+        expect(element.shadowRoot.querySelector('c-run-actions')).toBe(actions);
+        expect(element.shadowRoot.querySelector('lightning-spinner')).toBeNull();
+    });
+
+    it('when the run cannot be read again after an approval, then the error is shown beside the run', async () => {
+        // Arrange
+        getRunDetail
+            .mockResolvedValueOnce(mockRunDetail)
+            .mockRejectedValueOnce({ body: { message: 'Unable to reach the org.' } });
+        const element = await createDetail();
+
+        // Act
+        element.shadowRoot
+            .querySelector('c-run-actions')
+            .dispatchEvent(new CustomEvent('heldapproved', { detail: { released: 2 } }));
+        await flushPromises();
+
+        // Assert
+        expect(element.shadowRoot.querySelector('c-error-panel').errors).toEqual({
+            body: { message: 'Unable to reach the org.' }
+        });
+        expect(element.shadowRoot.querySelector('.outcome-summary')).not.toBeNull();
+    });
     // Connections (issue 19): end
 });
