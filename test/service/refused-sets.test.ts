@@ -130,6 +130,38 @@ describe('a set the org refuses among several', () => {
         expect(invalid[0].reasons[0]).toContain('the other sets were evaluated');
     });
 
+    it('when a user is explained after a preview in which the org refused a set, then that set is explained as skipped with the reason, not matched in memory', async () => {
+        // Arrange: a user the refused set would match in memory (its Title), and a preview that found it refused
+        await threeSets();
+        const [user] = alphaUsers;
+        await store.update([{ attributes: { type: 'User' }, Id: user.Id, Title: REFUSED_TITLE }]);
+        refuseTheSet();
+        await previewViaApi(service, org.ids.adminUserIds[0]);
+
+        try {
+            // Act
+            const response = await api(service, 'GET', `/v1/users/${user.Id}/explain`);
+
+            // Assert
+            expect(response.status).toBe(200);
+            const sets = response.body.sets as {
+                setName: string;
+                valid: boolean;
+                matched: boolean;
+                errors?: { message: string }[];
+            }[];
+            const refused = sets.find((set) => set.setName === 'Refused by the org');
+            expect(refused).toMatchObject({ valid: false, matched: false });
+            expect(refused?.errors?.[0].message).toContain(ORG_REASON);
+            expect(sets.find((set) => set.setName === 'Alpha accounts')).toMatchObject({
+                valid: true,
+                matched: true
+            });
+        } finally {
+            await store.update([{ attributes: { type: 'User' }, Id: user.Id, Title: null }]);
+        }
+    });
+
     it("when one set is refused, then a scheduled run completes, invites the others' users and the audit email names the refused set with the org's reason", async () => {
         // Arrange
         await threeSets();

@@ -338,7 +338,14 @@ export class Evaluator {
     async explainUser(userId: string): Promise<Explanation & { user: UserRecord }> {
         assertSalesforceId(userId, 'user id');
         const prepared0 = await this.prepare();
-        const { prepared } = prepared0;
+        // A set the org refused in the last evaluation (and unchanged since) is explained as the run treats
+        // it: skipped, with the org's reason, not matched in memory against a query the org will not run.
+        const refused = prepared0.prepared.valid.flatMap((set) => {
+            const reason = this.knownRefusal(set);
+            return reason === undefined ? [] : [{ set, reason }];
+        });
+        const { prepared } =
+            refused.length > 0 ? withoutRefused(prepared0.prepared, refused, prepared0.ctx) : prepared0;
         // IsManager of this one user: one grouped query, not every manager of the org.
         const managerIds = requiredManagerIds(prepared.valid)
             ? await new ChangeStore(this.store.org).managersAmong([userId])
