@@ -222,6 +222,82 @@ describe('the local Apex surface', () => {
         expect(keysOf(settings)).toEqual(auraMembers('ScheduledProvisioningController.ScheduleSettings'));
     });
 
+    it("when the admin searches a run's users, then the org finds them among all the items, as Apex binds the term", async () => {
+        // Arrange: a run of a page of others and, after them, the users searched for
+        const org = service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const adminId = org.ids.adminUserIds[0];
+        const [admin] = await rest.query<{ Name: string }>(`SELECT Name FROM User WHERE Id = '${adminId}'`);
+        const runId = await rest.create('Provisioning_Run__c', {
+            Status__c: 'Completed',
+            Trigger__c: 'Manual'
+        });
+        const items: Record<string, string>[] = Array.from({ length: 500 }, (_, index) => ({
+            Email__c: `user${index}@example.com`,
+            Matched_Sets__c: 'EMEA',
+            Status__c: 'Invited'
+        }));
+        items.push(
+            {
+                User__c: adminId,
+                Email__c: 'jane.doe@example.com',
+                Matched_Sets__c: 'EMEA',
+                Status__c: 'Failed',
+                Reason__c: "Seat limit at 100% reached, O'Brien"
+            },
+            {
+                Email__c: 'jane_roe@example.com',
+                Matched_Sets__c: 'Sales managers',
+                Status__c: 'Invited',
+                Reason__c: 'Seat limit at 100 reached'
+            }
+        );
+        for (let start = 0; start < items.length; start += 200) {
+            await rest.request('POST', '/composite/sobjects', {
+                allOrNone: true,
+                records: items.slice(start, start + 200).map((item) => ({
+                    attributes: { type: 'Provisioning_Run_Item__c' },
+                    Run__c: runId,
+                    ...item
+                }))
+            });
+        }
+        type Page = { items: { email: string; status: string }[]; hasMore: boolean; lastId: string };
+        const search = (term: string | null, onlyProblems = false, afterId: string | null = null) =>
+            apex.call('RunHistoryController', 'getRunItems', {
+                runId,
+                afterId,
+                onlyProblems,
+                search: term
+            }) as Promise<Page>;
+        const emails = (page: Page) => page.items.map((item) => item.email);
+
+        // Act + Assert: part of the name or of the email, in any case, trimmed
+        const byName = await search(admin.Name.slice(1, -1).toUpperCase());
+        expect(keysOf(byName)).toEqual(auraMembers('ProvisioningRuns.ItemPage'));
+        expect(emails(byName)).toEqual(['jane.doe@example.com']);
+        expect(emails(await search('  Jane.Doe@Example  '))).toEqual(['jane.doe@example.com']);
+        expect(emails(await search('JANE'))).toEqual(['jane.doe@example.com', 'jane_roe@example.com']);
+        // % and _ match themselves, not anything; a quote is only a quote
+        expect(emails(await search('100%'))).toEqual(['jane.doe@example.com']);
+        expect(emails(await search('e_r'))).toEqual(['jane_roe@example.com']);
+        expect(emails(await search("o'brien"))).toEqual(['jane.doe@example.com']);
+        // With only the problems, and a page at a time
+        const problems = await search('jane', true);
+        expect(problems.items.map((item) => item.status)).toEqual(['Failed']);
+        const firstPage = await search('emea');
+        expect(firstPage.items).toHaveLength(500);
+        expect(firstPage.hasMore).toBe(true);
+        const nextPage = await search('emea', false, firstPage.lastId);
+        expect(emails(nextPage)).toEqual(['jane.doe@example.com']);
+        expect(nextPage.hasMore).toBe(false);
+        // Blank is no search; too long is refused as Apex refuses it
+        expect((await search('   ')).items).toHaveLength(500);
+        expect((await search(null)).hasMore).toBe(true);
+        await expect(search('x'.repeat(101))).rejects.toThrow('Search with at most 100 characters.');
+        expect((await search(` ${'x'.repeat(100)} `)).items).toEqual([]);
+    });
+
     it('when the editor checks a draft set, then the answer has exactly the members of ConditionSetImpact', async () => {
         // Arrange: another active set that is not valid (a field the org has not), so the check names it
         const org = service.localOrg!;

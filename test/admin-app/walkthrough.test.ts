@@ -211,6 +211,52 @@ describe('the admin app as an admin lives in it (issue 21)', () => {
         }
     });
 
+    it('finding 4, past the first page: when the admin searches a run of more users than a page holds, then the org finds one the table has not loaded', async () => {
+        // Arrange: a finished run of 501 users, the one searched for last (not among the first 500 loaded)
+        const org = stack.service.localOrg!;
+        const rest = new OrgRest({ url: org.url, clientId: org.clientId, clientSecret: org.clientSecret });
+        const runId = await rest.create('Provisioning_Run__c', {
+            Status__c: 'Completed',
+            Trigger__c: 'Manual'
+        });
+        const items = Array.from({ length: 501 }, (_, index) => ({
+            attributes: { type: 'Provisioning_Run_Item__c' },
+            Run__c: runId,
+            Email__c: index === 500 ? 'far.down@example.com' : `user${index}@example.com`,
+            Matched_Sets__c: 'EMEA',
+            Status__c: 'Invited'
+        }));
+        for (let start = 0; start < items.length; start += 200)
+            await rest.request('POST', '/composite/sobjects', {
+                allOrNone: true,
+                records: items.slice(start, start + 200)
+            });
+        try {
+            await page.goto(`${stack.adminApp.url}#history/${runId}`);
+            const panel = page.getByRole('tabpanel', { name: 'History' });
+            await panel.getByText('Showing the first 500 of 501 users.').waitFor(WAIT);
+
+            // Act
+            const search = panel.getByRole('searchbox', { name: 'Search users' });
+            await search.fill('FAR.DOWN');
+
+            // Assert: the org searched every user; the summary speaks of all of them
+            await panel.getByText('1 user matches "FAR.DOWN".').waitFor(WAIT);
+            const rows = panel.getByRole('grid').last().locator('tbody tr');
+            expect(await rows.count()).toBe(1);
+            expect(await rows.first().innerText()).toContain('far.down@example.com');
+            expect(await panel.getByText(/loaded/).count()).toBe(0);
+            await atBothWidths('walkthrough-run-search', search);
+
+            // Act + Assert: clearing the box brings the first 500 back
+            await search.fill('');
+            await panel.getByText('Showing the first 500 of 501 users.').waitFor(WAIT);
+            expect(await rows.count()).toBeGreaterThan(1);
+        } finally {
+            await rest.remove('Provisioning_Run__c', runId);
+        }
+    });
+
     it('finding 5: when the admin enters a negative number of days and unbalanced logic, then each problem shows once, where it is fixed, all at once', async () => {
         // Arrange
         const panel = await openTab('Condition Sets');

@@ -21,6 +21,9 @@ const PREVIEWED = 'Previewed';
 const PREVIEW_ONLY_STATUSES = ['Previewing', 'Previewed', 'Expired'];
 const PROBLEM_STATUSES = ['Skipped', 'Failed'];
 const ITEM_PAGE_SIZE = 500;
+/** ProvisioningRuns.MAX_SEARCH_LENGTH and its refusal. */
+const MAX_SEARCH_LENGTH = 100;
+const SEARCH_TOO_LONG = 'Search with at most 100 characters.';
 const PREVIEW_STALE_AFTER_SECONDS = 180;
 const RESUMABLE_PREVIEW_HOURS = 12;
 const DEFAULT_RUN_COUNT = 50;
@@ -78,7 +81,7 @@ export const APEX_PARAMETERS: Record<string, string[]> = {
     'RunHistoryController.getRuns': ['maxRuns', 'includePreviews'],
     'RunHistoryController.getOrgTimeZone': [],
     'RunHistoryController.getRunDetail': ['runId'],
-    'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems'],
+    'RunHistoryController.getRunItems': ['runId', 'afterId', 'onlyProblems', 'search'],
     'RunHistoryController.explainUser': ['userId'],
     'ScheduledProvisioningController.getSettings': [],
     'ScheduledProvisioningController.saveSettings': ['settings'],
@@ -112,6 +115,18 @@ function id(value: unknown, what: string): string {
 
 function optionalId(value: unknown, what: string): string | null {
     return value == null || value === '' ? null : id(value, what);
+}
+
+/**
+ * ProvisioningRuns.searchPattern as a SOQL literal: "contains" the trimmed term, its % and _ (and the
+ * backslash) escaped so they match themselves, its quote escaped; null for nothing to search. Apex binds
+ * the pattern; the REST API takes it as a literal with the same escapes.
+ */
+function searchPattern(search: string | null): string | null {
+    const term = (search ?? '').trim();
+    if (term === '') return null;
+    if (term.length > MAX_SEARCH_LENGTH) throw new ApexError(SEARCH_TOO_LONG);
+    return `'%${term.replace(/[\\%_']/g, (c) => `\\${c}`)}%'`;
 }
 
 function text(value: unknown): string | null {
@@ -834,11 +849,19 @@ export class LocalApex {
         runId: string,
         runStatus: string | null,
         afterId: string | null,
-        onlyProblems: boolean
+        onlyProblems: boolean,
+        search: string | null = null
     ) {
         let soql = `SELECT ${ITEM_FIELDS} FROM Provisioning_Run_Item__c WHERE Run__c = ${soqlQuote(runId)}`;
         if (afterId) soql += ` AND Id > ${soqlQuote(afterId)}`;
         if (onlyProblems) soql += ` AND Status__c IN (${PROBLEM_STATUSES.map(soqlQuote).join(', ')})`;
+        const pattern = searchPattern(search);
+        if (pattern) {
+            // As ProvisioningRuns: the searchable text columns, LIKE comparing without regard to case.
+            soql +=
+                ` AND (User__r.Name LIKE ${pattern} OR Email__c LIKE ${pattern}` +
+                ` OR Matched_Sets__c LIKE ${pattern} OR Reason__c LIKE ${pattern})`;
+        }
         soql += ` ORDER BY Id ASC LIMIT ${ITEM_PAGE_SIZE + 1}`;
         const records = await this.org.query(soql);
         const page = records.slice(0, ITEM_PAGE_SIZE);
@@ -873,7 +896,8 @@ export class LocalApex {
             runId,
             run.status,
             optionalId(params.afterId, 'the last item'),
-            params.onlyProblems === true
+            params.onlyProblems === true,
+            params.search == null ? null : String(params.search)
         );
     }
 

@@ -32,16 +32,18 @@ const OUTCOME_COLUMNS = [
     WHY_COLUMN
 ];
 
-/** The columns the search box looks in. */
-const SEARCHED_FIELDS = [
-    'userName',
-    'email',
-    'products',
-    'matchedSets',
-    'currentStatus',
-    'outcome',
-    'reason'
-];
+/**
+ * The columns the search box looks in: those the org searches too (ProvisioningRuns.itemPage: the text
+ * fields behind them), so a search finds the same users whether the run is loaded whole or searched by the
+ * org. Products (a multi-select picklist) and the statuses cannot be searched there.
+ */
+const SEARCHED_FIELDS = ['userName', 'email', 'matchedSets', 'reason'];
+const LOAD_FAILED = 'More users could not be loaded';
+const SEARCH_FAILED = 'The users could not be searched';
+/** Typing pauses this long before the org is asked. */
+export const SEARCH_DELAY_MS = 300;
+/** ProvisioningRuns.MAX_SEARCH_LENGTH: the box takes no more. */
+export const SEARCH_MAX_LENGTH = 100;
 
 const DATE_TIME_PATTERN = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(:\d{2}(\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -133,7 +135,9 @@ const PROBLEM_OUTCOMES = ['Skipped', 'Failed'];
  * The users of a run (a preview's eligible users, or a finished run's items) with totals: users,
  * per product, per matched set, and users matched by more than one set. Totals cover the whole run; the
  * users come a page at a time (the first with the detail, the next ones from Apex on "Show more users"),
- * and with problemsOnly only the skipped and failed ones, read from the org as well.
+ * and with problemsOnly only the skipped and failed ones, read from the org as well. The search box
+ * filters the users shown when every one is loaded; otherwise the org searches all of them, and its
+ * matches, a page at a time too, stand in for the list until the box is cleared.
  */
 export default class PreviewResults extends LightningElement {
     /** Show each item's outcome (Invited / Skipped / Failed) and reason. */
@@ -147,6 +151,7 @@ export default class PreviewResults extends LightningElement {
     isLoadingMore = false;
     pendingRequest;
     error;
+    errorMessage;
 
     /** RunDetail from Apex: { run, items, hasMoreItems, lastItemId, totalItems, …Totals, skippedSets } */
     @api
@@ -176,41 +181,68 @@ export default class PreviewResults extends LightningElement {
         // An answer still on its way belongs to the rows being replaced.
         this.pendingRequest = undefined;
         this.isLoadingMore = false;
+        this.forgetSearch();
         const detail = this._detail;
         if (this._onlyProblems && detail && detail.run) {
             this.rows = [];
             this.lastItemId = undefined;
             this.hasMore = false;
-            this.loadMore();
+            if (this.isSearching) {
+                // The skipped and failed users are not loaded yet: the org searches them.
+                this.searchOrg(false);
+            } else {
+                this.loadMore();
+            }
             return;
         }
         this.rows = (detail && detail.items) || [];
         this.lastItemId = detail && detail.lastItemId;
         this.hasMore = Boolean(detail && detail.hasMoreItems);
+        if (this.isSearching && this.hasMore) {
+            this.searchOrg(true);
+        }
     }
 
-    async loadMore() {
+    /** The next page: of the run's users, or of the org's matches while a search stands in for them. */
+    loadMore() {
+        return this.fetchPage(this.lastItemId || null, this.searchedTerm, false);
+    }
+
+    /**
+     * A page of the run's users from Apex (with search, only the matches), after afterId; replace starts
+     * the rows afresh with it (a new search), otherwise it is added to them.
+     */
+    async fetchPage(afterId, search, replace) {
         const runId = this._detail && this._detail.run && this._detail.run.id;
         if (!runId) {
             return;
         }
-        const request = { afterId: this.lastItemId || null };
+        const request = { afterId, search, replace };
         this.pendingRequest = request;
         this.isLoadingMore = true;
         try {
-            const page = await getRunItems({
-                runId,
-                afterId: request.afterId,
-                onlyProblems: this._onlyProblems
-            });
+            const params = { runId, afterId, onlyProblems: this._onlyProblems };
+            if (search !== undefined) {
+                params.search = search;
+            }
+            const page = await getRunItems(params);
             if (this.pendingRequest === request) {
-                this.rows = [...this.rows, ...(page.items || [])];
+                this.rows = replace ? page.items || [] : [...this.rows, ...(page.items || [])];
                 this.lastItemId = page.lastId;
                 this.hasMore = Boolean(page.hasMore);
+                if (replace) {
+                    this.searchedTerm = search;
+                    this.error = undefined;
+                }
             }
         } catch (error) {
             if (this.pendingRequest === request) {
+                // The rows shown stay: the list, or the matches of the previous search.
                 this.error = error;
+                this.errorMessage = search === undefined ? LOAD_FAILED : SEARCH_FAILED;
+                if (replace && this.searchedTerm === undefined) {
+                    this.savedList = undefined;
+                }
             }
         } finally {
             if (this.pendingRequest === request) {
@@ -331,13 +363,88 @@ export default class PreviewResults extends LightningElement {
         }
     }
 
-    // Search and sort over the users loaded so far.
+    // Search over every user of the run, and sort what is shown.
     searchTerm = '';
+    searchMaxLength = SEARCH_MAX_LENGTH;
+    /** The term the org searched for the rows shown; undefined while they are the run's own list. */
+    searchedTerm;
+    /** The run's own list while the org's matches stand in for it, shown again when the box is cleared. */
+    savedList;
+    searchTimer;
     sortedBy;
     sortedDirection = 'asc';
 
+    disconnectedCallback() {
+        this.stopSearchTimer();
+    }
+
     handleSearch(event) {
         this.searchTerm = event.target.value || '';
+        this.stopSearchTimer();
+        if (!this.isSearching) {
+            this.showList();
+            return;
+        }
+        if (this.searchedTerm === undefined && !this.hasMore && !this.isLoadingMore) {
+            return; // every user is here: the table filters them itself
+        }
+        // The org is asked once the admin pauses, not at every key.
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.searchTimer = setTimeout(() => {
+            this.searchTimer = undefined;
+            this.searchOrg(true);
+        }, SEARCH_DELAY_MS);
+    }
+
+    /** The org's first page of matches; saveList keeps the run's list to show again afterwards. */
+    searchOrg(saveList) {
+        const term = this.searchTerm.trim();
+        if (term === this.searchedTerm && !this.isSearchPending) {
+            this.error = undefined; // back to the term the rows were found for
+            return;
+        }
+        if (this.searchedTerm === undefined && !this.savedList && saveList && !this.isLoadingMore) {
+            this.savedList = { rows: this.rows, lastItemId: this.lastItemId, hasMore: this.hasMore };
+        }
+        this.fetchPage(null, term, true);
+    }
+
+    /** The box is cleared: the run's list again, as it was before the search. */
+    showList() {
+        const searchedOrg =
+            this.searchedTerm !== undefined ||
+            Boolean(this.pendingRequest && this.pendingRequest.search !== undefined);
+        const saved = this.savedList;
+        this.forgetSearch();
+        if (this.errorMessage === SEARCH_FAILED) {
+            this.error = undefined;
+        }
+        if (!searchedOrg) {
+            return;
+        }
+        if (!saved) {
+            this.resetRows();
+            return;
+        }
+        this.error = undefined;
+        this.pendingRequest = undefined;
+        this.isLoadingMore = false;
+        this.rows = saved.rows;
+        this.lastItemId = saved.lastItemId;
+        this.hasMore = saved.hasMore;
+    }
+
+    forgetSearch() {
+        this.stopSearchTimer();
+        this.searchedTerm = undefined;
+        this.savedList = undefined;
+    }
+
+    stopSearchTimer() {
+        if (this.searchTimer) {
+            clearTimeout(this.searchTimer);
+            this.searchTimer = undefined;
+        }
     }
 
     handleSort(event) {
@@ -349,13 +456,37 @@ export default class PreviewResults extends LightningElement {
         return this.searchTerm.trim() !== '';
     }
 
+    /** The org has been asked, or is about to be, and has not answered yet. */
+    get isSearchPending() {
+        return Boolean(this.searchTimer) || Boolean(this.pendingRequest && this.pendingRequest.replace);
+    }
+
+    /** The table filters the rows itself: every user of the list is loaded. */
+    get filtersLocally() {
+        return this.isSearching && this.searchedTerm === undefined && !this.hasMore && !this.isSearchPending;
+    }
+
+    get showSearchSummary() {
+        return (
+            this.isSearching &&
+            (this.isSearchPending || this.searchedTerm !== undefined || this.filtersLocally)
+        );
+    }
+
     get searchSummary() {
+        if (!this.showSearchSummary) {
+            return '';
+        }
+        if (this.isSearchPending) {
+            return `Searching the users for "${this.searchTerm.trim()}"…`;
+        }
         const shown = this.items.length;
         const noun = shown === 1 ? 'user matches' : 'users match';
-        const scope = this.hasMore
-            ? ` among the ${this.rows.length} loaded; show more users to search the other ${this.shownTotal - this.rows.length}`
-            : '';
-        return `${shown} ${noun} "${this.searchTerm.trim()}"${scope}.`;
+        const term = this.searchedTerm === undefined ? this.searchTerm.trim() : this.searchedTerm;
+        if (this.searchedTerm !== undefined && this.hasMore) {
+            return `The first ${shown} users matching "${term}"; show more users for the others.`;
+        }
+        return `${shown} ${noun} "${term}".`;
     }
 
     handleShowMore() {
@@ -373,7 +504,7 @@ export default class PreviewResults extends LightningElement {
             ...item,
             outcome: item.outcome || item.status || TO_INVITE
         }));
-        const term = this.searchTerm.trim().toLowerCase();
+        const term = this.filtersLocally ? this.searchTerm.trim().toLowerCase() : '';
         if (term) {
             items = items.filter((item) =>
                 SEARCHED_FIELDS.some((fieldName) =>
@@ -389,8 +520,9 @@ export default class PreviewResults extends LightningElement {
         return items;
     }
 
+    /** The table and its search box: some users, or a search (whose matches may be none). */
     get hasItems() {
-        return this.rows.length > 0;
+        return this.rows.length > 0 || this.searchedTerm !== undefined || this.isSearchPending;
     }
 
     get totalItems() {
@@ -411,8 +543,9 @@ export default class PreviewResults extends LightningElement {
         return (this._detail && this._detail.overlapCount) || 0;
     }
 
+    /** The list shows fewer users than the run has (a search says what it found instead). */
     get isTruncated() {
-        return this.shownTotal > this.rows.length;
+        return this.searchedTerm === undefined && this.shownTotal > this.rows.length;
     }
 
     get truncatedMessage() {

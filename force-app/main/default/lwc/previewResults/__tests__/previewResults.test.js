@@ -1,5 +1,5 @@
 import { createElement } from 'lwc';
-import PreviewResults from 'c/previewResults';
+import PreviewResults, { SEARCH_DELAY_MS } from 'c/previewResults';
 import getRunItems from '@salesforce/apex/RunHistoryController.getRunItems';
 import explainUser from '@salesforce/apex/RunHistoryController.explainUser';
 
@@ -30,6 +30,36 @@ function createResults(props) {
     return element;
 }
 
+/** The admin types in the search box (lightning-input's change event, at each key). */
+function typeSearch(element, value) {
+    const search = element.shadowRoot.querySelector('lightning-input.search-users');
+    search.value = value;
+    search.dispatchEvent(new CustomEvent('change'));
+}
+
+function shownNames(element) {
+    return element.shadowRoot.querySelector('lightning-datatable').data.map((row) => row.userName);
+}
+
+function summary(element) {
+    return element.shadowRoot.querySelector('.search-summary').textContent;
+}
+
+/** A run with more users than the first page holds. */
+const PAGED_DETAIL = {
+    ...mockRunDetail,
+    totalItems: 5000,
+    hasMoreItems: true,
+    lastItemId: 'a02000000000002AAA'
+};
+const JANE = {
+    ...mockRunDetail.items[0],
+    id: 'a02000000000900AAA',
+    userId: '005000000000900AAA',
+    userName: 'Jane Doe',
+    email: 'jane@example.com'
+};
+
 function texts(element, selector) {
     return [...element.shadowRoot.querySelectorAll(selector)].map((node) => node.textContent);
 }
@@ -40,6 +70,7 @@ describe('c-preview-results', () => {
             document.body.removeChild(document.body.firstChild);
         }
         jest.clearAllMocks();
+        jest.useRealTimers();
     });
 
     it('shows the totals, the overlaps and the eligible users', () => {
@@ -315,5 +346,183 @@ describe('c-preview-results', () => {
         expect(table.data.map((item) => item.userName)).toEqual(
             [...all].sort((a, b) => b.localeCompare(a, undefined, { sensitivity: 'base', numeric: true }))
         );
+    });
+
+    describe('search over every user of the run', () => {
+        beforeEach(() => {
+            jest.useFakeTimers();
+        });
+
+        it('when more users exist than are loaded, then the org is asked for the term once the admin pauses', async () => {
+            // Arrange
+            getRunItems.mockResolvedValue({ items: [JANE], hasMore: false, lastId: JANE.id });
+            const element = createResults({ detail: PAGED_DETAIL });
+
+            // Act
+            typeSearch(element, 'j');
+            typeSearch(element, 'ja');
+            typeSearch(element, ' jane ');
+            jest.advanceTimersByTime(SEARCH_DELAY_MS - 1);
+            await flushPromises();
+
+            // Assert: nothing asked while typing; the list stays, the summary says a search is coming
+            expect(getRunItems).not.toHaveBeenCalled();
+            expect(shownNames(element)).toEqual(['Grace Hopper', 'Alan Turing']);
+            expect(summary(element)).toBe('Searching the users for "jane"…');
+
+            // Act
+            jest.advanceTimersByTime(1);
+            await flushPromises();
+
+            // Assert: one request, the last term, trimmed; its matches stand in for the list
+            expect(getRunItems).toHaveBeenCalledTimes(1);
+            expect(getRunItems).toHaveBeenCalledWith({
+                runId: 'a01000000000001AAA',
+                afterId: null,
+                onlyProblems: false,
+                search: 'jane'
+            });
+            expect(shownNames(element)).toEqual(['Jane Doe']);
+            expect(summary(element)).toBe('1 user matches "jane".');
+            expect(element.shadowRoot.querySelector('.truncated')).toBeNull();
+            expect(showMore(element)).toBeNull();
+            const summaryNode = element.shadowRoot.querySelector('.search-summary');
+            expect(summaryNode.getAttribute('role')).toBe('status');
+        });
+
+        it('when the matches fill more than a page, then "Show more users" pages within the search, and sorting sorts them', async () => {
+            // Arrange
+            const ada = { ...JANE, id: 'a02000000000901AAA', userName: 'Ada Janeway' };
+            const zoe = { ...JANE, id: 'a02000000000902AAA', userName: 'Zoe Jane' };
+            getRunItems.mockResolvedValueOnce({ items: [zoe, JANE], hasMore: true, lastId: JANE.id });
+            getRunItems.mockResolvedValueOnce({ items: [ada], hasMore: false, lastId: ada.id });
+            const element = createResults({ detail: PAGED_DETAIL, problemsOnly: false });
+            typeSearch(element, 'jane');
+            jest.advanceTimersByTime(SEARCH_DELAY_MS);
+            await flushPromises();
+            expect(summary(element)).toBe(
+                'The first 2 users matching "jane"; show more users for the others.'
+            );
+
+            // Act
+            showMore(element).click();
+            await flushPromises();
+            const table = element.shadowRoot.querySelector('lightning-datatable');
+            table.dispatchEvent(
+                new CustomEvent('sort', { detail: { fieldName: 'userName', sortDirection: 'asc' } })
+            );
+            await flushPromises();
+
+            // Assert
+            expect(getRunItems).toHaveBeenLastCalledWith({
+                runId: 'a01000000000001AAA',
+                afterId: JANE.id,
+                onlyProblems: false,
+                search: 'jane'
+            });
+            expect(shownNames(element)).toEqual(['Ada Janeway', 'Jane Doe', 'Zoe Jane']);
+            expect(summary(element)).toBe('3 users match "jane".');
+        });
+
+        it('when only the skipped and failed users are shown, then the org searches only them', async () => {
+            // Arrange
+            const failed = { ...JANE, status: 'Failed', outcome: 'Failed' };
+            getRunItems.mockResolvedValue({ items: [failed], hasMore: true, lastId: failed.id });
+            const element = createResults({
+                detail: { ...PAGED_DETAIL, statusTotals: [{ label: 'Failed', count: 900 }] },
+                showOutcome: true,
+                problemsOnly: true
+            });
+            await flushPromises();
+
+            // Act
+            typeSearch(element, 'jane');
+            jest.advanceTimersByTime(SEARCH_DELAY_MS);
+            await flushPromises();
+
+            // Assert
+            expect(getRunItems).toHaveBeenLastCalledWith({
+                runId: 'a01000000000001AAA',
+                afterId: null,
+                onlyProblems: true,
+                search: 'jane'
+            });
+        });
+
+        it('when every user is loaded, then the table filters them itself and the org is not asked', async () => {
+            // Arrange
+            const element = createResults({
+                detail: { ...mockRunDetail, totalItems: 2, hasMoreItems: false }
+            });
+
+            // Act
+            typeSearch(element, 'GRACE@');
+            await flushPromises();
+            jest.advanceTimersByTime(SEARCH_DELAY_MS * 2);
+            await flushPromises();
+
+            // Assert
+            expect(getRunItems).not.toHaveBeenCalled();
+            expect(shownNames(element)).toEqual(['Grace Hopper']);
+            expect(summary(element)).toBe('1 user matches "GRACE@".');
+        });
+
+        it('when the search fails, then the error shows and the users shown stay', async () => {
+            // Arrange
+            getRunItems.mockRejectedValue({ body: { message: 'Search with at most 100 characters.' } });
+            const element = createResults({ detail: PAGED_DETAIL });
+
+            // Act
+            typeSearch(element, 'jane');
+            jest.advanceTimersByTime(SEARCH_DELAY_MS);
+            await flushPromises();
+
+            // Assert
+            const panel = element.shadowRoot.querySelector('c-error-panel');
+            expect(panel.errors.body.message).toBe('Search with at most 100 characters.');
+            expect(panel.friendlyMessage).toBe('The users could not be searched');
+            expect(shownNames(element)).toEqual(['Grace Hopper', 'Alan Turing']);
+            expect(summary(element)).toBe('');
+        });
+
+        it("when the admin clears the box, then the run's list is back as it was, without asking the org", async () => {
+            // Arrange
+            getRunItems.mockResolvedValue({ items: [JANE], hasMore: false, lastId: JANE.id });
+            const element = createResults({ detail: PAGED_DETAIL });
+            typeSearch(element, 'jane');
+            jest.advanceTimersByTime(SEARCH_DELAY_MS);
+            await flushPromises();
+            expect(shownNames(element)).toEqual(['Jane Doe']);
+
+            // Act
+            typeSearch(element, '');
+            await flushPromises();
+
+            // Assert
+            expect(getRunItems).toHaveBeenCalledTimes(1);
+            expect(shownNames(element)).toEqual(['Grace Hopper', 'Alan Turing']);
+            expect(summary(element)).toBe('');
+            expect(element.shadowRoot.querySelector('.truncated').textContent).toBe(
+                'Showing the first 2 of 5000 users.'
+            );
+            expect(showMore(element)).not.toBeNull();
+        });
+
+        it('when a search finds nobody, then the box and the summary stay, with an empty table', async () => {
+            // Arrange
+            getRunItems.mockResolvedValue({ items: [], hasMore: false, lastId: null });
+            const element = createResults({ detail: PAGED_DETAIL });
+
+            // Act
+            typeSearch(element, 'nobody');
+            jest.advanceTimersByTime(SEARCH_DELAY_MS);
+            await flushPromises();
+
+            // Assert
+            expect(element.shadowRoot.querySelector('lightning-input.search-users')).not.toBeNull();
+            expect(shownNames(element)).toEqual([]);
+            expect(summary(element)).toBe('0 users match "nobody".');
+            expect(element.shadowRoot.querySelector('.empty-state')).toBeNull();
+        });
     });
 });
