@@ -47,7 +47,7 @@ import type { SObjectRecord } from '../../ports';
 import { forEachCandidatePage, ownStrings, readManagerIds } from '../candidates';
 import type { Evaluator } from '../evaluation';
 import { sendGroupChanges } from './group-changes';
-import { truncate, type RunDeps } from './context';
+import { truncate, type ActionsProgress, type RunDeps } from './context';
 import { planTakingAway, sendTakingAway, TAKING_AWAY_KINDS, type TakingAwayOutcome } from './taking-away';
 
 /** Consecutive failures of one connection (unreachable, refused, timing out) after which its rest fails. */
@@ -432,6 +432,34 @@ export interface SendGuard {
     mayContinue(): Promise<boolean>;
 }
 
+/**
+ * The run's actions with an outcome, across its connections: reported after each one, so the run view shows
+ * the sending move (the invitations' counts stand still meanwhile).
+ */
+class ActionTally {
+    private readonly progress: ActionsProgress;
+
+    constructor(
+        actions: RunActionRecord[],
+        private readonly report?: (progress: ActionsProgress) => void
+    ) {
+        // Held actions wait for an admin (approve-held.ts): not sent by this run, so not to send.
+        const toSend = actions.filter((action) => action.Status__c !== 'Held');
+        this.progress = {
+            total: toSend.length,
+            done: toSend.filter((action) => action.Status__c !== 'Pending').length,
+            failed: toSend.filter((action) => action.Status__c === 'Failed').length
+        };
+        if (this.progress.total > 0) this.report?.({ ...this.progress });
+    }
+
+    settled(status: 'Done' | 'Failed' | 'Skipped'): void {
+        this.progress.done++;
+        if (status === 'Failed') this.progress.failed++;
+        this.report?.({ ...this.progress });
+    }
+}
+
 /** A connection's sending, with its failure streak and its writes to the org. */
 class ConnectionSender {
     private streak = 0;
@@ -449,7 +477,8 @@ class ConnectionSender {
         private readonly connectionId: string,
         readonly directory: AppDirectory,
         readonly outcome: ConnectionOutcome,
-        private readonly store: ConnectionStore
+        private readonly store: ConnectionStore,
+        private readonly tally: ActionTally
     ) {}
 
     get failingReason(): string | undefined {
@@ -469,6 +498,7 @@ class ConnectionSender {
             this.outcome.failed++;
             if (reason && (this.outcome.failures ??= []).length < 5) this.outcome.failures.push(reason);
         } else this.outcome.skipped++;
+        this.tally.settled(status);
         this.actionWrites.push({
             attributes: { type: RUN_ACTION },
             Key__c: action.Key__c,
@@ -539,17 +569,20 @@ const ADOPT_REASON =
 /**
  * The send phase, under the run's lease: every Pending action of the run. Returns the outcome per
  * connection, or `stopped` when the guard said stop (what was sent is written; the rest stays Pending
- * for the resume).
+ * for the resume). `onProgress` hears the run's actions progress once they are read (when there is any
+ * to send) and after each outcome.
  */
 export async function sendConnectionActions(
     deps: RunDeps,
     runId: string,
-    guard: SendGuard
+    guard: SendGuard,
+    onProgress?: (progress: ActionsProgress) => void
 ): Promise<{ outcomes: ConnectionOutcome[]; stopped: boolean }> {
     const store = new ConnectionStore(deps.store.org);
     const actions = await store.actions(runId);
     const outcomes: ConnectionOutcome[] = [];
     if (actions.length === 0) return { outcomes, stopped: false };
+    const tally = new ActionTally(actions, onProgress);
     const byConnection = new Map<string, RunActionRecord[]>();
     for (const action of actions) {
         const list = byConnection.get(action.Connection__c) ?? [];
@@ -590,14 +623,15 @@ export async function sendConnectionActions(
                 connectionId,
                 undefined as unknown as AppDirectory,
                 outcome,
-                store
+                store,
+                tally
             );
             outcome.problem = `Not configured in the service (no CONNECTIONS_FILE entry "${key}")`;
             for (const action of pending) sender.settle(action, 'Failed', outcome.problem);
             await sender.flush();
             continue;
         }
-        const sender = new ConnectionSender(deps, runId, connectionId, directory, outcome, store);
+        const sender = new ConnectionSender(deps, runId, connectionId, directory, outcome, store, tally);
         try {
             await sendConnection(deps, sender, list, pending, guard);
         } catch (error) {

@@ -71,12 +71,25 @@ export interface RunDeps {
     appDirectories?: AppDirectoryFactory;
 }
 
+/**
+ * The connection actions' sending (./connections), once it has started: `done` of `total` have an outcome
+ * (Done, Failed or Skipped, as `done` counts users), `failed` of them failed. Held actions are not sent, so
+ * they are not counted; actions an interrupted attempt already settled count as done.
+ */
+export interface ActionsProgress {
+    total: number;
+    done: number;
+    failed: number;
+}
+
 /** A run's progress: its outcome counts (./counts, the one definition every surface reads) of `total` users. */
 export interface RunProgress extends OutcomeCounts {
     runId: string;
     total: number;
     done: number;
     paused?: string;
+    /** The actions in apps, sent after the invitations: absent until then, and for a run with none. */
+    actions?: ActionsProgress;
 }
 
 export type ProgressListener = (progress: RunProgress) => void;

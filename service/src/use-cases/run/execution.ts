@@ -14,6 +14,7 @@ import { authorizationKey } from '../evaluation';
 import {
     StatusTally,
     truncate,
+    type ActionsProgress,
     type ProgressListener,
     type RunContext,
     type RunDeps,
@@ -35,6 +36,8 @@ export class RunExecution {
     private heartbeatTimer?: NodeJS.Timeout;
     /** Why this process stopped sending before the end (shutdown, lapsed claim). */
     private stopReason?: string;
+    /** The connection actions' progress, once their sending has started (./connections). */
+    private actions?: ActionsProgress;
 
     constructor(
         private readonly deps: RunDeps,
@@ -57,7 +60,8 @@ export class RunExecution {
     }
 
     progress(): RunProgress {
-        return this.tally.progress(this.ctx.runId, this.recorder.paused);
+        const progress = this.tally.progress(this.ctx.runId, this.recorder.paused);
+        return this.actions ? { ...progress, actions: this.actions } : progress;
     }
 
     /** The progress without the run id, for log lines (the child logger already carries it). */
@@ -101,10 +105,15 @@ export class RunExecution {
             // Leftover outcomes; the run record itself is written next by the finish.
             await this.recorder.flush({ force: true, withoutRun: true });
             if (this.signal.aborted || this.stopReason) throw new Stopped();
-            // Then the connection actions, under the same claim (./connections).
-            const connections = await sendConnectionActions(this.deps, this.ctx.runId, {
-                mayContinue: () => this.mayContinue()
-            });
+            // Then the connection actions, under the same claim (./connections); the run view shows them move.
+            const connections = await sendConnectionActions(
+                this.deps,
+                this.ctx.runId,
+                { mayContinue: () => this.mayContinue() },
+                (actions) => {
+                    this.actions = actions;
+                }
+            );
             this.ctx.connections = connections.outcomes;
             if (connections.stopped || this.signal.aborted || this.stopReason) throw new Stopped();
             const actionsFailed = connections.outcomes.some((outcome) => outcome.failed > 0);
