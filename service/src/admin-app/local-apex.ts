@@ -214,7 +214,10 @@ export function runSummary(run: OrgRecord, now = new Date()) {
             lastSignOfLife != null &&
             Date.parse(lastSignOfLife) + PREVIEW_STALE_AFTER_SECONDS * 1000 < now.getTime(),
         progressDone: null as number | null,
-        progressTotal: null as number | null
+        progressTotal: null as number | null,
+        actionsDone: null as number | null,
+        actionsFailed: null as number | null,
+        actionsTotal: null as number | null
     };
 }
 export type RunSummary = ReturnType<typeof runSummary>;
@@ -811,15 +814,25 @@ export class LocalApex {
 
     private async getRunStatus(runId: string, includeServiceProgress: boolean) {
         const run = await this.findRun(runId);
-        if (includeServiceProgress && run.previewing && !run.stalled) {
+        const working = (run.previewing && !run.stalled) || run.inProgress;
+        if (includeServiceProgress && working) {
             try {
-                const serviceRun = await this.callService<{ progress?: { done?: number; total?: number } }>(
-                    'GET',
-                    `/v1/runs/${runId}`
-                );
+                const serviceRun = await this.callService<{
+                    progress?: {
+                        done?: number;
+                        total?: number;
+                        actions?: { done?: number; failed?: number; total?: number };
+                    };
+                }>('GET', `/v1/runs/${runId}`);
                 if (serviceRun.progress) {
                     run.progressDone = serviceRun.progress.done ?? null;
                     run.progressTotal = serviceRun.progress.total ?? null;
+                    const actions = serviceRun.progress.actions;
+                    if (actions) {
+                        run.actionsDone = actions.done ?? null;
+                        run.actionsFailed = actions.failed ?? null;
+                        run.actionsTotal = actions.total ?? null;
+                    }
                 }
             } catch {
                 // As in Apex: no progress from the service is not an error of the screen.
