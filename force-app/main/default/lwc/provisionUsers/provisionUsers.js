@@ -20,6 +20,11 @@ function countOfUsers(count) {
 function countOfActions(count) {
     return `${count} ${count === 1 ? 'action' : 'actions'}`;
 }
+
+/** "10,000": a run's actions run into the thousands (the screen is in English, as its labels). */
+function formatCount(count) {
+    return Number(count || 0).toLocaleString('en-US');
+}
 const PERCENT = 100;
 /** setTimeout fires at once beyond this delay, so a preview expiring later is not timed. */
 const MAX_TIMER_DELAY_MS = 2147483647;
@@ -33,6 +38,14 @@ const MAX_TIMER_DELAY_MS = 2147483647;
  * A preview is worth provisioning when it has invitations or actions in apps (DESIGN §10, §11): a set
  * granting access only, or a rule edit that only takes access away, plans actions and no invitation. The
  * actions are counted by c-run-actions, which reads them anyway (its `loaded` event): no second read.
+ * Provision Users waits for that count, so the confirmation never leaves the actions out; when they cannot
+ * be read (`loadfailed`), provisioning is still allowed (the run sends what the preview planned) and the
+ * confirmation says they could not be counted.
+ *
+ * A run sends the invitations, then the actions in apps. The run record counts the users as they are
+ * processed; the actions are counted only at the end, so while they are sent the screen asks the service
+ * on each read (the every-read callout starts once the users are all processed or the service has named
+ * actions) and shows a second line, "Sending 1,234 of 10,000 actions to apps".
  *
  * A preview is asynchronous: Apex starts it (the service answers at once with a Previewing run) and the
  * screen follows the run record until it is Previewed, Failed, or its heartbeat goes stale. Both a
@@ -58,6 +71,8 @@ export default class ProvisionUsers extends LightningElement {
     focusTarget;
     /** What c-run-actions last read for a run: {runId, totalActions, heldCount}. */
     actionTotals;
+    /** The run whose actions c-run-actions could not read (their count is unknown). */
+    actionsUnreadRunId;
 
     previewPoller = new RunPoller({
         read: (runId, withServiceProgress) =>
@@ -67,7 +82,11 @@ export default class ProvisionUsers extends LightningElement {
     });
 
     runPoller = new RunPoller({
-        read: (runId) => getRunStatus({ runId }),
+        read: (runId, withServiceProgress) =>
+            getRunStatus({
+                runId,
+                includeServiceProgress: Boolean(withServiceProgress || this.sendingActions)
+            }),
         onUpdate: (run) => this.handleRunUpdate(run),
         onError: (error) => {
             this.error = error;
@@ -144,7 +163,8 @@ export default class ProvisionUsers extends LightningElement {
             this.isPreviewing ||
             this.isStarting ||
             !this.recipientsValid ||
-            (this.eligibleCount === 0 && this.actionCount === 0)
+            this.actionsLoading ||
+            (this.eligibleCount === 0 && this.actionCount === 0 && !this.actionsUnread)
         );
     }
 
@@ -164,6 +184,24 @@ export default class ProvisionUsers extends LightningElement {
         const totals = this.actionTotals;
         const run = this.preview && this.preview.run;
         return totals && run && totals.runId === run.id ? totals.totalActions || 0 : 0;
+    }
+
+    /** The actions of this preview have been read (counted), whatever their number. */
+    get actionsCounted() {
+        const totals = this.actionTotals;
+        const run = this.preview && this.preview.run;
+        return Boolean(totals && run && totals.runId === run.id);
+    }
+
+    /** c-run-actions could not read this preview's actions: how many is unknown (provisioning sends them). */
+    get actionsUnread() {
+        const run = this.preview && this.preview.run;
+        return Boolean(run && this.actionsUnreadRunId === run.id && !this.actionsCounted);
+    }
+
+    /** A fresh preview whose actions in apps are still being read: the confirmation would leave them out. */
+    get actionsLoading() {
+        return this.isFreshPreview && !this.actionsCounted && !this.actionsUnread;
     }
 
     get heldActionCount() {
@@ -195,7 +233,15 @@ export default class ProvisionUsers extends LightningElement {
         if (!this.isFreshPreview) {
             return 'This preview has expired or was already used. Preview the users again.';
         }
+        if (this.actionsLoading) {
+            return 'Reading the actions planned in apps…';
+        }
         const users = this.eligibleCount;
+        if (this.actionsUnread) {
+            const invitations =
+                users === 0 ? 'No user needs an invitation' : `Sends invitations to ${countOfUsers(users)}`;
+            return `${invitations}; the actions planned in apps could not be counted, and the run sends them too.`;
+        }
         const actions = this.actionCount;
         if (users === 0 && actions === 0) {
             return 'No user is eligible and no app has an action planned, so there is nothing to send.';
@@ -264,12 +310,53 @@ export default class ProvisionUsers extends LightningElement {
 
     get progressLabel() {
         if (!this.runUserCount && !this.runFinished) {
+            if (this.hasActionsProgress) {
+                return 'No user needs an invitation.';
+            }
             // Until the service's first progress write names the run's users (right after its re-check).
             return 'Checking the users again before sending…';
         }
         const outcome = this.run && this.run.outcomeSummary;
         const counted = `${this.processedCount} of ${this.runUserCount} users processed`;
         return outcome ? `${counted}: ${outcome}` : counted;
+    }
+
+    /**
+     * The service is sending the run's actions in apps (it said how many when asked): the second line. The
+     * final counts come with the run's outcome line once it finishes.
+     */
+    get hasActionsProgress() {
+        const run = this.run;
+        return Boolean(run && !run.finished && run.actionsTotal > 0);
+    }
+
+    get actionsProgressPercent() {
+        const run = this.run;
+        return this.hasActionsProgress
+            ? Math.min(PERCENT, Math.round(((run.actionsDone || 0) / run.actionsTotal) * PERCENT))
+            : 0;
+    }
+
+    get actionsProgressLabel() {
+        if (!this.hasActionsProgress) {
+            return '';
+        }
+        const run = this.run;
+        const failed = run.actionsFailed ? ` (${formatCount(run.actionsFailed)} failed)` : '';
+        const noun = run.actionsTotal === 1 ? 'action' : 'actions';
+        return `Sending ${formatCount(run.actionsDone)} of ${formatCount(run.actionsTotal)} ${noun} to apps${failed}`;
+    }
+
+    /**
+     * Whether each read of the run asks the service too: the record no longer moves once every user is
+     * processed (or the run has none), while the actions in apps are sent, counted only by the service.
+     */
+    get sendingActions() {
+        const run = this.run;
+        if (!run || run.finished) {
+            return false;
+        }
+        return this.hasActionsProgress || (this.runUserCount > 0 && this.processedCount >= this.runUserCount);
     }
 
     /** Reminders due go out with a manual run too (the settings are on Scheduled Provisioning). */
@@ -289,7 +376,16 @@ export default class ProvisionUsers extends LightningElement {
 
     /** c-run-actions read the preview's actions in apps (again after each status change). */
     handleActionsLoaded(event) {
-        this.actionTotals = event.detail;
+        const run = this.preview && this.preview.run;
+        // A read of another run (answered after a new preview began) says nothing of this one's actions.
+        if (run && event.detail && event.detail.runId === run.id) {
+            this.actionTotals = event.detail;
+        }
+    }
+
+    /** c-run-actions could not read them: provisioning is not blocked on a count it cannot have. */
+    handleActionsLoadFailed(event) {
+        this.actionsUnreadRunId = event.detail && event.detail.runId;
     }
 
     /** The confirmation names what is sent: invitations, actions in apps, or both. */
@@ -297,6 +393,18 @@ export default class ProvisionUsers extends LightningElement {
         const users = this.eligibleCount;
         const actions = this.actionCount;
         const held = this.heldActionCount;
+        if (this.actionsUnread) {
+            return users === 0
+                ? {
+                      message:
+                          'Send the actions planned in apps? They could not be counted here; the run sends what the preview planned. No user needs an invitation.',
+                      confirmLabel: 'Send Actions'
+                  }
+                : {
+                      message: `Send calendar authorization invitations to ${countOfUsers(users)}? The run also sends the actions planned in apps, which could not be counted here.`,
+                      confirmLabel: 'Send Invitations and Actions'
+                  };
+        }
         const heldNote =
             held > 0
                 ? ` The circuit breaker holds ${countOfActions(held)}: ${held === 1 ? 'it is' : 'they are'} recorded Held and sent only once an admin approves them on the run.`
@@ -444,7 +552,24 @@ export default class ProvisionUsers extends LightningElement {
     }
 
     handleRunUpdate(run) {
-        this.run = run;
+        const previous = this.run;
+        if (
+            !run.finished &&
+            run.actionsTotal == null &&
+            previous &&
+            previous.id === run.id &&
+            previous.actionsTotal != null
+        ) {
+            // A read without the service's word (best effort) keeps the actions' last progress on screen.
+            this.run = {
+                ...run,
+                actionsDone: previous.actionsDone,
+                actionsFailed: previous.actionsFailed,
+                actionsTotal: previous.actionsTotal
+            };
+        } else {
+            this.run = run;
+        }
         if (!run.finished) {
             return true;
         }

@@ -34,8 +34,9 @@ function countWords(totals, words) {
  * removals the circuit breaker held, with its reason, and "Approve held removals" once the run finished
  * (the service checks the admin again and sends them once), then who approved and when.
  *
- * Events: `loaded` after each read ({runId, totalActions, heldCount}); `heldapproved` after an approval
- * (the approval's answer), so the parent reads the run's counts and outcome line again.
+ * Events: `loaded` after each read ({runId, totalActions, heldCount}); `loadfailed` when a read fails
+ * ({runId}); `heldapproved` after an approval (the approval's answer), so the parent reads the run's
+ * counts and outcome line again.
  */
 export default class RunActions extends LightningElement {
     result;
@@ -80,8 +81,8 @@ export default class RunActions extends LightningElement {
     async load() {
         this.isLoading = true;
         this.error = undefined;
+        const runId = this._runId;
         try {
-            const runId = this._runId;
             this.result = await getRunActions({ runId });
             // The parent learns the totals without reading the actions again (provisionUsers enables
             // Provision Users for a preview that plans actions and no invitation).
@@ -96,6 +97,8 @@ export default class RunActions extends LightningElement {
             );
         } catch (error) {
             this.error = error;
+            // The parent stops waiting for the totals (provisionUsers: provisioning sends the plan anyway).
+            this.dispatchEvent(new CustomEvent('loadfailed', { detail: { runId } }));
         } finally {
             this.isLoading = false;
         }

@@ -294,7 +294,11 @@ describe('c-provision-users', () => {
 
         jest.advanceTimersByTime(POLL_INTERVAL_MS);
         await flushPromises();
-        expect(getRunStatus).toHaveBeenCalledWith({ runId: 'a01000000000001AAA' });
+        // 1 of 3 users processed: the record moves, the service is not asked on every read
+        expect(getRunStatus).toHaveBeenCalledWith({
+            runId: 'a01000000000001AAA',
+            includeServiceProgress: false
+        });
         jest.advanceTimersByTime(POLL_INTERVAL_MS);
         await flushPromises();
 
@@ -595,6 +599,178 @@ describe('c-provision-users', () => {
         const actions = element.shadowRoot.querySelector('c-run-actions');
         expect(actions.runId).toBe(mockPreview.run.id);
         expect(actions.runStatus).toBe(mockPreview.run.status);
+    });
+    it("when a fresh preview's actions are still being read, then Provision Users waits for their count", async () => {
+        // Arrange: c-run-actions has not answered yet
+        let answer;
+        getRunActions.mockReturnValue(
+            new Promise((resolve) => {
+                answer = resolve;
+            })
+        );
+        previewReadyAtOnce();
+        const element = await createScreen();
+
+        // Act
+        await preview(element);
+        await flushPromises();
+
+        // Assert: no confirmation that would leave the actions out
+        expect(button(element, 'provision').disabled).toBe(true);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'Reading the actions planned in apps…'
+        );
+        answer({ totalActions: 12, heldCount: 0, truncated: false, connections: [] });
+        await flushPromises();
+        expect(button(element, 'provision').disabled).toBe(false);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'Sends invitations to 3 users and 12 actions to apps.'
+        );
+    });
+
+    it('when the actions planned in apps cannot be read, then provisioning is allowed and the dialog says they were not counted', async () => {
+        // Arrange: no invitation, and the actions cannot be read (the run sends what the preview planned)
+        previewReadyAtOnce(NO_INVITATIONS);
+        getRunActions.mockRejectedValue({ body: { message: 'Service unavailable' } });
+        provisionUsers.mockResolvedValue(mockRunning);
+        getRunStatus.mockResolvedValue(mockRunning);
+        ConfirmDialog.open.mockResolvedValue(true);
+        const element = await createScreen();
+        await preview(element);
+        await flushPromises();
+        expect(button(element, 'provision').disabled).toBe(false);
+        expect(element.shadowRoot.querySelector('.provision-hint').textContent).toBe(
+            'No user needs an invitation; the actions planned in apps could not be counted, and the run sends them too.'
+        );
+
+        // Act
+        button(element, 'provision').click();
+        await flushPromises();
+
+        // Assert
+        const dialog = ConfirmDialog.open.mock.calls[0][0];
+        expect(dialog.message).toBe(
+            'Send the actions planned in apps? They could not be counted here; the run sends what the preview planned. No user needs an invitation.'
+        );
+        expect(dialog.confirmLabel).toBe('Send Actions');
+        expect(provisionUsers).toHaveBeenCalledWith({
+            previewRunId: mockPreview.run.id,
+            notifyAdmins: false,
+            recipients: []
+        });
+    });
+
+    it('when the actions cannot be read and users are eligible, then the dialog names the invitations and the uncounted actions', async () => {
+        previewReadyAtOnce();
+        getRunActions.mockRejectedValue({ body: { message: 'Service unavailable' } });
+        ConfirmDialog.open.mockResolvedValue(false);
+        const element = await createScreen();
+        await preview(element);
+        await flushPromises();
+
+        button(element, 'provision').click();
+        await flushPromises();
+
+        const dialog = ConfirmDialog.open.mock.calls[0][0];
+        expect(dialog.message).toBe(
+            'Send calendar authorization invitations to 3 users? The run also sends the actions planned in apps, which could not be counted here.'
+        );
+        expect(dialog.confirmLabel).toBe('Send Invitations and Actions');
+    });
+
+    describe('live progress of the actions in apps', () => {
+        /** Every user processed: the invitations are done and the run sends its actions. */
+        const invitationsDone = {
+            ...mockRunning,
+            invitedCount: 3,
+            processedCount: 3,
+            outcomeSummary: '3 invited, 0 reminded, 0 skipped, 0 failed'
+        };
+
+        beforeEach(() => {
+            jest.useFakeTimers();
+        });
+
+        it('when the run sends actions, then a second line shows how many of the total were sent, the failed ones said', async () => {
+            // Arrange: the service answers with the actions only when asked
+            getRunInProgress.mockResolvedValue(invitationsDone);
+            getRunStatus.mockImplementation(({ includeServiceProgress }) =>
+                Promise.resolve(
+                    includeServiceProgress
+                        ? { ...invitationsDone, actionsDone: 1234, actionsFailed: 3, actionsTotal: 10000 }
+                        : invitationsDone
+                )
+            );
+            const element = await createScreen();
+
+            // Act
+            await advance(POLL_INTERVAL_MS);
+
+            // Assert: once every user is processed, each read asks the service
+            expect(getRunStatus).toHaveBeenLastCalledWith({
+                runId: invitationsDone.id,
+                includeServiceProgress: true
+            });
+            expect(element.shadowRoot.querySelector('.progress-label').textContent).toBe(
+                '3 of 3 users processed: 3 invited, 0 reminded, 0 skipped, 0 failed'
+            );
+            expect(element.shadowRoot.querySelector('.actions-progress-label').textContent).toBe(
+                'Sending 1,234 of 10,000 actions to apps (3 failed)'
+            );
+            expect(element.shadowRoot.querySelector('.actions-progress-bar').value).toBe(12);
+
+            // A read without the service's word keeps the last progress; the finish ends the line
+            getRunStatus.mockResolvedValueOnce(invitationsDone);
+            await advance(POLL_INTERVAL_MS);
+            expect(element.shadowRoot.querySelector('.actions-progress-label').textContent).toBe(
+                'Sending 1,234 of 10,000 actions to apps (3 failed)'
+            );
+            getRunStatus.mockResolvedValueOnce(mockFinished);
+            await advance(POLL_INTERVAL_MS);
+            expect(element.shadowRoot.querySelector('.actions-progress-label')).toBeNull();
+        });
+
+        it('when a run with no user to invite sends actions, then it says so instead of checking the users', async () => {
+            const actionsOnly = {
+                ...mockRunning,
+                invitedCount: 0,
+                itemCount: 0,
+                processedCount: 0,
+                outcomeSummary: null,
+                actionsDone: 0,
+                actionsFailed: 0,
+                actionsTotal: 1
+            };
+            getRunInProgress.mockResolvedValue(actionsOnly);
+            getRunStatus.mockResolvedValue(actionsOnly);
+            const element = await createScreen();
+
+            expect(element.shadowRoot.querySelector('.progress-label').textContent).toBe(
+                'No user needs an invitation.'
+            );
+            expect(element.shadowRoot.querySelector('.actions-progress-label').textContent).toBe(
+                'Sending 0 of 1 action to apps'
+            );
+        });
+
+        it('when the run has no actions in apps, then nothing new is shown', async () => {
+            // Arrange: users still being processed (on load), then all processed; the service names no actions
+            getRunInProgress.mockResolvedValue(mockRunning);
+            getRunStatus.mockResolvedValue(invitationsDone);
+            const element = await createScreen();
+
+            // Act
+            await advance(POLL_INTERVAL_MS);
+            await advance(POLL_INTERVAL_MS);
+
+            // Assert: the record alone while it moves, then the service asked, and no second line
+            expect(getRunStatus.mock.calls.map(([params]) => params.includeServiceProgress)).toEqual([
+                false,
+                true
+            ]);
+            expect(element.shadowRoot.querySelector('.actions-progress-label')).toBeNull();
+            expect(element.shadowRoot.querySelectorAll('lightning-progress-bar')).toHaveLength(1);
+        });
     });
     // Connections (issue 19): end
 });

@@ -115,14 +115,16 @@ describe('c-run-actions', () => {
         expect(loaded.mock.calls[0][0].detail).toEqual({ runId: RUN_ID, totalActions: 3, heldCount: 2 });
     });
 
-    it('when a run has no actions or they cannot be read, then loaded says 0 or is not sent', async () => {
+    it('when a run has no actions or they cannot be read, then loaded says 0 or loadfailed says which run', async () => {
         // Arrange
         getRunActions
             .mockResolvedValueOnce({ totalActions: 0, truncated: false, connections: [] })
             .mockRejectedValueOnce({ body: { message: 'Service unavailable' } });
         const loaded = jest.fn();
+        const loadFailed = jest.fn();
         const element = createElement('c-run-actions', { is: RunActions });
         element.addEventListener('loaded', loaded);
+        element.addEventListener('loadfailed', loadFailed);
 
         // Act
         element.runId = RUN_ID;
@@ -135,6 +137,8 @@ describe('c-run-actions', () => {
         expect(getRunActions).toHaveBeenCalledTimes(2);
         expect(loaded).toHaveBeenCalledTimes(1);
         expect(loaded.mock.calls[0][0].detail).toEqual({ runId: RUN_ID, totalActions: 0, heldCount: 0 });
+        expect(loadFailed).toHaveBeenCalledTimes(1);
+        expect(loadFailed.mock.calls[0][0].detail).toEqual({ runId: 'a01000000000002AAA' });
     });
 
     it('when a connection has more than 20 actions, then the first 20 are listed until the admin asks for all', async () => {
