@@ -6,6 +6,25 @@
 import { validateDefinition, type PreparedSet, type Schema } from '../engine';
 import type { GrantRecord } from '../domain/connection-store';
 
+/** A grant's condition set prepared for evaluation (it grants no product here), or why it does not validate. */
+export function prepareGrantingSet(
+    grant: GrantRecord,
+    schema: Schema
+): { set: PreparedSet; invalid?: undefined } | { set?: undefined; invalid: string } {
+    const name = grant.Condition_Set__r?.Name ?? grant.Condition_Set__c;
+    const result = validateDefinition(grant.Condition_Set__r?.Definition__c ?? '', schema);
+    if (!result.ok) return { invalid: `${name}: ${result.errors.map((error) => error.message).join(' ')}` };
+    const input = {
+        id: grant.Condition_Set__c,
+        name,
+        products: [],
+        eligibleStatuses: [],
+        definition: '',
+        createdDate: grant.Condition_Set__r?.CreatedDate ?? ''
+    };
+    return { set: { ...input, definition: result.definition, input } };
+}
+
 export function setsGrantingConnection(
     grants: GrantRecord[],
     connectionId: string,
@@ -15,19 +34,8 @@ export function setsGrantingConnection(
     for (const grant of grants) {
         if (grant.Connection__c !== connectionId) continue;
         if (sets.some((set) => set.id === grant.Condition_Set__c)) continue;
-        const result = validateDefinition(grant.Condition_Set__r?.Definition__c ?? '', schema);
-        if (!result.ok) continue;
-        const name = grant.Condition_Set__r?.Name ?? grant.Condition_Set__c;
-        const createdDate = grant.Condition_Set__r?.CreatedDate ?? '';
-        const input = {
-            id: grant.Condition_Set__c,
-            name,
-            products: [],
-            eligibleStatuses: [],
-            definition: '',
-            createdDate
-        };
-        sets.push({ ...input, definition: result.definition, input });
+        const { set } = prepareGrantingSet(grant, schema);
+        if (set) sets.push(set);
     }
     return sets;
 }

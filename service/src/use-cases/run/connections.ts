@@ -23,7 +23,6 @@ import {
     planUser,
     requiredManagerIds,
     validateAttributeMap,
-    validateDefinition,
     type AccessGrant,
     type AccountRecord,
     type AppAccountState,
@@ -46,7 +45,8 @@ import { describeError } from '../../errors';
 import type { SObjectRecord } from '../../ports';
 import { forEachCandidatePage, ownStrings, readManagerIds } from '../candidates';
 import type { Evaluator } from '../evaluation';
-import { sendGroupChanges } from './group-changes';
+import { prepareGrantingSet } from '../granting-sets';
+import { readAppGroups, sendGroupChanges } from './group-changes';
 import { truncate, type ActionsProgress, type RunDeps } from './context';
 import { planTakingAway, sendTakingAway, TAKING_AWAY_KINDS, type TakingAwayOutcome } from './taking-away';
 
@@ -184,32 +184,9 @@ export async function planConnections(
     const invalidSets = new Map<string, string>();
     for (const grant of grants) {
         if (sets.has(grant.Condition_Set__c) || invalidSets.has(grant.Condition_Set__c)) continue;
-        const name = grant.Condition_Set__r?.Name ?? grant.Condition_Set__c;
-        const result = validateDefinition(grant.Condition_Set__r?.Definition__c ?? '', schema);
-        if (!result.ok) {
-            invalidSets.set(
-                grant.Condition_Set__c,
-                `${name}: ${result.errors.map((error) => error.message).join(' ')}`
-            );
-            continue;
-        }
-        const createdDate = grant.Condition_Set__r?.CreatedDate ?? '';
-        sets.set(grant.Condition_Set__c, {
-            id: grant.Condition_Set__c,
-            name,
-            products: [],
-            eligibleStatuses: [],
-            createdDate,
-            definition: result.definition,
-            input: {
-                id: grant.Condition_Set__c,
-                name,
-                products: [],
-                eligibleStatuses: [],
-                definition: '',
-                createdDate
-            }
-        });
+        const prepared = prepareGrantingSet(grant, schema);
+        if (prepared.set) sets.set(grant.Condition_Set__c, prepared.set);
+        else invalidSets.set(grant.Condition_Set__c, prepared.invalid);
     }
 
     const mappings = new Map<string, ValidMapping>();
@@ -780,21 +757,8 @@ async function sendMemberships(
     check: () => Promise<void>
 ): Promise<void> {
     if (adds.length === 0) return;
-    await check();
-    if (sender.failingReason) {
-        for (const action of adds) sender.settle(action, 'Failed', sender.failingReason);
-        return;
-    }
-    let groups: Map<string, string>;
-    try {
-        // Display names exactly as the app has them: "Sales" is not "sales".
-        groups = new Map((await sender.directory.listGroups()).map((group) => [group.displayName, group.id]));
-        sender.success();
-    } catch (error) {
-        const reason = `Groups not read: ${sender.failure(error)}`;
-        for (const action of adds) sender.settle(action, 'Failed', reason);
-        return;
-    }
+    const groups = await readAppGroups(sender, adds, () => sender.directory.listGroups(), check);
+    if (!groups) return;
     const byGroup = new Map<
         string,
         Array<{ action: RunActionRecord; memberId: string; accountKey: string }>

@@ -21,6 +21,33 @@ export interface GroupChangeSender<A> {
     account(key: string, fields: Record<string, unknown>): void;
 }
 
+/**
+ * The app's groups, id by display name (exact: "Sales" is not "sales"), read once before a batch of
+ * membership changes. Undefined when the connection is failing or the groups cannot be read: every action of
+ * the batch is then settled Failed with the reason.
+ */
+export async function readAppGroups<A>(
+    sender: GroupChangeSender<A>,
+    actions: readonly A[],
+    listGroups: () => Promise<Array<{ id: string; displayName: string }>>,
+    check: () => Promise<void>
+): Promise<Map<string, string> | undefined> {
+    await check();
+    if (sender.failingReason) {
+        for (const action of actions) sender.settle(action, 'Failed', sender.failingReason);
+        return undefined;
+    }
+    try {
+        const groups = new Map((await listGroups()).map((group) => [group.displayName, group.id]));
+        sender.success();
+        return groups;
+    } catch (error) {
+        const reason = `Groups not read: ${sender.failure(error)}`;
+        for (const action of actions) sender.settle(action, 'Failed', reason);
+        return undefined;
+    }
+}
+
 export async function sendGroupChanges<A>(
     sender: GroupChangeSender<A>,
     change: 'add' | 'remove',

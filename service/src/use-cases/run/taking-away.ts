@@ -45,7 +45,7 @@ import {
 import { chunk } from '../../domain/org-store';
 import type { OrgGateway, SObjectRecord } from '../../ports';
 import { truncate } from './context';
-import { sendGroupChanges } from './group-changes';
+import { readAppGroups, sendGroupChanges } from './group-changes';
 
 /** What the preview, the run detail, the email and Slack say about taking away in one connection. */
 export interface TakingAwayOutcome {
@@ -427,20 +427,8 @@ export async function sendTakingAway(
     }
     const removals = ofKind('Remove From Group');
     if (removals.length === 0) return;
-    await check();
-    if (sender.failingReason) {
-        for (const action of removals) sender.settle(action, 'Failed', sender.failingReason);
-        return;
-    }
-    let groups: Map<string, string>;
-    try {
-        groups = new Map((await sender.directory.listGroups()).map((group) => [group.displayName, group.id]));
-        sender.success();
-    } catch (error) {
-        const reason = `Groups not read: ${sender.failure(error)}`;
-        for (const action of removals) sender.settle(action, 'Failed', reason);
-        return;
-    }
+    const groups = await readAppGroups(sender, removals, () => sender.directory.listGroups(), check);
+    if (!groups) return;
     const byGroup = new Map<string, Array<{ action: SentAction; memberId: string; accountKey: string }>>();
     for (const action of removals) {
         const detail = detailOf(action);
