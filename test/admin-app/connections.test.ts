@@ -16,6 +16,7 @@ import { orgStore, removeDir } from '../service/support/stack';
 import {
     ROOT,
     WAIT,
+    departmentIsSales,
     openRun,
     chooseProduct,
     screenshot,
@@ -186,15 +187,7 @@ describe('connections in the admin app', () => {
         await panel.getByRole('textbox', { name: 'Name' }).fill(setName);
         await chooseProduct(panel, 'Round Robin');
         await panel.getByRole('button', { name: 'Next' }).click();
-        const first = panel.getByRole('group', { name: 'Condition 1' });
-        await first.getByRole('combobox', { name: 'Field' }).fill('Department');
-        await panel
-            .getByRole('option', { name: /Department/ })
-            .first()
-            .click();
-        await first.getByRole('combobox', { name: 'Operator' }).click();
-        await panel.getByRole('option', { name: /^equals$/i }).click();
-        await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+        await departmentIsSales(panel);
 
         // Act: the Access section
         const access = panel.getByRole('region', { name: 'Access' });

@@ -11,6 +11,7 @@ import {
     WAIT,
     WIDE,
     chooseProduct,
+    departmentEquals,
     departmentIsSales,
     expectDisabled,
     expectValue,
@@ -379,15 +380,7 @@ describe('the admin app as an admin lives in it (issue 21)', () => {
 
         // Act: a set that matches nobody, saved: the confirmation, dismissed with Escape
         await newSetAtConditions(panel, `Nobody ${Date.now()}`);
-        const first = panel.getByRole('group', { name: 'Condition 1' });
-        await first.getByRole('combobox', { name: 'Field' }).fill('Department');
-        await panel
-            .getByRole('option', { name: /Department/ })
-            .first()
-            .click();
-        await first.getByRole('combobox', { name: 'Operator' }).click();
-        await panel.getByRole('option', { name: /^equals$/i }).click();
-        await first.getByRole('textbox', { name: 'Value' }).fill('No such department');
+        await departmentEquals(panel, 'No such department');
         await panel.getByRole('button', { name: 'Save' }).click();
         const saveAnyway = page.getByRole('dialog', { name: 'Save this condition set?' });
         await saveAnyway.getByText('This set matches nobody right now. Save it anyway?').waitFor(WAIT);

@@ -267,6 +267,11 @@ export function freePort(): Promise<number> {
 
 /** The editor's first condition, filled in as an admin does: Department equals Sales. */
 export async function departmentIsSales(panel: Locator): Promise<Locator> {
+    return departmentEquals(panel, 'Sales');
+}
+
+/** The editor's first condition, filled in as an admin does: Department equals `value`. */
+export async function departmentEquals(panel: Locator, value: string): Promise<Locator> {
     const first = panel.getByRole('group', { name: 'Condition 1' });
     await first.getByRole('combobox', { name: 'Field' }).click();
     await first.getByRole('combobox', { name: 'Field' }).fill('Department');
@@ -276,7 +281,7 @@ export async function departmentIsSales(panel: Locator): Promise<Locator> {
         .click();
     await first.getByRole('combobox', { name: 'Operator' }).click();
     await panel.getByRole('option', { name: /^equals$/i }).click();
-    await first.getByRole('textbox', { name: 'Value' }).fill('Sales');
+    await first.getByRole('textbox', { name: 'Value' }).fill(value);
     return first;
 }
 
