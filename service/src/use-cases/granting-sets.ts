@@ -1,7 +1,8 @@
 /**
  * The condition sets that grant one connection, prepared for evaluation (DESIGN §10, §11): one per set,
- * whatever number of grants it has; a set whose definition does not validate grants nothing. Used where a
- * connection is looked at on its own (pending deactivations, reconciliation), outside a run's plan.
+ * whatever number of grants it has; a set whose definition does not validate grants nothing. A grant's set is
+ * prepared by prepareGrantingSet, for a run's plan (run/connections.ts) as where a connection is looked at on
+ * its own (setsGrantingConnection: pending deactivations, reconciliation).
  */
 import { validateDefinition, type PreparedSet, type Schema } from '../engine';
 import type { GrantRecord } from '../domain/connection-store';
